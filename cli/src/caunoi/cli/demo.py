@@ -1,0 +1,102 @@
+"""The demo data set: a real province and a dozen of its communes (from the shipped unit data),
+hamlets, and petitions in several states.
+
+Every command has a fixed command id, so loading twice stores nothing twice: the second run's
+commands come back as replays. A marker file only saves the time of trying.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from caunoi.shared.client import Client
+from caunoi.shared.settings import Settings
+from caunoi.shared.units import demo_area
+
+HAMLETS = ["Thôn Đồng Tâm", "Thôn Tân Lập", "Tổ dân phố 3"]
+
+OPINIONS: list[tuple[str, str]] = [
+    ("land", "Đề nghị xem xét giải quyết tranh chấp ranh giới đất giữa hai hộ ở cuối thôn."),
+    ("planning", "Đề nghị công khai quy hoạch khu dân cư mới để bà con yên tâm sản xuất."),
+    ("roads", "Đường liên thôn xuống cấp, mùa mưa lầy lội, đề nghị bê tông hóa."),
+    ("drainage", "Mương thoát nước bị bồi lấp, ngập úng khi mưa lớn, đề nghị nạo vét."),
+    ("farm_prices", "Giá chè búp tươi giảm mạnh, đề nghị hỗ trợ liên kết tiêu thụ."),
+    ("security", "Tình trạng thanh niên tụ tập, đua xe ban đêm, đề nghị tăng cường tuần tra."),
+    ("new_rural", "Đề nghị hướng dẫn tiêu chí nhà văn hóa thôn trong xây dựng nông thôn mới."),
+    ("social_policy", "Đề nghị rà soát lại danh sách hộ cận nghèo năm nay."),
+]
+
+MARKER = "demo-loaded"
+
+
+async def load(nats_url: str, data_dir: Path, echo: Callable[[str], Any] = print) -> int:
+    """Load the demo set; return how many petitions were newly stored."""
+    marker = data_dir / MARKER
+    if marker.exists():
+        echo("• Demo data already loaded.")
+        return 0
+    dataset = Settings().units_dataset
+    province, communes = demo_area(dataset)
+    echo(f"• Loading demo data: {province.name} ({province.code}), {len(communes)} communes …")
+    c = await Client.connect(nats_url)
+    fresh = 0
+    base = date(2026, 10, 5)
+    try:
+        n = 0
+        for ci, commune in enumerate(communes):
+            for hi, hamlet in enumerate(HAMLETS[: 2 + ci % 2]):
+                category, text = OPINIONS[(ci + hi) % len(OPINIONS)]
+                n += 1
+                cid = f"demo-raise-{n}"
+                raised = await c.command("petitions", "raise", {
+                    "command_id": cid,
+                    "actor": "demo",
+                    "channel": "meeting" if hi != 1 else ["hotline", "letter", "reception", "portal"][ci % 4],
+                    "kind": "petition" if n % 3 else "feedback",
+                    "category": category,
+                    "petitioner": {"name": f"Người dân {n}", "confidential": n % 7 == 0},
+                    "commune_code": commune.code,
+                    "hamlet": f"{hamlet}, {commune.short_name}",
+                    "text": text,
+                    "received_on": (base + timedelta(days=ci)).isoformat(),
+                })
+                fresh += 0 if raised["replayed"] else 1
+                await _advance(c, raised["petition_id"], n, province.code, base + timedelta(days=ci))
+    finally:
+        await c.close()
+    marker.write_text("ok\n")
+    echo(f"• Demo data: {n} petitions ({fresh} new).")
+    return fresh
+
+
+async def _advance(c: Client, pid: str, n: int, province: str, received: date) -> None:
+    """Move petition number ``n`` along its life so the demo shows every state."""
+    stage = n % 5
+    meta = {"actor": "demo"}
+    if stage == 0:
+        return  # stays received
+    if stage == 1:
+        try:
+            await c.command("petitions", "answer", {**meta, "command_id": f"demo-answer-{n}", "petition_id": pid,
+                                                    "answer": "Đã giải thích chính sách tại hội nghị.",
+                                                    "answered_by": "Chủ tịch UBND xã",
+                                                    "answered_on": received.isoformat()})
+        except Exception:  # noqa: BLE001 - not answerable on the spot (e.g. came by hotline): forward instead
+            stage = 2
+        else:
+            return
+    if stage in (2, 3, 4):
+        await c.command("petitions", "forward", {**meta, "command_id": f"demo-forward-{n}", "petition_id": pid,
+                                                 "to_unit": province, "to_agency": "Sở Nông nghiệp và Môi trường",
+                                                 "forwarded_on": received.isoformat()})
+    if stage in (3, 4):
+        await c.command("petitions", "commit", {**meta, "command_id": f"demo-commit-{n}", "petition_id": pid,
+                                                "committed_date": (received + timedelta(days=30)).isoformat()})
+    if stage == 4:
+        await c.command("petitions", "reply", {**meta, "command_id": f"demo-reply-{n}", "petition_id": pid,
+                                               "document_no": f"{n}/UBND-VP",
+                                               "issued_on": (received + timedelta(days=20)).isoformat(),
+                                               "summary": "Trả lời bằng văn bản cho người dân và thôn."})

@@ -1,0 +1,41 @@
+"""``caunoi``: one command-line tool. Services contribute their own sub-command groups through the
+``caunoi.cli`` entry-point group, so installing a service adds its commands."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import click
+
+from caunoi.cli import ops, up
+from caunoi.shared.clitools import Ctx
+from caunoi.cli.runtime import default_nats_url
+
+
+@click.group(
+    help="caunoi (cầu nối): đối thoại với nhân dân / citizen dialogue, petitions and reports.\n\n"
+    "Start everything with `caunoi up`; in another terminal try `caunoi petitions list`."
+)
+@click.option("--nats-url", envvar="NATS_URL", default=None, help="NATS server (default: the one `caunoi up` started).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--lang", type=click.Choice(["vi", "en"]), envvar="CAUNOI_LANG", default="vi", show_default=True)
+@click.pass_context
+def cli(ctx: click.Context, nats_url: str | None, as_json: bool, lang: str) -> None:
+    ctx.obj = Ctx(nats_url or default_nats_url(), as_json, lang)
+
+
+cli.add_command(up.up)
+cli.add_command(ops.status)
+cli.add_command(ops.projections)
+cli.add_command(ops.units)
+
+for ep in entry_points(group="caunoi.cli"):
+    cli.add_command(ep.load(), name=ep.name)
+
+
+def main() -> None:
+    cli(prog_name="caunoi")
+
+
+if __name__ == "__main__":
+    main()

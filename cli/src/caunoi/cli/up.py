@@ -1,0 +1,173 @@
+"""``caunoi up``: the whole system on one machine.
+
+Starts a real nats-server (JetStream, ``sync_interval: always``, the config in deploy/nats/) and a
+real PostgreSQL (the ``pgserver`` wheel's binaries) unless ``NATS_URL`` / ``DATABASE_URL`` name
+servers to use instead; starts every installed service as its own process; loads the demo data
+set on first start; stops everything cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from caunoi.cli import demo
+from caunoi.cli.runtime import clear_runtime, write_runtime
+from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable
+from caunoi.shared.embedded import start_nats, start_postgres
+from caunoi.shared.settings import Settings
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    module: str
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module],
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log_file:
+            self.log_file.close()
+
+
+def installed_services() -> list[tuple[str, str]]:
+    """(name, module) of every installed service, from the ``caunoi.services`` entry points."""
+    out = []
+    for ep in entry_points(group="caunoi.services"):
+        out.append((ep.name, ep.value.split(":")[0].rsplit(".", 1)[0]))
+    return sorted(out)
+
+
+async def wait_ready(nats_url: str, names: list[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    c = await Client.connect(nats_url)
+    try:
+        pending = set(names)
+        while pending:
+            for name in list(pending):
+                try:
+                    await c.admin(name, "status")
+                    pending.discard(name)
+                except (ServiceUnreachable, RequestFailed):
+                    pass
+            if pending:
+                if time.monotonic() > deadline:
+                    raise click.ClickException(f"services not ready after {timeout:.0f}s: {sorted(pending)}")
+                await asyncio.sleep(0.3)
+    finally:
+        await c.close()
+
+
+@click.command(help="Chạy toàn bộ hệ thống / run the whole system (embedded servers, all services, demo data).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Thư mục dữ liệu (default .caunoi).")
+@click.option("--nats-port", type=int, default=lambda: int(os.environ.get("CAUNOI_NATS_PORT", "4222")), show_default="4222")
+@click.option("--pg-port", type=int, default=lambda: int(os.environ.get("CAUNOI_PG_PORT", "55432")), show_default="55432")
+@click.option("--no-demo", is_flag=True, help="Không nạp dữ liệu mẫu / skip the demo data set.")
+@click.option("--exit-after-start", is_flag=True, hidden=True, help="Start, load demo, print, then stop (for tests).")
+def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_after_start: bool) -> None:
+    if data_dir is not None:
+        os.environ["CAUNOI_DATA_DIR"] = str(data_dir)
+    settings = Settings()
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    stopping = {"flag": False}
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    with ExitStack() as stack:
+        if os.environ.get("NATS_URL"):
+            nats_url = settings.nats_url
+            click.echo(f"• NATS: external {nats_url}")
+        else:
+            click.echo(f"• Starting nats-server (JetStream, sync always) on 127.0.0.1:{nats_port} …")
+            nats = stack.enter_context(start_nats(data, port=nats_port, monitor_port=nats_port + 4000))
+            nats_url = nats.url
+        if os.environ.get("DATABASE_URL"):
+            db_url = settings.database_url
+            click.echo(f"• PostgreSQL: external {db_url}")
+        else:
+            click.echo(f"• Starting PostgreSQL on 127.0.0.1:{pg_port} …")
+            pg = stack.enter_context(start_postgres(data, port=pg_port))
+            db_url = pg.url
+
+        env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": db_url, "CAUNOI_DATA_DIR": str(data)}
+        procs = [ServiceProcess(n, m, env, data / "logs" / f"{n}.log") for n, m in installed_services()]
+        for p in procs:
+            p.start()
+        stack.callback(lambda: [p.stop() for p in reversed(procs)])
+        click.echo(f"• Starting services: {', '.join(p.name for p in procs)} …")
+        asyncio.run(wait_ready(nats_url, [p.name for p in procs]))
+
+        write_runtime({
+            "nats_url": nats_url,
+            "database_url": db_url,
+            "data_dir": str(data),
+            "pid": os.getpid(),
+            "services": {p.name: p.proc.pid if p.proc else None for p in procs},
+        })
+        stack.callback(clear_runtime)
+
+        if not no_demo:
+            asyncio.run(demo.load(nats_url, data, echo=click.echo))
+
+        click.echo("")
+        click.echo("caunoi is running / đang chạy:")
+        click.echo(f"  NATS        {nats_url}")
+        click.echo(f"  PostgreSQL  {db_url}  (one database per service: caunoi_<service>)")
+        click.echo(f"  Data        {data}")
+        click.echo(f"  Logs        {data / 'logs'}")
+        for p in procs:
+            click.echo(f"  {p.name:<11} pid {p.proc.pid if p.proc else '-'}  log {p.log_path}")
+        click.echo("")
+        click.echo("Try, in another terminal (after `. .venv/bin/activate`):")
+        click.echo("  caunoi status")
+        click.echo("  caunoi petitions list")
+        click.echo("  caunoi petitions show <ref>")
+        click.echo("Ctrl-C stops everything; `make up` again resumes with the same data.")
+
+        while not stopping["flag"] and not exit_after_start:
+            time.sleep(0.5)
+            for p in procs:
+                if p.proc and p.proc.poll() is not None and not stopping["flag"]:
+                    p.restarts += 1
+                    click.echo(f"! service {p.name} exited with {p.proc.returncode}; restarting ({p.restarts})", err=True)
+                    time.sleep(min(10, p.restarts))
+                    p.start()
+        click.echo("Stopping / đang dừng …")
+    click.echo("Stopped cleanly.")

@@ -1,0 +1,3 @@
+from caunoi.petitions.app import main
+
+main()

@@ -1,0 +1,184 @@
+"""``caunoi petitions ...``: the clerk's commands, sent to the petitions service over NATS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from caunoi.shared.clitools import echo_json, get_ctx, table
+
+from caunoi.petitions.domain import STATUS_VI, Status
+from caunoi.petitions.events import Category, Channel, Kind
+
+SERVICE = "petitions"
+
+STATUS_EN = {s.value: s.value.replace("_", " ") for s in Status}
+
+
+def _send(name: str, payload: dict[str, Any]) -> None:
+    ctx = get_ctx()
+    clean = {k: v for k, v in payload.items() if v is not None}
+    result = ctx.run(lambda c: c.command(SERVICE, name, clean))
+    if ctx.as_json:
+        echo_json(result)
+        return
+    status = result["status"]
+    label = STATUS_VI.get(Status(status), status) if ctx.lang == "vi" else STATUS_EN.get(status, status)
+    again = " (lệnh đã thực hiện trước đó / already done)" if result.get("replayed") else ""
+    click.echo(f"{result['petition_id']}: {label}{again}")
+
+
+def _common(f: Any) -> Any:
+    f = click.option("--command-id", help="Idempotency key: the same id sent twice stores one result.")(f)
+    f = click.option("--actor", help="Who is acting (account name).")(f)
+    return f
+
+
+@click.group(name="petitions", help="Ý kiến, kiến nghị của nhân dân / citizens' opinions and petitions.")
+def group() -> None:
+    pass
+
+
+@group.command(name="raise", help="Tiếp nhận ý kiến / raise an opinion or petition.")
+@click.option("--channel", type=click.Choice([c.value for c in Channel]), required=True, help="Kênh tiếp nhận.")
+@click.option("--kind", type=click.Choice([k.value for k in Kind]), default=Kind.feedback.value, show_default=True)
+@click.option("--category", type=click.Choice([c.value for c in Category]), required=True, help="Lĩnh vực.")
+@click.option("--name", "petitioner", required=True, help="Họ tên người nêu ý kiến.")
+@click.option("--phone")
+@click.option("--address")
+@click.option("--confidential", is_flag=True, help="Giữ bí mật danh tính người nêu.")
+@click.option("--commune", "commune_code", required=True, help="Mã xã/phường (5 chữ số).")
+@click.option("--hamlet", help="Thôn, tổ dân phố.")
+@click.option("--text", required=True, help="Nội dung ý kiến.")
+@click.option("--received-on", help="Ngày tiếp nhận (YYYY-MM-DD), mặc định hôm nay.")
+@click.option("--meeting", "meeting_id", help="Mã hội nghị (nếu nêu tại hội nghị).")
+@_common
+def raise_cmd(
+    channel: str,
+    kind: str,
+    category: str,
+    petitioner: str,
+    phone: str | None,
+    address: str | None,
+    confidential: bool,
+    commune_code: str,
+    hamlet: str | None,
+    text: str,
+    received_on: str | None,
+    meeting_id: str | None,
+    command_id: str | None,
+    actor: str | None,
+) -> None:
+    who = {"name": petitioner, "phone": phone, "address": address, "confidential": confidential}
+    _send(
+        "raise",
+        {
+            "channel": channel,
+            "kind": kind,
+            "category": category,
+            "petitioner": {k: v for k, v in who.items() if v is not None},
+            "commune_code": commune_code,
+            "hamlet": hamlet,
+            "text": text,
+            "received_on": received_on,
+            "meeting_id": meeting_id,
+            "command_id": command_id,
+            "actor": actor,
+        },
+    )
+
+
+@group.command(help="Giải đáp trực tiếp tại hội nghị / answer on the spot.")
+@click.argument("petition_id")
+@click.option("--answer", required=True)
+@click.option("--by", "answered_by", required=True, help="Người giải đáp.")
+@click.option("--on", "answered_on", help="YYYY-MM-DD, mặc định hôm nay.")
+@_common
+def answer(petition_id: str, answer: str, answered_by: str, answered_on: str | None, command_id: str | None, actor: str | None) -> None:
+    _send("answer", {"petition_id": petition_id, "answer": answer, "answered_by": answered_by,
+                     "answered_on": answered_on, "command_id": command_id, "actor": actor})
+
+
+@group.command(help="Chuyển cấp có thẩm quyền / forward to a higher unit.")
+@click.argument("petition_id")
+@click.option("--to", "to_unit", required=True, help="Mã đơn vị cấp trên (huyện/tỉnh).")
+@click.option("--agency", "to_agency", help="Cơ quan chuyên môn nhận xử lý.")
+@click.option("--note")
+@click.option("--on", "forwarded_on", help="YYYY-MM-DD")
+@_common
+def forward(petition_id: str, to_unit: str, to_agency: str | None, note: str | None, forwarded_on: str | None, command_id: str | None, actor: str | None) -> None:
+    _send("forward", {"petition_id": petition_id, "to_unit": to_unit, "to_agency": to_agency, "note": note,
+                      "forwarded_on": forwarded_on, "command_id": command_id, "actor": actor})
+
+
+@group.command(help="Đặt thời hạn cam kết / set the committed date.")
+@click.argument("petition_id")
+@click.option("--date", "committed_date", required=True, help="YYYY-MM-DD")
+@click.option("--note")
+@_common
+def commit(petition_id: str, committed_date: str, note: str | None, command_id: str | None, actor: str | None) -> None:
+    _send("commit", {"petition_id": petition_id, "committed_date": committed_date, "note": note,
+                     "command_id": command_id, "actor": actor})
+
+
+@group.command(help="Ban hành văn bản trả lời / issue the written reply.")
+@click.argument("petition_id")
+@click.option("--document", "document_no", required=True, help="Số văn bản.")
+@click.option("--summary", required=True)
+@click.option("--on", "issued_on", help="YYYY-MM-DD")
+@_common
+def reply(petition_id: str, document_no: str, summary: str, issued_on: str | None, command_id: str | None, actor: str | None) -> None:
+    _send("reply", {"petition_id": petition_id, "document_no": document_no, "summary": summary,
+                    "issued_on": issued_on, "command_id": command_id, "actor": actor})
+
+
+@group.command(name="list", help="Danh sách ý kiến / list petitions.")
+@click.option("--unit", help="Mã đơn vị (gồm cả đơn vị trực thuộc).")
+@click.option("--status", type=click.Choice([s.value for s in Status if s is not Status.new]))
+@click.option("--category", type=click.Choice([c.value for c in Category]))
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--offset", type=int, default=0)
+def list_cmd(unit: str | None, status: str | None, category: str | None, limit: int, offset: int) -> None:
+    ctx = get_ctx()
+    q = {"unit": unit, "status": status, "category": category, "limit": limit, "offset": offset}
+    result = ctx.run(lambda c: c.query(SERVICE, "list", {k: v for k, v in q.items() if v is not None}))
+    if ctx.as_json:
+        echo_json(result)
+        return
+    items = result["items"]
+    for r in items:
+        r["status_label"] = STATUS_VI.get(Status(r["status"]), r["status"]) if ctx.lang == "vi" else r["status"]
+    cols = [
+        ("id", "Mã", "Ref"),
+        ("received_on", "Ngày nhận", "Received"),
+        ("status_label", "Trạng thái", "Status"),
+        ("category", "Lĩnh vực", "Category"),
+        ("commune_code", "Xã", "Commune"),
+        ("hamlet", "Thôn/Tổ", "Hamlet"),
+        ("handling_unit", "Đang xử lý", "Handling"),
+        ("committed_date", "Hạn cam kết", "Committed"),
+        ("text", "Nội dung", "Text"),
+    ]
+    click.echo(table(items, cols, ctx.lang))
+    click.echo(f"\n{len(items)} / {result['total']}")
+
+
+@group.command(help="Chi tiết và lịch sử một ý kiến / one petition with its history.")
+@click.argument("petition_id")
+def show(petition_id: str) -> None:
+    ctx = get_ctx()
+    result = ctx.run(lambda c: c.query(SERVICE, "show", {"petition_id": petition_id}))
+    if ctx.as_json:
+        echo_json(result)
+        return
+    p = result["petition"] or {}
+    click.echo(f"{petition_id}  [{result['status']}]")
+    for k in ("channel", "kind", "category", "petitioner", "commune_code", "hamlet", "handling_unit",
+              "received_on", "committed_date", "text"):
+        if p.get(k) is not None:
+            click.echo(f"  {k:<15} {p[k]}")
+    click.echo("  history:")
+    for h in result["history"]:
+        kind = h["type"].rsplit(".", 2)[-2]
+        click.echo(f"    #{h['seq']:<6} {h['time'][:19]}  {kind}")

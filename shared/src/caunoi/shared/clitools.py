@@ -1,0 +1,73 @@
+"""What every ``caunoi`` sub-command shares: the NATS URL option, running a request, printing
+results as a table (Vietnamese labels by default, ``--lang en``) or JSON (``--json``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable
+from caunoi.shared.settings import Settings
+
+T = TypeVar("T")
+
+
+class Ctx:
+    def __init__(self, nats_url: str, as_json: bool, lang: str) -> None:
+        self.nats_url = nats_url
+        self.as_json = as_json
+        self.lang = lang
+
+    def run(self, fn: Callable[[Client], Awaitable[T]]) -> T:
+        async def go() -> T:
+            c = await Client.connect(self.nats_url)
+            try:
+                return await fn(c)
+            finally:
+                await c.close()
+
+        try:
+            return asyncio.run(go())
+        except RequestFailed as e:
+            err = e.error
+            if self.as_json:
+                click.echo(json.dumps({"ok": False, "error": err}, ensure_ascii=False, indent=2))
+            else:
+                msg = err.get("message") if self.lang == "vi" else err.get("message_en", err.get("message"))
+                field = f" [{err['field']}]" if err.get("field") else ""
+                click.echo(f"Lỗi / error {err.get('code')}{field}: {msg}", err=True)
+            sys.exit(2)
+        except ServiceUnreachable as e:
+            click.echo(f"Không kết nối được / unreachable: {e}", err=True)
+            sys.exit(3)
+
+
+def get_ctx() -> Ctx:
+    ctx = click.get_current_context().find_root()
+    obj = ctx.obj
+    if not isinstance(obj, Ctx):
+        obj = Ctx(Settings().nats_url, False, "vi")
+    return obj
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]], lang: str) -> str:
+    """``columns``: (key, Vietnamese header, English header)."""
+    heads = [vi if lang == "vi" else en for _, vi, en in columns]
+    cells = [["" if r.get(k) is None else str(r.get(k)) for k, _, _ in columns] for r in rows]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(heads)]
+    widths = [min(w, 48) for w in widths]
+
+    def fmt(vals: Sequence[str]) -> str:
+        return "  ".join((v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(vals, widths, strict=True))
+
+    lines = [fmt(heads), "  ".join("-" * w for w in widths), *(fmt(c) for c in cells)]
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,47 @@
+"""CloudEvents 1.0 envelope (structured JSON mode) for every event caunoi stores or publishes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTENT_TYPE = "application/cloudevents+json"
+SPEC_VERSION = "1.0"
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 event. Extension attributes are lower-case, as the spec requires.
+
+    Extensions used by caunoi:
+    ``unitcode`` - the administrative unit the event concerns (official code, or hamlet id);
+    ``datasetversion`` - the administrative-unit dataset the code belongs to;
+    ``correlationid`` - the id shared by everything that one request caused;
+    ``causationid`` - the id of the command or event that directly caused this one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    specversion: str = SPEC_VERSION
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    datacontenttype: str = "application/json"
+    dataschema: str | None = None
+    data: dict[str, Any]
+    unitcode: str | None = None
+    datasetversion: str | None = None
+    correlationid: str | None = None
+    causationid: str | None = None
+
+    def to_json_bytes(self) -> bytes:
+        body = self.model_dump(mode="json", exclude_none=True)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json_bytes(cls, raw: bytes) -> CloudEvent:
+        return cls.model_validate_json(raw)

@@ -1,0 +1,165 @@
+"""The few raw JetStream API calls caunoi needs that nats-py has no helper for.
+
+Replies are read through one long-lived inbox subscription per connection (a small mux), so a
+batched direct get or an atomic batch publish costs no extra SUB/UNSUB round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+
+class JetStreamError(Exception):
+    def __init__(self, code: int, err_code: int, description: str) -> None:
+        super().__init__(f"{description} (code {code}, err_code {err_code})")
+        self.code = code
+        self.err_code = err_code
+        self.description = description
+
+
+ERR_WRONG_LAST_SEQUENCE = 10071
+ERR_BATCH_DUPLICATE_MSG_ID = 10201
+ERR_STREAM_NOT_FOUND = 10059
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message as JetStream stored it."""
+
+    seq: int
+    subject: str
+    data: bytes
+    headers: dict[str, str]
+    time: str
+
+    @property
+    def msg_id(self) -> str | None:
+        return self.headers.get("Nats-Msg-Id")
+
+    @property
+    def timestamp(self) -> datetime:
+        # Nats-Time-Stamp has nanoseconds; keep microseconds.
+        raw = self.time.rstrip("Z")
+        head, _, frac = raw.partition(".")
+        return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}+00:00")
+
+
+class ReplyMux:
+    """Routes replies arriving on ``<prefix>.<token>`` to per-call queues."""
+
+    def __init__(self, nc: NATS) -> None:
+        self._nc = nc
+        self._prefix = nc.new_inbox()
+        self._queues: dict[str, asyncio.Queue[Msg]] = {}
+        self._counter = 0
+        self._started = False
+        self._lock = asyncio.Lock()
+
+    async def _start(self) -> None:
+        async with self._lock:
+            if not self._started:
+                await self._nc.subscribe(f"{self._prefix}.*", cb=self._on_msg)
+                self._started = True
+
+    async def _on_msg(self, msg: Msg) -> None:
+        token = msg.subject.rsplit(".", 1)[-1]
+        q = self._queues.get(token)
+        if q is not None:
+            q.put_nowait(msg)
+
+    @contextlib.asynccontextmanager
+    async def inbox(self) -> AsyncIterator[tuple[str, asyncio.Queue[Msg]]]:
+        if not self._started:
+            await self._start()
+        self._counter += 1
+        token = str(self._counter)
+        q: asyncio.Queue[Msg] = asyncio.Queue()
+        self._queues[token] = q
+        try:
+            yield f"{self._prefix}.{token}", q
+        finally:
+            del self._queues[token]
+
+
+def _headers(msg: Msg) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (msg.headers or {}).items()}
+
+
+def parse_error(body: dict[str, Any]) -> JetStreamError | None:
+    err = body.get("error")
+    if not err:
+        return None
+    return JetStreamError(int(err.get("code", 0)), int(err.get("err_code", 0)), str(err.get("description", "")))
+
+
+async def api(nc: NATS, subject: str, payload: dict[str, Any] | None = None, timeout: float = 5.0) -> dict[str, Any]:
+    """Call a ``$JS.API.*`` endpoint; raise ``JetStreamError`` on an API error."""
+    raw = json.dumps(payload).encode() if payload is not None else b""
+    reply = await nc.request(subject, raw, timeout=timeout)
+    body: dict[str, Any] = json.loads(reply.data or b"{}")
+    err = parse_error(body)
+    if err is not None:
+        raise err
+    return body
+
+
+async def direct_get_batch(
+    nc: NATS,
+    mux: ReplyMux,
+    stream: str,
+    *,
+    seq: int = 1,
+    subject: str | None = None,
+    batch: int = 256,
+    timeout: float = 5.0,
+) -> list[StoredMessage]:
+    """Messages from ``seq`` on (optionally only those matching ``subject``), at most ``batch``.
+
+    One request; the server streams the matches and ends with a 204 (end of batch) or answers 404
+    when nothing matches.
+    """
+    req: dict[str, Any] = {"seq": seq, "batch": batch}
+    if subject is not None:
+        req["next_by_subj"] = subject
+    out: list[StoredMessage] = []
+    async with mux.inbox() as (inbox, q):
+        await nc.publish(f"$JS.API.DIRECT.GET.{stream}", json.dumps(req).encode(), reply=inbox)
+        while True:
+            msg = await asyncio.wait_for(q.get(), timeout)
+            h = _headers(msg)
+            status = h.get("Status")
+            if status is not None:
+                if status in ("204", "404"):
+                    return out
+                raise JetStreamError(int(status), 0, h.get("Description", "direct get failed"))
+            out.append(
+                StoredMessage(
+                    seq=int(h["Nats-Sequence"]),
+                    subject=h["Nats-Subject"],
+                    data=msg.data,
+                    headers=h,
+                    time=h.get("Nats-Time-Stamp", ""),
+                )
+            )
+
+
+async def direct_get_last(nc: NATS, stream: str, subject: str, timeout: float = 5.0) -> StoredMessage | None:
+    """The last message stored on exactly ``subject``, or None."""
+    msg = await nc.request(
+        f"$JS.API.DIRECT.GET.{stream}", json.dumps({"last_by_subj": subject}).encode(), timeout=timeout
+    )
+    h = _headers(msg)
+    if "Status" in h:
+        if h["Status"] == "404":
+            return None
+        raise JetStreamError(int(h["Status"]), 0, h.get("Description", "direct get failed"))
+    return StoredMessage(int(h["Nats-Sequence"]), h["Nats-Subject"], msg.data, h, h.get("Nats-Time-Stamp", ""))

@@ -1,0 +1,325 @@
+"""Projection runner: keeps a PostgreSQL read model in step with a JetStream stream.
+
+- The projector owns its position: it reads the stream by sequence (batched direct get) from its
+  checkpoint + 1; no server-side consumer, so no redelivery can reorder events.
+- The checkpoint is written in the same transaction as the rows an event changes, so a crash at
+  any point neither skips nor doubles an event.
+- A failing batch is retried event by event with backoff. An event that still fails after
+  ``max_attempts`` is *parked* (table ``projection_parked``, shown by ``caunoi status`` and
+  ``caunoi projections parked``) and the projection halts there: it keeps retrying that event
+  slowly and applies nothing after it, because later events of the same aggregate would build on
+  a missing one. An operator fixes the cause (the retry then succeeds by itself) or skips the
+  event explicitly (``caunoi projections skip``), which is recorded.
+- ``rebuild`` replays from sequence 1 into a shadow schema while the live one keeps serving,
+  then swaps the two in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+import structlog
+from nats.aio.client import Client as NATS
+
+from caunoi.shared.aggregate import RecordedEvent, decode_message
+from caunoi.shared.eventstore import EventStore
+from caunoi.shared.events import EventRegistry
+from caunoi.shared.jsapi import StoredMessage
+
+log = structlog.get_logger(__name__)
+
+Conn = asyncpg.Connection  # type: ignore[type-arg]
+
+KERNEL_DDL = """
+CREATE TABLE IF NOT EXISTS projection_parked (
+    projection  text        NOT NULL,
+    seq         bigint      NOT NULL,
+    subject     text        NOT NULL,
+    event_type  text,
+    error       text        NOT NULL,
+    attempts    integer     NOT NULL,
+    parked_at   timestamptz NOT NULL DEFAULT now(),
+    resolved_at timestamptz,
+    resolution  text,
+    PRIMARY KEY (projection, seq)
+);
+"""
+
+
+class Projection(Protocol):
+    """What a service writes for one read model. Tables live in the schema passed in, so the
+    same code fills the live schema and a shadow one during a rebuild."""
+
+    name: str  # also the live schema's name
+
+    async def setup(self, conn: Conn, schema: str) -> None:
+        """Create the read-model tables in ``schema`` (idempotent)."""
+
+    async def apply(self, conn: Conn, schema: str, rec: RecordedEvent) -> None:
+        """Change the read model for one event; ignore event types it does not use."""
+
+    async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
+        """Every row of the read model in a stable order (to compare live with a rebuild)."""
+
+
+@dataclass
+class ProjectionStatus:
+    name: str
+    position: int
+    halted_at: int | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class ProjectionRunner:
+    pool: asyncpg.Pool  # type: ignore[type-arg]
+    nc: NATS
+    store: EventStore
+    registry: EventRegistry
+    projection: Projection
+    subject_filter: str | None = None
+    batch: int = 256
+    max_attempts: int = 5
+    base_backoff: float = 0.05
+    halted_retry_every: float = 5.0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _stopping: bool = False
+    status: ProjectionStatus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.status = ProjectionStatus(self.projection.name, 0)
+
+    @property
+    def schema(self) -> str:
+        return self.projection.name
+
+    async def setup(self) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(KERNEL_DDL)
+            await self._create_schema(conn, self.schema)
+            self.status.position = await self.position(conn, self.schema)
+
+    async def _create_schema(self, conn: Conn, schema: str) -> None:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".checkpoint '
+            "(id smallint PRIMARY KEY CHECK (id = 1), position bigint NOT NULL)"
+        )
+        await conn.execute(f'INSERT INTO "{schema}".checkpoint VALUES (1, 0) ON CONFLICT DO NOTHING')
+        await self.projection.setup(conn, schema)
+
+    @staticmethod
+    async def position(conn: Conn, schema: str) -> int:
+        return int(await conn.fetchval(f'SELECT position FROM "{schema}".checkpoint WHERE id = 1'))
+
+    # -- the live loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Follow the stream until ``stop``. Wakes on new messages (a core subscription on the
+        stream's subjects) and polls once a second as a fallback."""
+        await self.setup()
+        sub = await self.nc.subscribe(self.subject_filter or f"{self.store.spec.subject_prefix}.>", cb=self._poke)
+        try:
+            while not self._stopping:
+                applied = await self.step()
+                if applied == 0:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), 1.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _poke(self, _msg: Any) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def step(self) -> int:
+        """Apply the next batch to the live schema; return how many events were read."""
+        async with self._lock:
+            return await self._step(self.schema, live=True)
+
+    async def catch_up(self) -> int:
+        """Apply everything stored so far (used by tests and by ``rebuild``)."""
+        total = 0
+        while True:
+            n = await self.step()
+            total += n
+            if n == 0:
+                return total
+
+    async def _step(self, schema: str, *, live: bool) -> int:
+        async with self.pool.acquire() as conn:
+            pos = await self.position(conn, schema)
+        msgs = await self.store.read(pos + 1, self.batch, self.subject_filter)
+        if not msgs:
+            return 0
+        try:
+            await self._apply_batch(schema, msgs)
+        except Exception as e:  # noqa: BLE001 - any handler error is retried event by event
+            log.warning("projection.batch_failed", projection=self.projection.name, schema=schema, error=repr(e))
+            for msg in msgs:
+                await self._apply_one_with_retry(schema, msg, live=live)
+        if live:
+            self.status.position = msgs[-1].seq
+            self.status.halted_at = None
+            self.status.last_error = None
+        return len(msgs)
+
+    async def _apply_batch(self, schema: str, msgs: Sequence[StoredMessage]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # Lock the checkpoint row: two runners on one schema would otherwise double-apply.
+            pos = await conn.fetchval(f'SELECT position FROM "{schema}".checkpoint WHERE id = 1 FOR UPDATE')
+            todo = [m for m in msgs if m.seq > pos]
+            for msg in todo:
+                await self.projection.apply(conn, schema, decode_message(self.registry, msg))
+            if todo:
+                await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1', todo[-1].seq)
+
+    async def _apply_one_with_retry(self, schema: str, msg: StoredMessage, *, live: bool) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._apply_batch(schema, [msg])
+                if attempt > self.max_attempts:
+                    await self._resolve_parked(msg.seq, "applied after retry")
+                return
+            except Exception as e:  # noqa: BLE001
+                err = f"{type(e).__name__}: {e}"
+                if attempt == self.max_attempts:
+                    await self._park(msg, err, attempt)
+                if live and attempt >= self.max_attempts:
+                    self.status.halted_at = msg.seq
+                    self.status.last_error = err
+                if await self._was_skipped(msg.seq):
+                    await self._skip_past(schema, msg.seq)
+                    return
+                if self._stopping:
+                    raise
+                delay = (
+                    self.base_backoff * 2 ** (attempt - 1) if attempt < self.max_attempts else self.halted_retry_every
+                )
+                log.error(
+                    "projection.event_failed",
+                    projection=self.projection.name,
+                    seq=msg.seq,
+                    attempt=attempt,
+                    error=err,
+                    parked=attempt >= self.max_attempts,
+                )
+                await asyncio.sleep(delay)
+
+    async def _park(self, msg: StoredMessage, error: str, attempts: int) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO projection_parked (projection, seq, subject, event_type, error, attempts) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (projection, seq) DO UPDATE "
+                "SET error = EXCLUDED.error, attempts = EXCLUDED.attempts, resolved_at = NULL, resolution = NULL",
+                self.projection.name,
+                msg.seq,
+                msg.subject,
+                msg.headers.get("ce-type"),
+                error,
+                attempts,
+            )
+
+    async def _resolve_parked(self, seq: int, how: str) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE projection_parked SET resolved_at = now(), resolution = $3 "
+                "WHERE projection = $1 AND seq = $2 AND resolved_at IS NULL",
+                self.projection.name,
+                seq,
+                how,
+            )
+
+    async def _was_skipped(self, seq: int) -> bool:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchval(
+                "SELECT resolution FROM projection_parked WHERE projection = $1 AND seq = $2",
+                self.projection.name,
+                seq,
+            )
+        return bool(row) and str(row).startswith("skipped")
+
+    async def _skip_past(self, schema: str, seq: int) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1 AND position < $1', seq
+            )
+        log.warning("projection.event_skipped", projection=self.projection.name, seq=seq)
+
+    async def skip(self, seq: int, operator: str) -> bool:
+        """Mark a parked event as skipped by an operator; the halted loop then moves past it."""
+        async with self.pool.acquire() as conn:
+            res = await conn.execute(
+                "UPDATE projection_parked SET resolved_at = now(), resolution = $3 "
+                "WHERE projection = $1 AND seq = $2 AND resolved_at IS NULL",
+                self.projection.name,
+                seq,
+                f"skipped by {operator}",
+            )
+        return str(res).endswith(" 1")
+
+    async def parked(self) -> list[dict[str, Any]]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT projection, seq, subject, event_type, error, attempts, parked_at, resolved_at, resolution "
+                "FROM projection_parked WHERE projection = $1 ORDER BY seq",
+                self.projection.name,
+            )
+        return [dict(r) for r in rows]
+
+    # -- rebuild -------------------------------------------------------------------------------
+
+    async def rebuild(self) -> int:
+        """Replay from sequence 1 into a shadow schema, then swap it in. Returns its position."""
+        shadow = f"{self.schema}__shadow"
+        async with self.pool.acquire() as conn:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')
+            await self._create_schema(conn, shadow)
+        log.info("projection.rebuild_started", projection=self.projection.name)
+        while await self._step(shadow, live=False):
+            pass
+        async with self._lock:  # the live loop pauses between two batches
+            while await self._step(shadow, live=False):
+                pass
+            async with self.pool.acquire() as conn, conn.transaction():
+                old = f"{self.schema}__old"
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
+                await conn.execute(f'ALTER SCHEMA "{self.schema}" RENAME TO "{old}"')
+                await conn.execute(f'ALTER SCHEMA "{shadow}" RENAME TO "{self.schema}"')
+                await conn.execute(f'DROP SCHEMA "{old}" CASCADE')
+                pos = await self.position(conn, self.schema)
+            self.status.position = pos
+        log.info("projection.rebuilt", projection=self.projection.name, position=pos)
+        return pos
+
+    async def rebuild_into(self, schema: str) -> int:
+        """Replay from sequence 1 into ``schema`` (dropped first) without swapping; for checks."""
+        async with self.pool.acquire() as conn:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            await self._create_schema(conn, schema)
+        while await self._step(schema, live=False):
+            pass
+        async with self.pool.acquire() as conn:
+            return await self.position(conn, schema)
+
+    async def snapshot(self, schema: str | None = None) -> list[dict[str, Any]]:
+        async with self.pool.acquire() as conn:
+            return await self.projection.snapshot(conn, schema or self.schema)
+
+
+def jsonb(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

@@ -1,0 +1,377 @@
+"""Tests for caunoi.shared.units: both shipped datasets, tree queries, search, hamlet ids."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from caunoi.shared.units import (
+    DATASET_2025,
+    DATASET_LEGACY,
+    DATASETS,
+    DEMO_SIZE,
+    LEVEL_COMMUNE,
+    LEVEL_DISTRICT,
+    LEVEL_PROVINCE,
+    DatasetError,
+    Unit,
+    UnitTree,
+    UnknownDataset,
+    UnknownUnit,
+    demo_area,
+    fold,
+    hamlet_id,
+    is_hamlet_id,
+    normalize_hamlet_name,
+    parse_hamlet_id,
+    slugify,
+)
+
+
+@pytest.fixture(scope="module")
+def legacy() -> UnitTree:
+    return UnitTree.load(DATASET_LEGACY)
+
+
+@pytest.fixture(scope="module")
+def new() -> UnitTree:
+    return UnitTree.load(DATASET_2025)
+
+
+# --- datasets and counts --------------------------------------------------------------------
+
+
+def test_dataset_names() -> None:
+    assert DATASETS == (DATASET_LEGACY, DATASET_2025)
+    assert len(set(DATASETS)) == 2
+
+
+def test_counts_2025(new: UnitTree) -> None:
+    counts = Counter(unit.level for unit in new)
+    assert counts == {LEVEL_PROVINCE: 34, LEVEL_COMMUNE: 3321}
+    assert len(new) == 34 + 3321
+    assert new.levels() == [LEVEL_PROVINCE, LEVEL_COMMUNE]
+    assert len(new.children(None)) == 34
+
+
+def test_counts_legacy(legacy: UnitTree) -> None:
+    counts = Counter(unit.level for unit in legacy)
+    assert counts == {LEVEL_PROVINCE: 63, LEVEL_DISTRICT: 696, LEVEL_COMMUNE: 10035}
+    assert len(legacy) == 63 + 696 + 10035
+    assert legacy.levels() == [LEVEL_PROVINCE, LEVEL_DISTRICT, LEVEL_COMMUNE]
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_structure(dataset: str) -> None:
+    tree = UnitTree.load(dataset)
+    levels = tree.levels()
+    for unit in tree:
+        assert unit.dataset == dataset
+        depth = len(tree.ancestors(unit.code))
+        assert unit.level == levels[depth]
+        assert unit.name == f"{unit.kind} {unit.short_name}" or unit.name == unit.short_name
+    kinds = {(unit.level, unit.kind) for unit in tree}
+    assert (LEVEL_PROVINCE, "Tỉnh") in kinds
+    assert (LEVEL_PROVINCE, "Thành phố") in kinds
+    # GSO codes of different levels have different lengths, so get(code) is unambiguous
+    lengths = {level: {len(u.code) for u in tree if u.level == level} for level in levels}
+    assert lengths[LEVEL_PROVINCE] == {2}
+    assert lengths[LEVEL_COMMUNE] == {5}
+    assert lengths.get(LEVEL_DISTRICT, {3}) == {3}
+
+
+def test_iteration_is_depth_first(legacy: UnitTree) -> None:
+    units = list(legacy)
+    assert units[0].code == "01"
+    assert units[1].code == "001"
+    assert units[2].code == "00001"
+    assert len(units) == len({u.code for u in units}) == len(legacy)
+
+
+def test_load_is_cached() -> None:
+    assert UnitTree.load(DATASET_2025) is UnitTree.load(DATASET_2025)
+    assert UnitTree.load() is UnitTree.load(DATASET_2025)
+
+
+def test_cold_load_is_fast_and_light() -> None:
+    """In a fresh interpreter: each dataset loads in < 0.5 s and vietnamadminunits is not imported."""
+    script = (
+        "import sys, time\n"
+        "from caunoi.shared.units import DATASETS, UnitTree\n"
+        "for d in DATASETS:\n"
+        "    t = time.perf_counter(); UnitTree.load(d); print(time.perf_counter() - t)\n"
+        "print(any(m.startswith('vietnamadminunits') for m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    *timings, imported = out
+    assert len(timings) == len(DATASETS)
+    assert all(float(t) < 0.5 for t in timings), timings
+    assert imported == "False"
+
+
+def test_same_code_means_different_units_per_dataset(legacy: UnitTree, new: UnitTree) -> None:
+    assert legacy.get("00004").name == "Phường Trúc Bạch"
+    assert new.get("00004").name == "Phường Ba Đình"
+
+
+# --- Hà Nội in both datasets ------------------------------------------------------------------
+
+
+def test_legacy_hanoi_commune(legacy: UnitTree) -> None:
+    unit = legacy.get("00001")
+    assert unit == Unit(
+        code="00001",
+        name="Phường Phúc Xá",
+        short_name="Phúc Xá",
+        kind="Phường",
+        level=LEVEL_COMMUNE,
+        parent_code="001",
+        dataset=DATASET_LEGACY,
+    )
+    assert legacy.path("00001") == ["01", "001", "00001"]
+    assert [u.name for u in legacy.ancestors("00001")] == ["Thành phố Hà Nội", "Quận Ba Đình"]
+    district = legacy.get("001")
+    assert (district.kind, district.short_name, district.level) == ("Quận", "Ba Đình", "district")
+    assert legacy.ancestors("01") == []
+    assert legacy.path("01") == ["01"]
+
+
+def test_legacy_children_and_descendants(legacy: UnitTree) -> None:
+    ba_dinh = legacy.children("001")
+    assert len(ba_dinh) == 13
+    assert [u.code for u in ba_dinh] == sorted(u.code for u in ba_dinh)
+    assert ba_dinh[0].code == "00001"
+    assert legacy.children("00001") == []
+    hanoi = legacy.descendants("01")
+    assert len([u for u in hanoi if u.level == LEVEL_DISTRICT]) == len(legacy.children("01")) == 30
+    assert {u.level for u in hanoi} == {LEVEL_DISTRICT, LEVEL_COMMUNE}
+    assert all(legacy.path(u.code)[0] == "01" for u in hanoi)
+    assert legacy.descendants("00001") == []
+
+
+def test_2025_hanoi_commune(new: UnitTree) -> None:
+    unit = new.get("00004")
+    assert (unit.name, unit.short_name, unit.kind, unit.level) == (
+        "Phường Ba Đình",
+        "Ba Đình",
+        "Phường",
+        LEVEL_COMMUNE,
+    )
+    assert unit.parent_code == "01"
+    assert new.path("00004") == ["01", "00004"]
+    assert new.ancestors("00004") == [new.get("01")]
+    hanoi = new.get("01")
+    assert (hanoi.name, hanoi.short_name, hanoi.kind) == ("Thành phố Hà Nội", "Hà Nội", "Thành phố")
+    descendants = new.descendants("01")
+    assert len(descendants) == 126
+    assert descendants == new.children("01")
+
+
+def test_contains(legacy: UnitTree, new: UnitTree) -> None:
+    assert legacy.contains("01", "00001")
+    assert legacy.contains("001", "00001")
+    assert legacy.contains("00001", "00001")
+    assert legacy.contains("01", "001")
+    assert not legacy.contains("00001", "01")
+    assert not legacy.contains("002", "00001")
+    assert not legacy.contains("79", "00001")
+    assert new.contains("01", "00004")
+    assert not new.contains("79", "00004")
+    with pytest.raises(UnknownUnit):
+        new.contains("01", "99999")
+
+
+def test_no_communes_in_some_island_districts(legacy: UnitTree) -> None:
+    bach_long_vi = legacy.get("318")
+    assert bach_long_vi.name == "Huyện Bạch Long Vĩ"
+    assert legacy.children("318") == []
+
+
+def test_data_fixes(legacy: UnitTree, new: UnitTree) -> None:
+    # capitalisation of the type normalised
+    assert legacy.get("058").name == "Thành phố Bắc Kạn"
+    # "(Huyện)"/"(Thị xã)" disambiguation suffix dropped from short names
+    assert sorted(u.short_name for u in legacy.search("ky anh", level=LEVEL_DISTRICT)) == [
+        "Kỳ Anh",
+        "Kỳ Anh",
+    ]
+    # a type column contradicting the official name: the name wins
+    assert new.get("10543").kind == "Phường"
+    assert new.get("31299").kind == "Xã"
+    assert new.get("31299").name == "Xã Phong Điền"
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def test_unknown_unit(new: UnitTree) -> None:
+    with pytest.raises(UnknownUnit) as info:
+        new.get("99999")
+    assert isinstance(info.value, KeyError)
+    assert "99999" in str(info.value) and DATASET_2025 in str(info.value)
+    assert info.value.code == "99999"
+    assert info.value.dataset == DATASET_2025
+    assert new.find("99999") is None
+    assert new.find("00004") == new.get("00004")
+    assert "00004" in new and "99999" not in new
+    for query in (new.children, new.ancestors, new.path, new.descendants):
+        with pytest.raises(UnknownUnit):
+            query("99999")
+
+
+def test_district_code_unknown_in_2025(new: UnitTree) -> None:
+    with pytest.raises(UnknownUnit):
+        new.get("001")
+
+
+def test_unknown_dataset() -> None:
+    with pytest.raises(UnknownDataset) as info:
+        UnitTree.load("vn-1975")
+    assert isinstance(info.value, ValueError)
+    for name in DATASETS:
+        assert name in str(info.value)
+    with pytest.raises(UnknownDataset):
+        demo_area("nope")
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+def test_fold() -> None:
+    assert fold("Phường Ba Đình") == "phuong ba dinh"
+    assert fold("  ĐẮK   LẮK ") == "dak lak"
+    assert fold("Bà Rịa - Vũng Tàu") == "ba ria vung tau"
+    assert fold("Thuỷ") == fold("Thủy") == "thuy"
+
+
+def test_search_without_diacritics(new: UnitTree) -> None:
+    results = new.search("ba dinh")
+    assert new.get("00004") in results
+    assert all("ba dinh" in fold(u.name) for u in results)
+    upper = new.search("BA ĐÌNH")
+    assert upper[0] == new.get("00004") or upper[0].short_name == "Ba Đình"
+    assert set(upper) == set(results)
+
+
+def test_search_with_diacritics_ranks_exact_spelling_first(new: UnitTree) -> None:
+    results = new.search("Ba Đình")
+    assert {u.short_name for u in results[:2]} == {"Ba Đình"}
+    assert "Ba Dinh" in {u.short_name for u in results}  # diacritics are ignored for matching
+
+
+def test_search_levels(legacy: UnitTree, new: UnitTree) -> None:
+    districts = legacy.search("ba dinh", level=LEVEL_DISTRICT)
+    assert [u.code for u in districts] == ["001"]
+    provinces = new.search("ha noi", level=LEVEL_PROVINCE)
+    assert [u.code for u in provinces] == ["01"]
+    assert new.search("ho chi minh", level=LEVEL_PROVINCE)[0].code == "79"
+    with pytest.raises(ValueError):
+        new.search("ba dinh", level=LEVEL_DISTRICT)
+
+
+def test_search_matches_word_starts_only(new: UnitTree) -> None:
+    assert new.search("") == []
+    assert new.search("  ") == []
+    assert all(" an" in f" {fold(u.name)}" for u in new.search("an"))
+    assert new.search("thanh pho ha noi") == [new.get("01")]
+
+
+# --- hamlets --------------------------------------------------------------------------------
+
+
+def test_hamlet_id() -> None:
+    assert hamlet_id("00097", "Thôn Đồng Tâm") == "00097-thon-dong-tam"
+    assert hamlet_id("00097", "Thôn 1") == "00097-thon-1"
+    assert hamlet_id("00004", "  Tổ dân phố số 5 ") == "00004-to-dan-pho-so-5"
+    assert hamlet_id("31299", "Ấp Nhơn Lộc 2") == "31299-ap-nhon-loc-2"
+    assert hamlet_id("00700", "Bản Pả Vi (Hạ)") == "00700-ban-pa-vi-ha"
+    assert slugify("Ương Ườn Ở Ơi") == "uong-uon-o-oi"
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [("", "Thôn 1"), ("0x97", "Thôn 1"), ("00097", ""), ("00097", "  "), ("00097", "!!!")],
+)
+def test_hamlet_id_rejects(code: str, name: str) -> None:
+    with pytest.raises(ValueError):
+        hamlet_id(code, name)
+
+
+def test_hamlet_name_and_id_format() -> None:
+    assert normalize_hamlet_name("  Thôn   Đồng  Tâm ") == "Thôn Đồng Tâm"
+    with pytest.raises(ValueError):
+        normalize_hamlet_name("x" * 101)
+    assert parse_hamlet_id("00097-thon-dong-tam") == ("00097", "thon-dong-tam")
+    assert is_hamlet_id(hamlet_id("00097", "Thôn Đồng Tâm"))
+    for bad in ("00097", "00097-", "00097-Thon", "00097--a", "x-thon", "00097-thôn", "00097-a-"):
+        assert not is_hamlet_id(bad)
+        with pytest.raises(ValueError):
+            parse_hamlet_id(bad)
+
+
+# --- demo area ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_demo_area(dataset: str) -> None:
+    tree = UnitTree.load(dataset)
+    province, communes = demo_area(dataset)
+    assert province.level == LEVEL_PROVINCE
+    assert province.short_name == "Tuyên Quang"
+    assert len(communes) == DEMO_SIZE == 12
+    assert len({u.code for u in communes}) == 12
+    assert [u.code for u in communes] == sorted(u.code for u in communes)
+    for commune in communes:
+        assert commune.level == LEVEL_COMMUNE
+        assert tree.contains(province.code, commune.code)
+    assert demo_area(dataset) == (province, communes)
+
+
+def test_demo_area_legacy_is_one_district() -> None:
+    _, communes = demo_area(DATASET_LEGACY)
+    assert {u.parent_code for u in communes} == {"072"}
+    assert UnitTree.load(DATASET_LEGACY).get("072").name == "Huyện Na Hang"
+
+
+# --- the tree is generic --------------------------------------------------------------------
+
+
+def _u(code: str, level: str, parent: str | None, dataset: str = "test") -> Unit:
+    return Unit(code, f"X {code}", code, "X", level, parent, dataset)
+
+
+def test_generic_four_level_tree() -> None:
+    tree = UnitTree(
+        "test",
+        [
+            _u("1", "region", None),
+            _u("11", "province", "1"),
+            _u("111", "district", "11"),
+            _u("1111", "commune", "111"),
+            _u("1112", "commune", "111"),
+            _u("2", "region", None),
+        ],
+    )
+    assert tree.levels() == ["region", "province", "district", "commune"]
+    assert tree.path("1112") == ["1", "11", "111", "1112"]
+    assert [u.code for u in tree.descendants("1")] == ["11", "111", "1111", "1112"]
+    assert [u.code for u in tree.children(None)] == ["1", "2"]
+    assert tree.contains("1", "1111") and not tree.contains("2", "1111")
+
+
+@pytest.mark.parametrize(
+    "units",
+    [
+        [_u("1", "a", None), _u("1", "b", None)],  # duplicate code
+        [_u("1", "a", "9")],  # unknown parent
+        [_u("1", "a", "2"), _u("2", "a", "1")],  # cycle
+        [_u("1", "a", None, dataset="other")],  # wrong dataset
+    ],
+)
+def test_generic_tree_rejects_bad_data(units: list[Unit]) -> None:
+    with pytest.raises(DatasetError):
+        UnitTree("test", units)
