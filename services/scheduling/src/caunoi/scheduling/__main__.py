@@ -1,0 +1,3 @@
+from caunoi.scheduling.app import main
+
+main()

@@ -1,0 +1,128 @@
+"""``caunoi scheduling ...``: the clerk's commands, sent to the scheduling service over NATS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from caunoi.shared.clitools import echo_json, get_ctx, table
+from caunoi.shared.hamlets import KIND_EN, KIND_VI, HamletKind
+
+SERVICE = "scheduling"
+
+
+def _kind_label(kind: str, lang: str) -> str:
+    try:
+        k = HamletKind(kind)
+    except ValueError:
+        return kind
+    return KIND_VI[k] if lang == "vi" else KIND_EN[k]
+
+
+def _send(name: str, payload: dict[str, Any]) -> None:
+    ctx = get_ctx()
+    clean = {k: v for k, v in payload.items() if v is not None}
+    result = ctx.run(lambda c: c.command(SERVICE, name, clean))
+    if ctx.as_json:
+        echo_json(result)
+        return
+    again = " (lệnh đã thực hiện trước đó / already done)" if result.get("replayed") else ""
+    retired = ""
+    if result.get("retired"):
+        retired = f" — thôi sử dụng từ {result['retired_on']}" if ctx.lang == "vi" else f" — retired on {result['retired_on']}"
+    click.echo(f"{result['hamlet_id']}: {result['name']} [{_kind_label(result['kind'], ctx.lang)}]{retired}{again}")
+
+
+def _common(f: Any) -> Any:
+    f = click.option("--command-id", help="Mã lệnh, gửi lại cùng mã không ghi hai lần / idempotency key.")(f)
+    f = click.option("--actor", help="Người thực hiện (tài khoản) / who is acting.")(f)
+    return f
+
+
+@click.group(name="scheduling", help="Lịch hội nghị đối thoại, danh sách thôn / dialogue scheduling and hamlets.")
+def group() -> None:
+    pass
+
+
+@group.group(name="hamlets", help="Thôn, ấp, bản, tổ dân phố của xã / a commune's hamlets.")
+def hamlets() -> None:
+    pass
+
+
+@hamlets.command(name="add", help="Thêm thôn, tổ dân phố / add a hamlet to a commune.")
+@click.option("--commune", "commune_code", required=True, help="Mã xã, phường (5 chữ số) / commune code (5 digits).")
+@click.option("--name", required=True, help="Tên, ví dụ «Thôn Đồng Tâm» / name.")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in HamletKind]),
+    required=True,
+    help="Loại: thon, ap, ban, buon, lang, to_dan_pho, khu_pho, khom, other / kind.",
+)
+@_common
+def add(commune_code: str, name: str, kind: str, command_id: str | None, actor: str | None) -> None:
+    _send(
+        "hamlet_add",
+        {"commune_code": commune_code, "name": name, "kind": kind, "command_id": command_id, "actor": actor},
+    )
+
+
+@hamlets.command(name="list", help="Danh sách thôn, tổ dân phố / list hamlets.")
+@click.option("--unit", help="Mã tỉnh hoặc xã (mặc định: tất cả) / province or commune code (default: all).")
+@click.option("--all", "include_retired", is_flag=True, help="Gồm cả thôn đã thôi sử dụng / include retired.")
+def list_(unit: str | None, include_retired: bool) -> None:
+    ctx = get_ctx()
+    payload: dict[str, Any] = {"include_retired": include_retired}
+    if unit:
+        payload["unit"] = unit
+    result = ctx.run(lambda c: c.query(SERVICE, "hamlets", payload))
+    if ctx.as_json:
+        echo_json(result)
+        return
+    items = result["items"]
+    for r in items:
+        r["kind_label"] = _kind_label(r["kind"], ctx.lang)
+    cols = [
+        ("id", "Mã", "Id"),
+        ("name", "Tên", "Name"),
+        ("kind_label", "Loại", "Kind"),
+        ("commune_code", "Xã", "Commune"),
+    ]
+    if include_retired:
+        cols.append(("retired_on", "Thôi sử dụng từ", "Retired on"))
+    click.echo(table(items, cols, ctx.lang))
+    click.echo(f"\n{result['total']}")
+
+
+@hamlets.command(name="show", help="Một thôn, tổ dân phố / one hamlet.")
+@click.argument("hamlet_id")
+def show(hamlet_id: str) -> None:
+    ctx = get_ctx()
+    row = ctx.run(lambda c: c.query(SERVICE, "hamlet", {"hamlet_id": hamlet_id}))
+    if ctx.as_json:
+        echo_json(row)
+        return
+    row["kind"] = _kind_label(row["kind"], ctx.lang)
+    for k in ("id", "name", "kind", "commune_code", "unit_path", "dataset", "retired", "retired_on"):
+        if row.get(k) is not None:
+            click.echo(f"  {k:<13} {row[k]}")
+
+
+@hamlets.command(name="rename", help="Đổi tên (mã giữ nguyên) / rename; the id stays.")
+@click.argument("hamlet_id")
+@click.option("--name", required=True, help="Tên mới / new name.")
+@_common
+def rename(hamlet_id: str, name: str, command_id: str | None, actor: str | None) -> None:
+    _send("hamlet_rename", {"hamlet_id": hamlet_id, "name": name, "command_id": command_id, "actor": actor})
+
+
+@hamlets.command(name="retire", help="Thôi sử dụng (sáp nhập, giải thể) / retire a hamlet; its history stays.")
+@click.argument("hamlet_id")
+@click.option("--reason", required=True, help="Lý do / reason.")
+@click.option("--on", "retired_on", help="Ngày (YYYY-MM-DD), mặc định hôm nay / date, default today.")
+@_common
+def retire(hamlet_id: str, reason: str, retired_on: str | None, command_id: str | None, actor: str | None) -> None:
+    _send(
+        "hamlet_retire",
+        {"hamlet_id": hamlet_id, "reason": reason, "retired_on": retired_on, "command_id": command_id, "actor": actor},
+    )

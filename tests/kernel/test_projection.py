@@ -1,0 +1,177 @@
+"""The projection runner against real JetStream and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import asyncpg
+import nats
+import pytest
+import pytest_asyncio
+from support import Servers
+
+from caunoi.shared.aggregate import RecordedEvent
+from caunoi.shared.envelope import CloudEvent
+from caunoi.shared.events import DomainEvent, EventRegistry
+from caunoi.shared.eventstore import EventStore, StreamSpec, provision_stream
+from caunoi.shared.projection import Conn, ProjectionRunner
+from caunoi.shared.service import ensure_database
+from caunoi.shared.settings import database_url_with
+
+pytestmark = pytest.mark.asyncio
+
+registry = EventRegistry()
+
+
+@registry.register
+class Counted(DomainEvent):
+    NAME = "test.Counted"
+    key: str
+    n: int
+
+
+class CountingProjection:
+    """Sums ``n`` per key; fails on demand for the keys in ``poison``."""
+
+    name = "counting"
+    poison: ClassVar[set[str]] = set()
+
+    async def setup(self, conn: Conn, schema: str) -> None:
+        await conn.execute(f'CREATE TABLE IF NOT EXISTS "{schema}".totals (key text PRIMARY KEY, total bigint, events int)')
+
+    async def apply(self, conn: Conn, schema: str, rec: RecordedEvent) -> None:
+        ev = rec.event
+        assert isinstance(ev, Counted)
+        if ev.key in self.poison:
+            raise RuntimeError(f"cannot apply {ev.key}")
+        await conn.execute(
+            f'INSERT INTO "{schema}".totals VALUES ($1, $2, 1) ON CONFLICT (key) DO UPDATE '
+            f'SET total = totals.total + EXCLUDED.total, events = totals.events + 1',
+            ev.key, ev.n,
+        )
+
+    async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in await conn.fetch(f'SELECT * FROM "{schema}".totals ORDER BY key')]
+
+
+class Env:
+    def __init__(self, store: EventStore, pool: asyncpg.Pool, nc: Any) -> None:  # type: ignore[type-arg]
+        self.store, self.pool, self.nc = store, pool, nc
+
+    def runner(self, **kw: Any) -> ProjectionRunner:
+        return ProjectionRunner(self.pool, self.nc, self.store, registry, CountingProjection(), **kw)
+
+    async def emit(self, key: str, n: int) -> None:
+        subject = self.store.subject_for(f"{key}-{uuid.uuid4().hex[:8]}", ["08"])
+        env = CloudEvent(id=str(uuid.uuid4()), source="/t", type=Counted.type_name(), subject=key,
+                         data={"key": key, "n": n})
+        await self.store.append(subject, 0, [env])
+
+
+@pytest_asyncio.fixture
+async def env(servers: Servers) -> AsyncIterator[Env]:
+    nc = await nats.connect(servers.nats_url)
+    name = f"P{uuid.uuid4().hex[:8].upper()}"
+    spec = StreamSpec(name=name, service=name.lower())
+    await provision_stream(nc, spec)
+    dbname = f"t_{name.lower()}"
+    await ensure_database(servers.database_url, dbname)
+    pool = await asyncpg.create_pool(database_url_with(servers.database_url, dbname), min_size=1, max_size=4)
+    CountingProjection.poison = set()
+    try:
+        yield Env(EventStore(nc, spec), pool, nc)
+    finally:
+        await pool.close()
+        await nc.close()
+
+
+async def test_applies_each_event_once_in_order_and_resumes(env: Env) -> None:
+    for i in range(50):
+        await env.emit(f"k{i % 5}", i)
+    r = env.runner(batch=7)
+    await r.setup()
+    assert await r.catch_up() == 50
+    snap = await r.snapshot()
+    assert sum(row["events"] for row in snap) == 50
+    assert sum(row["total"] for row in snap) == sum(range(50))
+    # a new runner (a restart) starts from the checkpoint: nothing doubled
+    r2 = env.runner()
+    await r2.setup()
+    assert await r2.catch_up() == 0
+    await env.emit("k0", 1000)
+    assert await r2.catch_up() == 1
+    assert sum(row["events"] for row in await r2.snapshot()) == 51
+
+
+async def test_a_failing_event_is_parked_and_halts_until_skipped(env: Env) -> None:
+    for key in ("a", "bad", "c"):
+        await env.emit(key, 1)
+    CountingProjection.poison = {"bad"}
+    r = env.runner(max_attempts=3, base_backoff=0.01, halted_retry_every=0.05)
+    task = asyncio.create_task(r.run())
+    try:
+        for _ in range(200):
+            if r.status.halted_at:
+                break
+            await asyncio.sleep(0.02)
+        assert r.status.halted_at == 2
+        parked = await r.parked()
+        assert [(p["seq"], p["resolved_at"]) for p in parked] == [(2, None)]
+        assert "cannot apply bad" in parked[0]["error"]
+        # it does not skip: 'c' (after the bad one) is not applied while halted
+        assert [row["key"] for row in await r.snapshot()] == ["a"]
+        assert await r.skip(2, "operator-test")
+        for _ in range(200):
+            if [row["key"] for row in await r.snapshot()] == ["a", "c"]:
+                break
+            await asyncio.sleep(0.02)
+        assert [row["key"] for row in await r.snapshot()] == ["a", "c"]
+        assert (await r.parked())[0]["resolution"] == "skipped by operator-test"
+    finally:
+        r.stop()
+        await asyncio.wait_for(task, 5)
+
+
+async def test_a_passing_failure_is_retried_not_lost(env: Env) -> None:
+    await env.emit("flaky", 5)
+    CountingProjection.poison = {"flaky"}
+    r = env.runner(max_attempts=50, base_backoff=0.02)
+    await r.setup()
+    task = asyncio.create_task(r.catch_up())
+    await asyncio.sleep(0.2)
+    CountingProjection.poison = set()  # the database came back
+    await asyncio.wait_for(task, 10)
+    assert await r.snapshot() == [{"key": "flaky", "total": 5, "events": 1}]
+    assert await r.parked() == []
+
+
+async def test_rebuild_equals_live_and_live_keeps_serving(env: Env) -> None:
+    for i in range(400):
+        await env.emit(f"k{i % 13}", i)
+    r = env.runner()
+    await r.setup()
+    await r.catch_up()
+    live = await r.snapshot()
+    stop = asyncio.Event()
+    reads = 0
+
+    async def reader() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            async with env.pool.acquire() as conn:
+                n = await conn.fetchval("SELECT sum(events) FROM counting.totals")
+            assert n is not None and n >= 400
+            reads += 1
+
+    t = asyncio.create_task(reader())
+    pos = await r.rebuild()
+    stop.set()
+    await t
+    assert reads > 0
+    assert pos == 400
+    assert await r.snapshot() == live
+    assert await r.rebuild_into("counting_check") == 400
+    assert await r.snapshot("counting_check") == live
