@@ -92,8 +92,6 @@ EVENT_HEADERS: dict[str, Any] = {
     "required": ["Nats-Msg-Id", "Content-Type", "ce-type"],
 }
 
-_KIND_PREFIX = {"command": "cmd", "query": "q", "admin": "admin"}
-
 
 class ContractError(ValueError):
     """The services' models cannot be turned into one consistent contract (e.g. a name clash)."""
@@ -106,8 +104,10 @@ def discover() -> list[ServiceRuntime]:
     """Build every installed service's runtime (no I/O), with its admin endpoints, by name."""
     runtimes: list[ServiceRuntime] = []
     for ep in sorted(importlib.metadata.entry_points(group=RUNTIME_GROUP), key=lambda e: e.name):
-        build = ep.load()
-        rt = build()
+        try:
+            rt = ep.load()()
+        except Exception as e:  # a registered service that cannot be built must not be left out silently
+            raise ContractError(f"cannot build the runtime of {ep.name} ({ep.value}): {e!r}") from e
         if not isinstance(rt, ServiceRuntime):
             raise ContractError(f"entry point {ep.name} = {ep.value} did not return a ServiceRuntime")
         if not any(e.kind == "admin" for e in rt.endpoints):
@@ -306,7 +306,7 @@ class _Components:
             raise ContractError(
                 f"two different schemas named {key!r} (from {self.origins[key]} and {origin}); rename one model"
             )
-        self.schemas.setdefault(key, schema)
+        self.schemas.setdefault(key, copy.deepcopy(schema))
         self.origins.setdefault(key, origin)
 
     def add(self, key: str, standalone: Mapping[str, Any], origin: str) -> dict[str, str]:
@@ -451,7 +451,10 @@ def asyncapi(runtimes: Sequence[ServiceRuntime]) -> dict[str, Any]:
                 "title": f"{ep.kind} {rt.name}.{ep.name}",
                 "summary": ep.summary,
                 "messages": [_ref("channels", ep.subject, "messages", "request")],
-                "reply": {"channel": _ref("channels", "reply"), "messages": [_ref("channels", "reply", "messages", "reply")]},
+                "reply": {
+                    "channel": _ref("channels", "reply"),
+                    "messages": [_ref("channels", "reply", "messages", "reply")],
+                },
                 "bindings": {"nats": {"queue": rt.name, "bindingVersion": "0.1.0"}},
                 "tags": [{"name": rt.name}, {"name": ep.kind}],
             }
@@ -610,7 +613,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as e:
         print(e, file=sys.stderr)
         return 2
-    files = generate()
+    try:
+        files = generate()
+    except ContractError as e:
+        print(e, file=sys.stderr)
+        return 2
     if args.action == "write":
         changed = write(root, files)
         for p in changed:
