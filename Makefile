@@ -25,6 +25,8 @@ up: $(STAMP)
 	$(BIN)/caunoi up
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
