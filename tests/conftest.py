@@ -25,13 +25,20 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest_asyncio.fixture(scope="session")
 async def petitions_service(servers: Servers) -> AsyncIterator[ServiceProcess]:
-    svc = ServiceProcess("caunoi.petitions", "petitions", servers.env(), servers.root / "logs" / "petitions.log")
-    svc.start()
+    """The petitions service, and the scheduling service it takes the hamlet list from."""
+    procs = [
+        ServiceProcess(f"caunoi.{name}", name, servers.env(), servers.root / "logs" / f"{name}.log")
+        for name in ("scheduling", "petitions")
+    ]
+    for p in procs:
+        p.start()
     try:
-        await svc.wait_ready(servers.nats_url)
-        yield svc
+        for p in procs:
+            await p.wait_ready(servers.nats_url)
+        yield procs[1]
     finally:
-        svc.stop()
+        for p in procs:
+            p.stop()
 
 
 @pytest_asyncio.fixture
@@ -41,5 +48,3 @@ async def client(servers: Servers, petitions_service: ServiceProcess) -> AsyncIt
         yield c
     finally:
         await c.close()
-
-

@@ -85,8 +85,6 @@ class ServiceProcess:
             await c.close()
 
 
-
-
 async def stream_messages(c: Client, stream: str) -> int:
     from caunoi.shared.jsapi import api
 

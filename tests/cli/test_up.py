@@ -27,7 +27,10 @@ def env_for(data: Path) -> dict[str, str]:
 def start_up(data: Path, nats_port: int, pg_port: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [*CAUNOI, "up", "--nats-port", str(nats_port), "--pg-port", str(pg_port)],
-        env=env_for(data), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env_for(data),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert proc.stdout is not None
     out = []

@@ -40,8 +40,16 @@ def test_old_versions_are_upcast_to_the_current_model() -> None:
 
 
 def test_envelope_is_cloudevents_structured_json() -> None:
-    ev = CloudEvent(id="1", source="/s", type="t.T.v1", subject="x", data={"a": "Thôn"}, unitcode="00691",
-                    correlationid="c", causationid="k")
+    ev = CloudEvent(
+        id="1",
+        source="/s",
+        type="t.T.v1",
+        subject="x",
+        data={"a": "Thôn"},
+        unitcode="00691",
+        correlationid="c",
+        causationid="k",
+    )
     body = json.loads(ev.to_json_bytes())
     assert body["specversion"] == "1.0" and body["datacontenttype"] == "application/json"
     assert body["data"] == {"a": "Thôn"} and "dataschema" not in body

@@ -55,7 +55,9 @@ async def test_stream_has_the_fixed_config(store: EventStore) -> None:
 async def test_concurrent_appends_with_the_same_expectation_one_wins(store: EventStore) -> None:
     subject = store.subject_for("agg1", ["08", "00691"])
     first = await store.append(subject, 0, [ev()])
-    results = await asyncio.gather(*[store.append(subject, first.seqs[-1], [ev(i)]) for i in range(20)], return_exceptions=True)
+    results = await asyncio.gather(
+        *[store.append(subject, first.seqs[-1], [ev(i)]) for i in range(20)], return_exceptions=True
+    )
     wins = [r for r in results if not isinstance(r, BaseException)]
     assert len(wins) == 1
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))

@@ -40,7 +40,9 @@ class CountingProjection:
     poison: ClassVar[set[str]] = set()
 
     async def setup(self, conn: Conn, schema: str) -> None:
-        await conn.execute(f'CREATE TABLE IF NOT EXISTS "{schema}".totals (key text PRIMARY KEY, total bigint, events int)')
+        await conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".totals (key text PRIMARY KEY, total bigint, events int)'
+        )
 
     async def apply(self, conn: Conn, schema: str, rec: RecordedEvent) -> None:
         ev = rec.event
@@ -49,8 +51,9 @@ class CountingProjection:
             raise RuntimeError(f"cannot apply {ev.key}")
         await conn.execute(
             f'INSERT INTO "{schema}".totals VALUES ($1, $2, 1) ON CONFLICT (key) DO UPDATE '
-            f'SET total = totals.total + EXCLUDED.total, events = totals.events + 1',
-            ev.key, ev.n,
+            f"SET total = totals.total + EXCLUDED.total, events = totals.events + 1",
+            ev.key,
+            ev.n,
         )
 
     async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
@@ -66,8 +69,9 @@ class Env:
 
     async def emit(self, key: str, n: int) -> None:
         subject = self.store.subject_for(f"{key}-{uuid.uuid4().hex[:8]}", ["08"])
-        env = CloudEvent(id=str(uuid.uuid4()), source="/t", type=Counted.type_name(), subject=key,
-                         data={"key": key, "n": n})
+        env = CloudEvent(
+            id=str(uuid.uuid4()), source="/t", type=Counted.type_name(), subject=key, data={"key": key, "n": n}
+        )
         await self.store.append(subject, 0, [env])
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import nats
 import pytest
+import pytest_asyncio
 from support import Servers, db, stream_messages, wait_projected
 
 from caunoi.shared.client import Client, RequestFailed
@@ -18,6 +19,23 @@ pytestmark = pytest.mark.asyncio
 
 PROVINCE, COMMUNES = demo_area("vn-2025")
 COMMUNE = COMMUNES[0].code
+HAMLET = f"{COMMUNE}-thon-dong-tam"
+
+
+@pytest_asyncio.fixture(scope="session", autouse=True)
+async def hamlets(servers: Servers, petitions_service: object) -> None:
+    """The hamlet list the tests raise petitions in, as the scheduling service keeps it."""
+    c = await Client.connect(servers.nats_url)
+    try:
+        for code, name in ((COMMUNE, "Thôn Đồng Tâm"), (COMMUNES[1].code, "Thôn Nà Lầu")):
+            await c.command("scheduling", "hamlet_add", {"commune_code": code, "name": name, "kind": "thon"})
+        retired = await c.command(
+            "scheduling", "hamlet_add", {"commune_code": COMMUNE, "name": "Thôn Cũ", "kind": "thon"}
+        )
+        await c.command("scheduling", "hamlet_retire", {"hamlet_id": retired["hamlet_id"], "reason": "sáp nhập"})
+        await wait_projected(c, "petitions")
+    finally:
+        await c.close()
 
 
 def raise_payload(**over: Any) -> dict[str, Any]:
@@ -27,7 +45,7 @@ def raise_payload(**over: Any) -> dict[str, Any]:
         "category": "roads",
         "petitioner": {"name": "Nguyễn Văn An", "phone": "0912345678"},
         "commune_code": COMMUNE,
-        "hamlet": "Thôn Đồng Tâm",
+        "hamlet_id": HAMLET,
         "text": "Đường liên thôn xuống cấp, đề nghị sửa chữa.",
         "received_on": "2026-11-01",
     }
@@ -64,15 +82,21 @@ async def test_raise_is_stored_and_projected(client: Client) -> None:
 
 async def test_full_life_answer_forward_commit_reply(client: Client) -> None:
     spot = await raise_one(client)
-    await client.command("petitions", "answer", {"petition_id": spot, "answer": "Đã giải thích.", "answered_by": "Chủ tịch xã"})
+    await client.command(
+        "petitions", "answer", {"petition_id": spot, "answer": "Đã giải thích.", "answered_by": "Chủ tịch xã"}
+    )
     await client.command("petitions", "reply", {"petition_id": spot, "document_no": "12/UBND", "summary": "Trả lời."})
 
-    fwd = await raise_one(client, channel="hotline", hamlet=None)
-    res = await client.command("petitions", "forward", {"petition_id": fwd, "to_unit": PROVINCE.code, "to_agency": "Sở Xây dựng"})
+    fwd = await raise_one(client, channel="hotline", hamlet_id=None)
+    res = await client.command(
+        "petitions", "forward", {"petition_id": fwd, "to_unit": PROVINCE.code, "to_agency": "Sở Xây dựng"}
+    )
     assert res["status"] == "forwarded"
     res = await client.command("petitions", "commit", {"petition_id": fwd, "committed_date": "2026-12-15"})
     assert res["status"] == "in_progress"
-    res = await client.command("petitions", "reply", {"petition_id": fwd, "document_no": "99/SXD", "summary": "Đã sửa đường."})
+    res = await client.command(
+        "petitions", "reply", {"petition_id": fwd, "document_no": "99/SXD", "summary": "Đã sửa đường."}
+    )
     assert res["status"] == "replied"
 
     await wait_projected(client, "petitions")
@@ -96,7 +120,11 @@ async def test_plain_nats_request_stores_a_cloudevent(servers: Servers, client: 
 
     nc = await nats.connect(servers.nats_url)
     try:
-        reply = await nc.request("caunoi.cmd.petitions.raise", json.dumps(raise_payload(channel="portal", hamlet=None)).encode(), timeout=10)
+        reply = await nc.request(
+            "caunoi.cmd.petitions.raise",
+            json.dumps(raise_payload(channel="portal", hamlet_id=None)).encode(),
+            timeout=10,
+        )
         body = json.loads(reply.data)
         assert body["ok"], body
         pid = body["result"]["petition_id"]
@@ -134,22 +162,28 @@ async def test_same_command_id_twice_stores_one_event(client: Client) -> None:
     # concurrently too
     pid = first["petition_id"]
     cid2 = str(uuid.uuid4())
-    results = await asyncio.gather(*[
-        client.command("petitions", "forward", {"petition_id": pid, "to_unit": PROVINCE.code, "command_id": cid2})
-        for _ in range(8)
-    ], return_exceptions=True)
+    results = await asyncio.gather(
+        *[
+            client.command("petitions", "forward", {"petition_id": pid, "to_unit": PROVINCE.code, "command_id": cid2})
+            for _ in range(8)
+        ],
+        return_exceptions=True,
+    )
     assert all(not isinstance(r, Exception) for r in results), results
     assert await stream_messages(client, "PETITIONS") == before + 2
 
 
 async def test_concurrent_conflicting_commands_one_wins(client: Client) -> None:
-    pid = await raise_one(client, channel="letter", hamlet=None)
+    pid = await raise_one(client, channel="letter", hamlet_id=None)
     before = await stream_messages(client, "PETITIONS")
     n = 12
-    results = await asyncio.gather(*[
-        client.command("petitions", "commit", {"petition_id": pid, "committed_date": f"2026-12-{10 + i:02d}"})
-        for i in range(n)
-    ], return_exceptions=True)
+    results = await asyncio.gather(
+        *[
+            client.command("petitions", "commit", {"petition_id": pid, "committed_date": f"2026-12-{10 + i:02d}"})
+            for i in range(n)
+        ],
+        return_exceptions=True,
+    )
     wins = [r for r in results if not isinstance(r, Exception)]
     losses = [r for r in results if isinstance(r, RequestFailed)]
     assert len(wins) == 1, results
@@ -169,11 +203,17 @@ async def test_concurrent_conflicting_commands_one_wins(client: Client) -> None:
         ({"channel": "pigeon"}, "invalid", "channel"),
         ({"unexpected": 1}, "invalid", "unexpected"),
         ({"received_on": "2999-01-01"}, "invalid", "received_on"),
-        ({"hamlet": None}, "invalid", "hamlet"),  # a meeting opinion names the hamlet
+        ({"hamlet_id": None}, "invalid", "hamlet_id"),  # a meeting opinion names the hamlet
+        ({"hamlet_id": "Thôn Đồng Tâm"}, "invalid", "hamlet_id"),
+        ({"hamlet_id": "00691-khong-co"}, "unknown_unit", "hamlet_id"),
+        ({"hamlet_id": f"{COMMUNES[1].code}-thon-na-lau"}, "unknown_unit", "hamlet_id"),  # another commune's
+        ({"hamlet_id": f"{COMMUNE}-thon-cu"}, "unknown_unit", "hamlet_id"),  # retired
         ({"commune_code": "99999"}, "unknown_unit", "commune_code"),
     ],
 )
-async def test_bad_raise_is_rejected_and_stores_nothing(client: Client, payload: dict[str, Any], code: str, field: str) -> None:
+async def test_bad_raise_is_rejected_and_stores_nothing(
+    client: Client, payload: dict[str, Any], code: str, field: str
+) -> None:
     err = await rejected(client, "raise", raise_payload(**payload))
     assert err["code"] == code
     assert err["field"] == field
@@ -188,7 +228,7 @@ async def test_not_json_is_rejected(servers: Servers, client: Client) -> None:
 
 
 async def test_wrong_state_commands_are_rejected_and_store_nothing(client: Client) -> None:
-    hotline = await raise_one(client, channel="hotline", hamlet=None)
+    hotline = await raise_one(client, channel="hotline", hamlet_id=None)
     err = await rejected(client, "answer", {"petition_id": hotline, "answer": "x", "answered_by": "y"})
     assert err["code"] == "invalid_state"
     err = await rejected(client, "reply", {"petition_id": hotline, "document_no": "1", "summary": "x"})
@@ -220,9 +260,11 @@ async def test_unknown_petition_is_rejected_and_stores_nothing(client: Client) -
 
 
 async def test_list_filters(client: Client) -> None:
-    pid = await raise_one(client, category="security", commune_code=COMMUNES[2].code)
+    pid = await raise_one(client, category="security", commune_code=COMMUNES[2].code, channel="cadre", hamlet_id=None)
     await wait_projected(client, "petitions")
-    res = await client.query("petitions", "list", {"unit": COMMUNES[2].code, "category": "security", "status": "received"})
+    res = await client.query(
+        "petitions", "list", {"unit": COMMUNES[2].code, "category": "security", "status": "received"}
+    )
     assert pid in [r["id"] for r in res["items"]]
     assert all(r["category"] == "security" and r["status"] == "received" for r in res["items"])
     with pytest.raises(RequestFailed) as info:

@@ -30,12 +30,25 @@ TOTAL = 3000
 def raised(i: int) -> tuple[str, CloudEvent]:
     pid = f"PA-T{i:07d}"
     ev = PetitionRaised(
-        petition_id=pid, channel="hotline", kind="feedback", category="roads",
-        petitioner={"name": f"Người {i}"}, commune_code="00691", text=f"Ý kiến số {i}",
-        received_on=date(2026, 11, 1), unit_path=["08", "00691"], dataset="vn-2025",
+        petition_id=pid,
+        channel="hotline",
+        kind="feedback",
+        category="roads",
+        petitioner={"name": f"Người {i}"},
+        commune_code="00691",
+        text=f"Ý kiến số {i}",
+        received_on=date(2026, 11, 1),
+        unit_path=["08", "00691"],
+        dataset="vn-2025",
     )
-    return pid, CloudEvent(id=str(uuid.uuid4()), source="/caunoi/petitions", type=ev.type_name(), subject=pid,
-                           data=ev.model_dump(mode="json"), unitcode="00691")
+    return pid, CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/caunoi/petitions",
+        type=ev.type_name(),
+        subject=pid,
+        data=ev.model_dump(mode="json"),
+        unitcode="00691",
+    )
 
 
 async def checkpoint(conn: asyncpg.Connection) -> int:  # type: ignore[type-arg]
@@ -96,7 +109,9 @@ async def test_killed_projector_resumes_to_the_same_state_as_a_rebuild(tmp_path:
         finally:
             await conn.close()
 
-        pool = await asyncpg.create_pool(database_url_with(servers.database_url, "caunoi_petitions"), min_size=1, max_size=2)
+        pool = await asyncpg.create_pool(
+            database_url_with(servers.database_url, "caunoi_petitions"), min_size=1, max_size=2
+        )
         try:
             runner = ProjectionRunner(pool, nc, store, registry, PetitionsProjection())
             assert await runner.rebuild_into("petitions_verify") == TOTAL

@@ -15,11 +15,21 @@ from caunoi.shared.errors import InvalidState, NotFound, ValidationFailed
 TODAY = date(2026, 11, 22)
 
 
-def raised(channel: str = "meeting", hamlet: str | None = "Thôn 1", on: date = date(2026, 11, 1)) -> PetitionRaised:
+def raised(
+    channel: str = "meeting", hamlet: str | None = "00691-thon-1", on: date = date(2026, 11, 1)
+) -> PetitionRaised:
     return PetitionRaised(
-        petition_id="PA-TEST0001", channel=channel, kind="petition", category="land",
-        petitioner={"name": "A"}, commune_code="00691", hamlet=hamlet, text="t",
-        received_on=on, unit_path=["08", "00691"], dataset="vn-2025",
+        petition_id="PA-TEST0001",
+        channel=channel,
+        kind="petition",
+        category="land",
+        petitioner={"name": "A"},
+        commune_code="00691",
+        hamlet_id=hamlet,
+        text="t",
+        received_on=on,
+        unit_path=["08", "00691"],
+        dataset="vn-2025",
     )
 
 
@@ -38,7 +48,7 @@ def test_raise_rules() -> None:
     assert domain.decide_raise(domain.initial(), raised(), TODAY) == [raised()]
     with pytest.raises(ValidationFailed) as e:
         domain.decide_raise(domain.initial(), raised(hamlet=None), TODAY)
-    assert e.value.field == "hamlet"
+    assert e.value.field == "hamlet_id"
     with pytest.raises(ValidationFailed):
         domain.decide_raise(domain.initial(), raised(on=date(2026, 12, 1)), TODAY)
     with pytest.raises(InvalidState):

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import nats
 import pytest
+
 from caunoi.shared import embedded
 from caunoi.shared.embedded import (
     EmbeddedServerError,
@@ -28,9 +29,7 @@ from caunoi.shared.embedded import (
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY_CONF = REPO / "deploy" / "nats" / "nats-server.conf"
-PACKAGED_CONF = (
-    REPO / "shared" / "src" / "caunoi" / "shared" / "data" / "nats-server.conf"
-)
+PACKAGED_CONF = REPO / "shared" / "src" / "caunoi" / "shared" / "data" / "nats-server.conf"
 
 
 def _get_json(url: str) -> Any:
@@ -69,9 +68,7 @@ def test_config_enables_jetstream_with_sync_always() -> None:
         assert f"${var}" in text
 
 
-def test_find_nats_config_prefers_repo_file_then_env_override(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_find_nats_config_prefers_repo_file_then_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(embedded.NATS_CONFIG_ENV, raising=False)
     assert find_nats_config() == DEPLOY_CONF
     other = tmp_path / "other.conf"
@@ -119,17 +116,13 @@ async def _read_stream(url: str) -> tuple[int, bytes]:
 
 
 def test_nats_jetstream_sync_always_and_persistence(tmp_path: Path) -> None:
-    data_dir = (
-        tmp_path / "data dir #1"
-    )  # spaces and '#' must survive the env-var config
+    data_dir = tmp_path / "data dir #1"  # spaces and '#' must survive the env-var config
     port, monitor = free_port(), free_port()
     with start_nats(data_dir, port=port, monitor_port=monitor) as server:
         assert server.url == f"nats://127.0.0.1:{port}"
         assert server.running and server.pid > 0
         assert server.config_path == DEPLOY_CONF
-        assert _get_json(f"{server.monitor_url}/healthz?js-enabled-only=true") == {
-            "status": "ok"
-        }
+        assert _get_json(f"{server.monitor_url}/healthz?js-enabled-only=true") == {"status": "ok"}
         varz = _get_json(f"{server.monitor_url}/varz")
         js_config = varz["jetstream"]["config"]
         assert js_config["sync_always"] is True  # `sync_interval: always`
@@ -153,30 +146,24 @@ def test_nats_jetstream_sync_always_and_persistence(tmp_path: Path) -> None:
 def test_nats_port_in_use(tmp_path: Path, listening_port: int) -> None:
     with pytest.raises(EmbeddedServerError, match="already in use"):
         start_nats(tmp_path, port=listening_port, monitor_port=None)
-    with pytest.raises(EmbeddedServerError, match="monitor port .* already in use"):
+    with pytest.raises(EmbeddedServerError, match=r"monitor port .* already in use"):
         start_nats(tmp_path, port=free_port(), monitor_port=listening_port)
 
 
-def test_nats_startup_failure_reports_log_tail(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_nats_startup_failure_reports_log_tail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bad = tmp_path / "bad.conf"
-    bad.write_text(
-        "port: $CAUNOI_NATS_PORT\njetstream { store_dir: $NO_SUCH_VARIABLE_FOR_CAUNOI }\n"
-    )
+    bad.write_text("port: $CAUNOI_NATS_PORT\njetstream { store_dir: $NO_SUCH_VARIABLE_FOR_CAUNOI }\n")
     monkeypatch.setenv(embedded.NATS_CONFIG_ENV, str(bad))
     with pytest.raises(EmbeddedServerError, match="NO_SUCH_VARIABLE_FOR_CAUNOI") as err:
         start_nats(tmp_path, port=free_port(), monitor_port=None)
     assert "exited with code" in str(err.value)
 
 
-def test_nats_not_ready_times_out_with_log_tail(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_nats_not_ready_times_out_with_log_tail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     no_js = tmp_path / "no-jetstream.conf"  # starts fine, but JetStream never answers
     no_js.write_text("host: $CAUNOI_NATS_HOST\nport: $CAUNOI_NATS_PORT\n")
     monkeypatch.setenv(embedded.NATS_CONFIG_ENV, str(no_js))
-    with pytest.raises(EmbeddedServerError, match="not ready after 0.5s") as err:
+    with pytest.raises(EmbeddedServerError, match=r"not ready after 0\.5s") as err:
         start_nats(tmp_path, port=free_port(), monitor_port=None, timeout=0.5)
     assert "Server is ready" in str(err.value)  # the log tail
 
@@ -208,10 +195,7 @@ async def _pg_write(url: str) -> dict[str, str]:
 async def _pg_read(url: str) -> list[tuple[int, str]]:
     conn = await asyncpg.connect(url)
     try:
-        return [
-            (r["id"], r["note"])
-            for r in await conn.fetch("SELECT id, note FROM t ORDER BY id")
-        ]
+        return [(r["id"], r["note"]) for r in await conn.fetch("SELECT id, note FROM t ORDER BY id")]
     finally:
         await conn.close()
 
@@ -224,9 +208,7 @@ def test_postgres_database_and_persistence_across_restart_and_crash(
     pg = start_postgres(data_dir, port=port)
     try:
         assert pg.url == f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        assert (
-            pg.url_for("app db") == f"postgresql://postgres@127.0.0.1:{port}/app%20db"
-        )
+        assert pg.url_for("app db") == f"postgresql://postgres@127.0.0.1:{port}/app%20db"
         assert not pg.reused and pg.pid is not None
         if os.geteuid() == 0:  # postgres refuses root: runs as an unprivileged user
             assert pg.system_user is not None

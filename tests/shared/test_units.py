@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 
 import pytest
+
 from caunoi.shared.units import (
     DATASET_2025,
     DATASET_LEGACY,
@@ -104,9 +105,7 @@ def test_cold_load_is_fast_and_light() -> None:
         "    t = time.perf_counter(); UnitTree.load(d); print(time.perf_counter() - t)\n"
         "print(any(m.startswith('vietnamadminunits') for m in sys.modules))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    ).stdout.split()
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     *timings, imported = out
     assert len(timings) == len(DATASETS)
     assert all(float(t) < 0.5 for t in timings), timings

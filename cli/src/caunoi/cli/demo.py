@@ -7,6 +7,7 @@ commands come back as replays. A marker file only saves the time of trying.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from caunoi.shared.client import Client
 from caunoi.shared.settings import Settings
 from caunoi.shared.units import demo_area
 
-HAMLETS = ["Thôn Đồng Tâm", "Thôn Tân Lập", "Tổ dân phố 3"]
+HAMLETS = [("Thôn Đồng Tâm", "thon"), ("Thôn Tân Lập", "thon"), ("Tổ dân phố 3", "to_dan_pho")]
 
 OPINIONS: list[tuple[str, str]] = [
     ("land", "Đề nghị xem xét giải quyết tranh chấp ranh giới đất giữa hai hộ ở cuối thôn."),
@@ -45,24 +46,44 @@ async def load(nats_url: str, data_dir: Path, echo: Callable[[str], Any] = print
     fresh = 0
     base = date(2026, 10, 5)
     try:
+        hamlet_ids: dict[tuple[str, int], str] = {}
+        for commune in communes:
+            for hi, (hamlet, kind) in enumerate(HAMLETS):
+                added = await c.command(
+                    "scheduling",
+                    "hamlet_add",
+                    {
+                        "command_id": f"demo-hamlet-{commune.code}-{hi}",
+                        "actor": "demo",
+                        "commune_code": commune.code,
+                        "name": hamlet,
+                        "kind": kind,
+                    },
+                )
+                hamlet_ids[(commune.code, hi)] = added["hamlet_id"]
+        await wait_hamlets_seen(c)
         n = 0
         for ci, commune in enumerate(communes):
-            for hi, hamlet in enumerate(HAMLETS[: 2 + ci % 2]):
+            for hi in range(2 + ci % 2):
                 category, text = OPINIONS[(ci + hi) % len(OPINIONS)]
                 n += 1
                 cid = f"demo-raise-{n}"
-                raised = await c.command("petitions", "raise", {
-                    "command_id": cid,
-                    "actor": "demo",
-                    "channel": "meeting" if hi != 1 else ["hotline", "letter", "reception", "portal"][ci % 4],
-                    "kind": "petition" if n % 3 else "feedback",
-                    "category": category,
-                    "petitioner": {"name": f"Người dân {n}", "confidential": n % 7 == 0},
-                    "commune_code": commune.code,
-                    "hamlet": f"{hamlet}, {commune.short_name}",
-                    "text": text,
-                    "received_on": (base + timedelta(days=ci)).isoformat(),
-                })
+                raised = await c.command(
+                    "petitions",
+                    "raise",
+                    {
+                        "command_id": cid,
+                        "actor": "demo",
+                        "channel": "meeting" if hi != 1 else ["hotline", "letter", "reception", "portal"][ci % 4],
+                        "kind": "petition" if n % 3 else "feedback",
+                        "category": category,
+                        "petitioner": {"name": f"Người dân {n}", "confidential": n % 7 == 0},
+                        "commune_code": commune.code,
+                        "hamlet_id": hamlet_ids[(commune.code, hi)],
+                        "text": text,
+                        "received_on": (base + timedelta(days=ci)).isoformat(),
+                    },
+                )
                 fresh += 0 if raised["replayed"] else 1
                 await _advance(c, raised["petition_id"], n, province.code, base + timedelta(days=ci))
     finally:
@@ -70,6 +91,19 @@ async def load(nats_url: str, data_dir: Path, echo: Callable[[str], Any] = print
     marker.write_text("ok\n")
     echo(f"• Demo data: {n} petitions ({fresh} new).")
     return fresh
+
+
+async def wait_hamlets_seen(c: Client, timeout: float = 30.0) -> None:
+    """Petitions checks hamlets against its own copy of the list: wait until it has them all."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        status = await c.admin("petitions", "status")
+        copy = [p for p in status["projections"] if p["name"] == "hamlets"]
+        if copy and copy[0]["lag"] == 0:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("the petitions service did not catch up with the hamlet list")
+        await asyncio.sleep(0.05)
 
 
 async def _advance(c: Client, pid: str, n: int, province: str, received: date) -> None:
@@ -80,23 +114,56 @@ async def _advance(c: Client, pid: str, n: int, province: str, received: date) -
         return  # stays received
     if stage == 1:
         try:
-            await c.command("petitions", "answer", {**meta, "command_id": f"demo-answer-{n}", "petition_id": pid,
-                                                    "answer": "Đã giải thích chính sách tại hội nghị.",
-                                                    "answered_by": "Chủ tịch UBND xã",
-                                                    "answered_on": received.isoformat()})
+            await c.command(
+                "petitions",
+                "answer",
+                {
+                    **meta,
+                    "command_id": f"demo-answer-{n}",
+                    "petition_id": pid,
+                    "answer": "Đã giải thích chính sách tại hội nghị.",
+                    "answered_by": "Chủ tịch UBND xã",
+                    "answered_on": received.isoformat(),
+                },
+            )
         except Exception:  # noqa: BLE001 - not answerable on the spot (e.g. came by hotline): forward instead
             stage = 2
         else:
             return
     if stage in (2, 3, 4):
-        await c.command("petitions", "forward", {**meta, "command_id": f"demo-forward-{n}", "petition_id": pid,
-                                                 "to_unit": province, "to_agency": "Sở Nông nghiệp và Môi trường",
-                                                 "forwarded_on": received.isoformat()})
+        await c.command(
+            "petitions",
+            "forward",
+            {
+                **meta,
+                "command_id": f"demo-forward-{n}",
+                "petition_id": pid,
+                "to_unit": province,
+                "to_agency": "Sở Nông nghiệp và Môi trường",
+                "forwarded_on": received.isoformat(),
+            },
+        )
     if stage in (3, 4):
-        await c.command("petitions", "commit", {**meta, "command_id": f"demo-commit-{n}", "petition_id": pid,
-                                                "committed_date": (received + timedelta(days=30)).isoformat()})
+        await c.command(
+            "petitions",
+            "commit",
+            {
+                **meta,
+                "command_id": f"demo-commit-{n}",
+                "petition_id": pid,
+                "committed_date": (received + timedelta(days=30)).isoformat(),
+            },
+        )
     if stage == 4:
-        await c.command("petitions", "reply", {**meta, "command_id": f"demo-reply-{n}", "petition_id": pid,
-                                               "document_no": f"{n}/UBND-VP",
-                                               "issued_on": (received + timedelta(days=20)).isoformat(),
-                                               "summary": "Trả lời bằng văn bản cho người dân và thôn."})
+        await c.command(
+            "petitions",
+            "reply",
+            {
+                **meta,
+                "command_id": f"demo-reply-{n}",
+                "petition_id": pid,
+                "document_no": f"{n}/UBND-VP",
+                "issued_on": (received + timedelta(days=20)).isoformat(),
+                "summary": "Trả lời bằng văn bản cho người dân và thôn.",
+            },
+        )

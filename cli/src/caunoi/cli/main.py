@@ -8,8 +8,8 @@ from importlib.metadata import entry_points
 import click
 
 from caunoi.cli import ops, up
-from caunoi.shared.clitools import Ctx
 from caunoi.cli.runtime import default_nats_url
+from caunoi.shared.clitools import Ctx
 
 
 @click.group(

@@ -9,8 +9,8 @@ import click
 
 from caunoi.cli.runtime import read_runtime
 from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable
-from caunoi.shared.jsapi import api
 from caunoi.shared.clitools import echo_json, get_ctx, table
+from caunoi.shared.jsapi import api
 from caunoi.shared.settings import Settings
 from caunoi.shared.units import DATASETS, UnitTree, UnknownUnit
 
@@ -41,8 +41,9 @@ def status() -> None:
         echo_json(result)
         return
     js = result["jetstream"]
-    click.echo(f"NATS      {ctx.nats_url}  JetStream: {js.get('streams', '?')} streams, "
-               f"{js.get('storage', 0)} bytes stored")
+    click.echo(
+        f"NATS      {ctx.nats_url}  JetStream: {js.get('streams', '?')} streams, {js.get('storage', 0)} bytes stored"
+    )
     if rt:
         click.echo(f"Postgres  {rt.get('database_url', '?')}")
         click.echo(f"Data dir  {rt.get('data_dir', '?')}")
@@ -54,18 +55,39 @@ def status() -> None:
         st = s["stream"]
         for p in s["projections"] or [{"name": "-", "position": "-", "lag": "-", "parked": 0}]:
             state = "HALTED" if p.get("halted_at") else "ok"
-            rows.append({
-                "service": name, "state": state, "stream": st["name"], "messages": st["messages"],
-                "bytes": st["bytes"], "projection": p["name"], "position": p["position"], "lag": p["lag"],
-                "parked": p.get("parked", 0), "detail": p.get("last_error") or "",
-            })
+            rows.append(
+                {
+                    "service": name,
+                    "state": state,
+                    "stream": st["name"],
+                    "messages": st["messages"],
+                    "bytes": st["bytes"],
+                    "projection": p["name"],
+                    "position": p["position"],
+                    "lag": p["lag"],
+                    "parked": p.get("parked", 0),
+                    "detail": p.get("last_error") or "",
+                }
+            )
     click.echo("")
-    click.echo(table(rows, [
-        ("service", "Dịch vụ", "Service"), ("state", "Tình trạng", "State"), ("stream", "Luồng", "Stream"),
-        ("messages", "Sự kiện", "Events"), ("bytes", "Bytes", "Bytes"), ("projection", "Read model", "Projection"),
-        ("position", "Vị trí", "Position"), ("lag", "Chậm", "Lag"), ("parked", "Tạm giữ", "Parked"),
-        ("detail", "Chi tiết", "Detail"),
-    ], ctx.lang))
+    click.echo(
+        table(
+            rows,
+            [
+                ("service", "Dịch vụ", "Service"),
+                ("state", "Tình trạng", "State"),
+                ("stream", "Luồng", "Stream"),
+                ("messages", "Sự kiện", "Events"),
+                ("bytes", "Bytes", "Bytes"),
+                ("projection", "Read model", "Projection"),
+                ("position", "Vị trí", "Position"),
+                ("lag", "Chậm", "Lag"),
+                ("parked", "Tạm giữ", "Parked"),
+                ("detail", "Chi tiết", "Detail"),
+            ],
+            ctx.lang,
+        )
+    )
 
 
 @click.group(help="Read model: dựng lại, sự kiện tạm giữ / rebuild, parked events.")
@@ -92,9 +114,20 @@ def parked(service: str) -> None:
     if ctx.as_json:
         echo_json(rows)
     else:
-        click.echo(table(rows, [("projection", "Read model", "Projection"), ("seq", "Số", "Seq"),
-                                ("event_type", "Loại", "Type"), ("attempts", "Lần thử", "Attempts"),
-                                ("resolution", "Xử lý", "Resolution"), ("error", "Lỗi", "Error")], ctx.lang))
+        click.echo(
+            table(
+                rows,
+                [
+                    ("projection", "Read model", "Projection"),
+                    ("seq", "Số", "Seq"),
+                    ("event_type", "Loại", "Type"),
+                    ("attempts", "Lần thử", "Attempts"),
+                    ("resolution", "Xử lý", "Resolution"),
+                    ("error", "Lỗi", "Error"),
+                ],
+                ctx.lang,
+            )
+        )
 
 
 @projections.command(help="Bỏ qua một sự kiện tạm giữ (có ghi nhận) / skip a parked event (recorded).")
@@ -110,8 +143,12 @@ def skip(service: str, seq: int, projection: str | None, operator: str) -> None:
 
 
 @click.group(help="Đơn vị hành chính / administrative units (offline data).")
-@click.option("--dataset", type=click.Choice(list(DATASETS)), default=None,
-              help="Bộ dữ liệu (mặc định CAUNOI_UNITS_DATASET hoặc vn-2025).")
+@click.option(
+    "--dataset",
+    type=click.Choice(list(DATASETS)),
+    default=None,
+    help="Bộ dữ liệu (mặc định CAUNOI_UNITS_DATASET hoặc vn-2025).",
+)
 @click.pass_context
 def units(ctx: click.Context, dataset: str | None) -> None:
     ctx.ensure_object(dict)
@@ -127,7 +164,12 @@ def _unit_rows(items: Any) -> list[dict[str, Any]]:
     return [{"code": u.code, "name": u.name, "level": u.level, "parent": u.parent_code} for u in items]
 
 
-_UNIT_COLS = [("code", "Mã", "Code"), ("name", "Tên", "Name"), ("level", "Cấp", "Level"), ("parent", "Trực thuộc", "Parent")]
+_UNIT_COLS = [
+    ("code", "Mã", "Code"),
+    ("name", "Tên", "Name"),
+    ("level", "Cấp", "Level"),
+    ("parent", "Trực thuộc", "Parent"),
+]
 
 
 @units.command(name="children", help="Đơn vị trực thuộc (không mã: các tỉnh) / children of a unit.")
@@ -160,5 +202,3 @@ def search(text: str, level: str | None) -> None:
     ctx = get_ctx()
     rows = _unit_rows(_tree().search(text, level)[:50])
     echo_json(rows) if ctx.as_json else click.echo(table(rows, _UNIT_COLS, ctx.lang))
-
-

@@ -92,8 +92,12 @@ async def wait_ready(nats_url: str, names: list[str], timeout: float = 60.0) -> 
 
 @click.command(help="Chạy toàn bộ hệ thống / run the whole system (embedded servers, all services, demo data).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Thư mục dữ liệu (default .caunoi).")
-@click.option("--nats-port", type=int, default=lambda: int(os.environ.get("CAUNOI_NATS_PORT", "4222")), show_default="4222")
-@click.option("--pg-port", type=int, default=lambda: int(os.environ.get("CAUNOI_PG_PORT", "55432")), show_default="55432")
+@click.option(
+    "--nats-port", type=int, default=lambda: int(os.environ.get("CAUNOI_NATS_PORT", "4222")), show_default="4222"
+)
+@click.option(
+    "--pg-port", type=int, default=lambda: int(os.environ.get("CAUNOI_PG_PORT", "55432")), show_default="55432"
+)
 @click.option("--no-demo", is_flag=True, help="Không nạp dữ liệu mẫu / skip the demo data set.")
 @click.option("--exit-after-start", is_flag=True, hidden=True, help="Start, load demo, print, then stop (for tests).")
 def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_after_start: bool) -> None:
@@ -130,17 +134,20 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
         procs = [ServiceProcess(n, m, env, data / "logs" / f"{n}.log") for n, m in installed_services()]
         for p in procs:
             p.start()
-        stack.callback(lambda: [p.stop() for p in reversed(procs)])
+        for p in procs:
+            stack.callback(p.stop)
         click.echo(f"• Starting services: {', '.join(p.name for p in procs)} …")
         asyncio.run(wait_ready(nats_url, [p.name for p in procs]))
 
-        write_runtime({
-            "nats_url": nats_url,
-            "database_url": db_url,
-            "data_dir": str(data),
-            "pid": os.getpid(),
-            "services": {p.name: p.proc.pid if p.proc else None for p in procs},
-        })
+        write_runtime(
+            {
+                "nats_url": nats_url,
+                "database_url": db_url,
+                "data_dir": str(data),
+                "pid": os.getpid(),
+                "services": {p.name: p.proc.pid if p.proc else None for p in procs},
+            }
+        )
         stack.callback(clear_runtime)
 
         if not no_demo:
@@ -166,7 +173,9 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
             for p in procs:
                 if p.proc and p.proc.poll() is not None and not stopping["flag"]:
                     p.restarts += 1
-                    click.echo(f"! service {p.name} exited with {p.proc.returncode}; restarting ({p.restarts})", err=True)
+                    click.echo(
+                        f"! service {p.name} exited with {p.proc.returncode}; restarting ({p.restarts})", err=True
+                    )
                     time.sleep(min(10, p.restarts))
                     p.start()
         click.echo("Stopping / đang dừng …")

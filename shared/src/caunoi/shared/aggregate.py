@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from caunoi.shared.envelope import CloudEvent
-from caunoi.shared.eventstore import EventStore
 from caunoi.shared.events import DomainEvent, EventRegistry
+from caunoi.shared.eventstore import EventStore
 from caunoi.shared.jsapi import StoredMessage
 
 S = TypeVar("S")
@@ -48,9 +48,7 @@ class CommandMeta:
     now: datetime | None = None
 
     @staticmethod
-    def new(
-        command_id: str | None = None, correlation_id: str | None = None, actor: str | None = None
-    ) -> CommandMeta:
+    def new(command_id: str | None = None, correlation_id: str | None = None, actor: str | None = None) -> CommandMeta:
         cid = command_id or str(uuid.uuid4())
         return CommandMeta(cid, correlation_id or cid, actor, datetime.now(UTC))
 

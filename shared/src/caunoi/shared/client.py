@@ -56,7 +56,7 @@ class Client:
     async def connect(cls, url: str, timeout: float = 10.0) -> Client:
         try:
             nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=1, allow_reconnect=False)
-        except Exception as e:  # noqa: BLE001 - nats-py raises several kinds here
+        except Exception as e:
             raise ServiceUnreachable(f"cannot connect to NATS at {url}: {e}") from e
         return cls(nc, timeout)
 

@@ -69,7 +69,7 @@ ENVELOPE_ATTRIBUTES: dict[str, str] = {
     "type": "Versioned event type `<name>.v<version>`, e.g. `vn.caunoi.petitions.PetitionRaised.v1`; "
     "`data` follows the JSON Schema of that type (docs/events/<service>/<EventName>.v<N>.json).",
     "subject": "The aggregate id (e.g. the petition reference). Not the NATS subject.",
-    "time": "When the command that caused the event was accepted (RFC 3339, UTC).",
+    "time": "When the command that caused the event was handled (RFC 3339, UTC); its events share it.",
     "datacontenttype": "Media type of `data`; always `application/json`.",
     "dataschema": "URI of the schema of `data`, when set.",
     "data": "The event's data (JSON object), shaped by its type.",

@@ -110,9 +110,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def _port_in_use(host: str, port: int) -> bool:
     """True if a listener could not bind ``host:port`` (SO_REUSEADDR, like Go and postgres)."""
     try:
-        infos = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror:
         return False  # let the server report the bad address itself
     family, socktype, proto, _, sockaddr = infos[0]
@@ -209,9 +207,7 @@ def _nats_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def nats_config_env(
-    host: str, port: int, monitor_port: int | None, store_dir: Path
-) -> dict[str, str]:
+def nats_config_env(host: str, port: int, monitor_port: int | None, store_dir: Path) -> dict[str, str]:
     """Environment variables referenced by ``nats-server.conf``.
 
     ``monitor_port=None`` disables monitoring (``http_port: 0``). JetStream data lives
@@ -416,9 +412,7 @@ def _running_nats_pid(pid_file: Path) -> int | None:
     return pid if _is_process(pid, b"nats-server") else None
 
 
-def _wait_nats_ready(
-    server: EmbeddedNats, *, timeout: float, healthz: str | None
-) -> None:
+def _wait_nats_ready(server: EmbeddedNats, *, timeout: float, healthz: str | None) -> None:
     deadline = time.monotonic() + timeout
     proc = server._process
     last_error = "not started"
@@ -426,13 +420,10 @@ def _wait_nats_ready(
         code = proc.poll()
         if code is not None:
             raise EmbeddedServerError(
-                f"nats-server exited with code {code} during startup;"
-                f" {server.log_path}:\n{server.log_tail()}"
+                f"nats-server exited with code {code} during startup; {server.log_path}:\n{server.log_tail()}"
             )
         try:
-            _jetstream_account_info(
-                _connect_host(server.host), server.port, timeout=2.0
-            )
+            _jetstream_account_info(_connect_host(server.host), server.port, timeout=2.0)
             if healthz is not None and not _http_ok(healthz, timeout=2.0):
                 raise _NotReady(f"{healthz} not ok")
         except (OSError, ValueError, _NotReady) as e:
@@ -476,8 +467,7 @@ def start_nats(
     other = _running_nats_pid(pid_file)
     if other is not None:
         raise EmbeddedServerError(
-            f"a nats-server (pid {other}) is already running on {nats_dir};"
-            f" stop it first (kill {other})"
+            f"a nats-server (pid {other}) is already running on {nats_dir}; stop it first (kill {other})"
         )
 
     for what, p in (("client", port), ("monitor", monitor_port)):
@@ -525,16 +515,10 @@ def start_nats(
         log_file=log_file,
         log_offset=log_offset,
     )
-    healthz = (
-        f"{server.monitor_url}/healthz?js-enabled-only=true"
-        if server.monitor_url
-        else None
-    )
+    healthz = f"{server.monitor_url}/healthz?js-enabled-only=true" if server.monitor_url else None
     try:
         _wait_nats_ready(server, timeout=timeout, healthz=healthz)
-    except (
-        BaseException
-    ):  # including KeyboardInterrupt: do not leave the process behind
+    except BaseException:  # including KeyboardInterrupt: do not leave the process behind
         server.stop()
         raise
     log.info(
@@ -561,9 +545,7 @@ def postgres_bin_dir() -> Path:
     else:
         spec = importlib.util.find_spec("pgserver")
         if spec is None or not spec.submodule_search_locations:
-            raise EmbeddedServerError(
-                f"pgserver is not installed (pip install pgserver) and {PG_BIN_DIR_ENV} unset"
-            )
+            raise EmbeddedServerError(f"pgserver is not installed (pip install pgserver) and {PG_BIN_DIR_ENV} unset")
         path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
     if not (path / "pg_ctl").is_file():
         raise EmbeddedServerError(f"no PostgreSQL binaries (pg_ctl) in {path}")
@@ -693,9 +675,7 @@ def _grant_pg_access(run_as: _RunAs, bin_dir: Path, pg_root: Path) -> None:
             if (install / sub).is_dir():
                 ensure_folder_permissions(install / sub, read)
         if not _can_run_postgres(run_as, bin_dir):
-            raise EmbeddedServerError(
-                f"system user {run_as.user!r} cannot execute {bin_dir / 'postgres'}"
-            )
+            raise EmbeddedServerError(f"system user {run_as.user!r} cannot execute {bin_dir / 'postgres'}")
     # The data dir's ancestors need o+x, e.g. pytest's 0700 /tmp/pytest-of-root.
     if not _others_can_traverse(pg_root):
         log.info(
@@ -852,13 +832,9 @@ class EmbeddedPostgres:
         for key, value in (variables or {}).items():
             argv += ["-v", f"{key}={value}"]
         # psql is a client: no need to drop root, connecting over TCP as role "postgres".
-        res = _run_pg(
-            argv, run_as=None, cwd=self.data_dir, timeout=60.0, input_text=script
-        )
+        res = _run_pg(argv, run_as=None, cwd=self.data_dir, timeout=60.0, input_text=script)
         if res.returncode != 0:
-            raise EmbeddedServerError(
-                f"psql failed (exit {res.returncode}):\n{res.stdout}"
-            )
+            raise EmbeddedServerError(f"psql failed (exit {res.returncode}):\n{res.stdout}")
         return res.stdout
 
     def ensure_database(self, name: str) -> bool:
@@ -887,9 +863,7 @@ class EmbeddedPostgres:
 
         conn = await asyncpg.connect(self.url)
         try:
-            exists = await conn.fetchval(
-                "SELECT 1 FROM pg_database WHERE datname = $1", name
-            )
+            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
             if exists:
                 return False
             quoted = '"' + name.replace('"', '""') + '"'
@@ -918,13 +892,9 @@ class EmbeddedPostgres:
             str(max(1, int(timeout))),
             "stop",
         ]
-        res = _run_pg(
-            argv, run_as=self._run_as, cwd=self.pgdata.parent, timeout=timeout + 10
-        )
+        res = _run_pg(argv, run_as=self._run_as, cwd=self.pgdata.parent, timeout=timeout + 10)
         if res.returncode != 0 and self.running:
-            raise EmbeddedServerError(
-                f"pg_ctl stop failed (exit {res.returncode}):\n{res.stdout}\n{self.log_tail()}"
-            )
+            raise EmbeddedServerError(f"pg_ctl stop failed (exit {res.returncode}):\n{res.stdout}\n{self.log_tail()}")
 
     def __enter__(self) -> Self:
         return self
@@ -987,12 +957,8 @@ def start_postgres(
                 and existing.status == "ready"
                 and _accepts_connections(host, port)
             ):
-                log.warning(
-                    "postgres.reuse", pid=existing.pid, pgdata=str(pgdata), port=port
-                )
-                return server(
-                    reused=True, socket_dir=Path(existing.socket_dir or socket_dir)
-                )
+                log.warning("postgres.reuse", pid=existing.pid, pgdata=str(pgdata), port=port)
+                return server(reused=True, socket_dir=Path(existing.socket_dir or socket_dir))
             raise EmbeddedServerError(
                 f"PostgreSQL (pid {existing.pid}, status {existing.status!r}) is already running on {pgdata}"
                 f" listening on {existing.listen or '-'}:{existing.port}; cannot serve {host}:{port}"
@@ -1003,9 +969,7 @@ def start_postgres(
         (pgdata / "postmaster.pid").unlink(missing_ok=True)
 
     if _port_in_use(host, port):
-        raise EmbeddedServerError(
-            f"cannot start PostgreSQL: port {host}:{port} is already in use"
-        )
+        raise EmbeddedServerError(f"cannot start PostgreSQL: port {host}:{port} is already in use")
 
     _clear_stale_socket_lock(socket_dir, port)
 
@@ -1042,9 +1006,7 @@ def start_postgres(
         with log_path.open("a") as f:
             f.write(res.stdout)
         if res.returncode != 0:
-            raise EmbeddedServerError(
-                f"initdb failed (exit {res.returncode}):\n{res.stdout}"
-            )
+            raise EmbeddedServerError(f"initdb failed (exit {res.returncode}):\n{res.stdout}")
 
     # 4. pg_ctl start -w. Options after -o are interpreted by a shell: quote them.
     options = " ".join(

@@ -243,3 +243,12 @@ class EventStore:
     async def last_seq(self) -> int:
         info = await self.info()
         return int(info["state"]["last_seq"])
+
+    async def last_seq_or_zero(self) -> int:
+        """Like ``last_seq``, but 0 while the stream does not exist yet (another service's)."""
+        try:
+            return await self.last_seq()
+        except JetStreamError as e:
+            if e.err_code == ERR_STREAM_NOT_FOUND:
+                return 0
+            raise

@@ -34,13 +34,13 @@ __all__ = [
     "KIND_VI",
     "NS",
     "SCHEDULING_STREAM",
-    "clean_name",
     "Hamlet",
     "HamletAdded",
     "HamletKind",
     "HamletRenamed",
     "HamletRetired",
     "HamletsProjection",
+    "clean_name",
     "decide_add",
     "decide_rename",
     "decide_retire",
@@ -293,12 +293,15 @@ def decide_add(
     clean = clean_name(name)
     hid = new_hamlet_id(commune_code, clean)
     if state.exists:
-        now = f" (nay là «{state.name}»)" if state.name != clean else ""
+        retired_vi = " (đã thôi sử dụng)" if state.retired else ""
+        if slugify(state.name) == slugify(clean):
+            vi = f"Xã đã có thôn, tổ dân phố «{state.name}», mã {state.hamlet_id}{retired_vi}"
+        else:  # the id was made from a name the hamlet had before a rename
+            vi = f"Tên «{clean}» đã dùng cho thôn, tổ dân phố mã {state.hamlet_id} (nay là «{state.name}»){retired_vi}"
         raise Conflict(
-            f"Xã đã có thôn, tổ dân phố «{clean}»{now}, mã {state.hamlet_id}"
-            + (" (đã thôi sử dụng)" if state.retired else ""),
+            vi,
             code="duplicate",
-            message_en=f"the commune already has hamlet {state.hamlet_id} ({state.name!r})"
+            message_en=f"the commune already has hamlet {state.hamlet_id} (now {state.name!r})"
             + (", retired" if state.retired else ""),
             field="name",
             details={"hamlet_id": state.hamlet_id, "name": state.name, "retired": state.retired},
@@ -318,9 +321,7 @@ def decide_add(
     ]
 
 
-def decide_rename(
-    state: Hamlet, hid: str, new_name: str, taken: Mapping[str, str] | None = None
-) -> list[DomainEvent]:
+def decide_rename(state: Hamlet, hid: str, new_name: str, taken: Mapping[str, str] | None = None) -> list[DomainEvent]:
     """Rename; the id stays. ``taken`` as in :func:`decide_add` (this hamlet's own entry is
     ignored, so correcting diacritics or case is allowed)."""
     _must_exist(state, hid)

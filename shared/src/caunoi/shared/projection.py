@@ -21,20 +21,28 @@ import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import asyncpg
 import structlog
 from nats.aio.client import Client as NATS
 
 from caunoi.shared.aggregate import RecordedEvent, decode_message
-from caunoi.shared.eventstore import EventStore
 from caunoi.shared.events import EventRegistry
+from caunoi.shared.eventstore import EventStore
 from caunoi.shared.jsapi import StoredMessage
 
 log = structlog.get_logger(__name__)
 
-Conn = asyncpg.Connection  # type: ignore[type-arg]
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    #: A connection, whether taken from a pool or not.
+    Conn: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
+else:
+    Conn = Any
+    Pool = Any
 
 KERNEL_DDL = """
 CREATE TABLE IF NOT EXISTS projection_parked (
@@ -62,7 +70,8 @@ class Projection(Protocol):
         """Create the read-model tables in ``schema`` (idempotent)."""
 
     async def apply(self, conn: Conn, schema: str, rec: RecordedEvent) -> None:
-        """Change the read model for one event; ignore event types it does not use."""
+        """Change the read model for one event; ignore event types it does not use. (Types the
+        runner's registry does not know at all never reach it.)"""
 
     async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
         """Every row of the read model in a stable order (to compare live with a rebuild)."""
@@ -78,7 +87,7 @@ class ProjectionStatus:
 
 @dataclass
 class ProjectionRunner:
-    pool: asyncpg.Pool  # type: ignore[type-arg]
+    pool: Pool
     nc: NATS
     store: EventStore
     registry: EventRegistry
@@ -188,9 +197,18 @@ class ProjectionRunner:
             pos = await conn.fetchval(f'SELECT position FROM "{schema}".checkpoint WHERE id = 1 FOR UPDATE')
             todo = [m for m in msgs if m.seq > pos]
             for msg in todo:
+                if self._ignored(msg):
+                    continue
                 await self.projection.apply(conn, schema, decode_message(self.registry, msg))
             if todo:
                 await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1', todo[-1].seq)
+
+    def _ignored(self, msg: StoredMessage) -> bool:
+        """Event types the registry has never heard of are not this projection's business (a
+        stream may carry several aggregate kinds). A *newer version* of a known type is not
+        ignored: decoding it fails, so the projection halts until the code is updated."""
+        type_name = msg.headers.get("ce-type")
+        return type_name is not None and not self.registry.knows(type_name)
 
     async def _apply_one_with_retry(self, schema: str, msg: StoredMessage, *, live: bool) -> None:
         attempt = 0
@@ -201,7 +219,7 @@ class ProjectionRunner:
                 if attempt > self.max_attempts:
                     await self._resolve_parked(msg.seq, "applied after retry")
                 return
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 err = f"{type(e).__name__}: {e}"
                 if attempt == self.max_attempts:
                     await self._park(msg, err, attempt)
@@ -261,9 +279,7 @@ class ProjectionRunner:
 
     async def _skip_past(self, schema: str, seq: int) -> None:
         async with self.pool.acquire() as conn:
-            await conn.execute(
-                f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1 AND position < $1', seq
-            )
+            await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1 AND position < $1', seq)
         log.warning("projection.event_skipped", projection=self.projection.name, seq=seq)
 
     async def skip(self, seq: int, operator: str) -> bool:

@@ -15,7 +15,7 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import asyncpg
@@ -29,9 +29,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from caunoi.shared import logging as clog
 from caunoi.shared.aggregate import CommandMeta
 from caunoi.shared.errors import CommandError, ValidationFailed
-from caunoi.shared.eventstore import EventStore, StreamSpec, provision_stream
 from caunoi.shared.events import EventRegistry
-from caunoi.shared.projection import Projection, ProjectionRunner
+from caunoi.shared.eventstore import EventStore, StreamSpec, provision_stream
+from caunoi.shared.projection import Pool, Projection, ProjectionRunner
 from caunoi.shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -88,6 +88,14 @@ class Endpoint:
     summary: str
 
 
+@dataclass(frozen=True)
+class FollowedStream:
+    projection: Projection
+    subject_filter: str | None
+    stream: StreamSpec | None
+    registry: EventRegistry | None
+
+
 @dataclass
 class ServiceRuntime:
     """The wiring of one service; the service module registers its endpoints and projections."""
@@ -97,12 +105,12 @@ class ServiceRuntime:
     registry: EventRegistry
     settings: Settings = field(default_factory=Settings)
     endpoints: list[Endpoint] = field(default_factory=list)
-    projections: list[tuple[Projection, str | None, StreamSpec | None]] = field(default_factory=list)
+    projections: list[FollowedStream] = field(default_factory=list)
     on_ready: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
     # set on start
     nc: NATS = field(init=False)
     store: EventStore = field(init=False)
-    pool: asyncpg.Pool = field(init=False)  # type: ignore[type-arg]
+    pool: Pool = field(init=False)
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
@@ -120,17 +128,22 @@ class ServiceRuntime:
     ) -> Callable[[Callable[[M], Awaitable[Any]]], Any]:
         def wrap(fn: Callable[[M], Awaitable[Any]]) -> Callable[[M], Awaitable[Any]]:
             subject = f"caunoi.{prefix}.{self.name}.{name}"
-            self.endpoints.append(Endpoint(subject, kind, name, model, fn, summary))  # type: ignore[arg-type]
+            self.endpoints.append(Endpoint(subject, kind, name, model, fn, summary))
             return fn
 
         return wrap
 
     def add_projection(
-        self, projection: Projection, subject_filter: str | None = None, stream: StreamSpec | None = None
+        self,
+        projection: Projection,
+        subject_filter: str | None = None,
+        stream: StreamSpec | None = None,
+        registry: EventRegistry | None = None,
     ) -> None:
         """Keep ``projection`` up to date from this service's stream, or from another service's
-        ``stream`` (read only: a service learns about the others from their events)."""
-        self.projections.append((projection, subject_filter, stream))
+        ``stream`` (read only: a service learns about the others from their events), decoding
+        with that stream's event ``registry``."""
+        self.projections.append(FollowedStream(projection, subject_filter, stream, registry))
 
     # -- handling ----------------------------------------------------------------------------
 
@@ -167,15 +180,19 @@ class ServiceRuntime:
         """Connect, provision, set up read models. Called before endpoints are served."""
         s = self.settings
         self.nc = await nats.connect(s.nats_url, name=f"caunoi-{self.name}", max_reconnect_attempts=-1)
+        self.stream = replace(self.stream, replicas=s.stream_replicas)
         await provision_stream(self.nc, self.stream)
         self.store = EventStore(self.nc, self.stream)
         await ensure_database(s.database_url, f"caunoi_{self.name}")
         self.pool = await asyncpg.create_pool(s.database_for(self.name), min_size=1, max_size=10)
-        for proj, flt, other in self.projections:
-            store = self.store if other is None else EventStore(self.nc, other)
-            runner = ProjectionRunner(self.pool, self.nc, store, self.registry, proj, subject_filter=flt)
+        for f in self.projections:
+            store = self.store if f.stream is None else EventStore(self.nc, f.stream)
+            registry = f.registry or self.registry
+            runner = ProjectionRunner(
+                self.pool, self.nc, store, registry, f.projection, subject_filter=f.subject_filter
+            )
             await runner.setup()
-            self.runners[proj.name] = runner
+            self.runners[f.projection.name] = runner
         for hook in self.on_ready:
             await hook(self)
 
@@ -202,11 +219,13 @@ class ServiceRuntime:
         projections = []
         for r in self.runners.values():
             parked = [p for p in await r.parked() if p["resolved_at"] is None]
+            last = int(state["last_seq"]) if r.store is self.store else await r.store.last_seq_or_zero()
             projections.append(
                 {
                     "name": r.projection.name,
+                    "stream": r.store.stream,
                     "position": r.status.position,
-                    "lag": max(0, int(state["last_seq"]) - r.status.position),
+                    "lag": max(0, last - r.status.position),
                     "halted_at": r.status.halted_at,
                     "last_error": r.status.last_error,
                     "parked": len(parked),

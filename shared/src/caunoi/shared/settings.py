@@ -19,7 +19,9 @@ class Settings:
 
     nats_url: str = field(default_factory=lambda: _env("NATS_URL", "nats://127.0.0.1:4222"))
     #: A PostgreSQL server URL; each service uses its own database ``caunoi_<service>`` on it.
-    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    database_url: str = field(
+        default_factory=lambda: _env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     data_dir: Path = field(default_factory=lambda: Path(_env("CAUNOI_DATA_DIR", ".caunoi")).resolve())
     units_dataset: str = field(default_factory=lambda: _env("CAUNOI_UNITS_DATASET", "vn-2025"))
     log_level: str = field(default_factory=lambda: _env("CAUNOI_LOG_LEVEL", "info"))

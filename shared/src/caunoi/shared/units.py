@@ -262,10 +262,7 @@ class UnitTree:
 
     @cached_property
     def _search_keys(self) -> list[tuple[Unit, str, str, int]]:
-        return [
-            (unit, f" {fold(unit.name)}", fold(unit.short_name), self._depth[unit.code])
-            for unit in self._order
-        ]
+        return [(unit, f" {fold(unit.name)}", fold(unit.short_name), self._depth[unit.code]) for unit in self._order]
 
     def search(self, text: str, level: str | None = None) -> list[Unit]:
         """Units whose name has ``text`` at a word start, ignoring case and diacritics.
@@ -335,9 +332,7 @@ _SOURCES: dict[str, _Source] = {
         "admin_units_legacy",
         (
             _PROVINCE_COLUMNS,
-            _LevelColumns(
-                LEVEL_DISTRICT, "districtCode", "district", "districtShort", "districtType"
-            ),
+            _LevelColumns(LEVEL_DISTRICT, "districtCode", "district", "districtShort", "districtType"),
             _WARD_COLUMNS,
         ),
     ),

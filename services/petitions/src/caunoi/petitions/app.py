@@ -12,17 +12,18 @@ from typing import Any
 
 from pydantic import Field
 
+from caunoi.petitions import domain
+from caunoi.petitions.domain import Petition
+from caunoi.petitions.events import Category, Channel, Kind, Petitioner, PetitionRaised, registry
+from caunoi.petitions.readmodel import PetitionsProjection, get_petition, list_petitions
+from caunoi.shared import hamlets
 from caunoi.shared.aggregate import AggregateKind, Outcome, Repository
 from caunoi.shared.clock import today_vn
 from caunoi.shared.errors import NotFound, ValidationFailed
 from caunoi.shared.eventstore import StreamSpec
+from caunoi.shared.hamlets import SCHEDULING_STREAM, HamletsProjection, get_hamlet, require_commune
 from caunoi.shared.service import Command, Query, ServiceRuntime
-from caunoi.shared.units import Unit, UnitTree
-
-from caunoi.petitions import domain
-from caunoi.petitions.domain import Petition
-from caunoi.petitions.events import Category, Channel, Kind, PetitionRaised, Petitioner, registry
-from caunoi.petitions.readmodel import PetitionsProjection, get_petition, list_petitions
+from caunoi.shared.units import UnitTree
 
 SERVICE = "petitions"
 STREAM = StreamSpec(
@@ -30,6 +31,7 @@ STREAM = StreamSpec(
     service=SERVICE,
     description="caunoi petitions: opinions, petitions and their handling (events, CloudEvents 1.0 JSON)",
 )
+HAMLETS = "hamlets"
 KIND = AggregateKind[Petition]("petition", domain.initial, domain.evolve, domain.scope)
 
 PetitionId = Field(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
@@ -45,7 +47,8 @@ class RaisePetition(Command):
     category: Category
     petitioner: Petitioner
     commune_code: str = Field(pattern=r"^\d{5}$")
-    hamlet: str | None = Field(default=None, max_length=200)
+    #: the hamlet's id from the hamlet list (``caunoi scheduling hamlets list``); required for a meeting
+    hamlet_id: str | None = Field(default=None, max_length=120, pattern=r"^\d{5}-[a-z0-9-]+$")
     text: str = Text
     received_on: date | None = None
     meeting_id: str | None = Field(default=None, max_length=80)
@@ -103,6 +106,8 @@ class ShowPetition(Query):
 def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
     rt = runtime or ServiceRuntime(SERVICE, STREAM, registry)
     rt.add_projection(PetitionsProjection())
+    # this service's own copy of the hamlet list, from the scheduling service's events
+    rt.add_projection(HamletsProjection(HAMLETS), stream=SCHEDULING_STREAM, registry=hamlets.registry)
     tree_cache: dict[str, UnitTree] = {}
 
     def tree() -> UnitTree:
@@ -114,16 +119,20 @@ def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
     def repo() -> Repository[Petition]:
         return Repository(rt.store, registry, KIND, source=f"/caunoi/{SERVICE}")
 
-    def commune(code: str) -> Unit:
-        unit = tree().find(code)
-        if unit is None or unit.level != "commune":
+    async def hamlet_name(hamlet_id: str | None, commune_code: str) -> str | None:
+        """The hamlet's current name, from this service's copy of the hamlet list."""
+        if hamlet_id is None:
+            return None
+        async with rt.pool.acquire() as conn:
+            row = await get_hamlet(conn, HAMLETS, hamlet_id)
+        if row is None or row["retired"] or row["commune_code"] != commune_code:
             raise NotFound(
-                f"Không có xã, phường mã {code} trong danh mục {tree().dataset}",
+                f"Xã {commune_code} không có thôn, tổ dân phố mã {hamlet_id} (đang hoạt động)",
                 code="unknown_unit",
-                message_en=f"no commune with code {code} in dataset {tree().dataset}",
-                field="commune_code",
+                message_en=f"commune {commune_code} has no active hamlet {hamlet_id}",
+                field="hamlet_id",
             )
-        return unit
+        return str(row["name"])
 
     def higher(code: str) -> list[str]:
         return [u.code for u in tree().ancestors(code)] if tree().find(code) else []
@@ -138,7 +147,8 @@ def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
 
     @rt.command("raise", RaisePetition, "Raise an opinion or petition (tiếp nhận ý kiến, kiến nghị)")
     async def raise_(cmd: RaisePetition) -> dict[str, Any]:
-        unit = commune(cmd.commune_code)
+        unit = require_commune(tree(), cmd.commune_code)
+        name = await hamlet_name(cmd.hamlet_id, unit.code)
         meta = cmd.meta()
         pid = domain.reference_for(meta.command_id)
         path = tree().path(unit.code)
@@ -149,7 +159,8 @@ def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
             category=cmd.category,
             petitioner=cmd.petitioner,
             commune_code=unit.code,
-            hamlet=cmd.hamlet,
+            hamlet_id=cmd.hamlet_id,
+            hamlet_name=name,
             text=cmd.text,
             received_on=cmd.received_on or today_vn(),
             unit_path=path,

@@ -6,10 +6,9 @@ from typing import Any
 
 import click
 
-from caunoi.shared.clitools import echo_json, get_ctx, table
-
 from caunoi.petitions.domain import STATUS_VI, Status
 from caunoi.petitions.events import Category, Channel, Kind
+from caunoi.shared.clitools import echo_json, get_ctx, table
 
 SERVICE = "petitions"
 
@@ -49,7 +48,7 @@ def group() -> None:
 @click.option("--address")
 @click.option("--confidential", is_flag=True, help="Giữ bí mật danh tính người nêu.")
 @click.option("--commune", "commune_code", required=True, help="Mã xã/phường (5 chữ số).")
-@click.option("--hamlet", help="Thôn, tổ dân phố.")
+@click.option("--hamlet", help="Mã thôn, tổ dân phố (xem `caunoi scheduling hamlets list`), vd. 00691-thon-dong-tam.")
 @click.option("--text", required=True, help="Nội dung ý kiến.")
 @click.option("--received-on", help="Ngày tiếp nhận (YYYY-MM-DD), mặc định hôm nay.")
 @click.option("--meeting", "meeting_id", help="Mã hội nghị (nếu nêu tại hội nghị).")
@@ -79,7 +78,7 @@ def raise_cmd(
             "category": category,
             "petitioner": {k: v for k, v in who.items() if v is not None},
             "commune_code": commune_code,
-            "hamlet": hamlet,
+            "hamlet_id": hamlet,
             "text": text,
             "received_on": received_on,
             "meeting_id": meeting_id,
@@ -95,9 +94,20 @@ def raise_cmd(
 @click.option("--by", "answered_by", required=True, help="Người giải đáp.")
 @click.option("--on", "answered_on", help="YYYY-MM-DD, mặc định hôm nay.")
 @_common
-def answer(petition_id: str, answer: str, answered_by: str, answered_on: str | None, command_id: str | None, actor: str | None) -> None:
-    _send("answer", {"petition_id": petition_id, "answer": answer, "answered_by": answered_by,
-                     "answered_on": answered_on, "command_id": command_id, "actor": actor})
+def answer(
+    petition_id: str, answer: str, answered_by: str, answered_on: str | None, command_id: str | None, actor: str | None
+) -> None:
+    _send(
+        "answer",
+        {
+            "petition_id": petition_id,
+            "answer": answer,
+            "answered_by": answered_by,
+            "answered_on": answered_on,
+            "command_id": command_id,
+            "actor": actor,
+        },
+    )
 
 
 @group.command(help="Chuyển cấp có thẩm quyền / forward to a higher unit.")
@@ -107,9 +117,27 @@ def answer(petition_id: str, answer: str, answered_by: str, answered_on: str | N
 @click.option("--note")
 @click.option("--on", "forwarded_on", help="YYYY-MM-DD")
 @_common
-def forward(petition_id: str, to_unit: str, to_agency: str | None, note: str | None, forwarded_on: str | None, command_id: str | None, actor: str | None) -> None:
-    _send("forward", {"petition_id": petition_id, "to_unit": to_unit, "to_agency": to_agency, "note": note,
-                      "forwarded_on": forwarded_on, "command_id": command_id, "actor": actor})
+def forward(
+    petition_id: str,
+    to_unit: str,
+    to_agency: str | None,
+    note: str | None,
+    forwarded_on: str | None,
+    command_id: str | None,
+    actor: str | None,
+) -> None:
+    _send(
+        "forward",
+        {
+            "petition_id": petition_id,
+            "to_unit": to_unit,
+            "to_agency": to_agency,
+            "note": note,
+            "forwarded_on": forwarded_on,
+            "command_id": command_id,
+            "actor": actor,
+        },
+    )
 
 
 @group.command(help="Đặt thời hạn cam kết / set the committed date.")
@@ -118,8 +146,16 @@ def forward(petition_id: str, to_unit: str, to_agency: str | None, note: str | N
 @click.option("--note")
 @_common
 def commit(petition_id: str, committed_date: str, note: str | None, command_id: str | None, actor: str | None) -> None:
-    _send("commit", {"petition_id": petition_id, "committed_date": committed_date, "note": note,
-                     "command_id": command_id, "actor": actor})
+    _send(
+        "commit",
+        {
+            "petition_id": petition_id,
+            "committed_date": committed_date,
+            "note": note,
+            "command_id": command_id,
+            "actor": actor,
+        },
+    )
 
 
 @group.command(help="Ban hành văn bản trả lời / issue the written reply.")
@@ -128,9 +164,20 @@ def commit(petition_id: str, committed_date: str, note: str | None, command_id: 
 @click.option("--summary", required=True)
 @click.option("--on", "issued_on", help="YYYY-MM-DD")
 @_common
-def reply(petition_id: str, document_no: str, summary: str, issued_on: str | None, command_id: str | None, actor: str | None) -> None:
-    _send("reply", {"petition_id": petition_id, "document_no": document_no, "summary": summary,
-                    "issued_on": issued_on, "command_id": command_id, "actor": actor})
+def reply(
+    petition_id: str, document_no: str, summary: str, issued_on: str | None, command_id: str | None, actor: str | None
+) -> None:
+    _send(
+        "reply",
+        {
+            "petition_id": petition_id,
+            "document_no": document_no,
+            "summary": summary,
+            "issued_on": issued_on,
+            "command_id": command_id,
+            "actor": actor,
+        },
+    )
 
 
 @group.command(name="list", help="Danh sách ý kiến / list petitions.")
@@ -174,8 +221,18 @@ def show(petition_id: str) -> None:
         return
     p = result["petition"] or {}
     click.echo(f"{petition_id}  [{result['status']}]")
-    for k in ("channel", "kind", "category", "petitioner", "commune_code", "hamlet", "handling_unit",
-              "received_on", "committed_date", "text"):
+    for k in (
+        "channel",
+        "kind",
+        "category",
+        "petitioner",
+        "commune_code",
+        "hamlet",
+        "handling_unit",
+        "received_on",
+        "committed_date",
+        "text",
+    ):
         if p.get(k) is not None:
             click.echo(f"  {k:<15} {p[k]}")
     click.echo("  history:")

@@ -16,9 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
-from caunoi.shared.errors import InvalidState, NotFound, ValidationFailed
-from caunoi.shared.events import DomainEvent
-
 from caunoi.petitions.events import (
     Channel,
     CommitmentSet,
@@ -27,6 +24,8 @@ from caunoi.petitions.events import (
     PetitionRaised,
     ReplyIssued,
 )
+from caunoi.shared.errors import InvalidState, NotFound, ValidationFailed
+from caunoi.shared.events import DomainEvent
 
 
 class Status(StrEnum):
@@ -131,11 +130,11 @@ def decide_raise(state: Petition, event: PetitionRaised, today: date) -> list[Do
             message_en="received_on is in the future",
             field="received_on",
         )
-    if event.channel is Channel.meeting and not event.hamlet:
+    if event.channel is Channel.meeting and not event.hamlet_id:
         raise ValidationFailed(
             "Ý kiến tại hội nghị phải ghi thôn, tổ dân phố nơi tổ chức",
             message_en="a meeting opinion needs the hamlet that held the meeting",
-            field="hamlet",
+            field="hamlet_id",
         )
     return [event]
 

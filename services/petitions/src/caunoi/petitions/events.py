@@ -67,7 +67,9 @@ class PetitionRaised(DomainEvent):
     category: Category
     petitioner: Petitioner
     commune_code: str
-    hamlet: str | None = None
+    #: the hamlet's stable id (``<commune>-<slug>``) and its name when the petition was raised
+    hamlet_id: str | None = None
+    hamlet_name: str | None = None
     text: str
     received_on: date
     unit_path: list[str]

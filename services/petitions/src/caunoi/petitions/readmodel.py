@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from caunoi.shared.aggregate import RecordedEvent
-from caunoi.shared.projection import Conn
-
 from caunoi.petitions.events import (
     CommitmentSet,
     PetitionAnsweredOnSpot,
@@ -14,6 +11,8 @@ from caunoi.petitions.events import (
     PetitionRaised,
     ReplyIssued,
 )
+from caunoi.shared.aggregate import RecordedEvent
+from caunoi.shared.projection import Conn
 
 DDL = """
 CREATE TABLE IF NOT EXISTS "{s}".petitions (
@@ -25,6 +24,7 @@ CREATE TABLE IF NOT EXISTS "{s}".petitions (
     petitioner_name text NOT NULL,
     confidential    boolean NOT NULL,
     commune_code    text NOT NULL,
+    hamlet_id       text,
     hamlet          text,
     unit_path       text[] NOT NULL,
     dataset         text NOT NULL,
@@ -64,8 +64,8 @@ class PetitionsProjection:
                 await conn.execute(
                     f"INSERT INTO {t} (id, status, channel, kind, category, petitioner_name, confidential,"
                     " commune_code, hamlet, unit_path, dataset, handling_unit, text, meeting_id, received_on,"
-                    " raised_at, updated_at, last_seq, correlation_id)"
-                    " VALUES ($1,'received',$2,$3,$4,$5,$6,$7,$8,$9,$10,$7,$11,$12,$13,$14,$14,$15,$16)",
+                    " raised_at, updated_at, last_seq, correlation_id, hamlet_id)"
+                    " VALUES ($1,'received',$2,$3,$4,$5,$6,$7,$8,$9,$10,$7,$11,$12,$13,$14,$14,$15,$16,$17)",
                     ev.petition_id,
                     ev.channel.value,
                     ev.kind.value,
@@ -73,7 +73,7 @@ class PetitionsProjection:
                     ev.petitioner.name,
                     ev.petitioner.confidential,
                     ev.commune_code,
-                    ev.hamlet,
+                    ev.hamlet_name,
                     ev.unit_path,
                     ev.dataset,
                     ev.text,
@@ -82,6 +82,7 @@ class PetitionsProjection:
                     at,
                     rec.seq,
                     rec.envelope.correlationid,
+                    ev.hamlet_id,
                 )
             case PetitionAnsweredOnSpot():
                 await self._update(
@@ -89,7 +90,12 @@ class PetitionsProjection:
                 )
             case PetitionForwarded():
                 await self._update(
-                    conn, t, rec, "status='forwarded', handling_unit=$4, forwarded_to_agency=$5", ev.to_unit, ev.to_agency
+                    conn,
+                    t,
+                    rec,
+                    "status='forwarded', handling_unit=$4, forwarded_to_agency=$5",
+                    ev.to_unit,
+                    ev.to_agency,
                 )
             case CommitmentSet():
                 await self._update(conn, t, rec, "status='in_progress', committed_date=$4", ev.committed_date)
@@ -114,8 +120,8 @@ class PetitionsProjection:
 
 COLUMNS = (
     "id, status, channel, kind, category, CASE WHEN confidential THEN NULL ELSE petitioner_name END AS petitioner,"
-    " commune_code, hamlet, unit_path, handling_unit, forwarded_to_agency, text, received_on, committed_date,"
-    " answered_on, replied_on, reply_document, updated_at"
+    " commune_code, hamlet_id, hamlet, unit_path, handling_unit, forwarded_to_agency, text, received_on,"
+    " committed_date, answered_on, replied_on, reply_document, updated_at"
 )
 
 
@@ -128,10 +134,11 @@ async def list_petitions(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
-    where, args = [], []  # type: ignore[var-annotated]
+    where: list[str] = []
+    args: list[Any] = []
     if unit:
         args.append(unit)
-        where.append(f"(${len(args)} = ANY(unit_path) OR handling_unit = ${len(args)})")
+        where.append(f"(unit_path @> ARRAY[${len(args)}::text] OR handling_unit = ${len(args)})")
     if status:
         args.append(status)
         where.append(f"status = ${len(args)}")

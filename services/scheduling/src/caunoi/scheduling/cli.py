@@ -30,7 +30,11 @@ def _send(name: str, payload: dict[str, Any]) -> None:
     again = " (lệnh đã thực hiện trước đó / already done)" if result.get("replayed") else ""
     retired = ""
     if result.get("retired"):
-        retired = f" — thôi sử dụng từ {result['retired_on']}" if ctx.lang == "vi" else f" — retired on {result['retired_on']}"
+        retired = (
+            f" — thôi sử dụng từ {result['retired_on']}"
+            if ctx.lang == "vi"
+            else f" — retired on {result['retired_on']}"
+        )
     click.echo(f"{result['hamlet_id']}: {result['name']} [{_kind_label(result['kind'], ctx.lang)}]{retired}{again}")
 
 
