@@ -4,6 +4,7 @@ own process. No Docker engine is needed (nor used)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -16,11 +17,10 @@ from caunoi.shared.client import Client
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     s, handles = start_servers(tmp_path_factory.mktemp("servers"))
-    try:
-        yield s
-    finally:
+    with contextlib.ExitStack() as stack:
         for h in handles:
-            h.stop()
+            stack.callback(h.stop)
+        yield s
 
 
 @pytest_asyncio.fixture(scope="session")
