@@ -163,7 +163,12 @@ class ServiceRuntime:
         try:
             result = await ep.handler(cmd)
             if ep.kind == "command":
-                log.info("command.accepted")
+                events = result.get("events", []) if isinstance(result, dict) else []
+                log.info(
+                    "command.accepted",
+                    events=[e.get("id") for e in events],
+                    replayed=result.get("replayed") if isinstance(result, dict) else None,
+                )
             return ok(result)
         except CommandError as e:
             log.info("command.rejected", code=e.code, field=e.field, reason=e.message_en)
@@ -296,7 +301,7 @@ class ServiceRuntime:
         broker = NatsBroker(self.settings.nats_url, max_reconnect_attempts=-1, logger=None)
         for ep in self.endpoints:
             self._subscribe(broker, ep)
-        app = FastStream(broker)
+        app = FastStream(broker, logger=None)
 
         @app.on_startup
         async def _start() -> None:
