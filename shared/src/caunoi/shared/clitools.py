@@ -71,3 +71,10 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]
 
     lines = [fmt(heads), "  ".join("-" * w for w in widths), *(fmt(c) for c in cells)]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def command_options(f: Any) -> Any:
+    """The options every command-sending sub-command takes."""
+    f = click.option("--command-id", help="Mã lệnh: gửi lại cùng mã không ghi hai lần / idempotency key.")(f)
+    f = click.option("--actor", help="Người thực hiện (tài khoản) / who is acting.")(f)
+    return f

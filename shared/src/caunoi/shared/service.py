@@ -27,16 +27,18 @@ from nats.aio.client import Client as NATS
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from caunoi.shared import logging as clog
-from caunoi.shared.aggregate import CommandMeta
+from caunoi.shared.aggregate import AggregateKind, CommandMeta, Repository
 from caunoi.shared.errors import CommandError, ValidationFailed
 from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import EventStore, StreamSpec, provision_stream
 from caunoi.shared.projection import Pool, Projection, ProjectionRunner
 from caunoi.shared.settings import Settings
+from caunoi.shared.units import UnitTree
 
 log = structlog.get_logger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
+S = TypeVar("S")
 
 
 class Command(BaseModel):
@@ -144,6 +146,14 @@ class ServiceRuntime:
         ``stream`` (read only: a service learns about the others from their events), decoding
         with that stream's event ``registry``."""
         self.projections.append(FollowedStream(projection, subject_filter, stream, registry))
+
+    def units(self) -> UnitTree:
+        """The administrative-unit tree of the configured dataset (loaded once per process)."""
+        return UnitTree.load(self.settings.units_dataset)
+
+    def repository(self, kind: AggregateKind[S], registry: EventRegistry | None = None) -> Repository[S]:
+        """Aggregates of ``kind`` in this service's stream; events carry ``/caunoi/<service>``."""
+        return Repository(self.store, registry or self.registry, kind, source=f"/caunoi/{self.name}")
 
     # -- handling ----------------------------------------------------------------------------
 

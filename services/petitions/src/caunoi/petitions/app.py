@@ -23,7 +23,6 @@ from caunoi.shared.errors import NotFound, ValidationFailed
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.hamlets import SCHEDULING_STREAM, HamletsProjection, get_hamlet, require_commune
 from caunoi.shared.service import Command, Query, ServiceRuntime
-from caunoi.shared.units import UnitTree
 
 SERVICE = "petitions"
 STREAM = StreamSpec(
@@ -108,16 +107,10 @@ def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
     rt.add_projection(PetitionsProjection())
     # this service's own copy of the hamlet list, from the scheduling service's events
     rt.add_projection(HamletsProjection(HAMLETS), stream=SCHEDULING_STREAM, registry=hamlets.registry)
-    tree_cache: dict[str, UnitTree] = {}
-
-    def tree() -> UnitTree:
-        ds = rt.settings.units_dataset
-        if ds not in tree_cache:
-            tree_cache[ds] = UnitTree.load(ds)
-        return tree_cache[ds]
+    tree = rt.units
 
     def repo() -> Repository[Petition]:
-        return Repository(rt.store, registry, KIND, source=f"/caunoi/{SERVICE}")
+        return rt.repository(KIND)
 
     async def hamlet_name(hamlet_id: str | None, commune_code: str) -> str | None:
         """The hamlet's current name, from this service's copy of the hamlet list."""

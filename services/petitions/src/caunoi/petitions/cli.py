@@ -8,7 +8,7 @@ import click
 
 from caunoi.petitions.domain import STATUS_VI, Status
 from caunoi.petitions.events import Category, Channel, Kind
-from caunoi.shared.clitools import echo_json, get_ctx, table
+from caunoi.shared.clitools import command_options, echo_json, get_ctx, table
 
 SERVICE = "petitions"
 
@@ -26,12 +26,6 @@ def _send(name: str, payload: dict[str, Any]) -> None:
     label = STATUS_VI.get(Status(status), status) if ctx.lang == "vi" else STATUS_EN.get(status, status)
     again = " (lệnh đã thực hiện trước đó / already done)" if result.get("replayed") else ""
     click.echo(f"{result['petition_id']}: {label}{again}")
-
-
-def _common(f: Any) -> Any:
-    f = click.option("--command-id", help="Idempotency key: the same id sent twice stores one result.")(f)
-    f = click.option("--actor", help="Who is acting (account name).")(f)
-    return f
 
 
 @click.group(name="petitions", help="Ý kiến, kiến nghị của nhân dân / citizens' opinions and petitions.")
@@ -52,7 +46,7 @@ def group() -> None:
 @click.option("--text", required=True, help="Nội dung ý kiến.")
 @click.option("--received-on", help="Ngày tiếp nhận (YYYY-MM-DD), mặc định hôm nay.")
 @click.option("--meeting", "meeting_id", help="Mã hội nghị (nếu nêu tại hội nghị).")
-@_common
+@command_options
 def raise_cmd(
     channel: str,
     kind: str,
@@ -93,7 +87,7 @@ def raise_cmd(
 @click.option("--answer", required=True)
 @click.option("--by", "answered_by", required=True, help="Người giải đáp.")
 @click.option("--on", "answered_on", help="YYYY-MM-DD, mặc định hôm nay.")
-@_common
+@command_options
 def answer(
     petition_id: str, answer: str, answered_by: str, answered_on: str | None, command_id: str | None, actor: str | None
 ) -> None:
@@ -116,7 +110,7 @@ def answer(
 @click.option("--agency", "to_agency", help="Cơ quan chuyên môn nhận xử lý.")
 @click.option("--note")
 @click.option("--on", "forwarded_on", help="YYYY-MM-DD")
-@_common
+@command_options
 def forward(
     petition_id: str,
     to_unit: str,
@@ -144,7 +138,7 @@ def forward(
 @click.argument("petition_id")
 @click.option("--date", "committed_date", required=True, help="YYYY-MM-DD")
 @click.option("--note")
-@_common
+@command_options
 def commit(petition_id: str, committed_date: str, note: str | None, command_id: str | None, actor: str | None) -> None:
     _send(
         "commit",
@@ -163,7 +157,7 @@ def commit(petition_id: str, committed_date: str, note: str | None, command_id: 
 @click.option("--document", "document_no", required=True, help="Số văn bản.")
 @click.option("--summary", required=True)
 @click.option("--on", "issued_on", help="YYYY-MM-DD")
-@_common
+@command_options
 def reply(
     petition_id: str, document_no: str, summary: str, issued_on: str | None, command_id: str | None, actor: str | None
 ) -> None:

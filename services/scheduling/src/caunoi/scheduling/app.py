@@ -30,7 +30,7 @@ from caunoi.shared.hamlets import (
     require_commune,
 )
 from caunoi.shared.service import Command, Query, ServiceRuntime
-from caunoi.shared.units import HAMLET_NAME_MAX, UnitTree, slugify
+from caunoi.shared.units import HAMLET_NAME_MAX, slugify
 
 SERVICE = "scheduling"  # == SCHEDULING_STREAM.service
 
@@ -74,16 +74,10 @@ def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
     rt = runtime or ServiceRuntime(SERVICE, SCHEDULING_STREAM, hamlets.registry)
     projection = HamletsProjection()
     rt.add_projection(projection)
-    tree_cache: dict[str, UnitTree] = {}
-
-    def tree() -> UnitTree:
-        ds = rt.settings.units_dataset
-        if ds not in tree_cache:
-            tree_cache[ds] = UnitTree.load(ds)
-        return tree_cache[ds]
+    tree = rt.units
 
     def repo() -> Repository[Hamlet]:
-        return Repository(rt.store, hamlets.registry, HAMLET_AGGREGATE, source=f"/caunoi/{SERVICE}")
+        return rt.repository(HAMLET_AGGREGATE)
 
     async def names_in_use(commune_code: str) -> dict[str, str]:
         """Name key -> id of the commune's active hamlets, from the read model. Catches names

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from caunoi.shared.clitools import echo_json, get_ctx, table
+from caunoi.shared.clitools import command_options, echo_json, get_ctx, table
 from caunoi.shared.hamlets import KIND_EN, KIND_VI, HamletKind
 
 SERVICE = "scheduling"
@@ -38,12 +38,6 @@ def _send(name: str, payload: dict[str, Any]) -> None:
     click.echo(f"{result['hamlet_id']}: {result['name']} [{_kind_label(result['kind'], ctx.lang)}]{retired}{again}")
 
 
-def _common(f: Any) -> Any:
-    f = click.option("--command-id", help="Mã lệnh, gửi lại cùng mã không ghi hai lần / idempotency key.")(f)
-    f = click.option("--actor", help="Người thực hiện (tài khoản) / who is acting.")(f)
-    return f
-
-
 @click.group(name="scheduling", help="Lịch hội nghị đối thoại, danh sách thôn / dialogue scheduling and hamlets.")
 def group() -> None:
     pass
@@ -63,7 +57,7 @@ def hamlets() -> None:
     required=True,
     help="Loại: thon, ap, ban, buon, lang, to_dan_pho, khu_pho, khom, other / kind.",
 )
-@_common
+@command_options
 def add(commune_code: str, name: str, kind: str, command_id: str | None, actor: str | None) -> None:
     _send(
         "hamlet_add",
@@ -115,7 +109,7 @@ def show(hamlet_id: str) -> None:
 @hamlets.command(name="rename", help="Đổi tên (mã giữ nguyên) / rename; the id stays.")
 @click.argument("hamlet_id")
 @click.option("--name", required=True, help="Tên mới / new name.")
-@_common
+@command_options
 def rename(hamlet_id: str, name: str, command_id: str | None, actor: str | None) -> None:
     _send("hamlet_rename", {"hamlet_id": hamlet_id, "name": name, "command_id": command_id, "actor": actor})
 
@@ -124,7 +118,7 @@ def rename(hamlet_id: str, name: str, command_id: str | None, actor: str | None)
 @click.argument("hamlet_id")
 @click.option("--reason", required=True, help="Lý do / reason.")
 @click.option("--on", "retired_on", help="Ngày (YYYY-MM-DD), mặc định hôm nay / date, default today.")
-@_common
+@command_options
 def retire(hamlet_id: str, reason: str, retired_on: str | None, command_id: str | None, actor: str | None) -> None:
     _send(
         "hamlet_retire",
