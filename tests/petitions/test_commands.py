@@ -270,3 +270,20 @@ async def test_list_filters(client: Client) -> None:
     with pytest.raises(RequestFailed) as info:
         await client.query("petitions", "list", {"unit": "99999"})
     assert info.value.code == "unknown_unit"
+
+
+async def test_a_retried_raise_is_replayed_even_if_its_hamlet_was_retired_since(client: Client) -> None:
+    """Checks that need the read model run after the idempotency check, so a retry of an
+    accepted command is answered with what it did, not refused by a later change."""
+    added = await client.command(
+        "scheduling", "hamlet_add", {"commune_code": COMMUNE, "name": "Thôn Tạm", "kind": "thon"}
+    )
+    await wait_projected(client, "petitions")
+    cid = str(uuid.uuid4())
+    first = await client.command("petitions", "raise", raise_payload(command_id=cid, hamlet_id=added["hamlet_id"]))
+    await client.command("scheduling", "hamlet_retire", {"hamlet_id": added["hamlet_id"], "reason": "thử"})
+    await wait_projected(client, "petitions")
+    again = await client.command("petitions", "raise", raise_payload(command_id=cid, hamlet_id=added["hamlet_id"]))
+    assert again["replayed"] and again["petition_id"] == first["petition_id"]
+    err = await rejected(client, "raise", raise_payload(hamlet_id=added["hamlet_id"]))  # a new one is refused
+    assert (err["code"], err["field"]) == ("unknown_unit", "hamlet_id")

@@ -71,7 +71,13 @@ def test_forward_goes_up_and_can_go_up_again() -> None:
     s = fold(raised())
     [ev] = domain.decide_forward(s, "PA-TEST0001", "08", ["08"], "Sở", None, TODAY)
     s2 = domain.evolve(s, ev)
-    assert (s2.status, s2.handling_unit, domain.scope(s2)) == (Status.forwarded, "08", ("08", "vn-2025"))
+    sc = domain.scope(s2)
+    assert (s2.status, sc.unit_code, sc.dataset, list(sc.unit_path)) == (
+        Status.forwarded,
+        "08",
+        "vn-2025",
+        ["08", "00691"],
+    )
     with pytest.raises(ValidationFailed) as e:
         domain.decide_forward(s, "PA-TEST0001", "00694", ["08"], None, None, TODAY)
     assert e.value.details["allowed"] == ["08"]

@@ -65,7 +65,7 @@ def test_add_on_a_new_aggregate() -> None:
     state = evolve(initial(), ev)
     assert state.exists and state.hamlet_id == "00691-thon-dong-tam" and not state.retired
     assert state.unit_path == ("08", COMMUNE)
-    assert scope(state) == (COMMUNE, "vn-2025")
+    assert (scope(state).unit_code, scope(state).dataset) == (COMMUNE, "vn-2025")
     assert HAMLET_AGGREGATE.scope is scope and HAMLET_AGGREGATE.initial() == Hamlet()
 
 

@@ -7,8 +7,9 @@ plain functions; this module is the only place they meet I/O.
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -54,15 +55,28 @@ class CommandMeta:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Where an aggregate belongs: the unit it concerns now (the ``unitcode`` extension), the unit
+    dataset of that code (``datasetversion``), and the unit path that places a *new* aggregate's
+    subject (an existing aggregate keeps its subject for life)."""
+
+    unit_code: str
+    dataset: str | None
+    unit_path: Sequence[str]
+
+
+Decision = Sequence[DomainEvent] | Awaitable[Sequence[DomainEvent]]
+
+
+@dataclass(frozen=True)
 class AggregateKind(Generic[S]):
     """How to rebuild one kind of aggregate from its events."""
 
     name: str
     initial: Callable[[], S]
     evolve: Callable[[S, DomainEvent], S]
-    #: The administrative unit an aggregate in this state concerns, and the unit dataset its code
-    #: belongs to; written on every event as the ``unitcode`` / ``datasetversion`` extensions.
-    scope: Callable[[S], tuple[str, str | None]]
+    #: Where an aggregate in this state belongs (see ``Scope``).
+    scope: Callable[[S], Scope]
 
 
 @dataclass(frozen=True)
@@ -119,25 +133,26 @@ class Repository(Generic[S]):
         self,
         aggregate_id: str,
         meta: CommandMeta,
-        decide: Callable[[Loaded[S]], Sequence[DomainEvent]],
-        *,
-        unit_path: Sequence[str] = (),
+        decide: Callable[[Loaded[S]], Decision],
     ) -> Outcome[S]:
-        """Load, decide, append. ``unit_path`` places a new aggregate's subject; an existing one
-        keeps its subject for life. A command id seen before returns what it did then."""
+        """Load, decide, append. A command id seen before returns what it did then, before
+        ``decide`` runs: so checks that need I/O (a read-model lookup) belong inside ``decide``,
+        which may be a coroutine, or a retried command could be refused by them."""
         loaded = await self.load(aggregate_id)
         earlier = [r for r in loaded.history if r.envelope.causationid == meta.command_id]
         if earlier:
             return Outcome(aggregate_id, loaded.state, earlier, replayed=True)
-        new_events = list(decide(loaded))
+        decision = decide(loaded)
+        new_events = list(await decision if inspect.isawaitable(decision) else decision)
         if not new_events:
             return Outcome(aggregate_id, loaded.state, [], replayed=False)
-        subject = loaded.nats_subject or self.store.subject_for(aggregate_id, unit_path)
-        now = meta.now or datetime.now(UTC)
         after = loaded.state
         for ev in new_events:
             after = self.kind.evolve(after, ev)
-        unit_code, dataset = self.kind.scope(after)
+        scope = self.kind.scope(after)
+        unit_code, dataset = scope.unit_code, scope.dataset
+        subject = loaded.nats_subject or self.store.subject_for(aggregate_id, scope.unit_path)
+        now = meta.now or datetime.now(UTC)
         envelopes = [
             CloudEvent(
                 id=event_id(meta.command_id, i),

@@ -20,7 +20,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from caunoi.shared.aggregate import AggregateKind, RecordedEvent
+from caunoi.shared.aggregate import AggregateKind, RecordedEvent, Scope
 from caunoi.shared.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import StreamSpec
@@ -194,9 +194,9 @@ def evolve(state: Hamlet, event: DomainEvent) -> Hamlet:
     return state
 
 
-def scope(state: Hamlet) -> tuple[str, str | None]:
-    """Hamlet events are scoped to their commune (``unitcode``) and its dataset."""
-    return state.commune_code, state.dataset
+def scope(state: Hamlet) -> Scope:
+    """Hamlet events are scoped to their commune (``unitcode``), its dataset and its unit path."""
+    return Scope(state.commune_code, state.dataset, state.unit_path)
 
 
 HAMLET_AGGREGATE = AggregateKind[Hamlet]("hamlet", initial, evolve, scope)

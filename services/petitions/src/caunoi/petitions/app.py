@@ -17,9 +17,10 @@ from caunoi.petitions.domain import Petition
 from caunoi.petitions.events import Category, Channel, Kind, Petitioner, PetitionRaised, registry
 from caunoi.petitions.readmodel import PetitionsProjection, get_petition, list_petitions
 from caunoi.shared import hamlets
-from caunoi.shared.aggregate import AggregateKind, Outcome, Repository
+from caunoi.shared.aggregate import AggregateKind, Loaded, Outcome, Repository
 from caunoi.shared.clock import today_vn
 from caunoi.shared.errors import NotFound, ValidationFailed
+from caunoi.shared.events import DomainEvent
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.hamlets import SCHEDULING_STREAM, HamletsProjection, get_hamlet, require_commune
 from caunoi.shared.service import Command, Query, ServiceRuntime
@@ -140,33 +141,29 @@ def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
 
     @rt.command("raise", RaisePetition, "Raise an opinion or petition (tiếp nhận ý kiến, kiến nghị)")
     async def raise_(cmd: RaisePetition) -> dict[str, Any]:
-        unit = require_commune(tree(), cmd.commune_code)
-        name = await hamlet_name(cmd.hamlet_id, unit.code)
         meta = cmd.meta()
         pid = domain.reference_for(meta.command_id)
-        path = tree().path(unit.code)
-        event = PetitionRaised(
-            petition_id=pid,
-            channel=cmd.channel,
-            kind=cmd.kind,
-            category=cmd.category,
-            petitioner=cmd.petitioner,
-            commune_code=unit.code,
-            hamlet_id=cmd.hamlet_id,
-            hamlet_name=name,
-            text=cmd.text,
-            received_on=cmd.received_on or today_vn(),
-            unit_path=path,
-            dataset=tree().dataset,
-            meeting_id=cmd.meeting_id,
-        )
-        out = await repo().execute(
-            pid,
-            meta,
-            lambda s: domain.decide_raise(s.state, event, today_vn()),
-            unit_path=path,
-        )
-        return result(out)
+
+        async def decide(s: Loaded[Petition]) -> list[DomainEvent]:
+            unit = require_commune(tree(), cmd.commune_code)
+            event = PetitionRaised(
+                petition_id=pid,
+                channel=cmd.channel,
+                kind=cmd.kind,
+                category=cmd.category,
+                petitioner=cmd.petitioner,
+                commune_code=unit.code,
+                hamlet_id=cmd.hamlet_id,
+                hamlet_name=await hamlet_name(cmd.hamlet_id, unit.code),
+                text=cmd.text,
+                received_on=cmd.received_on or today_vn(),
+                unit_path=tree().path(unit.code),
+                dataset=tree().dataset,
+                meeting_id=cmd.meeting_id,
+            )
+            return domain.decide_raise(s.state, event, today_vn())
+
+        return result(await repo().execute(pid, meta, decide))
 
     @rt.command("answer", AnswerOnSpot, "Answer on the spot at the meeting (giải đáp trực tiếp)")
     async def answer(cmd: AnswerOnSpot) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from caunoi.petitions.events import (
     PetitionRaised,
     ReplyIssued,
 )
+from caunoi.shared.aggregate import Scope
 from caunoi.shared.errors import InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 
@@ -63,6 +64,7 @@ class Petition:
     channel: Channel | None = None
     commune_code: str = ""
     dataset: str | None = None
+    unit_path: tuple[str, ...] = ()
     handling_unit: str = ""
     received_on: date | None = None
     committed_date: date | None = None
@@ -79,6 +81,7 @@ def evolve(state: Petition, event: DomainEvent) -> Petition:
                 channel=event.channel,
                 commune_code=event.commune_code,
                 dataset=event.dataset,
+                unit_path=tuple(event.unit_path),
                 handling_unit=event.commune_code,
                 received_on=event.received_on,
             )
@@ -97,9 +100,10 @@ def initial() -> Petition:
     return Petition()
 
 
-def scope(state: Petition) -> tuple[str, str | None]:
-    """The unit now handling the petition (the commune until it is forwarded)."""
-    return state.handling_unit, state.dataset
+def scope(state: Petition) -> Scope:
+    """The unit now handling the petition (the commune until it is forwarded); its subject stays
+    under the commune where it was raised."""
+    return Scope(state.handling_unit, state.dataset, state.unit_path)
 
 
 def _must_exist(state: Petition, petition_id: str) -> None:

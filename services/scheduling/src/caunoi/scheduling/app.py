@@ -117,7 +117,6 @@ def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
                 dataset=tree().dataset,
                 taken=taken,
             ),
-            unit_path=path,
         )
         return result(out)
 
