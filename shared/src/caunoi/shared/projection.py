@@ -137,6 +137,8 @@ class ProjectionRunner:
         sub = await self.nc.subscribe(self.subject_filter or f"{self.store.spec.subject_prefix}.>", cb=self._poke)
         try:
             while not self._stopping:
+                # Clear before reading: a poke that arrives while we read is kept for the wait.
+                self._wake.clear()
                 try:
                     applied = await self.step()
                 except Exception as e:  # noqa: BLE001 - e.g. the stream is not there yet, NATS is down
@@ -144,16 +146,26 @@ class ProjectionRunner:
                     self.status.last_error = repr(e)
                     await asyncio.sleep(1.0)
                     continue
-                if applied == 0:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 1.0)
+                if applied:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                if self._wake.is_set():
+                    await self._settle()
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
     async def _poke(self, _msg: Any) -> None:
         self._wake.set()
+
+    async def _settle(self) -> None:
+        """The core-NATS copy of a publish can arrive before JetStream has stored it; after a
+        wake-up, look again a few times within ~30 ms before going back to sleep."""
+        for delay in (0.0, 0.001, 0.002, 0.004, 0.008, 0.016):
+            await asyncio.sleep(delay)
+            if await self.store.read(self.status.position + 1, 1, self.subject_filter):
+                return
 
     def stop(self) -> None:
         self._stopping = True
