@@ -498,6 +498,7 @@ def start_nats(
             stderr=subprocess.STDOUT,
             env=env,
             cwd=nats_dir,
+            start_new_session=True,  # see _run_pg: stopped by us, after the services
         )
     except OSError as e:
         log_file.close()
@@ -739,6 +740,9 @@ def _run_pg(
             user=run_as.uid if run_as else None,
             group=run_as.gid if run_as else None,
             extra_groups=[] if run_as else None,  # drop root's supplementary groups
+            # Own session: a Ctrl-C in the terminal goes to `caunoi up` alone, which stops the
+            # services before the servers they need.
+            start_new_session=True,
         )
         out.seek(0)
         return subprocess.CompletedProcess(argv, proc.returncode, out.read(), "")

@@ -22,7 +22,7 @@ import asyncpg
 import nats
 import structlog
 from faststream import FastStream
-from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats import NatsBroker
 from nats.aio.client import Client as NATS
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -157,11 +157,18 @@ class ServiceRuntime:
 
     # -- handling ----------------------------------------------------------------------------
 
-    async def dispatch(self, ep: Endpoint, raw: bytes) -> bytes:
-        try:
-            body = json.loads(raw or b"{}")
-        except json.JSONDecodeError as e:
-            return fail(ValidationFailed("Nội dung không phải JSON hợp lệ", message_en=f"body is not JSON: {e}"))
+    async def dispatch(self, ep: Endpoint, body: Any) -> bytes:
+        """Handle one request. ``body`` is the raw bytes, or what FastStream already decoded
+        from JSON (an object, or another JSON value, which is refused)."""
+        if isinstance(body, bytes | bytearray):
+            try:
+                body = json.loads(body or b"{}")
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                return fail(ValidationFailed("Nội dung không phải JSON hợp lệ", message_en=f"body is not JSON: {e}"))
+        if not isinstance(body, dict):
+            return fail(
+                ValidationFailed("Nội dung phải là một đối tượng JSON", message_en="the body must be a JSON object")
+            )
         try:
             cmd = ep.model.model_validate(body)
         except ValidationError as e:
@@ -225,8 +232,12 @@ class ServiceRuntime:
                 await t
         with contextlib.suppress(Exception):
             await self.pool.close()
-        with contextlib.suppress(Exception):
-            await self.nc.drain()
+        # NATS may already be gone (Ctrl-C reached it first): never hang on the way out.
+        try:
+            await asyncio.wait_for(self.nc.drain(), 5.0)
+        except Exception:  # noqa: BLE001
+            with contextlib.suppress(Exception):
+                await self.nc.close()
 
     async def status(self) -> dict[str, Any]:
         info = await self.store.info()
@@ -308,7 +319,7 @@ class ServiceRuntime:
         group (so several replicas share the load), lifecycle hooks around them."""
         clog.configure(self.name, self.settings.log_level, self.settings.log_format)
         self._admin_endpoints()
-        broker = NatsBroker(self.settings.nats_url, max_reconnect_attempts=-1, logger=None)
+        broker = NatsBroker(self.settings.nats_url, max_reconnect_attempts=-1, logger=None, apply_types=False)
         for ep in self.endpoints:
             self._subscribe(broker, ep)
         app = FastStream(broker, logger=None)
@@ -331,8 +342,10 @@ class ServiceRuntime:
     def _subscribe(self, broker: NatsBroker, ep: Endpoint) -> None:
         rt = self
 
-        async def handle(msg: NatsMessage) -> bytes:
-            return await rt.dispatch(ep, msg.body)
+        # apply_types=False on the broker: the handler gets the decoded body directly, without
+        # FastStream's dependency injection (which cost ~0.3 ms of CPU per request here).
+        async def handle(body: Any) -> bytes:
+            return await rt.dispatch(ep, body)
 
         handle.__name__ = f"{ep.kind}_{ep.name}"
         broker.subscriber(
