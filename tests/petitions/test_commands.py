@@ -301,3 +301,34 @@ async def test_rebuild_through_the_service_equals_live_and_queries_keep_working(
     pid = await raise_one(client)
     await wait_projected(client, "petitions")
     assert pid in [r["id"] for r in (await client.query("petitions", "list", {"limit": 1000}))["items"]]
+
+
+async def test_a_taken_reference_moves_to_the_next_one_deterministically(client: Client) -> None:
+    """Two command ids whose references collide: the second petition gets the alternative, and a
+    retry of it finds that same alternative again."""
+    from caunoi.petitions.domain import reference_for
+
+    cid = str(uuid.uuid4())
+    squatter = await client.command("petitions", "raise", raise_payload())  # any other petition…
+    # …placed on the reference `cid` will derive, as a colliding hash would:
+    shown = await client.query("petitions", "show", {"petition_id": squatter["petition_id"]})
+    data = {**shown["history"][0]["data"], "petition_id": reference_for(cid)}
+    from caunoi.petitions.app import STREAM
+    from caunoi.shared.envelope import CloudEvent
+    from caunoi.shared.eventstore import EventStore
+
+    store = EventStore(client.nc, STREAM)
+    env = CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/test",
+        type=shown["history"][0]["type"],
+        subject=reference_for(cid),
+        data=data,
+        causationid="someone-else",
+    )
+    await store.append(store.subject_for(reference_for(cid), data["unit_path"]), 0, [env])
+
+    first = await client.command("petitions", "raise", raise_payload(command_id=cid))
+    assert first["petition_id"] == reference_for(cid, 1)
+    again = await client.command("petitions", "raise", raise_payload(command_id=cid))
+    assert again["replayed"] and again["petition_id"] == first["petition_id"]

@@ -19,13 +19,19 @@ from caunoi.petitions.readmodel import PetitionsProjection, get_petition, list_p
 from caunoi.shared import hamlets
 from caunoi.shared.aggregate import AggregateKind, Loaded, Outcome, Repository
 from caunoi.shared.clock import today_vn
-from caunoi.shared.errors import NotFound, ValidationFailed
+from caunoi.shared.errors import Conflict, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.hamlets import SCHEDULING_STREAM, HamletsProjection, get_hamlet, require_commune
 from caunoi.shared.service import Command, Query, ServiceRuntime
 
 SERVICE = "petitions"
+MAX_REFERENCE_ATTEMPTS = 4
+
+
+class ReferenceTaken(Exception):
+    """The reference derived from a command id belongs to another petition."""
+
 STREAM = StreamSpec(
     name="PETITIONS",
     service=SERVICE,
@@ -142,12 +148,13 @@ def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
     @rt.command("raise", RaisePetition, "Raise an opinion or petition (tiếp nhận ý kiến, kiến nghị)")
     async def raise_(cmd: RaisePetition) -> dict[str, Any]:
         meta = cmd.meta()
-        pid = domain.reference_for(meta.command_id)
 
         async def decide(s: Loaded[Petition]) -> list[DomainEvent]:
+            if s.exists:  # another command's petition has this reference (ours would be replayed)
+                raise ReferenceTaken
             unit = require_commune(tree(), cmd.commune_code)
             event = PetitionRaised(
-                petition_id=pid,
+                petition_id=s.aggregate_id,
                 channel=cmd.channel,
                 kind=cmd.kind,
                 category=cmd.category,
@@ -163,7 +170,13 @@ def build(runtime: ServiceRuntime | None = None) -> ServiceRuntime:
             )
             return domain.decide_raise(s.state, event, today_vn())
 
-        return result(await repo().execute(pid, meta, decide))
+        for attempt in range(MAX_REFERENCE_ATTEMPTS):
+            pid = domain.reference_for(meta.command_id, attempt)
+            try:
+                return result(await repo().execute(pid, meta, decide))
+            except ReferenceTaken:
+                continue
+        raise Conflict("Không cấp được mã ý kiến; hãy gửi lại", message_en="could not allot a reference; retry")
 
     @rt.command("answer", AnswerOnSpot, "Answer on the spot at the meeting (giải đáp trực tiếp)")
     async def answer(cmd: AnswerOnSpot) -> dict[str, Any]:

@@ -49,10 +49,12 @@ STATUS_VI = {
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
-def reference_for(command_id: str) -> str:
+def reference_for(command_id: str, attempt: int = 0) -> str:
     """A short reference people can quote (``PA-7KQ2M9XD``), derived from the command id so a
-    retried raise lands on the same petition."""
-    n = int.from_bytes(hashlib.sha256(command_id.encode()).digest()[:5], "big")
+    retried raise lands on the same petition. ``attempt`` > 0 gives the alternatives used when
+    another petition already has the reference (40 bits: rare, but not impossible)."""
+    seed = command_id if attempt == 0 else f"{command_id}#{attempt}"
+    n = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:5], "big")
     chars = "".join(_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(8)))
     return f"PA-{chars}"
 
