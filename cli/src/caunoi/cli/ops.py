@@ -55,13 +55,15 @@ def status() -> None:
         st = s["stream"]
         for p in s["projections"] or [{"name": "-", "position": "-", "lag": "-", "parked": 0}]:
             state = "HALTED" if p.get("halted_at") else "ok"
+            own = p.get("stream", st["name"]) == st["name"]
             rows.append(
                 {
                     "service": name,
                     "state": state,
-                    "stream": st["name"],
-                    "messages": st["messages"],
-                    "bytes": st["bytes"],
+                    # a projection may follow another service's stream (read only)
+                    "stream": st["name"] if own else f"← {p['stream']}",
+                    "messages": st["messages"] if own else None,
+                    "bytes": st["bytes"] if own else None,
                     "projection": p["name"],
                     "position": p["position"],
                     "lag": p["lag"],
