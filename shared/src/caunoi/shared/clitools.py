@@ -78,3 +78,18 @@ def command_options(f: Any) -> Any:
     f = click.option("--command-id", help="Mã lệnh: gửi lại cùng mã không ghi hai lần / idempotency key.")(f)
     f = click.option("--actor", help="Người thực hiện (tài khoản) / who is acting.")(f)
     return f
+
+
+REPLAYED = " (lệnh đã thực hiện trước đó / already done)"
+
+
+def send_command(service: str, name: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Send a command (``None`` fields left out). With ``--json`` print the reply and return
+    None; otherwise return the result for the caller to print."""
+    ctx = get_ctx()
+    clean = {k: v for k, v in payload.items() if v is not None}
+    result: dict[str, Any] = ctx.run(lambda c: c.command(service, name, clean))
+    if ctx.as_json:
+        echo_json(result)
+        return None
+    return result

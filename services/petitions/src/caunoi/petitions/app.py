@@ -32,6 +32,7 @@ MAX_REFERENCE_ATTEMPTS = 4
 class ReferenceTaken(Exception):
     """The reference derived from a command id belongs to another petition."""
 
+
 STREAM = StreamSpec(
     name="PETITIONS",
     service=SERVICE,

@@ -8,7 +8,7 @@ import click
 
 from caunoi.petitions.domain import STATUS_VI, Status
 from caunoi.petitions.events import Category, Channel, Kind
-from caunoi.shared.clitools import command_options, echo_json, get_ctx, table
+from caunoi.shared.clitools import REPLAYED, command_options, echo_json, get_ctx, send_command, table
 
 SERVICE = "petitions"
 
@@ -16,16 +16,12 @@ STATUS_EN = {s.value: s.value.replace("_", " ") for s in Status}
 
 
 def _send(name: str, payload: dict[str, Any]) -> None:
-    ctx = get_ctx()
-    clean = {k: v for k, v in payload.items() if v is not None}
-    result = ctx.run(lambda c: c.command(SERVICE, name, clean))
-    if ctx.as_json:
-        echo_json(result)
+    result = send_command(SERVICE, name, payload)
+    if result is None:
         return
     status = result["status"]
-    label = STATUS_VI.get(Status(status), status) if ctx.lang == "vi" else STATUS_EN.get(status, status)
-    again = " (lệnh đã thực hiện trước đó / already done)" if result.get("replayed") else ""
-    click.echo(f"{result['petition_id']}: {label}{again}")
+    label = STATUS_VI.get(Status(status), status) if get_ctx().lang == "vi" else STATUS_EN.get(status, status)
+    click.echo(f"{result['petition_id']}: {label}{REPLAYED if result.get('replayed') else ''}")
 
 
 @click.group(name="petitions", help="Ý kiến, kiến nghị của nhân dân / citizens' opinions and petitions.")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from caunoi.shared.clitools import command_options, echo_json, get_ctx, table
+from caunoi.shared.clitools import REPLAYED, command_options, echo_json, get_ctx, send_command, table
 from caunoi.shared.hamlets import KIND_EN, KIND_VI, HamletKind
 
 SERVICE = "scheduling"
@@ -22,12 +22,10 @@ def _kind_label(kind: str, lang: str) -> str:
 
 def _send(name: str, payload: dict[str, Any]) -> None:
     ctx = get_ctx()
-    clean = {k: v for k, v in payload.items() if v is not None}
-    result = ctx.run(lambda c: c.command(SERVICE, name, clean))
-    if ctx.as_json:
-        echo_json(result)
+    result = send_command(SERVICE, name, payload)
+    if result is None:
         return
-    again = " (lệnh đã thực hiện trước đó / already done)" if result.get("replayed") else ""
+    again = REPLAYED if result.get("replayed") else ""
     retired = ""
     if result.get("retired"):
         retired = (

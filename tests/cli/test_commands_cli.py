@@ -1,0 +1,82 @@
+"""The `caunoi` sub-commands that send commands, as a clerk types them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from support import Servers, ServiceProcess
+
+CAUNOI = [sys.executable, "-m", "caunoi.cli.main"]
+
+
+def run(servers: Servers, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CAUNOI, *args], env=servers.env(), capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.asyncio
+async def test_clerk_adds_a_hamlet_and_raises_a_petition_there(
+    servers: Servers, petitions_service: ServiceProcess
+) -> None:
+    added = run(
+        servers,
+        "--json",
+        "scheduling",
+        "hamlets",
+        "add",
+        "--commune",
+        "00700",
+        "--name",
+        "Thôn Lũng Pủ",
+        "--kind",
+        "thon",
+        "--command-id",
+        "cli-hamlet-1",
+    )
+    assert added.returncode == 0, added.stderr
+    hid = json.loads(added.stdout)["hamlet_id"]
+    assert hid == "00700-thon-lung-pu"
+    again = run(
+        servers,
+        "scheduling",
+        "hamlets",
+        "add",
+        "--commune",
+        "00700",
+        "--name",
+        "Thôn Lũng Pủ",
+        "--kind",
+        "thon",
+        "--command-id",
+        "cli-hamlet-1",
+    )
+    assert again.returncode == 0 and "already done" in again.stdout
+
+    args = [
+        "petitions",
+        "raise",
+        "--channel",
+        "meeting",
+        "--category",
+        "roads",
+        "--name",
+        "Lò Văn Dũng",
+        "--commune",
+        "00700",
+        "--hamlet",
+        hid,
+        "--text",
+        "Đề nghị làm đường lên bản",
+    ]
+    for _ in range(50):  # petitions learns the new hamlet from the scheduling stream
+        raised = run(servers, *args, "--command-id", "cli-raise-1")
+        if raised.returncode == 0:
+            break
+    assert raised.returncode == 0, raised.stderr
+    assert raised.stdout.startswith("PA-") and "Đã tiếp nhận" in raised.stdout
+
+    bad = run(servers, "--lang", "en", *[a if a != "00700" else "99999" for a in args])
+    assert bad.returncode == 2
+    assert "unknown_unit [commune_code]" in bad.stderr and "no commune" in bad.stderr
