@@ -20,38 +20,12 @@ def run(servers: Servers, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_clerk_adds_a_hamlet_and_raises_a_petition_there(
     servers: Servers, petitions_service: ServiceProcess
 ) -> None:
-    added = run(
-        servers,
-        "--json",
-        "scheduling",
-        "hamlets",
-        "add",
-        "--commune",
-        "00700",
-        "--name",
-        "Thôn Lũng Pủ",
-        "--kind",
-        "thon",
-        "--command-id",
-        "cli-hamlet-1",
-    )
+    add = ["scheduling", "hamlets", "add", "--commune", "00700", "--name", "Thôn Lũng Pủ", "--kind", "thon"]
+    added = run(servers, "--json", *add, "--command-id", "cli-hamlet-1")
     assert added.returncode == 0, added.stderr
     hid = json.loads(added.stdout)["hamlet_id"]
     assert hid == "00700-thon-lung-pu"
-    again = run(
-        servers,
-        "scheduling",
-        "hamlets",
-        "add",
-        "--commune",
-        "00700",
-        "--name",
-        "Thôn Lũng Pủ",
-        "--kind",
-        "thon",
-        "--command-id",
-        "cli-hamlet-1",
-    )
+    again = run(servers, *add, "--command-id", "cli-hamlet-1")
     assert again.returncode == 0 and "already done" in again.stdout
 
     args = [
@@ -80,3 +54,20 @@ async def test_clerk_adds_a_hamlet_and_raises_a_petition_there(
     bad = run(servers, "--lang", "en", *[a if a != "00700" else "99999" for a in args])
     assert bad.returncode == 2
     assert "unknown_unit [commune_code]" in bad.stderr and "no commune" in bad.stderr
+
+
+@pytest.mark.asyncio
+async def test_operator_projection_commands_as_the_readme_gives_them(
+    servers: Servers, petitions_service: ServiceProcess
+) -> None:
+    # petitions has two read models (its own and its copy of the hamlets): the default is its own
+    for service, projection in (("petitions", "petitions"), ("scheduling", "hamlets")):
+        res = run(servers, "projections", "rebuild", service)
+        assert res.returncode == 0, res.stderr
+        assert f"done: {projection} at position" in res.stdout
+    res = run(servers, "projections", "skip", "scheduling", "999999", "--operator", "test")
+    assert res.returncode == 0 and "nothing parked" in res.stdout, res.stderr
+    res = run(servers, "--json", "projections", "parked", "petitions")
+    assert res.returncode == 0 and json.loads(res.stdout) == []
+    res = run(servers, "projections", "rebuild", "petitions", "--projection", "nope")
+    assert res.returncode == 2 and "known" not in res.stdout

@@ -9,7 +9,7 @@ import click
 
 from caunoi.cli.runtime import read_runtime
 from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable
-from caunoi.shared.clitools import echo_json, get_ctx, table
+from caunoi.shared.clitools import call, echo_json, get_ctx, table
 from caunoi.shared.jsapi import api
 from caunoi.shared.settings import Settings
 from caunoi.shared.units import DATASETS, UnitTree, UnknownUnit
@@ -101,21 +101,18 @@ def projections() -> None:
 @click.argument("service")
 @click.option("--projection", help="Tên read model (mặc định: read model duy nhất của dịch vụ).")
 def rebuild(service: str, projection: str | None) -> None:
-    ctx = get_ctx()
-    click.echo(f"Rebuilding {service} … (the live read model keeps serving)")
-    payload = {"projection": projection} if projection else {}
-    result = ctx.run(lambda c: c.admin(service, "rebuild", payload))
-    echo_json(result) if ctx.as_json else click.echo(f"done: {result['projection']} at position {result['position']}")
+    if not get_ctx().as_json:
+        click.echo(f"Rebuilding {service} … (the live read model keeps serving)")
+    result = call("admin", service, "rebuild", {"projection": projection})
+    if result is not None:
+        click.echo(f"done: {result['projection']} at position {result['position']}")
 
 
 @projections.command(help="Sự kiện không áp dụng được / events a projection could not apply.")
 @click.argument("service")
 def parked(service: str) -> None:
-    ctx = get_ctx()
-    rows = ctx.run(lambda c: c.admin(service, "parked", {}))
-    if ctx.as_json:
-        echo_json(rows)
-    else:
+    rows = call("admin", service, "parked")
+    if rows is not None:
         click.echo(
             table(
                 rows,
@@ -127,7 +124,7 @@ def parked(service: str) -> None:
                     ("resolution", "Xử lý", "Resolution"),
                     ("error", "Lỗi", "Error"),
                 ],
-                ctx.lang,
+                get_ctx().lang,
             )
         )
 
@@ -138,10 +135,9 @@ def parked(service: str) -> None:
 @click.option("--projection")
 @click.option("--operator", required=True, help="Người quyết định bỏ qua.")
 def skip(service: str, seq: int, projection: str | None, operator: str) -> None:
-    ctx = get_ctx()
-    payload: dict[str, Any] = {"seq": seq, "operator": operator, "projection": projection or service}
-    result = ctx.run(lambda c: c.admin(service, "skip", payload))
-    echo_json(result) if ctx.as_json else click.echo("skipped" if result["skipped"] else "nothing parked at that seq")
+    result = call("admin", service, "skip", {"seq": seq, "operator": operator, "projection": projection})
+    if result is not None:
+        click.echo("skipped" if result["skipped"] else "nothing parked at that seq")
 
 
 @click.group(help="Đơn vị hành chính / administrative units (offline data).")
@@ -153,7 +149,6 @@ def skip(service: str, seq: int, projection: str | None, operator: str) -> None:
 )
 @click.pass_context
 def units(ctx: click.Context, dataset: str | None) -> None:
-    ctx.ensure_object(dict)
     ctx.meta["units_tree"] = UnitTree.load(dataset or Settings().units_dataset)
 
 

@@ -83,13 +83,18 @@ def command_options(f: Any) -> Any:
 REPLAYED = " (lệnh đã thực hiện trước đó / already done)"
 
 
-def send_command(service: str, name: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """Send a command (``None`` fields left out). With ``--json`` print the reply and return
-    None; otherwise return the result for the caller to print."""
+def call(kind: str, service: str, name: str, payload: dict[str, Any] | None = None) -> Any:
+    """Send a ``command``, ``query`` or ``admin`` request (``None`` fields left out). With
+    ``--json`` print the reply and return None; otherwise return the result to print."""
     ctx = get_ctx()
-    clean = {k: v for k, v in payload.items() if v is not None}
-    result: dict[str, Any] = ctx.run(lambda c: c.command(service, name, clean))
+    clean = {k: v for k, v in (payload or {}).items() if v is not None}
+    result = ctx.run(lambda c: getattr(c, kind)(service, name, clean))
     if ctx.as_json:
         echo_json(result)
         return None
+    return result
+
+
+def send_command(service: str, name: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    result: dict[str, Any] | None = call("command", service, name, payload)
     return result

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 VN = timezone(timedelta(hours=7), "ICT")
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def today_vn() -> date:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -353,7 +352,3 @@ class ProjectionRunner:
     async def snapshot(self, schema: str | None = None) -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn:
             return await self.projection.snapshot(conn, schema or self.schema)
-
-
-def jsonb(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

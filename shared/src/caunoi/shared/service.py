@@ -28,11 +28,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from caunoi.shared import logging as clog
 from caunoi.shared.aggregate import AggregateKind, CommandMeta, Repository
-from caunoi.shared.errors import CommandError, ValidationFailed
+from caunoi.shared.errors import CommandError, NotFound, ValidationFailed
 from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import EventStore, StreamSpec, provision_stream
 from caunoi.shared.projection import Pool, Projection, ProjectionRunner
-from caunoi.shared.settings import Settings
+from caunoi.shared.settings import Settings, database_url_with
 from caunoi.shared.units import UnitTree
 
 log = structlog.get_logger(__name__)
@@ -277,17 +277,21 @@ class ServiceRuntime:
             projection: str | None = None
 
         class SkipArg(Query):
-            projection: str
+            projection: str | None = None
             seq: int
             operator: str
 
         def runner_for(name: str | None) -> ProjectionRunner:
-            if name is None and len(rt.runners) == 1:
-                return next(iter(rt.runners.values()))
+            """By name; without one, the service's only read model or the one named after it."""
+            if name is None:
+                name = next(iter(rt.runners)) if len(rt.runners) == 1 else rt.name
             if name not in rt.runners:
-                from caunoi.shared.errors import NotFound
-
-                raise NotFound(f"Không có read model '{name}'", field="projection", details={"known": list(rt.runners)})
+                raise NotFound(
+                    f"Không có read model '{name}'",
+                    message_en=f"no read model '{name}'",
+                    field="projection",
+                    details={"known": list(rt.runners)},
+                )
             return rt.runners[name]
 
         async def status(_: Query) -> Any:
@@ -359,8 +363,6 @@ class ServiceRuntime:
 
 async def ensure_database(server_url: str, dbname: str) -> None:
     """Create the service's database on first start (concurrent starters are fine)."""
-    from caunoi.shared.settings import database_url_with
-
     conn = await asyncpg.connect(database_url_with(server_url, "postgres"))
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", dbname)

@@ -28,7 +28,6 @@ class Settings:
     log_format: str = field(default_factory=lambda: _env("CAUNOI_LOG_FORMAT", "json"))
     stream_replicas: int = field(default_factory=lambda: int(_env("CAUNOI_STREAM_REPLICAS", "1")))
     command_workers: int = field(default_factory=lambda: int(_env("CAUNOI_COMMAND_WORKERS", "64")))
-    request_timeout: float = field(default_factory=lambda: float(_env("CAUNOI_REQUEST_TIMEOUT", "10")))
 
     def database_for(self, service: str) -> str:
         """The service's own database on the configured server."""

@@ -8,7 +8,7 @@ import click
 
 from caunoi.petitions.domain import STATUS_VI, Status
 from caunoi.petitions.events import Category, Channel, Kind
-from caunoi.shared.clitools import REPLAYED, command_options, echo_json, get_ctx, send_command, table
+from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
 
 SERVICE = "petitions"
 
@@ -179,9 +179,8 @@ def reply(
 def list_cmd(unit: str | None, status: str | None, category: str | None, limit: int, offset: int) -> None:
     ctx = get_ctx()
     q = {"unit": unit, "status": status, "category": category, "limit": limit, "offset": offset}
-    result = ctx.run(lambda c: c.query(SERVICE, "list", {k: v for k, v in q.items() if v is not None}))
-    if ctx.as_json:
-        echo_json(result)
+    result = call("query", SERVICE, "list", q)
+    if result is None:
         return
     items = result["items"]
     for r in items:
@@ -204,10 +203,8 @@ def list_cmd(unit: str | None, status: str | None, category: str | None, limit: 
 @group.command(help="Chi tiết và lịch sử một ý kiến / one petition with its history.")
 @click.argument("petition_id")
 def show(petition_id: str) -> None:
-    ctx = get_ctx()
-    result = ctx.run(lambda c: c.query(SERVICE, "show", {"petition_id": petition_id}))
-    if ctx.as_json:
-        echo_json(result)
+    result = call("query", SERVICE, "show", {"petition_id": petition_id})
+    if result is None:
         return
     p = result["petition"] or {}
     click.echo(f"{petition_id}  [{result['status']}]")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from caunoi.shared.clitools import REPLAYED, command_options, echo_json, get_ctx, send_command, table
+from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
 from caunoi.shared.hamlets import KIND_EN, KIND_VI, HamletKind
 
 SERVICE = "scheduling"
@@ -68,12 +68,8 @@ def add(commune_code: str, name: str, kind: str, command_id: str | None, actor: 
 @click.option("--all", "include_retired", is_flag=True, help="Gồm cả thôn đã thôi sử dụng / include retired.")
 def list_(unit: str | None, include_retired: bool) -> None:
     ctx = get_ctx()
-    payload: dict[str, Any] = {"include_retired": include_retired}
-    if unit:
-        payload["unit"] = unit
-    result = ctx.run(lambda c: c.query(SERVICE, "hamlets", payload))
-    if ctx.as_json:
-        echo_json(result)
+    result = call("query", SERVICE, "hamlets", {"include_retired": include_retired, "unit": unit})
+    if result is None:
         return
     items = result["items"]
     for r in items:
@@ -94,9 +90,8 @@ def list_(unit: str | None, include_retired: bool) -> None:
 @click.argument("hamlet_id")
 def show(hamlet_id: str) -> None:
     ctx = get_ctx()
-    row = ctx.run(lambda c: c.query(SERVICE, "hamlet", {"hamlet_id": hamlet_id}))
-    if ctx.as_json:
-        echo_json(row)
+    row = call("query", SERVICE, "hamlet", {"hamlet_id": hamlet_id})
+    if row is None:
         return
     row["kind"] = _kind_label(row["kind"], ctx.lang)
     for k in ("id", "name", "kind", "commune_code", "unit_path", "dataset", "retired", "retired_on"):
