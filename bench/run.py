@@ -52,7 +52,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable, request
-from caunoi.shared.embedded import (
+from caunoi.cli.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
     find_nats_server,

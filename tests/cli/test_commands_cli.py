@@ -18,7 +18,7 @@ def run(servers: Servers, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.asyncio
 async def test_clerk_adds_a_hamlet_and_raises_a_petition_there(
-    servers: Servers, petitions_service: ServiceProcess
+    servers: Servers, services: dict[str, ServiceProcess]
 ) -> None:
     add = ["scheduling", "hamlets", "add", "--commune", "00700", "--name", "Thôn Lũng Pủ", "--kind", "thon"]
     added = run(servers, "--json", *add, "--command-id", "cli-hamlet-1")
@@ -58,7 +58,7 @@ async def test_clerk_adds_a_hamlet_and_raises_a_petition_there(
 
 @pytest.mark.asyncio
 async def test_operator_projection_commands_as_the_readme_gives_them(
-    servers: Servers, petitions_service: ServiceProcess
+    servers: Servers, services: dict[str, ServiceProcess]
 ) -> None:
     # petitions has two read models (its own and its copy of the hamlets): the default is its own
     for service, projection in (("petitions", "petitions"), ("scheduling", "hamlets")):

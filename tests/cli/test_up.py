@@ -1,20 +1,30 @@
-"""`caunoi up` as a user runs it: start, query with the CLI, stop with SIGTERM, start again."""
+"""`caunoi up` as a user runs it, with the demo data: the README's commands and the examples run
+against it, then it is stopped with SIGTERM, started again, killed hard and started again, and
+nothing is lost or doubled. The tests of this module run in order on one system."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from caunoi.shared.embedded import free_port
+import pytest
 
+from caunoi.cli.embedded import free_port
+
+REPO = Path(__file__).resolve().parents[2]
 CAUNOI = [sys.executable, "-m", "caunoi.cli.main"]
+PLACEHOLDER = "PA-XXXXXXXX"
 
 
 def env_for(data: Path) -> dict[str, str]:
@@ -24,9 +34,30 @@ def env_for(data: Path) -> dict[str, str]:
     return env
 
 
-def start_up(data: Path, nats_port: int, pg_port: int) -> tuple[subprocess.Popen[str], str]:
+@dataclass
+class Live:
+    data: Path
+    ports: tuple[int, int]
+    proc: subprocess.Popen[str]
+    started: str
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.ports[0]}"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        res = subprocess.run([*CAUNOI, *args], env=env_for(self.data), capture_output=True, text=True, timeout=120)
+        if check:
+            assert res.returncode == 0, f"caunoi {shlex.join(args)}\n{res.stdout}\n{res.stderr}"
+        return res
+
+    def cli_json(self, *args: str) -> Any:
+        return json.loads(self.cli("--json", *args).stdout)
+
+
+def start_up(data: Path, ports: tuple[int, int]) -> Live:
     proc = subprocess.Popen(
-        [*CAUNOI, "up", "--nats-port", str(nats_port), "--pg-port", str(pg_port)],
+        [*CAUNOI, "up", "--nats-port", str(ports[0]), "--pg-port", str(ports[1])],
         env=env_for(data),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -42,76 +73,127 @@ def start_up(data: Path, nats_port: int, pg_port: int) -> tuple[subprocess.Popen
         assert time.monotonic() < deadline, "".join(out)
     else:
         raise AssertionError("caunoi up exited early:\n" + "".join(out))
-    return proc, "".join(out)
+    return Live(data, ports, proc, "".join(out))
 
 
-def stop_up(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGTERM)
-    rest, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, rest
+def stop_up(live: Live) -> str:
+    live.proc.send_signal(signal.SIGTERM)
+    rest, _ = live.proc.communicate(timeout=60)
+    assert live.proc.returncode == 0, rest
     assert "Stopped cleanly" in rest
     return rest
 
 
-def cli_json(data: Path, *args: str) -> Any:
-    res = subprocess.run([*CAUNOI, "--json", *args], env=env_for(data), capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr + res.stdout
-    return json.loads(res.stdout)
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    data = tmp_path_factory.mktemp("up") / "data"
+    system = start_up(data, (free_port(), free_port()))
+    yield system
+    if system.proc.poll() is None:
+        stop_up(system)
+    shutil.rmtree(data, ignore_errors=True)
 
 
-def snapshot(data: Path) -> tuple[int, list[dict[str, Any]]]:
-    status = cli_json(data, "status")
-    petitions = status["services"]["petitions"]
+def snapshot(live: Live) -> tuple[int, list[dict[str, Any]]]:
     deadline = time.monotonic() + 20
-    while petitions["projections"][0]["lag"] and time.monotonic() < deadline:
+    while True:
+        petitions = live.cli_json("status")["services"]["petitions"]
+        if all(p["lag"] == 0 for p in petitions["projections"]) or time.monotonic() > deadline:
+            break
         time.sleep(0.1)
-        petitions = cli_json(data, "status")["services"]["petitions"]
-    items = cli_json(data, "petitions", "list", "--limit", "1000")["items"]
+    items = live.cli_json("petitions", "list", "--limit", "1000")["items"]
     return petitions["stream"]["messages"], sorted(items, key=lambda r: r["id"])
 
 
-def test_up_loads_demo_and_restarts_without_losing_or_doubling(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    ports = (free_port(), free_port())
-    proc, out = start_up(data, *ports)
-    try:
-        assert "Demo data: 30 petitions (30 new)" in out
-        events, items = snapshot(data)
-        assert len(items) == 30
-        assert {r["status"] for r in items} >= {"received", "answered", "forwarded", "in_progress", "replied"}
-        table = subprocess.run([*CAUNOI, "petitions", "list"], env=env_for(data), capture_output=True, text=True)
-        assert "Đã có văn bản trả lời" in table.stdout
-    finally:
-        stop_up(proc)
-    assert not (data / "runtime.json").exists()
+def test_up_loads_the_demo_data(live: Live) -> None:
+    assert "Demo data: 30 petitions (30 new)" in live.started
+    _, items = snapshot(live)
+    assert len(items) == 30
+    assert {r["status"] for r in items} >= {"received", "answered", "forwarded", "in_progress", "replied"}
+    assert "Đã có văn bản trả lời" in live.cli("petitions", "list").stdout
+
+
+def readme_commands() -> list[list[str]]:
+    """Every ``caunoi`` command of the README's shell blocks, as printed, in order."""
+    text = (REPO / "README.md").read_text()
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words[:1] == ["caunoi"] and words[1:2] != ["up"]:
+                commands.append(words[1:])
+    return commands
+
+
+def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None:
+    commands = readme_commands()
+    assert len(commands) >= 12 and any(c[:2] == ["petitions", "raise"] for c in commands)
+    reference = None
+    for args in commands:
+        if PLACEHOLDER in args:
+            assert reference, f"{shlex.join(args)}: the README uses {PLACEHOLDER} before a raise printed one"
+            args = [reference if a == PLACEHOLDER else a for a in args]
+        res = live.cli(*args)
+        if args[:2] == ["petitions", "raise"]:
+            found = re.search(r"PA-[0-9A-Z]{8}", res.stdout)
+            assert found, res.stdout
+            reference = found.group(0)
+    shown = live.cli_json("petitions", "show", str(reference))
+    assert shown["status"] == "replied" and shown["petition"]["hamlet"] == "Thôn Đồng Tâm"
+
+
+def run_example(live: Live, name: str, *args: str) -> str:
+    res = subprocess.run(
+        [sys.executable, str(REPO / "examples" / name), "--nats", live.nats_url, *args],
+        env=env_for(live.data),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    return res.stdout
+
+
+def test_the_examples_run(live: Live) -> None:
+    lines = run_example(live, "follow_an_area.py", "--area", "08", "--count", "5").splitlines()
+    assert len(lines) == 5 and all("PetitionRaised" in line or "Petition" in line for line in lines)
+    out = run_example(live, "raise_and_follow.py", "--commune", "00691")
+    assert re.search(r"raised PA-[0-9A-Z]{8}: received", out) and "PetitionRaised.v1: unit 00691" in out
+    out = run_example(live, "petitions_by_category.py")
+    assert re.search(r"roads\s+\d+", out), out
+
+
+def test_restarts_lose_and_double_nothing(live: Live) -> None:
+    events, items = snapshot(live)
+    stop_up(live)
+    assert not (live.data / "runtime.json").exists()
 
     # again, and even with the demo marker gone the fixed command ids store nothing twice
-    (data / "demo-loaded").unlink()
-    proc, out = start_up(data, *ports)
+    (live.data / "demo-loaded").unlink()
+    again = start_up(live.data, live.ports)
     try:
-        assert "Demo data: 30 petitions (0 new)" in out
-        assert snapshot(data) == (events, items)
+        assert "Demo data: 30 petitions (0 new)" in again.started
+        assert snapshot(again) == (events, items)
     finally:
-        stop_up(proc)
+        stop_up(again)
 
     # a hard kill of everything, then a start: still the same
-    proc, out = start_up(data, *ports)
-    runtime = json.loads((data / "runtime.json").read_text())
+    killed = start_up(live.data, live.ports)
+    runtime = json.loads((live.data / "runtime.json").read_text())
     for pid in runtime["services"].values():
         os.kill(pid, signal.SIGKILL)
-    proc.kill()
-    proc.wait()
+    killed.proc.kill()
+    killed.proc.wait()
     for name in ("nats/nats-server.pid", "postgres/data/postmaster.pid"):
-        pidfile = data / name
+        pidfile = live.data / name
         if pidfile.exists():
             try:
                 os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
             except (ProcessLookupError, ValueError):
                 pass
     time.sleep(0.5)
-    proc, out = start_up(data, *ports)
+    final = start_up(live.data, live.ports)
     try:
-        assert snapshot(data) == (events, items)
+        assert snapshot(final) == (events, items)
     finally:
-        stop_up(proc)
-    shutil.rmtree(data, ignore_errors=True)
+        stop_up(final)

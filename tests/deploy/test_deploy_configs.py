@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from caunoi.shared.embedded import find_nats_server, nats_config_env
+from caunoi.cli.embedded import find_nats_server, nats_config_env
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -295,12 +295,18 @@ def test_dockerfile_installs_every_service() -> None:
         assert (ROOT / "services" / name / "pyproject.toml").is_file()
         assert f"./services/{name}" in paths, f"Dockerfile does not install services/{name}"
         assert f"COPY services/{name}/ services/{name}/" in text
-        assert f"caunoi.{name}.app" in text, "the build-time import check misses it"
+        assert f"caunoi.{name}.bootstrap" in text, "the build-time import check misses it"
     assert {"./shared", "./cli"} <= set(paths)
     assert "-e" not in paths
+    assert not any("[embedded]" in p for p in paths), "the image must not carry the embedded dev servers"
     user = re.findall(r"^USER (\S+)", text, re.M)
     assert user and not user[-1].startswith(("root", "0")), "image must run as non-root"
     assert not re.search(r"^ENTRYPOINT", text, re.M), "compose commands are the whole argv"
+
+
+@pytest.mark.parametrize("variant", sorted(COMPOSE_FILES))
+def test_images_are_not_pinned_to_one_platform(variant: str) -> None:
+    assert "platform:" not in COMPOSE_FILES[variant].read_text()
 
 
 def test_dockerignore_keeps_local_state_out() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
 import asyncpg
@@ -16,7 +16,8 @@ from support import Servers
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
-from caunoi.shared.eventstore import EventStore, StreamSpec, provision_stream
+from caunoi.shared.eventstore import NEW_AGGREGATE, StreamSpec
+from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.projection import Conn, ProjectionRunner
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with
@@ -44,16 +45,18 @@ class CountingProjection:
             f'CREATE TABLE IF NOT EXISTS "{schema}".totals (key text PRIMARY KEY, total bigint, events int)'
         )
 
-    async def apply(self, conn: Conn, schema: str, rec: RecordedEvent) -> None:
-        ev = rec.event
-        assert isinstance(ev, Counted)
-        if ev.key in self.poison:
-            raise RuntimeError(f"cannot apply {ev.key}")
-        await conn.execute(
+    async def apply(self, conn: Conn, schema: str, events: Sequence[RecordedEvent]) -> None:
+        rows = []
+        for rec in events:
+            ev = rec.event
+            assert isinstance(ev, Counted)
+            if ev.key in self.poison:
+                raise RuntimeError(f"cannot apply {ev.key}")
+            rows.append((ev.key, ev.n))
+        await conn.executemany(
             f'INSERT INTO "{schema}".totals VALUES ($1, $2, 1) ON CONFLICT (key) DO UPDATE '
             f"SET total = totals.total + EXCLUDED.total, events = totals.events + 1",
-            ev.key,
-            ev.n,
+            rows,
         )
 
     async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
@@ -61,18 +64,23 @@ class CountingProjection:
 
 
 class Env:
-    def __init__(self, store: EventStore, pool: asyncpg.Pool, nc: Any) -> None:  # type: ignore[type-arg]
+    def __init__(self, store: JetStreamEventStore, pool: asyncpg.Pool, nc: Any) -> None:  # type: ignore[type-arg]
         self.store, self.pool, self.nc = store, pool, nc
 
     def runner(self, **kw: Any) -> ProjectionRunner:
         return ProjectionRunner(self.pool, self.nc, self.store, registry, CountingProjection(), **kw)
 
     async def emit(self, key: str, n: int) -> None:
-        subject = self.store.subject_for(f"{key}-{uuid.uuid4().hex[:8]}", ["08"])
+        aggregate = f"{key}-{uuid.uuid4().hex[:8]}"
+        subject = self.store.subject_for(aggregate, ["08"])
         env = CloudEvent(
-            id=str(uuid.uuid4()), source="/t", type=Counted.type_name(), subject=key, data={"key": key, "n": n}
+            id=str(uuid.uuid4()),
+            source=f"/caunoi/{self.store.spec.service}",
+            type=Counted.type_name(),
+            subject=aggregate,
+            data={"key": key, "n": n},
         )
-        await self.store.append(subject, 0, [env])
+        await self.store.append(subject, NEW_AGGREGATE, [env])
 
 
 @pytest_asyncio.fixture
@@ -86,7 +94,7 @@ async def env(servers: Servers) -> AsyncIterator[Env]:
     pool = await asyncpg.create_pool(database_url_with(servers.database_url, dbname), min_size=1, max_size=4)
     CountingProjection.poison = set()
     try:
-        yield Env(EventStore(nc, spec), pool, nc)
+        yield Env(JetStreamEventStore(nc, spec), pool, nc)
     finally:
         await pool.close()
         await nc.close()

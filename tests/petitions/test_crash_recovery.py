@@ -13,12 +13,13 @@ import nats
 import pytest
 from support import ServiceProcess, start_servers
 
-from caunoi.petitions.app import STREAM
+from caunoi.petitions.bootstrap import STREAM
 from caunoi.petitions.events import PetitionRaised, registry
 from caunoi.petitions.readmodel import PetitionsProjection
 from caunoi.shared.client import Client
 from caunoi.shared.envelope import CloudEvent
-from caunoi.shared.eventstore import EventStore, provision_stream
+from caunoi.shared.eventstore import NEW_AGGREGATE
+from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.projection import ProjectionRunner
 from caunoi.shared.settings import database_url_with
 
@@ -28,7 +29,7 @@ TOTAL = 3000
 
 
 def raised(i: int) -> tuple[str, CloudEvent]:
-    pid = f"PA-T{i:07d}"
+    pid = f"PA-T{i:07d}"  # T and digits: a valid reference
     ev = PetitionRaised(
         petition_id=pid,
         channel="hotline",
@@ -64,13 +65,13 @@ async def test_killed_projector_resumes_to_the_same_state_as_a_rebuild(tmp_path:
     nc = await nats.connect(servers.nats_url)
     try:
         await provision_stream(nc, STREAM)
-        store = EventStore(nc, STREAM)
+        store = JetStreamEventStore(nc, STREAM)
         sem = asyncio.Semaphore(64)
 
         async def put(i: int) -> None:
             pid, env = raised(i)
             async with sem:
-                await store.append(store.subject_for(pid, ["08", "00691"]), 0, [env])
+                await store.append(store.subject_for(pid, ["08", "00691"]), NEW_AGGREGATE, [env])
 
         await asyncio.gather(*[put(i) for i in range(TOTAL)])
 

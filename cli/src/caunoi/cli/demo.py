@@ -15,7 +15,15 @@ from typing import Any
 
 from caunoi.shared.client import Client
 from caunoi.shared.settings import Settings
-from caunoi.shared.units import demo_area
+from caunoi.shared.units import (
+    DATASET_2025,
+    DATASET_LEGACY,
+    LEVEL_COMMUNE,
+    DatasetError,
+    Unit,
+    UnitTree,
+    UnknownDataset,
+)
 
 HAMLETS = [("Thôn Đồng Tâm", "thon"), ("Thôn Tân Lập", "thon"), ("Tổ dân phố 3", "to_dan_pho")]
 
@@ -31,6 +39,31 @@ OPINIONS: list[tuple[str, str]] = [
 ]
 
 MARKER = "demo-loaded"
+DEMO_SIZE = 12
+_DEMO_AREAS: dict[str, tuple[str, ...]] = {
+    DATASET_2025: ("08",),
+    DATASET_LEGACY: ("08", "072"),
+}
+
+
+def demo_area(dataset: str = DATASET_2025) -> tuple[Unit, list[Unit]]:
+    """A real province and the first :data:`DEMO_SIZE` communes (by code) of a rural area in it.
+
+    vn-2025: Tỉnh Tuyên Quang (08, which absorbed Hà Giang), from Phường Hà Giang 2 (00691).
+    vn-2024: Tỉnh Tuyên Quang (08), the 12 communes of Huyện Na Hang (072).
+    """
+    if dataset not in _DEMO_AREAS:
+        raise UnknownDataset(dataset)
+    tree = UnitTree.load(dataset)
+    area_path = list(_DEMO_AREAS[dataset])
+    area = tree.get(area_path[-1])
+    if tree.path(area.code) != area_path:
+        raise DatasetError(f"{dataset}: demo area {area_path} is not a path of the tree")
+    communes = sorted(
+        (unit for unit in tree.descendants(area.code) if unit.level == LEVEL_COMMUNE),
+        key=lambda u: (len(u.code), u.code),
+    )
+    return tree.get(area_path[0]), communes[:DEMO_SIZE]
 
 
 async def load(nats_url: str, data_dir: Path, echo: Callable[[str], Any] = print) -> int:

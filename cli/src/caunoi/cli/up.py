@@ -23,9 +23,9 @@ from typing import IO, Any
 import click
 
 from caunoi.cli import demo
+from caunoi.cli.embedded import start_nats, start_postgres
 from caunoi.cli.runtime import clear_runtime, write_runtime
 from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable
-from caunoi.shared.embedded import start_nats, start_postgres
 from caunoi.shared.settings import Settings
 
 

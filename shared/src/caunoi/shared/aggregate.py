@@ -1,25 +1,34 @@
-"""Running a command against one aggregate: load its events, fold them into state, let the pure
-``decide`` function return new events, append them with optimistic concurrency.
+"""Aggregates in the event store: load one and fold its events into state, record the events a
+pure ``decide`` function returned, with optimistic concurrency and idempotent retries.
 
-The domain stays pure: ``evolve(state, event) -> state`` and ``decide(state) -> [events]`` are
-plain functions; this module is the only place they meet I/O.
+The domain stays pure: ``evolve(state, event) -> state`` and ``decide(state, command, facts) ->
+[events]`` are plain functions in a service's ``domain.py``; this module is where they meet I/O.
+A handler reads like this (see services/*/src/caunoi/*/handlers.py)::
+
+    hamlet = await deps.hamlets.get(cmd.hamlet_id)
+    if done := hamlet.done_by(ctx):            # the same command id was carried out before
+        return done
+    facts = await facts_for(deps, ctx, ...)    # lookups, after the idempotency check
+    return await deps.hamlets.save(hamlet, ctx, domain.decide_rename(hamlet.state, cmd, facts))
+
+or, when the facts are known before the load, in one line with :meth:`Repository.execute`.
 """
 
 from __future__ import annotations
 
-import inspect
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from caunoi.shared.context import RequestContext
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
-from caunoi.shared.eventstore import EventStore
-from caunoi.shared.jsapi import StoredMessage
+from caunoi.shared.eventstore import NEW_AGGREGATE, EventStore, StoredMessage, WrongExpectedSequence
 
 S = TypeVar("S")
+C = TypeVar("C")
+F = TypeVar("F")
 
 EVENT_ID_NAMESPACE = uuid.UUID("5b0c6a39-4d0f-4c1e-9b7e-6c61756e6f69")
 
@@ -40,21 +49,6 @@ def decode_message(registry: EventRegistry, msg: StoredMessage) -> RecordedEvent
 
 
 @dataclass(frozen=True)
-class CommandMeta:
-    """Who asked for what, carried from the command into every event it causes."""
-
-    command_id: str
-    correlation_id: str
-    actor: str | None = None
-    now: datetime | None = None
-
-    @staticmethod
-    def new(command_id: str | None = None, correlation_id: str | None = None, actor: str | None = None) -> CommandMeta:
-        cid = command_id or str(uuid.uuid4())
-        return CommandMeta(cid, correlation_id or cid, actor, datetime.now(UTC))
-
-
-@dataclass(frozen=True)
 class Scope:
     """Where an aggregate belongs: the unit it concerns now (the ``unitcode`` extension), the unit
     dataset of that code (``datasetversion``), and the unit path that places a *new* aggregate's
@@ -63,9 +57,6 @@ class Scope:
     unit_code: str
     dataset: str | None
     unit_path: Sequence[str]
-
-
-Decision = Sequence[DomainEvent] | Awaitable[Sequence[DomainEvent]]
 
 
 @dataclass(frozen=True)
@@ -80,43 +71,64 @@ class AggregateKind(Generic[S]):
 
 
 @dataclass(frozen=True)
+class Outcome(Generic[S]):
+    aggregate_id: str
+    state: S
+    events: list[RecordedEvent]
+    replayed: bool  # the same command id was carried out before; nothing new was stored
+
+
+@dataclass(frozen=True)
 class Loaded(Generic[S]):
     aggregate_id: str
     state: S
-    last_seq: int  # stream sequence of the subject's last message; 0 if none
+    last_seq: int  # stream sequence of the subject's last message; NEW_AGGREGATE if none
     nats_subject: str | None
     history: list[RecordedEvent]
 
     @property
     def exists(self) -> bool:
-        return self.last_seq > 0
+        return self.last_seq != NEW_AGGREGATE
+
+    def done_by(self, ctx: RequestContext) -> Outcome[S] | None:
+        """What this request's command id did to the aggregate before, if it was carried out."""
+        earlier = [r for r in self.history if r.envelope.causationid == ctx.command_id]
+        return Outcome(self.aggregate_id, self.state, earlier, replayed=True) if earlier else None
 
 
-@dataclass(frozen=True)
-class Outcome(Generic[S]):
-    aggregate_id: str
-    state: S
-    events: list[RecordedEvent]
-    replayed: bool  # the same command id was already applied; nothing new was stored
+def reply(out: Outcome[Any], **fields: Any) -> dict[str, Any]:
+    """A command's reply: what the handler says of the aggregate (``fields``), the events stored
+    (id, type, stream sequence) and whether the command was a repeat."""
+    events = [{"id": r.envelope.id, "type": r.envelope.type, "seq": r.seq} for r in out.events]
+    return {**fields, "events": events, "replayed": out.replayed}
 
 
-def event_id(command_id: str, index: int) -> str:
-    """Deterministic, so a retried command produces the same Nats-Msg-Id."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{command_id}/{index}"))
+class AggregateExists(Exception):
+    """``create`` found the id already taken by another command's aggregate."""
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(f"aggregate {aggregate_id} already exists")
+        self.aggregate_id = aggregate_id
+
+
+def event_id(command_id: str, aggregate_id: str, index: int) -> str:
+    """Deterministic, so a retried command produces the same Nats-Msg-Id; the aggregate is part of
+    it, so a command that tries a second id (a taken reference) is never mistaken by JetStream's
+    de-duplication for its own first try."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{command_id}/{aggregate_id}/{index}"))
 
 
 class Repository(Generic[S]):
-    """Loads and changes aggregates of one kind in one event store."""
+    """Aggregates of one kind in one event store."""
 
-    def __init__(self, store: EventStore, registry: EventRegistry, kind: AggregateKind[S], source: str) -> None:
+    def __init__(self, store: EventStore, registry: EventRegistry, kind: AggregateKind[S]) -> None:
         self.store = store
         self.registry = registry
         self.kind = kind
-        self.source = source
+        self.source = f"/caunoi/{store.spec.service}"
 
-    async def load(self, aggregate_id: str) -> Loaded[S]:
-        msgs = await self.store.load(aggregate_id)
-        history = [decode_message(self.registry, m) for m in msgs]
+    async def get(self, aggregate_id: str) -> Loaded[S]:
+        history = [decode_message(self.registry, m) for m in await self.store.load(aggregate_id)]
         state = self.kind.initial()
         for rec in history:
             state = self.kind.evolve(state, rec.event)
@@ -124,7 +136,7 @@ class Repository(Generic[S]):
         return Loaded(
             aggregate_id,
             state,
-            last.seq if last else 0,
+            last.seq if last else NEW_AGGREGATE,
             last.nats_subject if last else None,
             history,
         )
@@ -132,45 +144,75 @@ class Repository(Generic[S]):
     async def execute(
         self,
         aggregate_id: str,
-        meta: CommandMeta,
-        decide: Callable[[Loaded[S]], Decision],
+        ctx: RequestContext,
+        decide: Callable[[S, C, F], Sequence[DomainEvent]],
+        command: C,
+        facts: F,
     ) -> Outcome[S]:
-        """Load, decide, append. A command id seen before returns what it did then, before
-        ``decide`` runs: so checks that need I/O (a read-model lookup) belong inside ``decide``,
-        which may be a coroutine, or a retried command could be refused by them."""
-        loaded = await self.load(aggregate_id)
-        earlier = [r for r in loaded.history if r.envelope.causationid == meta.command_id]
-        if earlier:
-            return Outcome(aggregate_id, loaded.state, earlier, replayed=True)
-        decision = decide(loaded)
-        new_events = list(await decision if inspect.isawaitable(decision) else decision)
-        if not new_events:
-            return Outcome(aggregate_id, loaded.state, [], replayed=False)
-        after = loaded.state
-        for ev in new_events:
+        """Load, answer a repeated command id with what it did, decide, save: the whole handler
+        when the facts were known before the load."""
+        loaded = await self.get(aggregate_id)
+        if done := loaded.done_by(ctx):
+            return done
+        return await self.save(loaded, ctx, decide(loaded.state, command, facts))
+
+    async def save(self, loaded: Loaded[S], ctx: RequestContext, events: Sequence[DomainEvent]) -> Outcome[S]:
+        """Append ``events`` to a loaded aggregate, if nobody appended since it was loaded
+        (``WrongExpectedSequence`` otherwise)."""
+        return await self._append(loaded.aggregate_id, loaded.state, loaded.last_seq, loaded.nats_subject, ctx, events)
+
+    async def create(self, aggregate_id: str, ctx: RequestContext, events: Sequence[DomainEvent]) -> Outcome[S]:
+        """Start a new aggregate with ``events`` without loading it first: the append expects
+        :data:`NEW_AGGREGATE`. A retry of the same command is answered with what it did; an id
+        taken by another command raises :class:`AggregateExists`."""
+        try:
+            return await self._append(aggregate_id, self.kind.initial(), NEW_AGGREGATE, None, ctx, events)
+        except WrongExpectedSequence:
+            if (done := await self.replay_of(aggregate_id, ctx)) is not None:
+                return done
+            raise AggregateExists(aggregate_id) from None
+
+    async def replay_of(self, aggregate_id: str, ctx: RequestContext) -> Outcome[S] | None:
+        """What ``ctx``'s command id did to the aggregate, if it was carried out before."""
+        return (await self.get(aggregate_id)).done_by(ctx)
+
+    async def _append(
+        self,
+        aggregate_id: str,
+        before: S,
+        expected: int,
+        subject: str | None,
+        ctx: RequestContext,
+        events: Sequence[DomainEvent],
+    ) -> Outcome[S]:
+        after = before
+        for ev in events:
             after = self.kind.evolve(after, ev)
+        if not events:
+            return Outcome(aggregate_id, after, [], replayed=False)
         scope = self.kind.scope(after)
-        unit_code, dataset = scope.unit_code, scope.dataset
-        subject = loaded.nats_subject or self.store.subject_for(aggregate_id, scope.unit_path)
-        now = meta.now or datetime.now(UTC)
-        envelopes = [
-            CloudEvent(
-                id=event_id(meta.command_id, i),
-                source=self.source,
-                type=ev.type_name(),
-                subject=aggregate_id,
-                time=now,
-                data=ev.model_dump(mode="json"),
-                unitcode=unit_code,
-                datasetversion=dataset,
-                correlationid=meta.correlation_id,
-                causationid=meta.command_id,
-            )
-            for i, ev in enumerate(new_events)
-        ]
-        result = await self.store.append(subject, loaded.last_seq, envelopes)
+        subject = subject or self.store.subject_for(aggregate_id, scope.unit_path)
+        envelopes = [self._envelope(aggregate_id, i, ev, scope, ctx) for i, ev in enumerate(events)]
+        result = await self.store.append(subject, expected, envelopes)
         recorded = [
-            RecordedEvent(seq, subject, env, ev)
-            for seq, env, ev in zip(result.seqs, envelopes, new_events, strict=True)
+            RecordedEvent(seq, subject, env, ev) for seq, env, ev in zip(result.seqs, envelopes, events, strict=True)
         ]
         return Outcome(aggregate_id, after, recorded, replayed=result.duplicate)
+
+    def _envelope(
+        self, aggregate_id: str, index: int, ev: DomainEvent, scope: Scope, ctx: RequestContext
+    ) -> CloudEvent:
+        return CloudEvent(
+            id=event_id(ctx.command_id, aggregate_id, index),
+            source=self.source,
+            type=ev.type_name(),
+            subject=aggregate_id,
+            time=ctx.received_at,
+            data=ev.model_dump(mode="json"),
+            unitcode=scope.unit_code,
+            datasetversion=scope.dataset,
+            correlationid=ctx.correlation_id,
+            causationid=ctx.command_id,
+            actor=ctx.actor.id,
+            actorunit=ctx.actor.unit or None,
+        )

@@ -37,9 +37,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from caunoi.shared import errors as _errors
-from caunoi.shared.envelope import CONTENT_TYPE, CloudEvent
+from caunoi.shared.endpoints import Endpoint
+from caunoi.shared.envelope import CONTENT_TYPE, LEGACY_TYPE_HEADER, TYPE_HEADER, CloudEvent
 from caunoi.shared.events import DomainEvent
-from caunoi.shared.service import Endpoint, ServiceRuntime
+from caunoi.shared.service import Service
 
 RUNTIME_GROUP = "caunoi.runtimes"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -77,6 +78,8 @@ ENVELOPE_ATTRIBUTES: dict[str, str] = {
     "datasetversion": "Extension: the administrative-unit dataset the unit code belongs to (e.g. `vn-2025`).",
     "correlationid": "Extension: the id shared by everything one request caused (commands, events, notifications).",
     "causationid": "Extension: the id of the command (its command id) or event that directly caused this event.",
+    "actor": "Extension: the verified identity (credential subject) that sent the command.",
+    "actorunit": "Extension: the administrative unit that identity acted for (official code, in `datasetversion`).",
 }
 
 #: NATS headers every stored event carries (see ``EventStore``).
@@ -87,9 +90,14 @@ EVENT_HEADERS: dict[str, Any] = {
     "properties": {
         "Nats-Msg-Id": {"type": "string", "description": "The CloudEvent `id` (JetStream de-duplication)."},
         "Content-Type": {"type": "string", "const": CONTENT_TYPE},
-        "ce-type": {"type": "string", "description": "The CloudEvent `type`, readable without parsing the body."},
+        TYPE_HEADER: {
+            "type": "string",
+            "description": "The CloudEvent `type`, readable without parsing the body. Events stored before "
+            f"2026-11 carry it as `{LEGACY_TYPE_HEADER}` instead. No header starts with `ce-`: the event is in "
+            "structured mode, whole in the body.",
+        },
     },
-    "required": ["Nats-Msg-Id", "Content-Type", "ce-type"],
+    "required": ["Nats-Msg-Id", "Content-Type", TYPE_HEADER],
 }
 
 
@@ -100,18 +108,16 @@ class ContractError(ValueError):
 # -- discovery -------------------------------------------------------------------------------
 
 
-def discover() -> list[ServiceRuntime]:
+def discover() -> list[Service[Any]]:
     """Build every installed service's runtime (no I/O), with its admin endpoints, by name."""
-    runtimes: list[ServiceRuntime] = []
+    runtimes: list[Service[Any]] = []
     for ep in sorted(importlib.metadata.entry_points(group=RUNTIME_GROUP), key=lambda e: e.name):
         try:
             rt = ep.load()()
         except Exception as e:  # a registered service that cannot be built must not be left out silently
             raise ContractError(f"cannot build the runtime of {ep.name} ({ep.value}): {e!r}") from e
-        if not isinstance(rt, ServiceRuntime):
-            raise ContractError(f"entry point {ep.name} = {ep.value} did not return a ServiceRuntime")
-        if not any(e.kind == "admin" for e in rt.endpoints):
-            rt._admin_endpoints()
+        if not isinstance(rt, Service):
+            raise ContractError(f"entry point {ep.name} = {ep.value} did not return a Service")
         runtimes.append(rt)
     names = [rt.name for rt in runtimes]
     if len(set(names)) != len(names):
@@ -131,7 +137,7 @@ def event_path(service: str, cls: type[DomainEvent]) -> str:
     return f"{EVENTS_DIR}/{service}/{event_file_name(cls)}"
 
 
-def endpoint_path(service: str, ep: Endpoint) -> str:
+def endpoint_path(service: str, ep: Endpoint[Any]) -> str:
     name = f"admin.{ep.name}" if ep.kind == "admin" else ep.name
     return f"{COMMANDS_DIR}/{service}/{name}.json"
 
@@ -161,7 +167,7 @@ def _with_header(schema: dict[str, Any], *, id_: str, title: str, description: s
     return out
 
 
-def event_schema(rt: ServiceRuntime, cls: type[DomainEvent]) -> dict[str, Any]:
+def event_schema(rt: Service[Any], cls: type[DomainEvent]) -> dict[str, Any]:
     """JSON Schema (2020-12) of the ``data`` of ``cls``'s current version."""
     type_name = cls.type_name()
     parts = [_own_doc(cls)] if _own_doc(cls) else []
@@ -198,18 +204,18 @@ def envelope_schema() -> dict[str, Any]:
     )
 
 
-def endpoint_schema(rt: ServiceRuntime, ep: Endpoint) -> dict[str, Any]:
+def endpoint_schema(rt: Service[Any], ep: Endpoint[Any]) -> dict[str, Any]:
     """JSON Schema of the request body of one endpoint."""
     parts = [_own_doc(ep.model)] if _own_doc(ep.model) else []
     parts.append(f"{ep.summary}.")
     parts.append(
-        f"Request body (JSON) of the NATS request `{ep.subject}` ({ep.kind} of the {rt.name} service); "
+        f"Request body (JSON) of the NATS request `{ep.subject(rt.name)}` ({ep.kind} of the {rt.name} service); "
         "the reply follows reply.json."
     )
     return _with_header(
         ep.model.model_json_schema(mode="validation"),
         id_=schema_id(endpoint_path(rt.name, ep)),
-        title=ep.subject,
+        title=ep.subject(rt.name),
         description=" ".join(parts),
     )
 
@@ -342,7 +348,7 @@ def _scope_note(prefix: str) -> str:
     )
 
 
-def asyncapi(runtimes: Sequence[ServiceRuntime]) -> dict[str, Any]:
+def asyncapi(runtimes: Sequence[Service[Any]]) -> dict[str, Any]:
     comps = _Components()
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}
@@ -421,11 +427,12 @@ def asyncapi(runtimes: Sequence[ServiceRuntime]) -> dict[str, Any]:
             "tags": [{"name": rt.name}, {"name": "events"}],
         }
 
-        for ep in sorted(rt.endpoints, key=lambda e: e.subject):
-            payload = comps.add(ep.subject, endpoint_schema(rt, ep), ep.subject)
+        for ep in sorted(rt.endpoints, key=lambda e: e.subject(rt.name)):
+            subject = ep.subject(rt.name)
+            payload = comps.add(subject, endpoint_schema(rt, ep), subject)
             doc = _own_doc(ep.model)
             message: dict[str, Any] = {
-                "name": ep.subject,
+                "name": subject,
                 "title": f"{ep.kind} {rt.name}.{ep.name}",
                 "summary": ep.summary,
                 "contentType": "application/json",
@@ -438,19 +445,19 @@ def asyncapi(runtimes: Sequence[ServiceRuntime]) -> dict[str, Any]:
                     "description": "Optional correlation id; a new one is made when absent.",
                     "location": "$message.payload#/correlation_id",
                 }
-            messages[ep.subject] = message
-            channels[ep.subject] = {
-                "address": ep.subject,
-                "title": ep.subject,
+            messages[subject] = message
+            channels[subject] = {
+                "address": subject,
+                "title": subject,
                 "description": f"{ep.summary}. Request/reply ({ep.kind}); replies go to the requester's inbox.",
-                "messages": {"request": _ref("components", "messages", ep.subject)},
+                "messages": {"request": _ref("components", "messages", subject)},
             }
-            operations[ep.subject] = {
+            operations[subject] = {
                 "action": "receive",
-                "channel": _ref("channels", ep.subject),
+                "channel": _ref("channels", subject),
                 "title": f"{ep.kind} {rt.name}.{ep.name}",
                 "summary": ep.summary,
-                "messages": [_ref("channels", ep.subject, "messages", "request")],
+                "messages": [_ref("channels", subject, "messages", "request")],
                 "reply": {
                     "channel": _ref("channels", "reply"),
                     "messages": [_ref("channels", "reply", "messages", "reply")],
@@ -504,7 +511,7 @@ def dumps(doc: Any) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def generate(runtimes: Sequence[ServiceRuntime] | None = None) -> dict[str, str]:
+def generate(runtimes: Sequence[Service[Any]] | None = None) -> dict[str, str]:
     """Every generated file: relative path -> content, sorted by path."""
     rts = discover() if runtimes is None else list(runtimes)
     files: dict[str, str] = {}
@@ -520,7 +527,7 @@ def generate(runtimes: Sequence[ServiceRuntime] | None = None) -> dict[str, str]
         for cls in rt.registry:
             put(event_path(rt.name, cls), event_schema(rt, cls), f"event {cls.type_name()}")
         for ep in rt.endpoints:
-            put(endpoint_path(rt.name, ep), endpoint_schema(rt, ep), f"endpoint {ep.subject}")
+            put(endpoint_path(rt.name, ep), endpoint_schema(rt, ep), f"endpoint {ep.subject(rt.name)}")
     put(ASYNCAPI_PATH, asyncapi(rts), "the AsyncAPI document")
     return dict(sorted(files.items()))
 

@@ -10,6 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CONTENT_TYPE = "application/cloudevents+json"
 SPEC_VERSION = "1.0"
+#: NATS header carrying the event's ``type`` beside the structured body, so a projection can skip
+#: types it does not know without parsing the body. Deliberately not ``ce-type``: a ``ce-``
+#: header makes CloudEvents SDKs take the message for binary mode.
+TYPE_HEADER = "Caunoi-Type"
+#: What events stored before that change carry instead; still read.
+LEGACY_TYPE_HEADER = "ce-type"
 
 
 class CloudEvent(BaseModel):
@@ -19,7 +25,9 @@ class CloudEvent(BaseModel):
     ``unitcode`` - the administrative unit the event concerns (official code, or hamlet id);
     ``datasetversion`` - the administrative-unit dataset the code belongs to;
     ``correlationid`` - the id shared by everything that one request caused;
-    ``causationid`` - the id of the command or event that directly caused this one.
+    ``causationid`` - the id of the command or event that directly caused this one;
+    ``actor`` - the verified identity that sent the command (a credential's subject);
+    ``actorunit`` - the unit that identity acted for (official code, in ``datasetversion``).
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -37,6 +45,8 @@ class CloudEvent(BaseModel):
     datasetversion: str | None = None
     correlationid: str | None = None
     causationid: str | None = None
+    actor: str | None = None
+    actorunit: str | None = None
 
     def to_json_bytes(self) -> bytes:
         body = self.model_dump(mode="json", exclude_none=True)

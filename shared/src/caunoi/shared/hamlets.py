@@ -1,59 +1,48 @@
-"""Hamlets (thôn, ấp, bản, buôn, làng, tổ dân phố, khu phố, khóm): the editable list of places
-under each commune, where the commune's dialogue meetings rotate.
+"""The hamlet list as a contract (thôn, ấp, bản, buôn, làng, tổ dân phố, khu phố, khóm): the
+editable list of places under each commune, where the commune's dialogue meetings rotate.
 
-Hamlets have no national code (see :mod:`caunoi.shared.units`). The **scheduling** service owns
-their events (it alone appends them, on :data:`SCHEDULING_STREAM`); any other service keeps its own
-copy of the list by running :class:`HamletsProjection` on that stream in its own database. The
-kernel holds only what both sides need: the events (a public contract), the pure aggregate
-(``initial`` / ``evolve`` / ``scope`` and the ``decide_*`` functions), the read-model projection
-and its queries. No I/O in the aggregate.
+The **scheduling** service owns the hamlet aggregate and its rules (services/scheduling) and alone
+appends its events, on :data:`SCHEDULING_STREAM`. What every service may need lives here: the
+events (a public contract), the read-model projection any service runs in its own database to keep
+its own copy of the list, and :class:`HamletDirectory`, the lookups handlers make on that copy
+(PostgreSQL in production; :class:`InMemoryHamletDirectory` in handler tests, proven equal by
+tests/kernel/test_hamlet_directory.py).
 
-A hamlet's id is ``<commune code>-<slug of the name it was added with>`` (:func:`hamlet_id`) and
-never changes: a rename keeps the id, so events and read models that refer to it stay valid.
+A hamlet's id is ``<commune code>-<slug of the name it was added with>``
+(:func:`caunoi.shared.units.hamlet_id`) and never changes: a rename keeps the id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
-from caunoi.shared.aggregate import AggregateKind, RecordedEvent, Scope
-from caunoi.shared.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import StreamSpec
-from caunoi.shared.projection import Conn
-from caunoi.shared.units import LEVEL_COMMUNE, Unit, UnitTree, hamlet_id, normalize_hamlet_name, slugify
+from caunoi.shared.projection import Conn, Pool
+from caunoi.shared.readmodel import Row, RowPerAggregate
 
 __all__ = [
-    "HAMLET_AGGREGATE",
     "HAMLET_EVENTS",
     "KIND_EN",
     "KIND_VI",
     "NS",
     "SCHEDULING_STREAM",
-    "Hamlet",
     "HamletAdded",
+    "HamletDirectory",
     "HamletKind",
+    "HamletRecord",
     "HamletRenamed",
     "HamletRetired",
     "HamletsProjection",
-    "clean_name",
-    "decide_add",
-    "decide_rename",
-    "decide_retire",
-    "evolve",
+    "InMemoryHamletDirectory",
+    "PgHamletDirectory",
     "get_hamlet",
-    "initial",
     "list_hamlets",
-    "name_key",
-    "new_hamlet_id",
-    "register_into",
     "registry",
-    "require_commune",
-    "scope",
 ]
 
 #: The owner's stream. Readers in other services follow it with
@@ -142,278 +131,51 @@ class HamletRetired(DomainEvent):
 HAMLET_EVENTS: tuple[type[DomainEvent], ...] = (HamletAdded, HamletRenamed, HamletRetired)
 
 
-def register_into(target: EventRegistry) -> EventRegistry:
-    """Add the hamlet events (and their upcasters) to another service's registry, so that a
-    runtime whose registry is its own can still decode the hamlet events it projects."""
-    for model in HAMLET_EVENTS:
-        target.register(model)
-    for key, fn in registry.upcasters.items():
-        target.upcasters.setdefault(key, fn)
-    return target
-
-
-# --- the aggregate (pure) ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Hamlet:
-    hamlet_id: str = ""
-    commune_code: str = ""
-    name: str = ""
-    kind: HamletKind = HamletKind.other
-    unit_path: tuple[str, ...] = ()
-    dataset: str | None = None
-    retired: bool = False
-    retired_on: date | None = None
-    retire_reason: str | None = None
-
-    @property
-    def exists(self) -> bool:
-        return bool(self.hamlet_id)
-
-
-def initial() -> Hamlet:
-    return Hamlet()
-
-
-def evolve(state: Hamlet, event: DomainEvent) -> Hamlet:
-    match event:
-        case HamletAdded():
-            return Hamlet(
-                hamlet_id=event.hamlet_id,
-                commune_code=event.commune_code,
-                name=event.name,
-                kind=event.kind,
-                unit_path=tuple(event.unit_path),
-                dataset=event.dataset,
-            )
-        case HamletRenamed():
-            return replace(state, name=event.new_name)
-        case HamletRetired():
-            return replace(state, retired=True, retired_on=event.retired_on, retire_reason=event.reason)
-    return state
-
-
-def scope(state: Hamlet) -> Scope:
-    """Hamlet events are scoped to their commune (``unitcode``), its dataset and its unit path."""
-    return Scope(state.commune_code, state.dataset, state.unit_path)
-
-
-HAMLET_AGGREGATE = AggregateKind[Hamlet]("hamlet", initial, evolve, scope)
-
-
-def clean_name(name: str) -> str:
-    """The NFC, single-spaced name; ``ValidationFailed`` (field ``name``) if it is not usable."""
-    try:
-        return normalize_hamlet_name(name)
-    except ValueError as e:
-        raise ValidationFailed(
-            "Tên thôn, tổ dân phố không hợp lệ (trống, quá dài hoặc không có chữ, số)",
-            message_en=f"invalid hamlet name: {e}",
-            field="name",
-        ) from e
-
-
-def name_key(name: str) -> str:
-    """What two names must differ in to be told apart (the slug the id is made of):
-    ``"Thôn Đồng Tâm"`` and ``"thon dong  tam"`` are the same name."""
-    return slugify(clean_name(name))
-
-
-def new_hamlet_id(commune_code: str, name: str) -> str:
-    """:func:`caunoi.shared.units.hamlet_id` with structured errors."""
-    if not (commune_code.isascii() and commune_code.isdigit()):
-        raise ValidationFailed(
-            f"Mã xã, phường {commune_code!r} phải là chữ số",
-            message_en=f"commune code {commune_code!r} must be digits",
-            field="commune_code",
-        )
-    return hamlet_id(commune_code, clean_name(name))
-
-
-def require_commune(tree: UnitTree, code: str) -> Unit:
-    """The commune with ``code`` in ``tree``; ``NotFound`` (code ``unknown_unit``, field
-    ``commune_code``) if there is none, or the code names a province or district."""
-    unit = tree.find(code)
-    if unit is None or unit.level != LEVEL_COMMUNE:
-        raise NotFound(
-            f"Không có xã, phường mã {code} trong danh mục {tree.dataset}",
-            code="unknown_unit",
-            message_en=f"no commune with code {code} in dataset {tree.dataset}",
-            field="commune_code",
-        )
-    return unit
-
-
-def _must_exist(state: Hamlet, hid: str) -> None:
-    if not state.exists:
-        raise NotFound(
-            f"Không tìm thấy thôn, tổ dân phố {hid}",
-            message_en=f"no hamlet {hid}",
-            field="hamlet_id",
-        )
-
-
-def _not_retired(state: Hamlet, action_vi: str, action_en: str) -> None:
-    if state.retired:
-        raise InvalidState(
-            f"Không thể {action_vi}: «{state.name}» đã thôi sử dụng từ ngày {state.retired_on}",
-            message_en=f"cannot {action_en} hamlet {state.hamlet_id}: retired on {state.retired_on}",
-            field="hamlet_id",
-            details={"retired_on": str(state.retired_on)},
-        )
-
-
-def _name_free(taken: Mapping[str, str], key: str, name: str, field: str) -> None:
-    holder = taken.get(key)
-    if holder is not None:
-        raise Conflict(
-            f"Xã đã có thôn, tổ dân phố tên «{name}» ({holder})",
-            code="duplicate",
-            message_en=f"the commune already has a hamlet named {name!r} ({holder})",
-            field=field,
-            details={"hamlet_id": holder},
-        )
-
-
-def decide_add(
-    state: Hamlet,
-    *,
-    commune_code: str,
-    name: str,
-    kind: HamletKind,
-    unit_path: Sequence[str],
-    dataset: str,
-    taken: Mapping[str, str] | None = None,
-) -> list[DomainEvent]:
-    """Add a hamlet under a commune (already checked against the unit tree: ``unit_path`` is its
-    path there). ``state`` is the aggregate ``new_hamlet_id(commune_code, name)``; it must not
-    exist. ``taken`` maps :func:`name_key` of the *current* names of the commune's other active
-    hamlets to their ids (from the read model), so a name freed or taken by a rename counts."""
-    clean = clean_name(name)
-    hid = new_hamlet_id(commune_code, clean)
-    if state.exists:
-        retired_vi = " (đã thôi sử dụng)" if state.retired else ""
-        if slugify(state.name) == slugify(clean):
-            vi = f"Xã đã có thôn, tổ dân phố «{state.name}», mã {state.hamlet_id}{retired_vi}"
-        else:  # the id was made from a name the hamlet had before a rename
-            vi = f"Tên «{clean}» đã dùng cho thôn, tổ dân phố mã {state.hamlet_id} (nay là «{state.name}»){retired_vi}"
-        raise Conflict(
-            vi,
-            code="duplicate",
-            message_en=f"the commune already has hamlet {state.hamlet_id} (now {state.name!r})"
-            + (", retired" if state.retired else ""),
-            field="name",
-            details={"hamlet_id": state.hamlet_id, "name": state.name, "retired": state.retired},
-        )
-    _name_free(taken or {}, slugify(clean), clean, "name")
-    if not unit_path or unit_path[-1] != commune_code:
-        raise ValueError(f"unit_path {list(unit_path)} does not end at commune {commune_code}")
-    return [
-        HamletAdded(
-            hamlet_id=hid,
-            commune_code=commune_code,
-            name=clean,
-            kind=kind,
-            unit_path=list(unit_path),
-            dataset=dataset,
-        )
-    ]
-
-
-def decide_rename(state: Hamlet, hid: str, new_name: str, taken: Mapping[str, str] | None = None) -> list[DomainEvent]:
-    """Rename; the id stays. ``taken`` as in :func:`decide_add` (this hamlet's own entry is
-    ignored, so correcting diacritics or case is allowed)."""
-    _must_exist(state, hid)
-    _not_retired(state, "đổi tên", "rename")
-    clean = clean_name(new_name)
-    if clean == state.name:
-        raise ValidationFailed(
-            f"Tên mới trùng tên hiện tại «{state.name}»",
-            message_en=f"the new name is the current name {state.name!r}",
-            field="name",
-        )
-    others = {k: v for k, v in (taken or {}).items() if v != state.hamlet_id}
-    _name_free(others, slugify(clean), clean, "name")
-    return [HamletRenamed(hamlet_id=state.hamlet_id, old_name=state.name, new_name=clean)]
-
-
-def decide_retire(state: Hamlet, hid: str, reason: str, retired_on: date, today: date) -> list[DomainEvent]:
-    """Stop using a hamlet (merged, dissolved, entered by mistake). Its history stays."""
-    _must_exist(state, hid)
-    _not_retired(state, "thôi sử dụng", "retire")
-    why = " ".join(reason.split())
-    if not why:
-        raise ValidationFailed("Phải ghi lý do", message_en="a reason is required", field="reason")
-    if retired_on > today:
-        raise ValidationFailed(
-            "Ngày thôi sử dụng không được sau ngày hôm nay",
-            message_en="retired_on is in the future",
-            field="retired_on",
-        )
-    return [HamletRetired(hamlet_id=state.hamlet_id, reason=why, retired_on=retired_on)]
-
-
 # --- the read model ---------------------------------------------------------------------------
-
-DDL = """
-CREATE TABLE IF NOT EXISTS "{s}".hamlets (
-    id           text PRIMARY KEY,
-    commune_code text NOT NULL,
-    name         text NOT NULL,
-    kind         text NOT NULL,
-    unit_path    text[] NOT NULL,
-    dataset      text NOT NULL,
-    retired      boolean NOT NULL DEFAULT false,
-    retired_on   date,
-    last_seq     bigint NOT NULL
-);
-CREATE INDEX IF NOT EXISTS hamlets_unit_path ON "{s}".hamlets USING gin (unit_path);
-"""
 
 COLUMNS = "id, commune_code, name, kind, unit_path, dataset, retired, retired_on, last_seq"
 
 
-class HamletsProjection:
+class HamletsProjection(RowPerAggregate):
     """The hamlet list as a table ``"<schema>".hamlets``. ``name`` is the projection's name and its
     live schema; a reader service picks one that does not clash with its own read models."""
+
+    table = "hamlets"
+    columns: ClassVar[dict[str, str]] = {
+        "id": "text PRIMARY KEY",
+        "commune_code": "text NOT NULL",
+        "name": "text NOT NULL",
+        "kind": "text NOT NULL",
+        "unit_path": "text[] NOT NULL",
+        "dataset": "text NOT NULL",
+        "retired": "boolean NOT NULL DEFAULT false",
+        "retired_on": "date",
+        "last_seq": "bigint NOT NULL",
+    }
+    indexes: ClassVar[dict[str, str]] = {"hamlets_unit_path": "USING gin (unit_path)"}
 
     def __init__(self, name: str = "hamlets") -> None:
         self.name = name
 
-    async def setup(self, conn: Conn, schema: str) -> None:
-        await conn.execute(DDL.format(s=schema))
+    def key(self, rec: RecordedEvent) -> str | None:
+        hid = getattr(rec.event, "hamlet_id", None)
+        return hid if isinstance(hid, str) else None
 
-    async def apply(self, conn: Conn, schema: str, rec: RecordedEvent) -> None:
-        ev = rec.event
-        t = f'"{schema}".hamlets'
-        match ev:
-            case HamletAdded():
-                await conn.execute(
-                    f"INSERT INTO {t} (id, commune_code, name, kind, unit_path, dataset, retired, last_seq)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, false, $7)",
-                    ev.hamlet_id,
-                    ev.commune_code,
-                    ev.name,
-                    ev.kind.value,
-                    ev.unit_path,
-                    ev.dataset,
-                    rec.seq,
-                )
-            case HamletRenamed():
-                await self._update(conn, t, ev.hamlet_id, rec.seq, "name = $3", ev.new_name)
-            case HamletRetired():
-                await self._update(conn, t, ev.hamlet_id, rec.seq, "retired = true, retired_on = $3", ev.retired_on)
-
-    @staticmethod
-    async def _update(conn: Conn, table: str, hid: str, seq: int, sets: str, *args: Any) -> None:
-        res = await conn.execute(f"UPDATE {table} SET {sets}, last_seq = $2 WHERE id = $1", hid, seq, *args)
-        if res != "UPDATE 1":
-            raise LookupError(f"hamlet {hid} is not in the read model (event seq {seq})")
-
-    async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
-        rows = await conn.fetch(f'SELECT {COLUMNS} FROM "{schema}".hamlets ORDER BY id')
-        return [dict(r) for r in rows]
+    def fold(self, row: Row | None, rec: RecordedEvent) -> Row | None:
+        record = fold_hamlet(HamletRecord.from_row(row) if row else None, rec.event)
+        if record is None:
+            return None
+        return {
+            "id": record.id,
+            "commune_code": record.commune_code,
+            "name": record.name,
+            "kind": record.kind.value,
+            "unit_path": list(record.unit_path),
+            "dataset": record.dataset,
+            "retired": record.retired,
+            "retired_on": record.retired_on,
+            "last_seq": rec.seq,
+        }
 
 
 async def list_hamlets(
@@ -434,3 +196,100 @@ async def list_hamlets(
 async def get_hamlet(conn: Conn, schema: str, hamlet_id: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(f'SELECT {COLUMNS} FROM "{schema}".hamlets WHERE id = $1', hamlet_id)
     return dict(row) if row else None
+
+
+# --- lookups handlers make on a copy of the list ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HamletRecord:
+    """One hamlet as a copy of the list holds it."""
+
+    id: str
+    commune_code: str
+    name: str
+    kind: HamletKind
+    unit_path: tuple[str, ...]
+    dataset: str
+    retired: bool = False
+    retired_on: date | None = None
+
+    @property
+    def active(self) -> bool:
+        return not self.retired
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> HamletRecord:
+        return cls(
+            id=row["id"],
+            commune_code=row["commune_code"],
+            name=row["name"],
+            kind=HamletKind(row["kind"]),
+            unit_path=tuple(row["unit_path"]),
+            dataset=row["dataset"],
+            retired=row["retired"],
+            retired_on=row["retired_on"],
+        )
+
+
+def fold_hamlet(record: HamletRecord | None, event: DomainEvent) -> HamletRecord | None:
+    """A hamlet's record after ``event`` (the one definition of what each event changes)."""
+    match event:
+        case HamletAdded():
+            return HamletRecord(
+                event.hamlet_id, event.commune_code, event.name, event.kind, tuple(event.unit_path), event.dataset
+            )
+        case HamletRenamed() if record is not None:
+            return replace(record, name=event.new_name)
+        case HamletRetired() if record is not None:
+            return replace(record, retired=True, retired_on=event.retired_on)
+        case HamletRenamed() | HamletRetired():
+            raise LookupError(f"hamlet {event.hamlet_id} is not in the list")
+    return record
+
+
+class HamletDirectory(Protocol):
+    """The lookups a handler makes on its service's copy of the hamlet list."""
+
+    async def get(self, hamlet_id: str) -> HamletRecord | None:
+        """One hamlet, retired or not; None if the list has no such id."""
+
+    async def in_commune(self, commune_code: str) -> list[HamletRecord]:
+        """The commune's active hamlets, by name."""
+
+
+class PgHamletDirectory:
+    """A service's copy of the list in its PostgreSQL read model (schema ``schema``)."""
+
+    def __init__(self, pool: Pool, schema: str) -> None:
+        self.pool = pool
+        self.schema = schema
+
+    async def get(self, hamlet_id: str) -> HamletRecord | None:
+        async with self.pool.acquire() as conn:
+            row = await get_hamlet(conn, self.schema, hamlet_id)
+        return HamletRecord.from_row(row) if row else None
+
+    async def in_commune(self, commune_code: str) -> list[HamletRecord]:
+        async with self.pool.acquire() as conn:
+            rows = await list_hamlets(conn, self.schema, commune_code)
+        return [HamletRecord.from_row(r) for r in rows if r["commune_code"] == commune_code]
+
+
+class InMemoryHamletDirectory:
+    """The same lookups over events folded in memory, for handler tests."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, HamletRecord] = {}
+
+    def apply(self, event: DomainEvent) -> None:
+        hid = getattr(event, "hamlet_id", None)
+        if isinstance(hid, str) and (record := fold_hamlet(self.records.get(hid), event)) is not None:
+            self.records[hid] = record
+
+    async def get(self, hamlet_id: str) -> HamletRecord | None:
+        return self.records.get(hamlet_id)
+
+    async def in_commune(self, commune_code: str) -> list[HamletRecord]:
+        found = [r for r in self.records.values() if r.commune_code == commune_code and r.active]
+        return sorted(found, key=lambda r: (r.name, r.id))

@@ -10,12 +10,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+
+from caunoi.shared.eventstore import StoredMessage
 
 
 class JetStreamError(Exception):
@@ -29,28 +29,6 @@ class JetStreamError(Exception):
 ERR_WRONG_LAST_SEQUENCE = 10071
 ERR_BATCH_DUPLICATE_MSG_ID = 10201
 ERR_STREAM_NOT_FOUND = 10059
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """One message as JetStream stored it."""
-
-    seq: int
-    subject: str
-    data: bytes
-    headers: dict[str, str]
-    time: str
-
-    @property
-    def msg_id(self) -> str | None:
-        return self.headers.get("Nats-Msg-Id")
-
-    @property
-    def timestamp(self) -> datetime:
-        # Nats-Time-Stamp has nanoseconds; keep microseconds.
-        raw = self.time.rstrip("Z")
-        head, _, frac = raw.partition(".")
-        return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}+00:00")
 
 
 class ReplyMux:

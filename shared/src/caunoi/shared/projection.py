@@ -1,17 +1,22 @@
-"""Projection runner: keeps a PostgreSQL read model in step with a JetStream stream.
+"""Projection runner: keeps a PostgreSQL read model in step with a stream, a batch at a time.
 
-- The projector owns its position: it reads the stream by sequence (batched direct get) from its
-  checkpoint + 1; no server-side consumer, so no redelivery can reorder events.
-- The checkpoint is written in the same transaction as the rows an event changes, so a crash at
-  any point neither skips nor doubles an event.
-- A failing batch is retried event by event with backoff. An event that still fails after
-  ``max_attempts`` is *parked* (table ``projection_parked``, shown by ``caunoi status`` and
-  ``caunoi projections parked``) and the projection halts there: it keeps retrying that event
-  slowly and applies nothing after it, because later events of the same aggregate would build on
-  a missing one. An operator fixes the cause (the retry then succeeds by itself) or skips the
-  event explicitly (``caunoi projections skip``), which is recorded.
-- ``rebuild`` replays from sequence 1 into a shadow schema while the live one keeps serving,
-  then swaps the two in one transaction.
+- The projector owns its position: it reads the stream by sequence from its checkpoint + 1; no
+  server-side consumer, so no redelivery can reorder events.
+- A read model applies a whole batch set-wise (:class:`Projection.apply` gets the batch's events
+  in stream order; :mod:`caunoi.shared.readmodel` has the usual shapes), in one transaction that
+  also moves the checkpoint, so a crash at any point neither skips nor doubles an event.
+- A failing batch is split in halves, recursively, so the events around a failing one are applied
+  and the failing one is found alone. It is retried with backoff; after ``max_attempts`` it is
+  *parked* (``projection_parked``, shown by ``caunoi status`` and ``caunoi projections parked``)
+  and the projection halts there: it keeps retrying that event slowly and applies nothing after
+  it, because later events may build on it. An operator fixes the cause (the retry then succeeds
+  by itself) or skips the event (``caunoi projections skip``), which is recorded.
+- A message that is not an event of the stream's owner (not a CloudEvent, another source) cannot
+  be fixed by a retry: it is recorded in ``projection_junk`` (``caunoi status`` counts them) and
+  passed over, without halting. Event types the read model's registry does not know are skipped
+  (a stream carries several aggregate kinds); a *newer version* of a known type halts it.
+- ``rebuild`` replays from sequence 1 into a shadow schema while the live one keeps serving, then
+  swaps the two in one transaction.
 """
 
 from __future__ import annotations
@@ -25,11 +30,12 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 import asyncpg
 import structlog
 from nats.aio.client import Client as NATS
+from pydantic import ValidationError
 
-from caunoi.shared.aggregate import RecordedEvent, decode_message
+from caunoi.shared.aggregate import RecordedEvent
+from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import EventRegistry
-from caunoi.shared.eventstore import EventStore
-from caunoi.shared.jsapi import StoredMessage
+from caunoi.shared.eventstore import EventStore, StoredMessage
 
 log = structlog.get_logger(__name__)
 
@@ -56,24 +62,36 @@ CREATE TABLE IF NOT EXISTS projection_parked (
     resolution  text,
     PRIMARY KEY (projection, seq)
 );
+CREATE TABLE IF NOT EXISTS projection_junk (
+    projection  text        NOT NULL,
+    seq         bigint      NOT NULL,
+    subject     text        NOT NULL,
+    reason      text        NOT NULL,
+    seen_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (projection, seq)
+);
 """
 
 
 class Projection(Protocol):
-    """What a service writes for one read model. Tables live in the schema passed in, so the
-    same code fills the live schema and a shadow one during a rebuild."""
+    """What a service writes for one read model. Tables live in the schema passed in, so the same
+    code fills the live schema and a shadow one during a rebuild."""
 
     name: str  # also the live schema's name
 
     async def setup(self, conn: Conn, schema: str) -> None:
-        """Create the read-model tables in ``schema`` (idempotent)."""
+        """Create the read model's tables in ``schema`` (idempotent)."""
 
-    async def apply(self, conn: Conn, schema: str, rec: RecordedEvent) -> None:
-        """Change the read model for one event; ignore event types it does not use. (Types the
-        runner's registry does not know at all never reach it.)"""
+    async def apply(self, conn: Conn, schema: str, events: Sequence[RecordedEvent]) -> None:
+        """Change the read model for a batch of events, in stream order, inside the runner's
+        transaction; ignore event types it does not use. All or nothing: raise on any failure."""
 
     async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
         """Every row of the read model in a stable order (to compare live with a rebuild)."""
+
+
+class NotAnEvent(Exception):
+    """A stored message that is not an event of the stream's owner."""
 
 
 @dataclass
@@ -87,7 +105,7 @@ class ProjectionStatus:
 @dataclass
 class ProjectionRunner:
     pool: Pool
-    nc: NATS
+    nc: NATS | None
     store: EventStore
     registry: EventRegistry
     projection: Projection
@@ -96,6 +114,7 @@ class ProjectionRunner:
     max_attempts: int = 5
     base_backoff: float = 0.05
     halted_retry_every: float = 5.0
+    poll_every: float = 1.0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stopping: bool = False
@@ -107,6 +126,11 @@ class ProjectionRunner:
     @property
     def schema(self) -> str:
         return self.projection.name
+
+    @property
+    def source(self) -> str:
+        """The ``source`` of every event of the followed stream."""
+        return f"/caunoi/{self.store.spec.service}"
 
     async def setup(self) -> None:
         async with self.pool.acquire() as conn:
@@ -131,9 +155,11 @@ class ProjectionRunner:
 
     async def run(self) -> None:
         """Follow the stream until ``stop``. Wakes on new messages (a core subscription on the
-        stream's subjects) and polls once a second as a fallback."""
+        stream's subjects) and polls every ``poll_every`` seconds as a fallback."""
         await self.setup()
-        sub = await self.nc.subscribe(self.subject_filter or f"{self.store.spec.subject_prefix}.>", cb=self._poke)
+        sub = None
+        if self.nc is not None:
+            sub = await self.nc.subscribe(self.subject_filter or f"{self.store.spec.subject_prefix}.>", cb=self._poke)
         try:
             while not self._stopping:
                 # Clear before reading: a poke that arrives while we read is kept for the wait.
@@ -143,17 +169,18 @@ class ProjectionRunner:
                 except Exception as e:  # noqa: BLE001 - e.g. the stream is not there yet, NATS is down
                     log.warning("projection.read_failed", projection=self.projection.name, error=repr(e))
                     self.status.last_error = repr(e)
-                    await asyncio.sleep(1.0)
+                    await asyncio.sleep(self.poll_every)
                     continue
                 if applied:
                     continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                    await asyncio.wait_for(self._wake.wait(), self.poll_every)
                 if self._wake.is_set():
                     await self._settle()
         finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
 
     async def _poke(self, _msg: Any) -> None:
         self._wake.set()
@@ -171,62 +198,102 @@ class ProjectionRunner:
         self._wake.set()
 
     async def step(self) -> int:
-        """Apply the next batch to the live schema; return how many events were read."""
+        """Apply the next batch to the live schema; return how many messages were read."""
         async with self._lock:
             return await self._step(self.schema, live=True)
 
     async def catch_up(self) -> int:
         """Apply everything stored so far (used by tests and by ``rebuild``)."""
         total = 0
-        while True:
-            n = await self.step()
+        while n := await self.step():
             total += n
-            if n == 0:
-                return total
+        return total
 
-    async def _step(self, schema: str, *, live: bool) -> int:
+    async def _step(self, schema: str, *, live: bool, batch: int | None = None) -> int:
         async with self.pool.acquire() as conn:
             pos = await self.position(conn, schema)
-        msgs = await self.store.read(pos + 1, self.batch, self.subject_filter)
+        msgs = await self.store.read(pos + 1, batch or self.batch, self.subject_filter)
         if not msgs:
             return 0
-        try:
-            await self._apply_batch(schema, msgs)
-        except Exception as e:  # noqa: BLE001 - any handler error is retried event by event
-            log.warning("projection.batch_failed", projection=self.projection.name, schema=schema, error=repr(e))
-            for msg in msgs:
-                await self._apply_one_with_retry(schema, msg, live=live)
+        await self._apply_isolating(schema, msgs, live=live)
         if live:
             self.status.position = msgs[-1].seq
             self.status.halted_at = None
             self.status.last_error = None
         return len(msgs)
 
-    async def _apply_batch(self, schema: str, msgs: Sequence[StoredMessage]) -> None:
+    # -- applying --------------------------------------------------------------------------------
+
+    def decode(self, msg: StoredMessage) -> RecordedEvent | None:
+        """The event in ``msg``; None for a type this read model does not know; ``NotAnEvent``
+        for junk. A known type whose data does not decode raises (that halts the projection)."""
+        type_name = msg.type_name
+        if type_name is not None and not self.registry.knows(type_name):
+            return None
+        try:
+            env = CloudEvent.from_json_bytes(msg.data)
+        except (ValidationError, ValueError) as e:
+            raise NotAnEvent(f"not a CloudEvent: {str(e)[:300]}") from e
+        if env.source != self.source:
+            raise NotAnEvent(f"source {env.source!r} is not {self.source!r}")
+        if not msg.subject.startswith(f"{self.store.spec.subject_prefix}.{env.subject}."):
+            raise NotAnEvent(f"subject {env.subject!r} does not match the stored subject")
+        if not self.registry.knows(env.type):
+            return None
+        return RecordedEvent(msg.seq, msg.subject, env, self.registry.decode(env.type, env.data))
+
+    async def _apply(self, schema: str, msgs: Sequence[StoredMessage]) -> None:
+        """One batch in one transaction, with the checkpoint."""
         async with self.pool.acquire() as conn, conn.transaction():
             # Lock the checkpoint row: two runners on one schema would otherwise double-apply.
             pos = await conn.fetchval(f'SELECT position FROM "{schema}".checkpoint WHERE id = 1 FOR UPDATE')
             todo = [m for m in msgs if m.seq > pos]
+            if not todo:
+                return
+            records: list[RecordedEvent] = []
+            junk: list[tuple[str, int, str, str]] = []
             for msg in todo:
-                if self._ignored(msg):
+                try:
+                    rec = self.decode(msg)
+                except NotAnEvent as e:
+                    junk.append((self.projection.name, msg.seq, msg.subject, str(e)))
                     continue
-                await self.projection.apply(conn, schema, decode_message(self.registry, msg))
-            if todo:
-                await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1', todo[-1].seq)
+                if rec is not None:
+                    records.append(rec)
+            if records:
+                await self.projection.apply(conn, schema, records)
+            if junk:
+                await conn.executemany(
+                    "INSERT INTO projection_junk (projection, seq, subject, reason) VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT DO NOTHING",
+                    junk,
+                )
+                log.warning("projection.junk_passed_over", projection=self.projection.name, seqs=[j[1] for j in junk])
+            await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1', todo[-1].seq)
 
-    def _ignored(self, msg: StoredMessage) -> bool:
-        """Event types the registry has never heard of are not this projection's business (a
-        stream may carry several aggregate kinds). A *newer version* of a known type is not
-        ignored: decoding it fails, so the projection halts until the code is updated."""
-        type_name = msg.headers.get("ce-type")
-        return type_name is not None and not self.registry.knows(type_name)
+    async def _apply_isolating(self, schema: str, msgs: Sequence[StoredMessage], *, live: bool) -> None:
+        """Apply ``msgs``; if that fails, halves in turn, down to the one event that fails."""
+        try:
+            await self._apply(schema, msgs)
+            return
+        except Exception as e:  # noqa: BLE001 - any failure is narrowed down, then retried
+            if len(msgs) == 1:
+                log.warning("projection.event_failed_once", projection=self.projection.name, error=repr(e))
+            else:
+                log.warning("projection.batch_failed", projection=self.projection.name, n=len(msgs), error=repr(e))
+        if len(msgs) == 1:
+            await self._apply_one_with_retry(schema, msgs[0], live=live)
+            return
+        mid = len(msgs) // 2
+        await self._apply_isolating(schema, msgs[:mid], live=live)
+        await self._apply_isolating(schema, msgs[mid:], live=live)
 
     async def _apply_one_with_retry(self, schema: str, msg: StoredMessage, *, live: bool) -> None:
-        attempt = 0
+        attempt = 1  # the one that just failed
         while True:
             attempt += 1
             try:
-                await self._apply_batch(schema, [msg])
+                await self._apply(schema, [msg])
                 if attempt > self.max_attempts:
                     await self._resolve_parked(msg.seq, "applied after retry")
                 return
@@ -264,7 +331,7 @@ class ProjectionRunner:
                 self.projection.name,
                 msg.seq,
                 msg.subject,
-                msg.headers.get("ce-type"),
+                msg.type_name,
                 error,
                 attempts,
             )
@@ -314,19 +381,29 @@ class ProjectionRunner:
             )
         return [dict(r) for r in rows]
 
+    async def junk(self) -> list[dict[str, Any]]:
+        """Messages passed over because they are not events of the stream's owner."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT projection, seq, subject, reason, seen_at FROM projection_junk WHERE projection = $1 "
+                "ORDER BY seq",
+                self.projection.name,
+            )
+        return [dict(r) for r in rows]
+
     # -- rebuild -------------------------------------------------------------------------------
 
-    async def rebuild(self) -> int:
+    async def rebuild(self, batch: int | None = None) -> int:
         """Replay from sequence 1 into a shadow schema, then swap it in. Returns its position."""
         shadow = f"{self.schema}__shadow"
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')
             await self._create_schema(conn, shadow)
         log.info("projection.rebuild_started", projection=self.projection.name)
-        while await self._step(shadow, live=False):
+        while await self._step(shadow, live=False, batch=batch):
             pass
         async with self._lock:  # the live loop pauses between two batches
-            while await self._step(shadow, live=False):
+            while await self._step(shadow, live=False, batch=batch):
                 pass
             async with self.pool.acquire() as conn, conn.transaction():
                 old = f"{self.schema}__old"
@@ -339,12 +416,12 @@ class ProjectionRunner:
         log.info("projection.rebuilt", projection=self.projection.name, position=pos)
         return pos
 
-    async def rebuild_into(self, schema: str) -> int:
+    async def rebuild_into(self, schema: str, batch: int | None = None) -> int:
         """Replay from sequence 1 into ``schema`` (dropped first) without swapping; for checks."""
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             await self._create_schema(conn, schema)
-        while await self._step(schema, live=False):
+        while await self._step(schema, live=False, batch=batch):
             pass
         async with self.pool.acquire() as conn:
             return await self.position(conn, schema)

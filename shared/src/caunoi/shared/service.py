@@ -1,222 +1,144 @@
-"""One bootstrap for every service process (a FastStream app): settings, logging, the NATS
-connection and event store, the service's own PostgreSQL database, its projections, and its
-request/reply endpoints.
+"""One service process: its wiring (endpoints, read models, dependencies) and its life (connect,
+provision, serve, stop).
 
-Request subjects (outside every event stream's subjects):
-``caunoi.cmd.<service>.<command>``, ``caunoi.q.<service>.<query>``, ``caunoi.admin.<service>.<op>``.
-Every reply is JSON: ``{"ok": true, "result": {...}}`` or
-``{"ok": false, "error": {"code", "message", "message_en", "field"?, "details"?}}``.
+A service's ``bootstrap.py`` describes itself as a :class:`Service` and says how to build its
+handlers' dependencies from the :class:`Resources` a started service holds; the kernel does the
+rest, the same for every service::
+
+    service = Service(STREAM, registry, ENDPOINTS, make_deps, read_models=[...])
+    service.main()   # python -m caunoi.petitions
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import nats
 import structlog
 from faststream import FastStream
+from faststream.message import StreamMessage
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NATS
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field
 
 from caunoi.shared import logging as clog
-from caunoi.shared.aggregate import AggregateKind, CommandMeta, Repository
-from caunoi.shared.errors import CommandError, NotFound, ValidationFailed
+from caunoi.shared.context import RequestContext
+from caunoi.shared.endpoints import Edge, Endpoint, Request, admin, dispatch
+from caunoi.shared.errors import NotFound
 from caunoi.shared.events import EventRegistry
-from caunoi.shared.eventstore import EventStore, StreamSpec, provision_stream
+from caunoi.shared.eventstore import EventStore, StreamSpec
+from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.projection import Pool, Projection, ProjectionRunner
 from caunoi.shared.settings import Settings, database_url_with
 from caunoi.shared.units import UnitTree
 
 log = structlog.get_logger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
-S = TypeVar("S")
-
-
-class Command(BaseModel):
-    """Fields every command carries besides its own."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    #: Makes the command idempotent: the same id sent again stores nothing new.
-    command_id: str | None = None
-    correlation_id: str | None = None
-    #: Who asks (a clerk's account, or another service's name).
-    actor: str | None = None
-
-    def meta(self) -> CommandMeta:
-        return CommandMeta.new(self.command_id, self.correlation_id, self.actor)
-
-
-class Query(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-def validation_error(e: ValidationError) -> ValidationFailed:
-    errs = e.errors(include_url=False)
-    first = errs[0]
-    where = ".".join(str(p) for p in first["loc"]) or None
-    return ValidationFailed(
-        f"Dữ liệu không hợp lệ ở trường '{where}': {first['msg']}",
-        message_en=f"invalid value for '{where}': {first['msg']}",
-        field=where,
-        details={"errors": [{"field": ".".join(str(p) for p in x["loc"]), "message": x["msg"]} for x in errs]},
-    )
-
-
-def ok(result: Any) -> bytes:
-    return json.dumps({"ok": True, "result": result}, ensure_ascii=False, default=str).encode()
-
-
-def fail(err: CommandError) -> bytes:
-    return json.dumps({"ok": False, "error": err.to_dict()}, ensure_ascii=False, default=str).encode()
-
-
-@dataclass
-class Endpoint:
-    subject: str
-    kind: str  # command | query | admin
-    name: str
-    model: type[BaseModel]
-    handler: Callable[[Any], Awaitable[Any]]
-    summary: str
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
-class FollowedStream:
+class ReadModel:
+    """A read model this service keeps, from its own stream or (read only) another service's."""
+
     projection: Projection
-    subject_filter: str | None
-    stream: StreamSpec | None
-    registry: EventRegistry | None
+    #: another service's stream; None: this service's own
+    stream: StreamSpec | None = None
+    #: the registry that decodes that stream's events; None: this service's own
+    registry: EventRegistry | None = None
+    subject_filter: str | None = None
 
 
 @dataclass
-class ServiceRuntime:
-    """The wiring of one service; the service module registers its endpoints and projections."""
+class Resources:
+    """What a started service holds. ``make_deps`` builds the handlers' dependencies from it."""
 
-    name: str
-    stream: StreamSpec
-    registry: EventRegistry
-    settings: Settings = field(default_factory=Settings)
-    endpoints: list[Endpoint] = field(default_factory=list)
-    projections: list[FollowedStream] = field(default_factory=list)
-    on_ready: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
-    # set on start
-    nc: NATS = field(init=False)
-    store: EventStore = field(init=False)
-    pool: Pool = field(init=False)
-    runners: dict[str, ProjectionRunner] = field(default_factory=dict)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    started_at: float = field(default_factory=time.time)
+    settings: Settings
+    nc: NATS
+    store: EventStore
+    pool: Pool
+    units: UnitTree
 
-    # -- registration ------------------------------------------------------------------------
 
-    def command(self, name: str, model: type[M], summary: str) -> Callable[[Callable[[M], Awaitable[Any]]], Any]:
-        return self._register("cmd", "command", name, model, summary)
-
-    def query(self, name: str, model: type[M], summary: str) -> Callable[[Callable[[M], Awaitable[Any]]], Any]:
-        return self._register("q", "query", name, model, summary)
-
-    def _register(
-        self, prefix: str, kind: str, name: str, model: type[M], summary: str
-    ) -> Callable[[Callable[[M], Awaitable[Any]]], Any]:
-        def wrap(fn: Callable[[M], Awaitable[Any]]) -> Callable[[M], Awaitable[Any]]:
-            subject = f"caunoi.{prefix}.{self.name}.{name}"
-            self.endpoints.append(Endpoint(subject, kind, name, model, fn, summary))
-            return fn
-
-        return wrap
-
-    def add_projection(
+class Service(Generic[D]):
+    def __init__(
         self,
-        projection: Projection,
-        subject_filter: str | None = None,
-        stream: StreamSpec | None = None,
-        registry: EventRegistry | None = None,
+        stream: StreamSpec,
+        registry: EventRegistry,
+        endpoints: Sequence[Endpoint[D]],
+        make_deps: Callable[[Resources], D],
+        read_models: Sequence[ReadModel] = (),
+        settings: Settings | None = None,
     ) -> None:
-        """Keep ``projection`` up to date from this service's stream, or from another service's
-        ``stream`` (read only: a service learns about the others from their events), decoding
-        with that stream's event ``registry``."""
-        self.projections.append(FollowedStream(projection, subject_filter, stream, registry))
+        self.name = stream.service
+        self.stream = stream
+        self.registry = registry
+        self.endpoints: list[Endpoint[Any]] = [*endpoints, *ADMIN_ENDPOINTS]
+        self.make_deps = make_deps
+        self.read_models = list(read_models)
+        self.settings = settings or Settings()
+        self.runners: dict[str, ProjectionRunner] = {}
+        self.started_at = time.time()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._resources: Resources | None = None
+        self._deps: D | None = None
 
-    def units(self) -> UnitTree:
-        """The administrative-unit tree of the configured dataset (loaded once per process)."""
-        return UnitTree.load(self.settings.units_dataset)
+    @property
+    def resources(self) -> Resources:
+        if self._resources is None:
+            raise RuntimeError(f"service {self.name} is not started")
+        return self._resources
 
-    def repository(self, kind: AggregateKind[S], registry: EventRegistry | None = None) -> Repository[S]:
-        """Aggregates of ``kind`` in this service's stream; events carry ``/caunoi/<service>``."""
-        return Repository(self.store, registry or self.registry, kind, source=f"/caunoi/{self.name}")
+    @property
+    def deps(self) -> D:
+        if self._deps is None:
+            raise RuntimeError(f"service {self.name} is not started")
+        return self._deps
 
-    # -- handling ----------------------------------------------------------------------------
+    def edge(self) -> Edge:
+        return Edge(self.name, self.settings.max_request_bytes)
 
-    async def dispatch(self, ep: Endpoint, body: Any) -> bytes:
-        """Handle one request. ``body`` is the raw bytes, or what FastStream already decoded
-        from JSON (an object, or another JSON value, which is refused)."""
-        if isinstance(body, bytes | bytearray):
-            try:
-                body = json.loads(body or b"{}")
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                return fail(ValidationFailed("Nội dung không phải JSON hợp lệ", message_en=f"body is not JSON: {e}"))
-        if not isinstance(body, dict):
-            return fail(
-                ValidationFailed("Nội dung phải là một đối tượng JSON", message_en="the body must be a JSON object")
-            )
-        try:
-            cmd = ep.model.model_validate(body)
-        except ValidationError as e:
-            return fail(validation_error(e))
-        if isinstance(cmd, Command):
-            meta = cmd.meta()
-            cmd = cmd.model_copy(update={"command_id": meta.command_id, "correlation_id": meta.correlation_id})
-            clog.bind_command(ep.name, meta.command_id, meta.correlation_id)
-        try:
-            result = await ep.handler(cmd)
-            if ep.kind == "command":
-                events = result.get("events", []) if isinstance(result, dict) else []
-                log.info(
-                    "command.accepted",
-                    events=[e.get("id") for e in events],
-                    replayed=result.get("replayed") if isinstance(result, dict) else None,
-                )
-            return ok(result)
-        except CommandError as e:
-            log.info("command.rejected", code=e.code, field=e.field, reason=e.message_en)
-            return fail(e)
-        except Exception:
-            log.exception("endpoint.failed", endpoint=ep.subject)
-            return fail(CommandError("Lỗi hệ thống", code="internal", message_en="internal error; see the service log"))
-        finally:
-            clog.unbind_command()
+    async def handle(self, ep: Endpoint[Any], raw: bytes, headers: dict[str, str] | None = None) -> bytes:
+        """One request to one endpoint, as the NATS subscriber passes it on."""
+        deps: Any = self if ep.kind == "admin" else self.deps
+        return await dispatch(self.edge(), ep, deps, raw, headers)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Connect, provision, set up read models. Called before endpoints are served."""
         s = self.settings
-        self.nc = await nats.connect(s.nats_url, name=f"caunoi-{self.name}", max_reconnect_attempts=-1)
+        nc = await nats.connect(s.nats_url, name=f"caunoi-{self.name}", max_reconnect_attempts=-1)
         self.stream = replace(self.stream, replicas=s.stream_replicas)
-        await provision_stream(self.nc, self.stream)
-        self.store = EventStore(self.nc, self.stream)
+        await provision_stream(nc, self.stream)
+        store = JetStreamEventStore(nc, self.stream, timeout=s.store_timeout, retries=s.store_retries)
         await ensure_database(s.database_url, f"caunoi_{self.name}")
-        self.pool = await asyncpg.create_pool(s.database_for(self.name), min_size=1, max_size=10)
-        for f in self.projections:
-            store = self.store if f.stream is None else EventStore(self.nc, f.stream)
-            registry = f.registry or self.registry
+        pool = await asyncpg.create_pool(s.database_for(self.name), min_size=1, max_size=s.db_pool_size)
+        self._resources = Resources(s, nc, store, pool, UnitTree.load(s.units_dataset))
+        for rm in self.read_models:
+            followed = store if rm.stream is None else JetStreamEventStore(nc, rm.stream, timeout=s.store_timeout)
             runner = ProjectionRunner(
-                self.pool, self.nc, store, registry, f.projection, subject_filter=f.subject_filter
+                pool,
+                nc,
+                followed,
+                rm.registry or self.registry,
+                rm.projection,
+                subject_filter=rm.subject_filter,
+                batch=s.projection_batch,
+                max_attempts=s.projection_max_attempts,
+                base_backoff=s.projection_backoff,
+                halted_retry_every=s.projection_halted_retry,
+                poll_every=s.projection_poll,
             )
             await runner.setup()
-            self.runners[f.projection.name] = runner
-        for hook in self.on_ready:
-            await hook(self)
+            self.runners[rm.projection.name] = runner
+        self._deps = self.make_deps(self._resources)
 
     def start_projections(self) -> None:
         for runner in self.runners.values():
@@ -230,22 +152,23 @@ class ServiceRuntime:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if self._resources is None:
+            return
         with contextlib.suppress(Exception):
-            await self.pool.close()
+            await self._resources.pool.close()
         # NATS may already be gone (Ctrl-C reached it first): never hang on the way out.
         try:
-            await asyncio.wait_for(self.nc.drain(), 5.0)
+            await asyncio.wait_for(self._resources.nc.drain(), 5.0)
         except Exception:  # noqa: BLE001
             with contextlib.suppress(Exception):
-                await self.nc.close()
+                await self._resources.nc.close()
 
     async def status(self) -> dict[str, Any]:
-        info = await self.store.info()
-        state = info["state"]
+        own = await self.resources.store.state()
         projections = []
         for r in self.runners.values():
             parked = [p for p in await r.parked() if p["resolved_at"] is None]
-            last = int(state["last_seq"]) if r.store is self.store else await r.store.last_seq_or_zero()
+            last = own.last_seq if r.store is self.resources.store else await r.store.last_seq()
             projections.append(
                 {
                     "name": r.projection.name,
@@ -262,67 +185,33 @@ class ServiceRuntime:
             "uptime_s": round(time.time() - self.started_at, 1),
             "stream": {
                 "name": self.stream.name,
-                "messages": state["messages"],
-                "bytes": state["bytes"],
-                "last_seq": state["last_seq"],
-                "subjects": state.get("num_subjects"),
+                "messages": own.messages,
+                "bytes": own.bytes,
+                "last_seq": own.last_seq,
+                "subjects": own.subjects,
             },
             "projections": projections,
         }
 
-    def _admin_endpoints(self) -> None:
-        rt = self
+    def runner_for(self, name: str | None) -> ProjectionRunner:
+        """By name; without one, the service's only read model or the one named after it."""
+        if name is None:
+            name = next(iter(self.runners)) if len(self.runners) == 1 else self.name
+        if name not in self.runners:
+            raise NotFound(
+                f"Không có read model '{name}'",
+                message_en=f"no read model '{name}'",
+                field="projection",
+                details={"known": list(self.runners)},
+            )
+        return self.runners[name]
 
-        class ProjectionArg(Query):
-            projection: str | None = None
-
-        class SkipArg(Query):
-            projection: str | None = None
-            seq: int
-            operator: str
-
-        def runner_for(name: str | None) -> ProjectionRunner:
-            """By name; without one, the service's only read model or the one named after it."""
-            if name is None:
-                name = next(iter(rt.runners)) if len(rt.runners) == 1 else rt.name
-            if name not in rt.runners:
-                raise NotFound(
-                    f"Không có read model '{name}'",
-                    message_en=f"no read model '{name}'",
-                    field="projection",
-                    details={"known": list(rt.runners)},
-                )
-            return rt.runners[name]
-
-        async def status(_: Query) -> Any:
-            return await rt.status()
-
-        async def rebuild(a: ProjectionArg) -> Any:
-            r = runner_for(a.projection)
-            return {"projection": r.projection.name, "position": await r.rebuild()}
-
-        async def parked(a: ProjectionArg) -> Any:
-            out = []
-            for r in rt.runners.values() if a.projection is None else [runner_for(a.projection)]:
-                out.extend(await r.parked())
-            return out
-
-        async def skip(a: SkipArg) -> Any:
-            return {"skipped": await runner_for(a.projection).skip(a.seq, a.operator)}
-
-        for name, model, fn, summary in (
-            ("status", Query, status, "Service, stream and projection status"),
-            ("rebuild", ProjectionArg, rebuild, "Rebuild a read model from sequence 1 (shadow, then swap)"),
-            ("parked", ProjectionArg, parked, "Events a projection could not apply"),
-            ("skip", SkipArg, skip, "Skip a parked event (recorded)"),
-        ):
-            self._register("admin", "admin", name, model, summary)(fn)  # type: ignore[arg-type]
+    # -- the process ---------------------------------------------------------------------------
 
     def app(self) -> FastStream:
         """The FastStream application: endpoints as core NATS request/reply subscribers in a queue
         group (so several replicas share the load), lifecycle hooks around them."""
         clog.configure(self.name, self.settings.log_level, self.settings.log_format)
-        self._admin_endpoints()
         broker = NatsBroker(self.settings.nats_url, max_reconnect_attempts=-1, logger=None, apply_types=False)
         for ep in self.endpoints:
             self._subscribe(broker, ep)
@@ -335,7 +224,7 @@ class ServiceRuntime:
         @app.after_startup
         async def _projections() -> None:
             self.start_projections()
-            log.info("service.ready", endpoints=[e.subject for e in self.endpoints])
+            log.info("service.ready", endpoints=[e.subject(self.name) for e in self.endpoints])
 
         @app.on_shutdown
         async def _stop() -> None:
@@ -343,22 +232,74 @@ class ServiceRuntime:
 
         return app
 
-    def _subscribe(self, broker: NatsBroker, ep: Endpoint) -> None:
-        rt = self
+    def _subscribe(self, broker: NatsBroker, ep: Endpoint[Any]) -> None:
+        service = self
 
-        # apply_types=False on the broker: the handler gets the decoded body directly, without
-        # FastStream's dependency injection (which cost ~0.3 ms of CPU per request here).
-        async def handle(body: Any) -> bytes:
-            return await rt.dispatch(ep, body)
+        # apply_types=False on the broker and a raw decoder: the handler gets the body and headers
+        # as they came, without FastStream's dependency injection or JSON decoding (dispatch does
+        # both, and answers any body, however malformed, with a structured error).
+        async def handle(received: tuple[bytes, dict[str, str]]) -> bytes:
+            return await service.handle(ep, *received)
 
         handle.__name__ = f"{ep.kind}_{ep.name}"
+        subject = ep.subject(self.name)
         broker.subscriber(
-            ep.subject,
+            subject,
             queue=self.name,
             max_workers=self.settings.command_workers,
-            title=ep.subject,
+            title=subject,
             description=ep.summary,
+            decoder=_raw,
         )(handle)
+
+    def main(self) -> None:
+        """Run the service until SIGINT/SIGTERM (``python -m caunoi.<service>``)."""
+        asyncio.run(self.app().run())
+
+
+async def _raw(msg: StreamMessage[Any]) -> tuple[bytes, dict[str, str]]:
+    return bytes(msg.body), dict(msg.headers or {})
+
+
+# -- admin endpoints (every service has them) ------------------------------------------------------
+
+
+class ProjectionArg(Request):
+    projection: str | None = Field(default=None, max_length=100)
+
+
+class SkipArg(Request):
+    projection: str | None = Field(default=None, max_length=100)
+    seq: int = Field(ge=1)
+    operator: str = Field(min_length=1, max_length=200)
+
+
+async def admin_status(_: Request, ctx: RequestContext, service: Service[Any]) -> Any:
+    return await service.status()
+
+
+async def admin_rebuild(a: ProjectionArg, ctx: RequestContext, service: Service[Any]) -> Any:
+    r = service.runner_for(a.projection)
+    return {"projection": r.projection.name, "position": await r.rebuild()}
+
+
+async def admin_parked(a: ProjectionArg, ctx: RequestContext, service: Service[Any]) -> Any:
+    out = []
+    for r in service.runners.values() if a.projection is None else [service.runner_for(a.projection)]:
+        out.extend(await r.parked())
+    return out
+
+
+async def admin_skip(a: SkipArg, ctx: RequestContext, service: Service[Any]) -> Any:
+    return {"skipped": await service.runner_for(a.projection).skip(a.seq, a.operator)}
+
+
+ADMIN_ENDPOINTS: list[Endpoint[Any]] = [
+    admin("status", Request, admin_status, "Service, stream and projection status"),
+    admin("rebuild", ProjectionArg, admin_rebuild, "Rebuild a read model from sequence 1 (shadow, then swap)"),
+    admin("parked", ProjectionArg, admin_parked, "Events a projection could not apply"),
+    admin("skip", SkipArg, admin_skip, "Skip a parked event (recorded)"),
+]
 
 
 async def ensure_database(server_url: str, dbname: str) -> None:

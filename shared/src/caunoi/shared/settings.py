@@ -1,33 +1,74 @@
-"""Settings from environment variables, with defaults that run everything on loopback."""
+"""Settings from environment variables, with defaults that run everything on loopback.
+
+Every knob an operator tunes is here, with its variable (``CAUNOI_<NAME>`` unless named otherwise)
+and default; the README's table lists them. A bad value stops the process with a message naming
+the variable.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+from caunoi.shared.units import DATASETS
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Every knob caunoi reads. Names are the environment variables, documented in the README."""
+def _env(name: str, default: Any, description: str, **kw: Any) -> Any:
+    return Field(default, validation_alias=AliasChoices(name), description=description, **kw)
 
-    nats_url: str = field(default_factory=lambda: _env("NATS_URL", "nats://127.0.0.1:4222"))
-    #: A PostgreSQL server URL; each service uses its own database ``caunoi_<service>`` on it.
-    database_url: str = field(
-        default_factory=lambda: _env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+class Settings(BaseSettings):
+    """Every knob caunoi reads."""
+
+    model_config = SettingsConfigDict(env_prefix="CAUNOI_", frozen=True, populate_by_name=True, env_ignore_empty=True)
+
+    nats_url: str = _env("NATS_URL", "nats://127.0.0.1:4222", "NATS server with JetStream")
+    database_url: str = _env(
+        "DATABASE_URL",
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        "PostgreSQL server; each service uses its own database caunoi_<service> on it",
     )
-    data_dir: Path = field(default_factory=lambda: Path(_env("CAUNOI_DATA_DIR", ".caunoi")).resolve())
-    units_dataset: str = field(default_factory=lambda: _env("CAUNOI_UNITS_DATASET", "vn-2025"))
-    log_level: str = field(default_factory=lambda: _env("CAUNOI_LOG_LEVEL", "info"))
-    log_format: str = field(default_factory=lambda: _env("CAUNOI_LOG_FORMAT", "json"))
-    stream_replicas: int = field(default_factory=lambda: int(_env("CAUNOI_STREAM_REPLICAS", "1")))
-    command_workers: int = field(default_factory=lambda: int(_env("CAUNOI_COMMAND_WORKERS", "64")))
+    data_dir: Path = Field(Path(".caunoi"), description="where embedded servers keep data, logs and keys")
+    units_dataset: str = Field("vn-2025", description="administrative units: vn-2025 or vn-2024")
+    log_level: str = Field("info", description="debug, info, warning, error")
+    log_format: str = Field("json", description="json or console")
+    stream_replicas: int = Field(1, ge=1, le=5, description="replicas of each stream (3 on a cluster)")
+    #: requests one service process handles at once
+    command_workers: int = Field(64, ge=1, le=10_000)
+    #: a JetStream call (append, read) waits this long before it is retried or reported
+    store_timeout: float = Field(5.0, gt=0)
+    store_retries: int = Field(3, ge=1, le=20)
+    #: events a projection reads and applies in one transaction
+    projection_batch: int = Field(256, ge=1, le=100_000)
+    #: tries of a failing event before it is parked and its projection halts
+    projection_max_attempts: int = Field(5, ge=1, le=1000)
+    #: first pause between tries, doubled each time (seconds)
+    projection_backoff: float = Field(0.05, gt=0)
+    #: pause between tries of a parked event (seconds)
+    projection_halted_retry: float = Field(5.0, gt=0)
+    #: a projection looks for new events at least this often, even without a wake-up (seconds)
+    projection_poll: float = Field(1.0, gt=0)
+    db_pool_size: int = Field(10, ge=2, le=500)
+    #: how long a client (CLI, demo loader) waits for a reply (seconds)
+    request_timeout: float = Field(10.0, gt=0)
+    #: larger request bodies are refused as invalid before parsing
+    max_request_bytes: int = Field(256 * 1024, ge=1024)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @field_validator("units_dataset")
+    @classmethod
+    def _known_dataset(cls, v: str) -> str:
+        if v not in DATASETS:
+            raise ValueError(f"must be one of {', '.join(DATASETS)}")
+        return v
 
     def database_for(self, service: str) -> str:
         """The service's own database on the configured server."""

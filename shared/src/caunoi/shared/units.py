@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from caunoi.shared.errors import NotFound
+from caunoi.shared.ids import HAMLET_ID_MAX, is_commune_code
+
 __all__ = [
     "DATASETS",
     "DATASET_2025",
     "DATASET_LEGACY",
-    "DEMO_SIZE",
     "HAMLET_NAME_MAX",
     "LEVEL_COMMUNE",
     "LEVEL_DISTRICT",
@@ -39,12 +41,10 @@ __all__ = [
     "UnitTree",
     "UnknownDataset",
     "UnknownUnit",
-    "demo_area",
     "fold",
     "hamlet_id",
-    "is_hamlet_id",
     "normalize_hamlet_name",
-    "parse_hamlet_id",
+    "require_unit",
     "slugify",
 ]
 
@@ -58,7 +58,6 @@ LEVEL_PROVINCE = "province"
 LEVEL_DISTRICT = "district"
 LEVEL_COMMUNE = "commune"
 
-DEMO_SIZE = 12
 HAMLET_NAME_MAX = 100
 
 
@@ -119,9 +118,6 @@ def slugify(text: str) -> str:
 
 # --- hamlets --------------------------------------------------------------------------------
 
-_COMMUNE_CODE = re.compile(r"[0-9]+")
-_HAMLET_ID = re.compile(r"(?P<commune>[0-9]+)-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)")
-
 
 def normalize_hamlet_name(name: str) -> str:
     """Validate a hamlet name and return it NFC-normalized with single spaces; ValueError if bad."""
@@ -136,23 +132,14 @@ def normalize_hamlet_name(name: str) -> str:
 
 
 def hamlet_id(commune_code: str, name: str) -> str:
-    """Local hamlet id ``<commune code>-<slug>``: ``("00097", "Thôn 1")`` -> ``"00097-thon-1"``."""
-    if not _COMMUNE_CODE.fullmatch(commune_code):
-        raise ValueError(f"commune code {commune_code!r} must be digits")
-    return f"{commune_code}-{slugify(normalize_hamlet_name(name))}"
-
-
-def parse_hamlet_id(value: str) -> tuple[str, str]:
-    """Split a hamlet id into ``(commune_code, slug)``; ValueError if malformed."""
-    match = _HAMLET_ID.fullmatch(value)
-    if match is None:
-        raise ValueError(f"{value!r} is not a hamlet id (<commune code>-<slug>, e.g. 00097-thon-1)")
-    return match["commune"], match["slug"]
-
-
-def is_hamlet_id(value: str) -> bool:
-    """True if ``value`` has the hamlet id format."""
-    return _HAMLET_ID.fullmatch(value) is not None
+    """Local hamlet id ``<commune code>-<slug>``: ``("00097", "Thôn 1")`` -> ``"00097-thon-1"``
+    (the format is :data:`caunoi.shared.ids.HAMLET_ID_PATTERN`)."""
+    if not is_commune_code(commune_code):
+        raise ValueError(f"commune code {commune_code!r} must be 5 digits")
+    hid = f"{commune_code}-{slugify(normalize_hamlet_name(name))}"
+    if len(hid) > HAMLET_ID_MAX:
+        hid = hid[:HAMLET_ID_MAX].rstrip("-")
+    return hid
 
 
 # --- the tree -------------------------------------------------------------------------------
@@ -241,6 +228,14 @@ class UnitTree:
             parent = unit.parent_code
         out.reverse()
         return out
+
+    def higher_units(self, code: str) -> list[Unit]:
+        """The tiers above ``code`` that a matter it handles can go up to, nearest first
+        (district then province in ``vn-2024``; the province in ``vn-2025``). Empty for a code
+        not in this dataset."""
+        if code not in self._units:
+            return []
+        return list(reversed(self.ancestors(code)))
 
     def path(self, code: str) -> list[str]:
         """Codes from the top level down to and including ``code``."""
@@ -411,25 +406,22 @@ def _read_units(dataset: str) -> list[Unit]:
     return list(units.values())
 
 
-def demo_area(dataset: str = DATASET_2025) -> tuple[Unit, list[Unit]]:
-    """A real province and the first :data:`DEMO_SIZE` communes (by code) of a rural area in it.
+# --- what a request may name --------------------------------------------------------------------
 
-    vn-2025: Tỉnh Tuyên Quang (08, which absorbed Hà Giang), from Phường Hà Giang 2 (00691).
-    vn-2024: Tỉnh Tuyên Quang (08), the 12 communes of Huyện Na Hang (072).
-    """
-    if dataset not in _DEMO_AREAS:
-        raise UnknownDataset(dataset)
-    tree = UnitTree.load(dataset)
-    area_path = list(_DEMO_AREAS[dataset])
-    area = tree.get(area_path[-1])
-    if tree.path(area.code) != area_path:
-        raise DatasetError(f"{dataset}: demo area {area_path} is not a path of the tree")
-    below = tree.descendants(area.code)
-    communes = sorted((unit for unit in below if unit.level == LEVEL_COMMUNE), key=_code_order)
-    return tree.get(area_path[0]), communes[:DEMO_SIZE]
+_LEVEL_VI = {LEVEL_PROVINCE: "tỉnh, thành phố", LEVEL_DISTRICT: "quận, huyện", LEVEL_COMMUNE: "xã, phường"}
 
 
-_DEMO_AREAS: dict[str, tuple[str, ...]] = {
-    DATASET_2025: ("08",),
-    DATASET_LEGACY: ("08", "072"),
-}
+def require_unit(tree: UnitTree, code: str, *, field: str, level: str | None = None) -> Unit:
+    """The unit ``code`` of ``tree`` (at ``level``, if given); a ``NotFound`` with code
+    ``unknown_unit`` naming ``field`` if the dataset has none."""
+    unit = tree.find(code)
+    if unit is None or (level is not None and unit.level != level):
+        what_vi = _LEVEL_VI.get(level or "", "đơn vị")
+        what_en = level or "unit"
+        raise NotFound(
+            f"Không có {what_vi} mã {code} trong danh mục {tree.dataset}",
+            code="unknown_unit",
+            message_en=f"no {what_en} with code {code} in dataset {tree.dataset}",
+            field=field,
+        )
+    return unit

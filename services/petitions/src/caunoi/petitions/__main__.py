@@ -1,3 +1,3 @@
-from caunoi.petitions.app import main
+from caunoi.petitions.bootstrap import main
 
 main()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import click
 
-from caunoi.petitions.domain import STATUS_VI, Status
-from caunoi.petitions.events import Category, Channel, Kind
+from caunoi.petitions.domain import STATUS_VI
+from caunoi.petitions.events import Category, Channel, Kind, Status
 from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
+from caunoi.shared.clock import today_vn
+from caunoi.shared.ids import is_hamlet_id
+from caunoi.shared.units import slugify
 
 SERVICE = "petitions"
 
@@ -22,6 +26,25 @@ def _send(name: str, payload: dict[str, Any]) -> None:
     status = result["status"]
     label = STATUS_VI.get(Status(status), status) if get_ctx().lang == "vi" else STATUS_EN.get(status, status)
     click.echo(f"{result['petition_id']}: {label}{REPLAYED if result.get('replayed') else ''}")
+
+
+def resolve_hamlet(commune_code: str, hamlet: str) -> str:
+    """A hamlet id as given, or the id of the commune's active hamlet with that name (any case,
+    with or without diacritics), from the scheduling service's list."""
+    if is_hamlet_id(hamlet):
+        return hamlet
+    ctx = get_ctx()
+    listed = ctx.run(lambda c: c.query("scheduling", "hamlets", {"unit": commune_code}))
+    items = [h for h in listed["items"] if h["commune_code"] == commune_code]
+    found = [h for h in items if slugify(h["name"]) == slugify(hamlet)]
+    if len(found) == 1:
+        return str(found[0]["id"])
+    names = ", ".join(f"«{h['name']}»" for h in items) or "-"
+    raise click.BadParameter(
+        f"xã {commune_code} không có thôn, tổ dân phố «{hamlet}» đang hoạt động (có: {names})"
+        f" / commune {commune_code} has no active hamlet named {hamlet!r}",
+        param_hint="--hamlet",
+    )
 
 
 @click.group(name="petitions", help="Ý kiến, kiến nghị của nhân dân / citizens' opinions and petitions.")
@@ -38,7 +61,10 @@ def group() -> None:
 @click.option("--address")
 @click.option("--confidential", is_flag=True, help="Giữ bí mật danh tính người nêu.")
 @click.option("--commune", "commune_code", required=True, help="Mã xã/phường (5 chữ số).")
-@click.option("--hamlet", help="Mã thôn, tổ dân phố (xem `caunoi scheduling hamlets list`), vd. 00691-thon-dong-tam.")
+@click.option(
+    "--hamlet",
+    help="Thôn, tổ dân phố: tên (vd. «Thôn Đồng Tâm») hoặc mã (vd. 00691-thon-dong-tam) / hamlet name or id.",
+)
 @click.option("--text", required=True, help="Nội dung ý kiến.")
 @click.option("--received-on", help="Ngày tiếp nhận (YYYY-MM-DD), mặc định hôm nay.")
 @click.option("--meeting", "meeting_id", help="Mã hội nghị (nếu nêu tại hội nghị).")
@@ -68,7 +94,7 @@ def raise_cmd(
             "category": category,
             "petitioner": {k: v for k, v in who.items() if v is not None},
             "commune_code": commune_code,
-            "hamlet_id": hamlet,
+            "hamlet_id": resolve_hamlet(commune_code, hamlet) if hamlet else None,
             "text": text,
             "received_on": received_on,
             "meeting_id": meeting_id,
@@ -132,10 +158,22 @@ def forward(
 
 @group.command(help="Đặt thời hạn cam kết / set the committed date.")
 @click.argument("petition_id")
-@click.option("--date", "committed_date", required=True, help="YYYY-MM-DD")
+@click.option("--date", "committed_date", help="YYYY-MM-DD")
+@click.option("--in-days", type=click.IntRange(0, 3650), help="Số ngày kể từ hôm nay / days from today.")
 @click.option("--note")
 @command_options
-def commit(petition_id: str, committed_date: str, note: str | None, command_id: str | None, actor: str | None) -> None:
+def commit(
+    petition_id: str,
+    committed_date: str | None,
+    in_days: int | None,
+    note: str | None,
+    command_id: str | None,
+    actor: str | None,
+) -> None:
+    if (committed_date is None) == (in_days is None):
+        raise click.UsageError("cho --date hoặc --in-days / give either --date or --in-days")
+    if in_days is not None:
+        committed_date = (today_vn() + timedelta(days=in_days)).isoformat()
     _send(
         "commit",
         {

@@ -1,8 +1,9 @@
 """The petition aggregate: pure functions, no I/O.
 
-``evolve(state, event) -> state`` rebuilds a petition from its events;
-each ``decide_*`` takes the current state and a command and returns the new events, or raises a
-``CommandError`` saying why not.
+``evolve(state, event) -> state`` rebuilds a petition from its events; each ``decide_*(state,
+command, facts) -> events`` returns the new events or raises a ``CommandError`` saying why not.
+``facts`` are what the handler looked up for the decision (the unit tree, the hamlet as this
+service's copy of the list has it, today's date), so every rule sits here with its inputs.
 
 Life in this release: received -> answered on the spot | forwarded (possibly again, up the tiers)
 -> committed date set -> written reply issued. Later releases add acceptance, extension,
@@ -14,8 +15,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import StrEnum
 
+from caunoi.petitions.commands import AnswerOnSpot, ForwardPetition, IssueReply, RaisePetition, SetCommitment
 from caunoi.petitions.events import (
     Channel,
     CommitmentSet,
@@ -23,20 +24,14 @@ from caunoi.petitions.events import (
     PetitionForwarded,
     PetitionRaised,
     ReplyIssued,
+    Status,
 )
-from caunoi.shared.aggregate import Scope
+from caunoi.shared.aggregate import AggregateKind, Scope
 from caunoi.shared.errors import InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
-
-
-class Status(StrEnum):
-    new = "new"
-    received = "received"  # tiếp nhận
-    answered = "answered"  # giải đáp trực tiếp tại hội nghị
-    forwarded = "forwarded"  # chuyển cấp có thẩm quyền giải quyết
-    in_progress = "in_progress"  # đang giải quyết, có thời hạn cam kết
-    replied = "replied"  # đã có văn bản trả lời
-
+from caunoi.shared.hamlets import HamletRecord
+from caunoi.shared.ids import PETITION_PREFIX, REFERENCE_ALPHABET
+from caunoi.shared.units import LEVEL_COMMUNE, UnitTree, require_unit
 
 STATUS_VI = {
     Status.received: "Đã tiếp nhận",
@@ -46,7 +41,8 @@ STATUS_VI = {
     Status.replied: "Đã có văn bản trả lời",
 }
 
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+#: where an opinion can be answered on the spot
+ON_SPOT_CHANNELS = (Channel.meeting, Channel.reception)
 
 
 def reference_for(command_id: str, attempt: int = 0) -> str:
@@ -55,8 +51,8 @@ def reference_for(command_id: str, attempt: int = 0) -> str:
     another petition already has the reference (40 bits: rare, but not impossible)."""
     seed = command_id if attempt == 0 else f"{command_id}#{attempt}"
     n = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:5], "big")
-    chars = "".join(_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(8)))
-    return f"PA-{chars}"
+    chars = "".join(REFERENCE_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(8)))
+    return f"{PETITION_PREFIX}{chars}"
 
 
 @dataclass(frozen=True)
@@ -70,8 +66,10 @@ class Petition:
     handling_unit: str = ""
     received_on: date | None = None
     committed_date: date | None = None
-    answered: bool = False
-    replied: bool = False
+
+
+def initial() -> Petition:
+    return Petition()
 
 
 def evolve(state: Petition, event: DomainEvent) -> Petition:
@@ -88,24 +86,35 @@ def evolve(state: Petition, event: DomainEvent) -> Petition:
                 received_on=event.received_on,
             )
         case PetitionAnsweredOnSpot():
-            return replace(state, status=Status.answered, answered=True)
+            return replace(state, status=Status.answered)
         case PetitionForwarded():
             return replace(state, status=Status.forwarded, handling_unit=event.to_unit)
         case CommitmentSet():
             return replace(state, status=Status.in_progress, committed_date=event.committed_date)
         case ReplyIssued():
-            return replace(state, status=Status.replied, replied=True)
+            return replace(state, status=Status.replied)
     return state
-
-
-def initial() -> Petition:
-    return Petition()
 
 
 def scope(state: Petition) -> Scope:
     """The unit now handling the petition (the commune until it is forwarded); its subject stays
     under the commune where it was raised."""
     return Scope(state.handling_unit, state.dataset, state.unit_path)
+
+
+PETITION = AggregateKind[Petition]("petition", initial, evolve, scope)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a petition command's handler looked up."""
+
+    today: date
+    units: UnitTree
+    #: raise: the reference allotted to the new petition
+    reference: str = ""
+    #: raise: the hamlet the command names, as this service's copy of the list has it
+    hamlet: HamletRecord | None = None
 
 
 def _must_exist(state: Petition, petition_id: str) -> None:
@@ -125,31 +134,59 @@ def _refuse(state: Petition, action_vi: str, action_en: str) -> InvalidState:
     )
 
 
-def decide_raise(state: Petition, event: PetitionRaised, today: date) -> list[DomainEvent]:
+def _not_before_receipt(state: Petition, on: date, field: str) -> None:
+    if state.received_on is not None and on < state.received_on:
+        raise ValidationFailed(
+            "Ngày không được trước ngày tiếp nhận", message_en=f"{field} is before the date received", field=field
+        )
+
+
+def decide_raise(state: Petition, cmd: RaisePetition, facts: Facts) -> list[DomainEvent]:
     if state.status is not Status.new:
         raise InvalidState(
-            f"Ý kiến {event.petition_id} đã được tiếp nhận", message_en="petition already exists", field="command_id"
+            f"Ý kiến {state.id} đã được tiếp nhận", message_en="petition already exists", field="command_id"
         )
-    if event.received_on > today:
+    commune = require_unit(facts.units, cmd.commune_code, field="commune_code", level=LEVEL_COMMUNE)
+    received_on = cmd.received_on or facts.today
+    if received_on > facts.today:
         raise ValidationFailed(
-            "Ngày tiếp nhận không được sau ngày hôm nay",
-            message_en="received_on is in the future",
-            field="received_on",
+            "Ngày tiếp nhận không được sau ngày hôm nay", message_en="received_on is in the future", field="received_on"
         )
-    if event.channel is Channel.meeting and not event.hamlet_id:
+    if cmd.channel is Channel.meeting and not cmd.hamlet_id:
         raise ValidationFailed(
             "Ý kiến tại hội nghị phải ghi thôn, tổ dân phố nơi tổ chức",
             message_en="a meeting opinion needs the hamlet that held the meeting",
             field="hamlet_id",
         )
-    return [event]
+    hamlet = facts.hamlet
+    if cmd.hamlet_id and (hamlet is None or not hamlet.active or hamlet.commune_code != commune.code):
+        raise NotFound(
+            f"Xã {commune.code} không có thôn, tổ dân phố mã {cmd.hamlet_id} (đang hoạt động)",
+            code="unknown_unit",
+            message_en=f"commune {commune.code} has no active hamlet {cmd.hamlet_id}",
+            field="hamlet_id",
+        )
+    return [
+        PetitionRaised(
+            petition_id=facts.reference,
+            channel=cmd.channel,
+            kind=cmd.kind,
+            category=cmd.category,
+            petitioner=cmd.petitioner,
+            commune_code=commune.code,
+            hamlet_id=cmd.hamlet_id,
+            hamlet_name=hamlet.name if hamlet and cmd.hamlet_id else None,
+            text=cmd.text,
+            received_on=received_on,
+            unit_path=facts.units.path(commune.code),
+            dataset=facts.units.dataset,
+            meeting_id=cmd.meeting_id,
+        )
+    ]
 
 
-ON_SPOT_CHANNELS = (Channel.meeting, Channel.reception)
-
-
-def decide_answer(state: Petition, petition_id: str, answer: str, by: str, on: date) -> list[DomainEvent]:
-    _must_exist(state, petition_id)
+def decide_answer(state: Petition, cmd: AnswerOnSpot, facts: Facts) -> list[DomainEvent]:
+    _must_exist(state, cmd.petition_id)
     if state.status is not Status.received:
         raise _refuse(state, "giải đáp trực tiếp", "answer on the spot")
     if state.channel not in ON_SPOT_CHANNELS:
@@ -158,45 +195,42 @@ def decide_answer(state: Petition, petition_id: str, answer: str, by: str, on: d
             message_en="only opinions raised at a meeting or a reception can be answered on the spot",
             details={"channel": state.channel.value if state.channel else None},
         )
+    on = cmd.answered_on or facts.today
     _not_before_receipt(state, on, "answered_on")
-    return [PetitionAnsweredOnSpot(petition_id=petition_id, answer=answer, answered_by=by, answered_on=on)]
+    return [
+        PetitionAnsweredOnSpot(petition_id=state.id, answer=cmd.answer, answered_by=cmd.answered_by, answered_on=on)
+    ]
 
 
-def decide_forward(
-    state: Petition,
-    petition_id: str,
-    to_unit: str,
-    higher_units: list[str],
-    to_agency: str | None,
-    note: str | None,
-    on: date,
-) -> list[DomainEvent]:
-    """``higher_units`` are the codes above the unit now handling it (from the unit tree)."""
-    _must_exist(state, petition_id)
+def decide_forward(state: Petition, cmd: ForwardPetition, facts: Facts) -> list[DomainEvent]:
+    """Up the tiers only: to a unit above the one handling the petition now."""
+    _must_exist(state, cmd.petition_id)
     if state.status not in (Status.received, Status.forwarded):
         raise _refuse(state, "chuyển cấp", "forward")
-    if to_unit not in higher_units:
+    higher = [u.code for u in facts.units.higher_units(state.handling_unit)]
+    if cmd.to_unit not in higher:
         raise ValidationFailed(
-            f"Đơn vị {to_unit} không phải cấp trên của đơn vị đang giải quyết ({state.handling_unit})",
-            message_en=f"{to_unit} is not above the unit handling the petition ({state.handling_unit})",
+            f"Đơn vị {cmd.to_unit} không phải cấp trên của đơn vị đang giải quyết ({state.handling_unit})",
+            message_en=f"{cmd.to_unit} is not above the unit handling the petition ({state.handling_unit})",
             field="to_unit",
-            details={"allowed": higher_units},
+            details={"allowed": higher},
         )
+    on = cmd.forwarded_on or facts.today
     _not_before_receipt(state, on, "forwarded_on")
     return [
         PetitionForwarded(
-            petition_id=petition_id,
+            petition_id=state.id,
             from_unit=state.handling_unit,
-            to_unit=to_unit,
-            to_agency=to_agency,
-            note=note,
+            to_unit=cmd.to_unit,
+            to_agency=cmd.to_agency,
+            note=cmd.note,
             forwarded_on=on,
         )
     ]
 
 
-def decide_commit(state: Petition, petition_id: str, committed: date, note: str | None) -> list[DomainEvent]:
-    _must_exist(state, petition_id)
+def decide_commit(state: Petition, cmd: SetCommitment, facts: Facts) -> list[DomainEvent]:
+    _must_exist(state, cmd.petition_id)
     if state.committed_date is not None:
         raise InvalidState(
             "Đã có thời hạn cam kết; thay đổi phải qua gia hạn",
@@ -205,37 +239,32 @@ def decide_commit(state: Petition, petition_id: str, committed: date, note: str 
         )
     if state.status not in (Status.received, Status.forwarded):
         raise _refuse(state, "đặt thời hạn cam kết", "set a committed date for")
-    assert state.received_on is not None
-    if committed < state.received_on:
+    if state.received_on is not None and cmd.committed_date < state.received_on:
         raise ValidationFailed(
             "Thời hạn cam kết không được trước ngày tiếp nhận",
             message_en="committed date is before the date received",
             field="committed_date",
         )
-    return [CommitmentSet(petition_id=petition_id, committed_date=committed, by_unit=state.handling_unit, note=note)]
-
-
-def decide_reply(
-    state: Petition, petition_id: str, document_no: str, issued_on: date, summary: str, recipients: list[str]
-) -> list[DomainEvent]:
-    _must_exist(state, petition_id)
-    if state.status not in (Status.answered, Status.forwarded, Status.in_progress):
-        raise _refuse(state, "ban hành văn bản trả lời", "issue a written reply for")
-    _not_before_receipt(state, issued_on, "issued_on")
     return [
-        ReplyIssued(
-            petition_id=petition_id,
-            document_no=document_no,
-            issued_on=issued_on,
-            by_unit=state.handling_unit,
-            summary=summary,
-            recipients=recipients,
+        CommitmentSet(
+            petition_id=state.id, committed_date=cmd.committed_date, by_unit=state.handling_unit, note=cmd.note
         )
     ]
 
 
-def _not_before_receipt(state: Petition, on: date, field: str) -> None:
-    if state.received_on is not None and on < state.received_on:
-        raise ValidationFailed(
-            "Ngày không được trước ngày tiếp nhận", message_en=f"{field} is before the date received", field=field
+def decide_reply(state: Petition, cmd: IssueReply, facts: Facts) -> list[DomainEvent]:
+    _must_exist(state, cmd.petition_id)
+    if state.status not in (Status.answered, Status.forwarded, Status.in_progress):
+        raise _refuse(state, "ban hành văn bản trả lời", "issue a written reply for")
+    on = cmd.issued_on or facts.today
+    _not_before_receipt(state, on, "issued_on")
+    return [
+        ReplyIssued(
+            petition_id=state.id,
+            document_no=cmd.document_no,
+            issued_on=on,
+            by_unit=state.handling_unit,
+            summary=cmd.summary,
+            recipients=[r.value for r in cmd.recipients],
         )
+    ]

@@ -48,6 +48,17 @@ class Category(StrEnum):
     other = "other"  # khác
 
 
+class Status(StrEnum):
+    """Where a petition stands; its events put it there (the read model and queries use it)."""
+
+    new = "new"
+    received = "received"  # tiếp nhận
+    answered = "answered"  # giải đáp trực tiếp tại hội nghị
+    forwarded = "forwarded"  # chuyển cấp có thẩm quyền giải quyết
+    in_progress = "in_progress"  # đang giải quyết, có thời hạn cam kết
+    replied = "replied"  # đã có văn bản trả lời
+
+
 class Petitioner(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 

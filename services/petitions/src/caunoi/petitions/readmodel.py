@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from caunoi.petitions.events import (
     CommitmentSet,
@@ -10,112 +10,105 @@ from caunoi.petitions.events import (
     PetitionForwarded,
     PetitionRaised,
     ReplyIssued,
+    Status,
 )
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn
-
-DDL = """
-CREATE TABLE IF NOT EXISTS "{s}".petitions (
-    id              text PRIMARY KEY,
-    status          text NOT NULL,
-    channel         text NOT NULL,
-    kind            text NOT NULL,
-    category        text NOT NULL,
-    petitioner_name text NOT NULL,
-    confidential    boolean NOT NULL,
-    commune_code    text NOT NULL,
-    hamlet_id       text,
-    hamlet          text,
-    unit_path       text[] NOT NULL,
-    dataset         text NOT NULL,
-    handling_unit   text NOT NULL,
-    forwarded_to_agency text,
-    text            text NOT NULL,
-    meeting_id      text,
-    received_on     date NOT NULL,
-    committed_date  date,
-    answered_on     date,
-    answer          text,
-    replied_on      date,
-    reply_document  text,
-    raised_at       timestamptz NOT NULL,
-    updated_at      timestamptz NOT NULL,
-    last_seq        bigint NOT NULL,
-    correlation_id  text
-);
-CREATE INDEX IF NOT EXISTS petitions_unit_path ON "{s}".petitions USING gin (unit_path);
-CREATE INDEX IF NOT EXISTS petitions_handling ON "{s}".petitions (handling_unit);
-CREATE INDEX IF NOT EXISTS petitions_status ON "{s}".petitions (status, category);
-"""
+from caunoi.shared.readmodel import Row, RowPerAggregate
 
 
-class PetitionsProjection:
+class PetitionsProjection(RowPerAggregate):
+    """One row per petition: the fold of its events."""
+
     name = "petitions"
+    table = "petitions"
+    columns: ClassVar[dict[str, str]] = {
+        "id": "text PRIMARY KEY",
+        "status": "text NOT NULL",
+        "channel": "text NOT NULL",
+        "kind": "text NOT NULL",
+        "category": "text NOT NULL",
+        "petitioner_name": "text NOT NULL",
+        "confidential": "boolean NOT NULL",
+        "commune_code": "text NOT NULL",
+        "hamlet_id": "text",
+        "hamlet": "text",
+        "unit_path": "text[] NOT NULL",
+        "dataset": "text NOT NULL",
+        "handling_unit": "text NOT NULL",
+        "forwarded_to_agency": "text",
+        "text": "text NOT NULL",
+        "meeting_id": "text",
+        "received_on": "date NOT NULL",
+        "committed_date": "date",
+        "answered_on": "date",
+        "answer": "text",
+        "replied_on": "date",
+        "reply_document": "text",
+        "raised_at": "timestamptz NOT NULL",
+        "updated_at": "timestamptz NOT NULL",
+        "last_seq": "bigint NOT NULL",
+        "correlation_id": "text",
+    }
+    indexes: ClassVar[dict[str, str]] = {
+        "petitions_unit_path": "USING gin (unit_path)",
+        "petitions_handling": "(handling_unit)",
+        "petitions_status": "(status, category)",
+    }
 
-    async def setup(self, conn: Conn, schema: str) -> None:
-        await conn.execute(DDL.format(s=schema))
+    def key(self, rec: RecordedEvent) -> str | None:
+        return rec.envelope.subject
 
-    async def apply(self, conn: Conn, schema: str, rec: RecordedEvent) -> None:
-        ev = rec.event
-        t = f'"{schema}".petitions'
-        at = rec.envelope.time
+    def fold(self, row: Row | None, rec: RecordedEvent) -> Row | None:
+        ev, at = rec.event, rec.envelope.time
+        if isinstance(ev, PetitionRaised):
+            return {
+                "id": ev.petition_id,
+                "status": Status.received.value,
+                "channel": ev.channel.value,
+                "kind": ev.kind.value,
+                "category": ev.category.value,
+                "petitioner_name": ev.petitioner.name,
+                "confidential": ev.petitioner.confidential,
+                "commune_code": ev.commune_code,
+                "hamlet_id": ev.hamlet_id,
+                "hamlet": ev.hamlet_name,
+                "unit_path": ev.unit_path,
+                "dataset": ev.dataset,
+                "handling_unit": ev.commune_code,
+                "forwarded_to_agency": None,
+                "text": ev.text,
+                "meeting_id": ev.meeting_id,
+                "received_on": ev.received_on,
+                "committed_date": None,
+                "answered_on": None,
+                "answer": None,
+                "replied_on": None,
+                "reply_document": None,
+                "raised_at": at,
+                "updated_at": at,
+                "last_seq": rec.seq,
+                "correlation_id": rec.envelope.correlationid,
+            }
+        if row is None:
+            raise LookupError(f"petition {rec.envelope.subject} is not in the read model (event seq {rec.seq})")
+        change: Row
         match ev:
-            case PetitionRaised():
-                await conn.execute(
-                    f"INSERT INTO {t} (id, status, channel, kind, category, petitioner_name, confidential,"
-                    " commune_code, hamlet, unit_path, dataset, handling_unit, text, meeting_id, received_on,"
-                    " raised_at, updated_at, last_seq, correlation_id, hamlet_id)"
-                    " VALUES ($1,'received',$2,$3,$4,$5,$6,$7,$8,$9,$10,$7,$11,$12,$13,$14,$14,$15,$16,$17)",
-                    ev.petition_id,
-                    ev.channel.value,
-                    ev.kind.value,
-                    ev.category.value,
-                    ev.petitioner.name,
-                    ev.petitioner.confidential,
-                    ev.commune_code,
-                    ev.hamlet_name,
-                    ev.unit_path,
-                    ev.dataset,
-                    ev.text,
-                    ev.meeting_id,
-                    ev.received_on,
-                    at,
-                    rec.seq,
-                    rec.envelope.correlationid,
-                    ev.hamlet_id,
-                )
             case PetitionAnsweredOnSpot():
-                await self._update(
-                    conn, t, rec, "status='answered', answered_on=$4, answer=$5", ev.answered_on, ev.answer
-                )
+                change = {"status": Status.answered.value, "answered_on": ev.answered_on, "answer": ev.answer}
             case PetitionForwarded():
-                await self._update(
-                    conn,
-                    t,
-                    rec,
-                    "status='forwarded', handling_unit=$4, forwarded_to_agency=$5",
-                    ev.to_unit,
-                    ev.to_agency,
-                )
+                change = {
+                    "status": Status.forwarded.value,
+                    "handling_unit": ev.to_unit,
+                    "forwarded_to_agency": ev.to_agency,
+                }
             case CommitmentSet():
-                await self._update(conn, t, rec, "status='in_progress', committed_date=$4", ev.committed_date)
+                change = {"status": Status.in_progress.value, "committed_date": ev.committed_date}
             case ReplyIssued():
-                await self._update(
-                    conn, t, rec, "status='replied', replied_on=$4, reply_document=$5", ev.issued_on, ev.document_no
-                )
-
-    @staticmethod
-    async def _update(conn: Conn, table: str, rec: RecordedEvent, sets: str, *args: Any) -> None:
-        pid = rec.envelope.subject
-        res = await conn.execute(
-            f"UPDATE {table} SET {sets}, updated_at=$2, last_seq=$3 WHERE id=$1", pid, rec.envelope.time, rec.seq, *args
-        )
-        if res != "UPDATE 1":
-            raise LookupError(f"petition {pid} is not in the read model (event seq {rec.seq})")
-
-    async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
-        rows = await conn.fetch(f'SELECT * FROM "{schema}".petitions ORDER BY id')
-        return [dict(r) for r in rows]
+                change = {"status": Status.replied.value, "replied_on": ev.issued_on, "reply_document": ev.document_no}
+            case _:
+                return row
+        return {**row, **change, "updated_at": at, "last_seq": rec.seq}
 
 
 COLUMNS = (

@@ -1,3 +1,3 @@
-from caunoi.scheduling.app import main
+from caunoi.scheduling.bootstrap import main
 
 main()

@@ -16,18 +16,18 @@ import pytest
 from caunoi.petitions.events import Category, Channel, Kind, Petitioner, PetitionRaised
 from caunoi.shared import contracts
 from caunoi.shared.envelope import CONTENT_TYPE, CloudEvent
-from caunoi.shared.service import ServiceRuntime
+from caunoi.shared.service import Service
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def runtimes() -> list[ServiceRuntime]:
+def runtimes() -> list[Service[Any]]:
     return contracts.discover()
 
 
 @pytest.fixture(scope="module")
-def files(runtimes: list[ServiceRuntime]) -> dict[str, str]:
+def files(runtimes: list[Service[Any]]) -> dict[str, str]:
     return contracts.generate(runtimes)
 
 
@@ -47,7 +47,7 @@ def test_committed_docs_match_the_code(files: dict[str, str]) -> None:
     )
 
 
-def test_generation_is_deterministic(runtimes: list[ServiceRuntime], files: dict[str, str]) -> None:
+def test_generation_is_deterministic(runtimes: list[Service[Any]], files: dict[str, str]) -> None:
     assert contracts.generate(runtimes) == files
     assert list(files) == sorted(files)
     for path, content in files.items():
@@ -59,14 +59,14 @@ def test_generation_is_deterministic(runtimes: list[ServiceRuntime], files: dict
 # -- (b) coverage -----------------------------------------------------------------------------
 
 
-def test_the_petitions_service_is_discovered(runtimes: list[ServiceRuntime]) -> None:
+def test_the_petitions_service_is_discovered(runtimes: list[Service[Any]]) -> None:
     names = [rt.name for rt in runtimes]
     assert "petitions" in names
     assert names == sorted(names)
 
 
 def test_every_event_has_a_schema_file_and_an_asyncapi_message(
-    runtimes: list[ServiceRuntime], files: dict[str, str], doc: dict[str, Any]
+    runtimes: list[Service[Any]], files: dict[str, str], doc: dict[str, Any]
 ) -> None:
     seen = 0
     for rt in runtimes:
@@ -95,21 +95,21 @@ def test_every_event_has_a_schema_file_and_an_asyncapi_message(
 
 
 def test_every_endpoint_has_a_schema_a_channel_and_a_receive_operation(
-    runtimes: list[ServiceRuntime], files: dict[str, str], doc: dict[str, Any]
+    runtimes: list[Service[Any]], files: dict[str, str], doc: dict[str, Any]
 ) -> None:
     subjects = set()
     for rt in runtimes:
         kinds = {e.kind for e in rt.endpoints}
         assert {"command", "query", "admin"} <= kinds, rt.name
         for ep in rt.endpoints:
-            subjects.add(ep.subject)
+            subjects.add(ep.subject(rt.name))
             name = f"admin.{ep.name}" if ep.kind == "admin" else ep.name
             schema = json.loads(files[f"docs/commands/{rt.name}/{name}.json"])
-            assert schema["title"] == ep.subject
-            assert doc["channels"][ep.subject]["address"] == ep.subject
-            op = doc["operations"][ep.subject]
+            assert schema["title"] == ep.subject(rt.name)
+            assert doc["channels"][ep.subject(rt.name)]["address"] == ep.subject(rt.name)
+            op = doc["operations"][ep.subject(rt.name)]
             assert op["action"] == "receive"
-            assert op["channel"] == {"$ref": f"#/channels/{ep.subject}"}
+            assert op["channel"] == {"$ref": f"#/channels/{ep.subject(rt.name)}"}
             assert op["reply"]["channel"] == {"$ref": "#/channels/reply"}
             assert op["bindings"]["nats"]["queue"] == rt.name
     assert "caunoi.cmd.petitions.raise" in subjects

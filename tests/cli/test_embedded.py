@@ -1,4 +1,4 @@
-"""Embedded dev servers (caunoi.shared.embedded): real nats-server and PostgreSQL processes."""
+"""Embedded dev servers (caunoi.cli.embedded): real nats-server and PostgreSQL processes."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import asyncpg
 import nats
 import pytest
 
-from caunoi.shared import embedded
-from caunoi.shared.embedded import (
+from caunoi.cli import embedded
+from caunoi.cli.embedded import (
     EmbeddedServerError,
     find_nats_config,
     free_port,
@@ -29,7 +29,7 @@ from caunoi.shared.embedded import (
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY_CONF = REPO / "deploy" / "nats" / "nats-server.conf"
-PACKAGED_CONF = REPO / "shared" / "src" / "caunoi" / "shared" / "data" / "nats-server.conf"
+PACKAGED_CONF = REPO / "cli" / "src" / "caunoi" / "cli" / "data" / "nats-server.conf"
 
 
 def _get_json(url: str) -> Any:

@@ -8,11 +8,12 @@ from collections import Counter
 
 import pytest
 
+from caunoi.cli.demo import DEMO_SIZE, demo_area
+from caunoi.shared.ids import is_hamlet_id, parse_hamlet_id
 from caunoi.shared.units import (
     DATASET_2025,
     DATASET_LEGACY,
     DATASETS,
-    DEMO_SIZE,
     LEVEL_COMMUNE,
     LEVEL_DISTRICT,
     LEVEL_PROVINCE,
@@ -21,12 +22,9 @@ from caunoi.shared.units import (
     UnitTree,
     UnknownDataset,
     UnknownUnit,
-    demo_area,
     fold,
     hamlet_id,
-    is_hamlet_id,
     normalize_hamlet_name,
-    parse_hamlet_id,
     slugify,
 )
 

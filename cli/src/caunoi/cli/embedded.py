@@ -166,7 +166,7 @@ def find_nats_config() -> Path:
 
     Order: ``$CAUNOI_NATS_CONFIG``; ``deploy/nats/nats-server.conf`` in the nearest
     ancestor directory of this module (the repo checkout); the copy shipped as
-    package data (``caunoi/shared/data/nats-server.conf``).
+    package data (``caunoi/cli/data/nats-server.conf``).
     """
     override = os.environ.get(NATS_CONFIG_ENV)
     if override:

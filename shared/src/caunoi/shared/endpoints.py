@@ -1,0 +1,189 @@
+"""The request edge: what turns a NATS request into a handler call and its outcome into a reply.
+
+A service declares its endpoints as data (:func:`command`, :func:`query`); each names a request
+model (pydantic) and a top-level handler ``async def handler(request, ctx, deps) -> result``.
+:func:`dispatch` is the one path every request takes, the same under the NATS subscriber and in
+tests: size and JSON checks, validation, the request context, the handler, and the translation of
+every failure into a structured error (technical store errors become what a clerk reads here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import orjson
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from caunoi.shared import logging as clog
+from caunoi.shared.context import Actor, RequestContext
+from caunoi.shared.errors import CommandError, Conflict, Unavailable, ValidationFailed
+from caunoi.shared.eventstore import StoreUnavailable, WrongExpectedSequence
+
+log = structlog.get_logger(__name__)
+
+D = TypeVar("D")
+Kind = Literal["command", "query", "admin"]
+SUBJECT_PREFIX: dict[Kind, str] = {"command": "cmd", "query": "q", "admin": "admin"}
+
+
+class Request(BaseModel):
+    """Base of every request body: unknown fields are refused, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class Command(Request):
+    """Fields every command carries besides its own."""
+
+    #: Makes the command idempotent: the same id sent again stores nothing new.
+    command_id: str | None = Field(default=None, min_length=1, max_length=200)
+    correlation_id: str | None = Field(default=None, min_length=1, max_length=200)
+    #: Who asks (a clerk's account, or another service's name).
+    actor: str | None = Field(default=None, max_length=200)
+
+
+Handler = Callable[[Any, RequestContext, D], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint(Generic[D]):
+    kind: Kind
+    name: str
+    model: type[BaseModel]
+    handler: Handler[D]
+    summary: str
+
+    def subject(self, service: str) -> str:
+        return f"caunoi.{SUBJECT_PREFIX[self.kind]}.{service}.{self.name}"
+
+
+def command(name: str, model: type[BaseModel], handler: Handler[D], summary: str) -> Endpoint[D]:
+    return Endpoint("command", name, model, handler, summary)
+
+
+def query(name: str, model: type[BaseModel], handler: Handler[D], summary: str) -> Endpoint[D]:
+    return Endpoint("query", name, model, handler, summary)
+
+
+def admin(name: str, model: type[BaseModel], handler: Handler[D], summary: str) -> Endpoint[D]:
+    return Endpoint("admin", name, model, handler, summary)
+
+
+# -- replies -------------------------------------------------------------------------------------
+
+
+def _default(value: Any) -> Any:
+    return str(value)
+
+
+def ok(result: Any) -> bytes:
+    return orjson.dumps({"ok": True, "result": result}, default=_default)
+
+
+def fail(err: CommandError) -> bytes:
+    return orjson.dumps({"ok": False, "error": err.to_dict()}, default=_default)
+
+
+def validation_error(e: ValidationError) -> ValidationFailed:
+    errs = e.errors(include_url=False, include_input=False)
+    first = errs[0]
+    where = ".".join(str(p) for p in first["loc"]) or None
+    return ValidationFailed(
+        f"Dữ liệu không hợp lệ ở trường '{where}': {first['msg']}",
+        message_en=f"invalid value for '{where}': {first['msg']}",
+        field=where,
+        details={"errors": [{"field": ".".join(str(p) for p in x["loc"]), "message": x["msg"]} for x in errs[:20]]},
+    )
+
+
+def conflict(e: WrongExpectedSequence) -> Conflict:
+    return Conflict(
+        "Dữ liệu đã bị người khác thay đổi; hãy tải lại và thử lại",
+        message_en="the record was changed by someone else; reload and try again",
+        details={"subject": e.subject},
+    )
+
+
+def unavailable() -> Unavailable:
+    return Unavailable(
+        "Không xác nhận được việc ghi; có thể gửi lại lệnh với cùng mã lệnh",
+        message_en="the event store did not confirm; retry with the same command id",
+    )
+
+
+def parse_body(raw: bytes, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object; ``ValidationFailed`` for anything else."""
+    if len(raw) > limit:
+        raise ValidationFailed(
+            f"Nội dung quá lớn ({len(raw)} byte, tối đa {limit})",
+            message_en=f"the body is too large ({len(raw)} bytes, at most {limit})",
+        )
+    try:
+        body = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError as e:
+        raise ValidationFailed("Nội dung không phải JSON hợp lệ", message_en=f"the body is not JSON: {e}") from e
+    if not isinstance(body, dict):
+        raise ValidationFailed("Nội dung phải là một đối tượng JSON", message_en="the body must be a JSON object")
+    return body
+
+
+# -- dispatch ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edge:
+    """What the edge needs besides the endpoint: who the service is and its limits."""
+
+    service: str
+    max_request_bytes: int = 256 * 1024
+
+
+async def dispatch(edge: Edge, ep: Endpoint[D], deps: D, raw: bytes, headers: Mapping[str, str] | None = None) -> bytes:
+    """Handle one request and return the reply bytes. Never raises."""
+    try:
+        body = parse_body(raw, edge.max_request_bytes)
+        request = ep.model.model_validate(body)
+    except ValidationFailed as e:
+        return fail(e)
+    except ValidationError as e:
+        return fail(validation_error(e))
+    ctx = context_for(request)
+    if ep.kind == "command":
+        clog.bind_command(ep.name, ctx.command_id, ctx.correlation_id)
+    try:
+        result = await ep.handler(request, ctx, deps)
+        if ep.kind == "command":
+            events = result.get("events", []) if isinstance(result, dict) else []
+            log.info("command.accepted", events=[e.get("id") for e in events], replayed=_get(result, "replayed"))
+        return ok(result)
+    except CommandError as e:
+        log.info("command.rejected", endpoint=ep.name, code=e.code, field=e.field, reason=e.message_en)
+        return fail(e)
+    except WrongExpectedSequence as e:
+        log.info("command.conflict", endpoint=ep.name, subject=e.subject)
+        return fail(conflict(e))
+    except StoreUnavailable as e:
+        log.warning("command.unavailable", endpoint=ep.name, error=str(e))
+        return fail(unavailable())
+    except Exception:
+        log.exception("endpoint.failed", endpoint=ep.subject(edge.service))
+        return fail(CommandError("Lỗi hệ thống", code="internal", message_en="internal error; see the service log"))
+    finally:
+        if ep.kind == "command":
+            clog.unbind_command()
+
+
+def _get(result: Any, key: str) -> Any:
+    return result.get(key) if isinstance(result, dict) else None
+
+
+def context_for(request: BaseModel) -> RequestContext:
+    if isinstance(request, Command):
+        actor = Actor(request.actor or "anonymous")
+        if request.command_id:
+            return RequestContext(actor, request.command_id, request.correlation_id or "")
+        return RequestContext(actor, correlation_id=request.correlation_id or "")
+    return RequestContext(Actor("anonymous"))

@@ -1,0 +1,74 @@
+"""Every id and code caunoi accepts, defined once: the patterns, and ``Annotated`` string types that
+command bodies, queries, the CLI and the generated JSON Schemas all use.
+
+- ``UnitCode``: an official GSO code of any level (province 2 digits, district 3, commune 5).
+- ``CommuneCode``: a commune's 5-digit code.
+- ``HamletId``: a hamlet's local id, ``<commune code>-<slug of its first name>``.
+- ``PetitionId``: a petition's reference, ``PA-`` and 8 Crockford base-32 characters.
+- ``AggregateId``: anything that may name an aggregate, i.e. one NATS subject token.
+
+Codes always travel with their dataset (``vn-2024`` or ``vn-2025``, see :mod:`caunoi.shared.units`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Final
+
+from pydantic import StringConstraints
+
+UNIT_CODE_PATTERN: Final = r"^\d{2}(?:\d|\d{3})?$"
+COMMUNE_CODE_PATTERN: Final = r"^\d{5}$"
+HAMLET_ID_PATTERN: Final = r"^(?P<commune>\d{5})-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)$"
+HAMLET_ID_MAX: Final = 120
+#: Crockford base 32: digits and letters without I, L, O, U (nothing to misread when read aloud).
+REFERENCE_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PETITION_PREFIX: Final = "PA-"
+PETITION_ID_PATTERN: Final = rf"^{PETITION_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
+#: One NATS subject token: no dots, wildcards or whitespace.
+AGGREGATE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,200}$"
+
+UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=UNIT_CODE_PATTERN)]
+CommuneCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=COMMUNE_CODE_PATTERN)]
+HamletId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=HAMLET_ID_MAX, pattern=HAMLET_ID_PATTERN)]
+PetitionId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=PETITION_ID_PATTERN)]
+AggregateId = Annotated[str, StringConstraints(pattern=AGGREGATE_ID_PATTERN)]
+
+_UNIT = re.compile(UNIT_CODE_PATTERN)
+_COMMUNE = re.compile(COMMUNE_CODE_PATTERN)
+_HAMLET = re.compile(HAMLET_ID_PATTERN)
+_PETITION = re.compile(PETITION_ID_PATTERN)
+_AGGREGATE = re.compile(AGGREGATE_ID_PATTERN)
+
+
+def is_unit_code(value: str) -> bool:
+    return _UNIT.fullmatch(value) is not None
+
+
+def is_commune_code(value: str) -> bool:
+    return _COMMUNE.fullmatch(value) is not None
+
+
+def is_hamlet_id(value: str) -> bool:
+    return _HAMLET.fullmatch(value) is not None
+
+
+def is_petition_id(value: str) -> bool:
+    return _PETITION.fullmatch(value) is not None
+
+
+def is_aggregate_id(value: str) -> bool:
+    return _AGGREGATE.fullmatch(value) is not None
+
+
+def parse_hamlet_id(value: str) -> tuple[str, str]:
+    """Split a hamlet id into ``(commune_code, slug)``; ValueError if malformed."""
+    match = _HAMLET.fullmatch(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a hamlet id (<commune code>-<slug>, e.g. 00097-thon-1)")
+    return match["commune"], match["slug"]
+
+
+def commune_of(hamlet_id: str) -> str:
+    """The commune code a hamlet id belongs to."""
+    return parse_hamlet_id(hamlet_id)[0]

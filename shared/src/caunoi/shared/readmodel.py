@@ -1,0 +1,111 @@
+"""The usual shapes of a read model, applied set-wise: a service says what a row is, the kernel
+writes a batch with PostgreSQL's COPY.
+
+- :class:`RowPerEvent`: one row per event of interest (a log, a list of meetings held). A new
+  read model of this shape is a dozen lines; see examples/petitions_by_category.py.
+- :class:`RowPerAggregate`: one row per aggregate, the fold of its events (a petition's current
+  state). ``fold(row, event) -> row`` is a pure function; a batch reads the rows it touches once,
+  folds every event in stream order in memory, and writes each changed row once.
+
+Both are :class:`caunoi.shared.projection.Projection` s: the runner gives them a batch of events
+inside the transaction that also moves the checkpoint.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, cast
+
+from caunoi.shared.aggregate import RecordedEvent
+from caunoi.shared.projection import Conn, Pool
+
+Row = dict[str, Any]
+
+
+class _Table(abc.ABC):
+    #: the projection's name, which is also its live schema
+    name: str
+    #: the table, in that schema
+    table: ClassVar[str]
+    #: column name -> SQL type and constraints, in table order
+    columns: ClassVar[Mapping[str, str]]
+    #: index name -> ``CREATE INDEX`` body, e.g. ``"(handling_unit)"`` or ``"USING gin (unit_path)"``
+    indexes: ClassVar[Mapping[str, str]] = {}
+    #: the ``ORDER BY`` of :meth:`snapshot`
+    order_by: ClassVar[str] = "1"
+
+    def qualified(self, schema: str) -> str:
+        return f'"{schema}"."{self.table}"'
+
+    async def setup(self, conn: Conn, schema: str) -> None:
+        cols = ", ".join(f'"{c}" {t}' for c, t in self.columns.items())
+        await conn.execute(f"CREATE TABLE IF NOT EXISTS {self.qualified(schema)} ({cols})")
+        for index, spec in self.indexes.items():
+            await conn.execute(f'CREATE INDEX IF NOT EXISTS "{index}" ON {self.qualified(schema)} {spec}')
+
+    async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
+        rows = await conn.fetch(f"SELECT * FROM {self.qualified(schema)} ORDER BY {self.order_by}")
+        return [dict(r) for r in rows]
+
+    async def _copy(self, conn: Conn, schema: str, rows: Sequence[Row]) -> None:
+        names = list(self.columns)
+        await conn.copy_records_to_table(
+            self.table, schema_name=schema, columns=names, records=[tuple(r[c] for c in names) for r in rows]
+        )
+
+
+class RowPerEvent(_Table):
+    """One row per event: ``row(event)`` returns it (every column), or None to skip the event."""
+
+    @abc.abstractmethod
+    def row(self, rec: RecordedEvent) -> Row | None: ...
+
+    async def apply(self, conn: Conn, schema: str, events: Sequence[RecordedEvent]) -> None:
+        rows = [r for rec in events if (r := self.row(rec)) is not None]
+        if rows:
+            await self._copy(conn, schema, rows)
+
+
+class RowPerAggregate(_Table):
+    """One row per aggregate, keyed by the first column: ``key(event)`` names the row an event
+    changes (None: not this read model's), ``fold(row, event)`` returns the row after it (the row
+    is None before the aggregate's first event; returning None deletes it)."""
+
+    @abc.abstractmethod
+    def key(self, rec: RecordedEvent) -> str | None: ...
+
+    @abc.abstractmethod
+    def fold(self, row: Row | None, rec: RecordedEvent) -> Row | None: ...
+
+    @property
+    def key_column(self) -> str:
+        return next(iter(self.columns))
+
+    async def apply(self, conn: Conn, schema: str, events: Sequence[RecordedEvent]) -> None:
+        touched = [(k, rec) for rec in events if (k := self.key(rec)) is not None]
+        if not touched:
+            return
+        keys = list(dict.fromkeys(k for k, _ in touched))
+        table, key = self.qualified(schema), self.key_column
+        rows: dict[str, Row | None] = {k: None for k in keys}
+        for r in await conn.fetch(f'SELECT * FROM {table} WHERE "{key}" = ANY($1::text[])', keys):
+            rows[r[key]] = dict(r)
+        existed = {k for k, r in rows.items() if r is not None}
+        for k, rec in touched:
+            rows[k] = self.fold(rows[k], rec)
+        if existed:
+            await conn.execute(f'DELETE FROM {table} WHERE "{key}" = ANY($1::text[])', list(existed))
+        await self._copy(conn, schema, [r for r in rows.values() if r is not None])
+
+
+class _NoDatabase:
+    """Stands in for a read model's pool where there is none (handler tests of commands): any
+    query through it fails loudly instead of pretending."""
+
+    def acquire(self) -> Any:
+        raise RuntimeError("no read-model database here: queries need a real one")
+
+
+#: A :data:`Pool` for dependencies that must not be queried.
+NO_DATABASE = cast("Pool", _NoDatabase())
