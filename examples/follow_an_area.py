@@ -2,10 +2,12 @@
 
 Subjects carry the administrative path, so one filter is one area: ``caunoi.petitions.*.08.>`` is
 everything in province 08, ``caunoi.petitions.*.08.00691`` one commune of it (2025 dataset). The
-stream keeps every event forever; an ordered consumer replays them from the start, then follows.
+stream keeps every event forever; a consumer reads them from the start, then follows.
 
-    python examples/follow_an_area.py --area 08            # Ctrl-C to stop
-    python examples/follow_an_area.py --area 08 --count 5  # stop after 5 events
+An operator gives this program a connection file that may read exactly that area:
+
+    caunoi bus subscriber so-noi-vu-08 --area 08           # writes so-noi-vu-08.json
+    python examples/follow_an_area.py --login so-noi-vu-08.json --count 5
 """
 
 from __future__ import annotations
@@ -13,34 +15,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
+from pathlib import Path
 
 import nats
+from nats.errors import TimeoutError as NatsTimeout
 
 
-async def follow(url: str, area: str, count: int | None) -> None:
-    nc = await nats.connect(url)
+async def follow(login: dict[str, str], area: str, count: int | None) -> None:
+    nc = await nats.connect(
+        login["nats_url"], nkeys_seed_str=login["nats_seed"], inbox_prefix=f"_INBOX_{login['nats_user']}"
+    )
     js = nc.jetstream()
-    seen = 0
-    done = asyncio.Event()
-
-    async def on_event(msg: nats.aio.msg.Msg) -> None:
-        nonlocal seen
-        if done.is_set():
-            return
-        event = json.loads(msg.data)  # a CloudEvent, structured JSON
-        print(
-            f"{event['time'][:19]}  {event['type'].rsplit('.', 2)[-2]:<24} {event['subject']}  unit {event['unitcode']}"
-        )
-        seen += 1
-        if count is not None and seen >= count:
-            done.set()
-
     # A commune (5 digits) ends its path; a province or district has more below it.
     filter_subject = f"caunoi.petitions.*.{area}" + ("" if len(area.rsplit(".", 1)[-1]) == 5 else ".>")
-    sub = await js.subscribe(filter_subject, stream="PETITIONS", cb=on_event, ordered_consumer=True)
+    # A pull consumer created with its filter in the API subject: the only kind a subscriber's
+    # permissions allow, and only for its own area.
+    sub = await js.pull_subscribe(filter_subject, stream="PETITIONS")
+    seen = 0
     try:
-        await done.wait()
+        while count is None or seen < count:
+            try:
+                msgs = await sub.fetch(min(100, (count or 100) - seen), timeout=5)
+            except NatsTimeout:
+                continue
+            for msg in msgs:
+                event = json.loads(msg.data)  # a CloudEvent, structured JSON
+                kind = event["type"].rsplit(".", 2)[-2]  # vn.caunoi.petitions.PetitionRaised.v1
+                print(f"{event['time'][:19]}  {kind:<24} {event['subject']}  unit {event['unitcode']}")
+                await msg.ack()
+                seen += 1
     finally:
         await sub.unsubscribe()
         await nc.close()
@@ -48,12 +51,13 @@ async def follow(url: str, area: str, count: int | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nats", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
-    parser.add_argument("--area", default="08", help="unit path: a province (08) or province.commune (08.00691)")
+    parser.add_argument("--login", type=Path, required=True, help="connection file (caunoi bus subscriber)")
+    parser.add_argument("--area", help="unit path to follow, default the connection's first area (e.g. 08)")
     parser.add_argument("--count", type=int, help="stop after this many events")
     args = parser.parse_args()
+    login = json.loads(args.login.read_text())
     try:
-        asyncio.run(follow(args.nats, args.area, args.count))
+        asyncio.run(follow(login, args.area or login["areas"][0], args.count))
     except KeyboardInterrupt:
         pass
 

@@ -4,7 +4,10 @@ The read model is the class below; the kernel's projection runner reads the PETI
 its checkpoint, gives it batches of events and writes them with COPY, the checkpoint moving in the
 same transaction. Run it again later and it carries on where it stopped.
 
-    python examples/petitions_by_category.py          # against the system `make up` started
+    python examples/petitions_by_category.py   # against the system `make up` started, as its operator
+
+It reads the stream directly, so it runs as a user that may: the local operator here; a service
+of its own in a deployment (see deploy/README.md, "Bus permissions").
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from typing import ClassVar
 import asyncpg
 import nats
 
+from caunoi.cli.identities import current_login
 from caunoi.cli.runtime import read_runtime
 from caunoi.petitions.bootstrap import STREAM
 from caunoi.petitions.events import PetitionRaised, registry
 from caunoi.shared.aggregate import RecordedEvent
+from caunoi.shared.client import Login
 from caunoi.shared.jetstream import JetStreamEventStore
 from caunoi.shared.projection import ProjectionRunner
 from caunoi.shared.readmodel import Row, RowPerEvent
@@ -40,10 +45,10 @@ class RaisedPetitions(RowPerEvent):
         return {"petition_id": ev.petition_id, "category": ev.category.value, "commune": ev.commune_code}
 
 
-async def main(nats_url: str, server_url: str) -> None:
+async def main(nats_url: str, server_url: str, login: Login | None) -> None:
     await ensure_database(server_url, "caunoi_examples")
     pool = await asyncpg.create_pool(database_url_with(server_url, "caunoi_examples"), min_size=1, max_size=2)
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **(login.nats_options() if login else {}))
     try:
         runner = ProjectionRunner(pool, nc, JetStreamEventStore(nc, STREAM), registry, RaisedPetitions())
         await runner.setup()
@@ -67,4 +72,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if not args.database:
         raise SystemExit("no PostgreSQL: start the system with `make up`, or pass --database / DATABASE_URL")
-    asyncio.run(main(args.nats, args.database))
+    asyncio.run(main(args.nats, args.database, current_login()))

@@ -30,14 +30,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 async def services(servers: Servers) -> AsyncIterator[dict[str, ServiceProcess]]:
     """Every service as its own process, on the session's servers."""
     procs = {
-        name: ServiceProcess(f"caunoi.{name}", name, servers.env(), servers.root / "logs" / f"{name}.log")
+        name: ServiceProcess(f"caunoi.{name}", name, servers.service_env(name), servers.root / "logs" / f"{name}.log")
         for name in SERVICES
     }
     for p in procs.values():
         p.start()
     try:
         for p in procs.values():
-            await p.wait_ready(servers.nats_url)
+            await p.wait_ready(servers.nats_url, servers.operator)
         yield procs
     finally:
         for p in procs.values():
@@ -46,7 +46,7 @@ async def services(servers: Servers) -> AsyncIterator[dict[str, ServiceProcess]]
 
 @pytest_asyncio.fixture
 async def client(servers: Servers, services: dict[str, ServiceProcess]) -> AsyncIterator[Client]:
-    c = await Client.connect(servers.nats_url)
+    c = await servers.client()
     try:
         yield c
     finally:

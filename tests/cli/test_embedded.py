@@ -18,6 +18,7 @@ import nats
 import pytest
 
 from caunoi.cli import embedded
+from caunoi.cli.bus import OPERATOR
 from caunoi.cli.embedded import (
     EmbeddedServerError,
     find_nats_config,
@@ -26,6 +27,8 @@ from caunoi.cli.embedded import (
     start_nats,
     start_postgres,
 )
+from caunoi.cli.installation import Installation
+from caunoi.shared.client import Login
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY_CONF = REPO / "deploy" / "nats" / "nats-server.conf"
@@ -58,6 +61,8 @@ def _wait_gone(pid: int, timeout: float = 10.0) -> None:
 
 def test_packaged_config_is_identical_to_deploy_config() -> None:
     assert DEPLOY_CONF.read_bytes() == PACKAGED_CONF.read_bytes()
+    permissions = DEPLOY_CONF.parent / "permissions.conf"
+    assert permissions.read_bytes() == (PACKAGED_CONF.parent / "permissions.conf").read_bytes()
 
 
 def test_config_enables_jetstream_with_sync_always() -> None:
@@ -93,8 +98,19 @@ def test_nats_config_env_quotes_strings_and_disables_monitor() -> None:
 # ------------------------------------------------------------------------------- NATS
 
 
-async def _create_stream_and_publish(url: str) -> None:
-    nc = await nats.connect(url)
+def installed(data_dir: Path) -> dict[str, Any]:
+    """The configuration and operator seed of an installation in ``data_dir`` (keys, users)."""
+    inst = Installation(data_dir)
+    inst.prepare()
+    return {"config": inst.nats_config, "seed": inst.bus().seed(OPERATOR)}
+
+
+def as_operator(data_dir: Path) -> dict[str, Any]:
+    return Login(nats_user=OPERATOR, nats_seed=Installation(data_dir).bus().seed(OPERATOR)).nats_options()
+
+
+async def _create_stream_and_publish(url: str, data_dir: Path) -> None:
+    nc = await nats.connect(url, **as_operator(data_dir))
     try:
         js = nc.jetstream()
         await js.add_stream(name="EMBEDDED_TEST", subjects=["embedded.test.>"])
@@ -104,8 +120,8 @@ async def _create_stream_and_publish(url: str) -> None:
         await nc.close()
 
 
-async def _read_stream(url: str) -> tuple[int, bytes]:
-    nc = await nats.connect(url)
+async def _read_stream(url: str, data_dir: Path) -> tuple[int, bytes]:
+    nc = await nats.connect(url, **as_operator(data_dir))
     try:
         js = nc.jetstream()
         info = await js.stream_info("EMBEDDED_TEST")
@@ -118,10 +134,10 @@ async def _read_stream(url: str) -> tuple[int, bytes]:
 def test_nats_jetstream_sync_always_and_persistence(tmp_path: Path) -> None:
     data_dir = tmp_path / "data dir #1"  # spaces and '#' must survive the env-var config
     port, monitor = free_port(), free_port()
-    with start_nats(data_dir, port=port, monitor_port=monitor) as server:
+    with start_nats(data_dir, port=port, monitor_port=monitor, **installed(data_dir)) as server:
         assert server.url == f"nats://127.0.0.1:{port}"
         assert server.running and server.pid > 0
-        assert server.config_path == DEPLOY_CONF
+        assert server.config_path.read_bytes() == DEPLOY_CONF.read_bytes()
         assert _get_json(f"{server.monitor_url}/healthz?js-enabled-only=true") == {"status": "ok"}
         varz = _get_json(f"{server.monitor_url}/varz")
         js_config = varz["jetstream"]["config"]
@@ -129,18 +145,28 @@ def test_nats_jetstream_sync_always_and_persistence(tmp_path: Path) -> None:
         assert js_config["store_dir"] == str(data_dir / "nats" / "jetstream")
         assert varz["host"] == "127.0.0.1" and varz["port"] == port
         assert _get_json(f"{server.monitor_url}/jsz")["config"]["sync_always"] is True
-        asyncio.run(_create_stream_and_publish(server.url))
+        asyncio.run(_create_stream_and_publish(server.url, data_dir))
         # A second server on the same store dir would corrupt it.
         with pytest.raises(EmbeddedServerError, match="already running"):
-            start_nats(data_dir, port=free_port(), monitor_port=None)
+            start_nats(data_dir, port=free_port(), monitor_port=None, **installed(data_dir))
     assert not server.running
     assert not server.pid_file.exists()
     assert (data_dir / "nats" / "nats.log").read_text().count("Server is ready") == 1
     assert (data_dir / "nats" / "jetstream").is_dir()
 
-    with start_nats(data_dir, port=port, monitor_port=None) as again:
+    with start_nats(data_dir, port=port, monitor_port=None, **installed(data_dir)) as again:
         assert again.monitor_url is None
-        assert asyncio.run(_read_stream(again.url)) == (1, b"hello")
+        assert asyncio.run(_read_stream(again.url, data_dir)) == (1, b"hello")
+
+
+def test_nats_refuses_a_connection_without_a_known_nkey(tmp_path: Path) -> None:
+    with start_nats(tmp_path, port=free_port(), monitor_port=None, **installed(tmp_path)) as server:
+
+        async def anonymous() -> None:
+            await nats.connect(server.url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)
+
+        with pytest.raises(Exception, match=r"(?i)authoriz"):
+            asyncio.run(anonymous())
 
 
 def test_nats_port_in_use(tmp_path: Path, listening_port: int) -> None:
@@ -260,7 +286,7 @@ def test_postgres_port_in_use(tmp_path: Path, listening_port: int) -> None:
 
 def test_both_servers_as_context_managers(tmp_path: Path) -> None:
     with (
-        start_nats(tmp_path, port=free_port(), monitor_port=free_port()) as nats_server,
+        start_nats(tmp_path, port=free_port(), monitor_port=free_port(), **installed(tmp_path)) as nats_server,
         start_postgres(tmp_path, port=free_port()) as pg,
     ):
         assert nats_server.running and pg.running

@@ -4,6 +4,7 @@ nothing is lost or doubled. The tests of this module run in order on one system.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -18,9 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 
+from caunoi.cli.bus import installed_services
 from caunoi.cli.embedded import free_port
+from caunoi.cli.installation import Installation
+from caunoi.shared.client import Login
+from caunoi.shared.envelope import CloudEvent
+from caunoi.shared.eventstore import StoredMessage
+from caunoi.shared.identity import IDENTITIES_STREAM
+from caunoi.shared.jetstream import JetStreamEventStore
 
 REPO = Path(__file__).resolve().parents[2]
 CAUNOI = [sys.executable, "-m", "caunoi.cli.main"]
@@ -113,6 +122,40 @@ def test_up_loads_the_demo_data(live: Live) -> None:
     assert "Đã có văn bản trả lời" in live.cli("petitions", "list").stdout
 
 
+async def every_stored_message(live: Live) -> list[StoredMessage]:
+    login = Login.from_file(Installation(live.data).operator_login)
+    nc = await nats.connect(live.nats_url, **login.nats_options())
+    out: list[StoredMessage] = []
+    try:
+        for spec in (*(s.stream for s in installed_services()), IDENTITIES_STREAM):
+            store, seq = JetStreamEventStore(nc, spec), 0
+            while batch := await store.read(seq + 1, 1000):
+                out += batch
+                seq = batch[-1].seq
+    finally:
+        await nc.close()
+    return out
+
+
+def test_any_cloudevents_sdk_reads_every_stored_event(live: Live) -> None:
+    """The official CloudEvents Python SDK, with its automatic mode detection, reads every event of
+    the demo run (petitions, hamlets, identities) as caunoi does."""
+    from cloudevents.core.bindings.http import HTTPMessage, from_http
+    from cloudevents.core.formats.json import JSONFormat
+
+    messages = asyncio.run(every_stored_message(live))
+    assert len(messages) > 60
+    for msg in messages:
+        ours = CloudEvent.from_json_bytes(msg.data)
+        theirs = from_http(HTTPMessage(msg.headers, msg.data), JSONFormat())
+        attrs = theirs.get_attributes()
+        assert (attrs["id"], attrs["type"], attrs["source"], attrs["subject"]) == (
+            ours.id, ours.type, ours.source, ours.subject,
+        ), msg.subject  # fmt: skip
+        assert theirs.get_data() == ours.data
+        assert attrs["actor"] == ours.actor and attrs["unitcode"] == ours.unitcode
+
+
 def readme_commands() -> list[list[str]]:
     """Every ``caunoi`` command of the README's shell blocks, as printed, in order."""
     text = (REPO / "README.md").read_text()
@@ -144,7 +187,7 @@ def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None
 
 def run_example(live: Live, name: str, *args: str) -> str:
     res = subprocess.run(
-        [sys.executable, str(REPO / "examples" / name), "--nats", live.nats_url, *args],
+        [sys.executable, str(REPO / "examples" / name), *args],
         env=env_for(live.data),
         capture_output=True,
         text=True,
@@ -154,10 +197,18 @@ def run_example(live: Live, name: str, *args: str) -> str:
     return res.stdout
 
 
-def test_the_examples_run(live: Live) -> None:
-    lines = run_example(live, "follow_an_area.py", "--area", "08", "--count", "5").splitlines()
-    assert len(lines) == 5 and all("PetitionRaised" in line or "Petition" in line for line in lines)
-    out = run_example(live, "raise_and_follow.py", "--commune", "00691")
+def test_the_examples_run(live: Live, tmp_path: Path) -> None:
+    """With the connection files an operator gives out, as the README and the examples say."""
+    subscriber = tmp_path / "so-noi-vu-08.json"
+    live.cli("bus", "subscriber", "so-noi-vu-08", "--area", "08", "--out", str(subscriber))
+    lines = run_example(live, "follow_an_area.py", "--login", str(subscriber), "--count", "5").splitlines()
+    assert len(lines) == 5 and all("Petition" in line for line in lines), lines
+    portal = tmp_path / "portal.json"
+    live.cli(
+        "identities", "issue", "--system", "--name", "Cổng thông tin tỉnh", "--unit", "08", "--role", "service",
+        "--area", "08", "--out", str(portal),
+    )  # fmt: skip
+    out = run_example(live, "raise_and_follow.py", "--login", str(portal), "--commune", "00691")
     assert re.search(r"raised PA-[0-9A-Z]{8}: received", out) and "PetitionRaised.v1: unit 00691" in out
     out = run_example(live, "petitions_by_category.py")
     assert re.search(r"roads\s+\d+", out), out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from functools import cache
 from importlib.metadata import entry_points
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from caunoi.cli import bus
 from caunoi.cli.embedded import find_nats_server, nats_config_env
+from caunoi.cli.installation import Installation
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -317,18 +320,38 @@ def test_dockerignore_keeps_local_state_out() -> None:
 # ----------------------------------------------------------------- nats-server -t checks
 
 
+def deployed_conf(tmp_path: Path) -> Path:
+    """deploy/nats/ as the nats container sees it: the committed files beside the auth.conf that
+    `caunoi bus init` generates."""
+    inst = Installation(tmp_path / "local")
+    inst.prepare()
+    conf = tmp_path / "etc-nats"
+    conf.mkdir()
+    for name in ("nats-server.conf", "permissions.conf"):
+        shutil.copyfile(NATS_CONF.parent / name, conf / name)
+    shutil.copyfile(inst.conf_dir / "auth.conf", conf / "auth.conf")
+    return conf / "nats-server.conf"
+
+
 def test_nats_config_is_valid_with_the_compose_env(tmp_path: Path) -> None:
     compose_env = {k: v for k, v in env(compose(COMPOSE)["nats"]).items() if k in NATS_ENV}
-    res = nats_check(NATS_CONF, compose_env, tmp_path)
+    res = nats_check(deployed_conf(tmp_path), compose_env, tmp_path)
     assert res.returncode == 0 and "is valid" in res.stdout + res.stderr, res.stdout + res.stderr
 
 
 def test_nats_config_needs_every_variable(tmp_path: Path) -> None:
     """The check above really depends on the env it is given (no default syntax in nats)."""
     compose_env = {k: v for k, v in env(compose(COMPOSE)["nats"]).items() if k in NATS_ENV}
+    conf = deployed_conf(tmp_path)
     for missing in NATS_ENV:
-        res = nats_check(NATS_CONF, {k: v for k, v in compose_env.items() if k != missing}, tmp_path)
+        res = nats_check(conf, {k: v for k, v in compose_env.items() if k != missing}, tmp_path)
         assert res.returncode != 0 and missing in res.stdout + res.stderr
+
+
+def test_the_committed_permissions_are_what_the_code_generates() -> None:
+    assert (NATS_CONF.parent / "permissions.conf").read_text() == bus.render_permissions(bus.installed_services()), (
+        "run `caunoi bus permissions --write deploy/nats/permissions.conf` (and copy it to cli/src/caunoi/cli/data/)"
+    )
 
 
 @pytest.mark.parametrize("conf", NODE_CONFS, ids=lambda p: p.name)

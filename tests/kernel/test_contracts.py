@@ -116,7 +116,8 @@ def test_every_endpoint_has_a_schema_a_channel_and_a_receive_operation(
     assert "caunoi.q.petitions.list" in subjects
     assert "caunoi.admin.petitions.status" in subjects
     raise_ = json.loads(files["docs/commands/petitions/raise.json"])
-    assert {"command_id", "correlation_id", "actor", "commune_code"} <= set(raise_["properties"])
+    assert {"command_id", "correlation_id", "commune_code"} <= set(raise_["properties"])
+    assert "actor" not in raise_["properties"], "who asks is proven by the credential, never claimed in the body"
     assert raise_["properties"]["commune_code"]["pattern"] == r"^\d{5}$"
 
 

@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
-import nats
 import pytest
 import pytest_asyncio
 
@@ -29,7 +28,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[EventStore]:
         yield InMemoryEventStore(spec)
         return
     servers = request.getfixturevalue("servers")
-    nc = await nats.connect(servers.nats_url)
+    nc = await servers.connect()
     await provision_stream(nc, spec)
     try:
         yield JetStreamEventStore(nc, spec)

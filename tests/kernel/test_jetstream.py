@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import nats
 import pytest
 from support import Servers
 
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_stream_has_the_fixed_config(servers: Servers) -> None:
-    nc = await nats.connect(servers.nats_url)
+    nc = await servers.connect()
     try:
         name = f"T{uuid.uuid4().hex[:8].upper()}"
         spec = StreamSpec(name=name, service=name.lower())

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
 import asyncpg
-import nats
 import pytest
 import pytest_asyncio
 from support import Servers
@@ -85,7 +84,7 @@ class Env:
 
 @pytest_asyncio.fixture
 async def env(servers: Servers) -> AsyncIterator[Env]:
-    nc = await nats.connect(servers.nats_url)
+    nc = await servers.connect()
     name = f"P{uuid.uuid4().hex[:8].upper()}"
     spec = StreamSpec(name=name, service=name.lower())
     await provision_stream(nc, spec)
@@ -187,3 +186,51 @@ async def test_rebuild_equals_live_and_live_keeps_serving(env: Env) -> None:
     assert await r.snapshot() == live
     assert await r.rebuild_into("counting_check") == 400
     assert await r.snapshot("counting_check") == live
+
+
+async def test_a_message_that_is_not_an_event_is_recorded_and_passed_over(env: Env) -> None:
+    """Bus permissions keep junk out; if some is stored anyway, the projection notes it and goes
+    on: it neither halts nor parks (only a real event that fails does)."""
+    await env.emit("a", 1)
+    subject = env.store.subject_for("junk-1", ["08"])
+    await env.nc.publish(subject, b'{"not": "a cloudevent"}')
+    forged = CloudEvent(id=str(uuid.uuid4()), source="/someone/else", type=Counted.type_name(), subject="junk-2",
+                        data={"key": "forged", "n": 100})  # fmt: skip
+    await env.nc.publish(env.store.subject_for("junk-2", ["08"]), forged.to_json_bytes())
+    await env.nc.flush()
+    await env.emit("b", 2)
+    r = env.runner()
+    await r.setup()
+    assert await r.catch_up() == 4
+    assert [(row["key"], row["total"]) for row in await r.snapshot()] == [("a", 1), ("b", 2)]
+    junk = await r.junk()
+    assert [j["subject"] for j in junk] == [subject, env.store.subject_for("junk-2", ["08"])]
+    assert "not a CloudEvent" in junk[0]["reason"] and "source" in junk[1]["reason"]
+    assert await r.parked() == [] and r.status.halted_at is None
+
+
+async def test_one_failing_event_in_a_large_batch_is_parked_alone(env: Env) -> None:
+    """A batch of 1,000 with one event that cannot apply: the 499 before it are applied, it is
+    parked alone and the projection halts there; once it is skipped the 500 after it follow."""
+    for i in range(1000):
+        await env.emit("bad" if i == 499 else f"k{i % 7}", i)
+    CountingProjection.poison = {"bad"}
+    r = env.runner(batch=1000, max_attempts=2, base_backoff=0.01, halted_retry_every=0.05)
+    task = asyncio.create_task(r.run())
+    try:
+        for _ in range(400):
+            if r.status.halted_at:
+                break
+            await asyncio.sleep(0.02)
+        assert r.status.halted_at == 500
+        assert sum(row["events"] for row in await r.snapshot()) == 499
+        assert [p["seq"] for p in await r.parked()] == [500]
+        assert await r.skip(500, "test")
+        for _ in range(400):
+            if sum(row["events"] for row in await r.snapshot()) == 999:
+                break
+            await asyncio.sleep(0.02)
+        assert sum(row["events"] for row in await r.snapshot()) == 999
+    finally:
+        r.stop()
+        await asyncio.wait_for(task, 5)

@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 
 import asyncpg
-import nats
 import pytest
 from support import ServiceProcess, start_servers
 
@@ -60,9 +59,9 @@ async def checkpoint(conn: asyncpg.Connection) -> int:  # type: ignore[type-arg]
 
 
 async def test_killed_projector_resumes_to_the_same_state_as_a_rebuild(tmp_path: Path) -> None:
-    servers, handles = start_servers(tmp_path)
-    svc = ServiceProcess("caunoi.petitions", "petitions", servers.env(), tmp_path / "petitions.log")
-    nc = await nats.connect(servers.nats_url)
+    servers, handles = await asyncio.to_thread(start_servers, tmp_path)
+    svc = ServiceProcess("caunoi.petitions", "petitions", servers.service_env("petitions"), tmp_path / "petitions.log")
+    nc = await servers.connect()
     try:
         await provision_stream(nc, STREAM)
         store = JetStreamEventStore(nc, STREAM)
@@ -76,7 +75,7 @@ async def test_killed_projector_resumes_to_the_same_state_as_a_rebuild(tmp_path:
         await asyncio.gather(*[put(i) for i in range(TOTAL)])
 
         svc.start()
-        await svc.wait_ready(servers.nats_url)
+        await svc.wait_ready(servers.nats_url, servers.operator)
         conn = None
         for _ in range(500):
             try:
@@ -98,8 +97,8 @@ async def test_killed_projector_resumes_to_the_same_state_as_a_rebuild(tmp_path:
             assert await conn.fetchval("SELECT count(*) FROM petitions.petitions") == killed_at
 
             svc.start()
-            await svc.wait_ready(servers.nats_url)
-            c = Client(nc)
+            await svc.wait_ready(servers.nats_url, servers.operator)
+            c = Client(nc, servers.operator)
             for _ in range(400):
                 st = await c.admin("petitions", "status")
                 if st["projections"][0]["lag"] == 0:

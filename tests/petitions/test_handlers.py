@@ -45,7 +45,8 @@ class Petitions(Harness[Deps]):
         self.hamlets.apply(
             HamletRetired(hamlet_id=f"{COMMUNE}-thon-cu", reason="sáp nhập", retired_on=date(2025, 7, 1))
         )
-        deps = Deps(Repository(store, registry, PETITION), UnitTree.load("vn-2025"), self.hamlets)
+        units = UnitTree.load("vn-2025")
+        deps = Deps(Repository(store, registry, PETITION, units), units, self.hamlets)
         super().__init__("petitions", ENDPOINTS, deps, store)
 
     async def raise_one(self, **over: Any) -> str:

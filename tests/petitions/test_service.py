@@ -7,7 +7,6 @@ import asyncio
 import json
 import uuid
 
-import nats
 import pytest
 import pytest_asyncio
 from petitions.payloads import raise_payload
@@ -15,6 +14,7 @@ from support import Servers, db, stream_messages, wait_projected
 
 from caunoi.cli.demo import demo_area
 from caunoi.shared.client import Client, RequestFailed
+from caunoi.shared.context import Role
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,7 +25,7 @@ COMMUNE = COMMUNES[0].code
 @pytest_asyncio.fixture(scope="session")
 async def hamlets(servers: Servers, services: object) -> None:
     """The hamlet the tests raise petitions in, as the scheduling service keeps it."""
-    c = await Client.connect(servers.nats_url)
+    c = await servers.client()
     try:
         body = {"commune_code": COMMUNE, "name": "Thôn Đồng Tâm", "kind": "thon", "command_id": "test-hamlet-1"}
         await c.command("scheduling", "hamlet_add", body)
@@ -67,12 +67,18 @@ async def test_plain_nats_request_stores_a_cloudevent(servers: Servers, client: 
     from cloudevents.core.bindings.http import HTTPMessage, from_http
     from cloudevents.core.formats.json import JSONFormat
 
-    nc = await nats.connect(servers.nats_url)
+    portal = servers.login("08", Role.service)  # a city portal acting for the province
+    nc = await servers.connect(portal)
     try:
         body = json.dumps(raise_payload(channel="portal", hamlet_id=None)).encode()
-        reply = json.loads((await nc.request("caunoi.cmd.petitions.raise", body, timeout=10)).data)
+        headers = {"Authorization": f"Bearer {portal.token}"}
+        reply = json.loads((await nc.request("caunoi.cmd.petitions.raise", body, timeout=10, headers=headers)).data)
         assert reply["ok"], reply
         pid, seq = reply["result"]["petition_id"], reply["result"]["events"][0]["seq"]
+    finally:
+        await nc.close()
+    nc = await servers.connect()  # reading the stream directly takes the operator
+    try:
         stored = await nc.request("$JS.API.DIRECT.GET.PETITIONS", json.dumps({"seq": seq}).encode(), timeout=5)
     finally:
         await nc.close()
@@ -82,6 +88,7 @@ async def test_plain_nats_request_stores_a_cloudevent(servers: Servers, client: 
     assert attrs["specversion"] == "1.0" and attrs["type"] == "vn.caunoi.petitions.PetitionRaised.v1"
     assert (attrs["subject"], attrs["source"], attrs["unitcode"]) == (pid, "/caunoi/petitions", COMMUNE)
     assert attrs["correlationid"] and attrs["causationid"]
+    assert (attrs["actor"], attrs["actorunit"]) == ("service.08", "08")  # the credential, not the body
     data = ev.get_data()
     assert isinstance(data, dict) and data["petition_id"] == pid
     await wait_projected(client, "petitions")
@@ -95,7 +102,8 @@ async def test_plain_nats_request_stores_a_cloudevent(servers: Servers, client: 
 async def test_a_body_that_is_not_json_gets_a_structured_reply(client: Client) -> None:
     before = await stream_messages(client, "PETITIONS")
     for body in (b"{not json", b"[" * 5000 + b"]" * 5000, b'{"a":' * 3000 + b"1" + b"}" * 3000):
-        reply = json.loads((await client.nc.request("caunoi.cmd.petitions.raise", body, timeout=2)).data)
+        msg = await client.nc.request("caunoi.cmd.petitions.raise", body, timeout=1, headers=client.login.headers())
+        reply = json.loads(msg.data)
         assert reply["ok"] is False and reply["error"]["code"] == "invalid"
     assert await stream_messages(client, "PETITIONS") == before
 

@@ -36,7 +36,8 @@ class Scheduling(Harness[Deps]):
     def __init__(self) -> None:
         store = InMemoryEventStore(SCHEDULING_STREAM)
         self.directory = InMemoryHamletDirectory()
-        deps = Deps(Repository(store, registry, HAMLET), UnitTree.load("vn-2025"), self.directory)
+        units = UnitTree.load("vn-2025")
+        deps = Deps(Repository(store, registry, HAMLET, units), units, self.directory)
         super().__init__("scheduling", ENDPOINTS, deps, store)
         self.follower = Follower(store, registry, self.directory.apply)
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from caunoi.shared.client import Client
+from caunoi.shared.client import Client, Login
 from caunoi.shared.settings import Settings
 from caunoi.shared.units import (
     DATASET_2025,
@@ -66,7 +66,7 @@ def demo_area(dataset: str = DATASET_2025) -> tuple[Unit, list[Unit]]:
     return tree.get(area_path[0]), communes[:DEMO_SIZE]
 
 
-async def load(nats_url: str, data_dir: Path, echo: Callable[[str], Any] = print) -> int:
+async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callable[[str], Any] = print) -> int:
     """Load the demo set; return how many petitions were newly stored."""
     marker = data_dir / MARKER
     if marker.exists():
@@ -75,7 +75,7 @@ async def load(nats_url: str, data_dir: Path, echo: Callable[[str], Any] = print
     dataset = Settings().units_dataset
     province, communes = demo_area(dataset)
     echo(f"• Loading demo data: {province.name} ({province.code}), {len(communes)} communes …")
-    c = await Client.connect(nats_url)
+    c = await Client.connect(nats_url, login)
     fresh = 0
     base = date(2026, 10, 5)
     try:
@@ -87,7 +87,6 @@ async def load(nats_url: str, data_dir: Path, echo: Callable[[str], Any] = print
                     "hamlet_add",
                     {
                         "command_id": f"demo-hamlet-{commune.code}-{hi}",
-                        "actor": "demo",
                         "commune_code": commune.code,
                         "name": hamlet,
                         "kind": kind,
@@ -106,7 +105,6 @@ async def load(nats_url: str, data_dir: Path, echo: Callable[[str], Any] = print
                     "raise",
                     {
                         "command_id": cid,
-                        "actor": "demo",
                         "channel": "meeting" if hi != 1 else ["hotline", "letter", "reception", "portal"][ci % 4],
                         "kind": "petition" if n % 3 else "feedback",
                         "category": category,
@@ -142,7 +140,7 @@ async def wait_hamlets_seen(c: Client, timeout: float = 30.0) -> None:
 async def _advance(c: Client, pid: str, n: int, province: str, received: date) -> None:
     """Move petition number ``n`` along its life so the demo shows every state."""
     stage = n % 5
-    meta = {"actor": "demo"}
+    meta: dict[str, Any] = {}
     if stage == 0:
         return  # stays received
     if stage == 1:

@@ -31,6 +31,7 @@ Usage::
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import importlib.util
@@ -225,13 +226,14 @@ class _NotReady(Exception):
     pass
 
 
-def _jetstream_account_info(host: str, port: int, timeout: float) -> dict[str, object]:
-    """Minimal NATS client: connect and make a ``$JS.API.INFO`` request.
+def _jetstream_account_info(host: str, port: int, timeout: float, seed: str | None = None) -> dict[str, object]:
+    """Minimal NATS client: connect and make a ``$JS.API.INFO`` request (signing the server's
+    nonce with the nkey ``seed`` when the server has users).
 
     Kept synchronous (raw protocol over a socket) so that ``start_nats`` works both
     from plain code and from inside a running event loop.
     """
-    inbox = b"_INBOX.caunoi_embedded_ready"
+    inbox = b"_INBOX_operator.caunoi_embedded_ready"
     with (
         socket.create_connection((host, port), timeout=timeout) as sock,
         sock.makefile("rb") as f,
@@ -242,13 +244,20 @@ def _jetstream_account_info(host: str, port: int, timeout: float) -> dict[str, o
         info = json.loads(line[5:])
         if not info.get("jetstream"):
             raise _NotReady("server INFO does not advertise JetStream")
-        connect = {
+        connect: dict[str, object] = {
             "verbose": False,
             "pedantic": False,
             "headers": True,
             "no_responders": True,
             "protocol": 1,
         }
+        if seed is not None:
+            import nkeys
+
+            key = nkeys.from_seed(bytearray(seed.encode()))
+            signature = key.sign(str(info.get("nonce", "")).encode())
+            connect["nkey"] = key.public_key.decode()
+            connect["sig"] = base64.urlsafe_b64encode(signature).decode().rstrip("=")
         sock.sendall(
             b"CONNECT " + json.dumps(connect).encode() + b"\r\n"
             b"SUB " + inbox + b" 1\r\n"
@@ -412,7 +421,7 @@ def _running_nats_pid(pid_file: Path) -> int | None:
     return pid if _is_process(pid, b"nats-server") else None
 
 
-def _wait_nats_ready(server: EmbeddedNats, *, timeout: float, healthz: str | None) -> None:
+def _wait_nats_ready(server: EmbeddedNats, *, timeout: float, healthz: str | None, seed: str | None) -> None:
     deadline = time.monotonic() + timeout
     proc = server._process
     last_error = "not started"
@@ -423,7 +432,7 @@ def _wait_nats_ready(server: EmbeddedNats, *, timeout: float, healthz: str | Non
                 f"nats-server exited with code {code} during startup; {server.log_path}:\n{server.log_tail()}"
             )
         try:
-            _jetstream_account_info(_connect_host(server.host), server.port, timeout=2.0)
+            _jetstream_account_info(_connect_host(server.host), server.port, timeout=2.0, seed=seed)
             if healthz is not None and not _http_ok(healthz, timeout=2.0):
                 raise _NotReady(f"{healthz} not ok")
         except (OSError, ValueError, _NotReady) as e:
@@ -448,10 +457,14 @@ def start_nats(
     monitor_port: int | None = 8222,
     *,
     timeout: float = 15.0,
+    config: Path | None = None,
+    seed: str | None = None,
 ) -> EmbeddedNats:
     """Start nats-server with JetStream and wait until the JetStream API answers.
 
-    Uses :func:`find_nats_config` and :func:`find_nats_server`. Logs go to
+    Uses ``config`` (default :func:`find_nats_config`; a configuration whose users need an
+    nkey to connect gets the operator's ``seed`` for the readiness check) and
+    :func:`find_nats_server`. Logs go to
     ``data_dir/nats/nats.log``, JetStream data to ``data_dir/nats/jetstream``.
     Raises :class:`EmbeddedServerError` (with the log tail) if a port is taken or the
     server is not ready within ``timeout`` seconds.
@@ -478,7 +491,7 @@ def start_nats(
             )
 
     binary = find_nats_server()
-    config = find_nats_config()
+    config = config or find_nats_config()
     env = {**os.environ, **nats_config_env(host, port, monitor_port, nats_dir)}
     log_file = log_path.open("ab")
     log_offset = log_file.tell()
@@ -518,7 +531,7 @@ def start_nats(
     )
     healthz = f"{server.monitor_url}/healthz?js-enabled-only=true" if server.monitor_url else None
     try:
-        _wait_nats_ready(server, timeout=timeout, healthz=healthz)
+        _wait_nats_ready(server, timeout=timeout, healthz=healthz, seed=seed)
     except BaseException:  # including KeyboardInterrupt: do not leave the process behind
         server.stop()
         raise

@@ -7,7 +7,8 @@ from importlib.metadata import entry_points
 
 import click
 
-from caunoi.cli import ops, up
+from caunoi.cli import identities, ops, up
+from caunoi.cli.identities import current_login
 from caunoi.cli.runtime import default_nats_url
 from caunoi.shared.clitools import Ctx
 
@@ -21,13 +22,19 @@ from caunoi.shared.clitools import Ctx
 @click.option("--lang", type=click.Choice(["vi", "en"]), envvar="CAUNOI_LANG", default="vi", show_default=True)
 @click.pass_context
 def cli(ctx: click.Context, nats_url: str | None, as_json: bool, lang: str) -> None:
-    ctx.obj = Ctx(nats_url or default_nats_url(), as_json, lang)
+    login = current_login()
+    ctx.obj = Ctx(nats_url or default_nats_url(login), as_json, lang, login)
 
 
 cli.add_command(up.up)
 cli.add_command(ops.status)
 cli.add_command(ops.projections)
 cli.add_command(ops.units)
+cli.add_command(identities.login)
+cli.add_command(identities.logout)
+cli.add_command(identities.whoami)
+cli.add_command(identities.identities_group)
+cli.add_command(identities.bus_group)
 
 for ep in entry_points(group="caunoi.cli"):
     cli.add_command(ep.load(), name=ep.name)

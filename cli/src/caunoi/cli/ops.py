@@ -21,7 +21,10 @@ def service_names() -> list[str]:
 
 async def gather_status(c: Client) -> dict[str, Any]:
     out: dict[str, Any] = {"services": {}}
-    out["jetstream"] = await api(c.nc, "$JS.API.INFO")
+    try:
+        out["jetstream"] = await api(c.nc, "$JS.API.INFO", timeout=2.0)
+    except Exception as e:  # noqa: BLE001 - only the operator's NATS user may ask the server itself
+        out["jetstream"] = {"error": f"{type(e).__name__}: {e}"}
     for name in service_names():
         try:
             out["services"][name] = await c.admin(name, "status")
@@ -68,6 +71,7 @@ def status() -> None:
                     "position": p["position"],
                     "lag": p["lag"],
                     "parked": p.get("parked", 0),
+                    "junk": p.get("junk", 0),
                     "detail": p.get("last_error") or "",
                 }
             )
@@ -85,6 +89,7 @@ def status() -> None:
                 ("position", "Vị trí", "Position"),
                 ("lag", "Chậm", "Lag"),
                 ("parked", "Tạm giữ", "Parked"),
+                ("junk", "Bỏ qua (không phải sự kiện)", "Junk passed over"),
                 ("detail", "Chi tiết", "Detail"),
             ],
             ctx.lang,

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from caunoi.shared.client import Login
 from caunoi.shared.settings import Settings
 
 
@@ -38,10 +39,14 @@ def clear_runtime() -> None:
     runtime_file().unlink(missing_ok=True)
 
 
-def default_nats_url() -> str:
+def default_nats_url(login: Login | None = None) -> str:
+    """``NATS_URL``, else the server a running ``caunoi up`` started, else the login's, else the
+    default."""
     if os.environ.get("NATS_URL"):
         return os.environ["NATS_URL"]
     rt = read_runtime()
     if rt and rt.get("nats_url"):
         return str(rt["nats_url"])
+    if login is not None and login.nats_url:
+        return login.nats_url
     return Settings().nats_url

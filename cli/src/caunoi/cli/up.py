@@ -23,9 +23,11 @@ from typing import IO, Any
 import click
 
 from caunoi.cli import demo
+from caunoi.cli.bus import OPERATOR
 from caunoi.cli.embedded import start_nats, start_postgres
+from caunoi.cli.installation import Installation
 from caunoi.cli.runtime import clear_runtime, write_runtime
-from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable
+from caunoi.shared.client import Client, Login, RequestFailed, ServiceUnreachable
 from caunoi.shared.settings import Settings
 
 
@@ -70,9 +72,9 @@ def installed_services() -> list[tuple[str, str]]:
     return sorted(out)
 
 
-async def wait_ready(nats_url: str, names: list[str], timeout: float = 60.0) -> None:
+async def wait_ready(nats_url: str, login: Login, names: list[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    c = await Client.connect(nats_url)
+    c = await Client.connect(nats_url, login)
     try:
         pending = set(names)
         while pending:
@@ -114,14 +116,27 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    inst = Installation(data)
+    if inst.prepare():
+        click.echo(f"• First start: keys, NATS users and the local operator's login under {data}")
+    embedded_nats = not os.environ.get("NATS_URL")
     with ExitStack() as stack:
-        if os.environ.get("NATS_URL"):
+        if not embedded_nats:
             nats_url = settings.nats_url
             click.echo(f"• NATS: external {nats_url}")
         else:
-            click.echo(f"• Starting nats-server (JetStream, sync always) on 127.0.0.1:{nats_port} …")
-            nats = stack.enter_context(start_nats(data, port=nats_port, monitor_port=nats_port + 4000))
+            click.echo(f"• Starting nats-server (JetStream, sync always, bus permissions) on 127.0.0.1:{nats_port} …")
+            nats = stack.enter_context(
+                start_nats(
+                    data,
+                    port=nats_port,
+                    monitor_port=nats_port + 4000,
+                    config=inst.nats_config,
+                    seed=inst.bus().seed(OPERATOR),
+                )
+            )
             nats_url = nats.url
+        login = inst.ensure_operator(nats_url, settings.units_dataset, OPERATOR if embedded_nats else None)
         if os.environ.get("DATABASE_URL"):
             db_url = settings.database_url
             click.echo(f"• PostgreSQL: external {db_url}")
@@ -131,13 +146,16 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
             db_url = pg.url
 
         env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": db_url, "CAUNOI_DATA_DIR": str(data)}
-        procs = [ServiceProcess(n, m, env, data / "logs" / f"{n}.log") for n, m in installed_services()]
+        procs = [
+            ServiceProcess(n, m, {**env, **inst.service_env(n, embedded_nats)}, data / "logs" / f"{n}.log")
+            for n, m in installed_services()
+        ]
         for p in procs:
             p.start()
         for p in procs:
             stack.callback(p.stop)
         click.echo(f"• Starting services: {', '.join(p.name for p in procs)} …")
-        asyncio.run(wait_ready(nats_url, [p.name for p in procs]))
+        asyncio.run(wait_ready(nats_url, login, [p.name for p in procs]))
 
         write_runtime(
             {
@@ -151,7 +169,7 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
         stack.callback(clear_runtime)
 
         if not no_demo:
-            asyncio.run(demo.load(nats_url, data, echo=click.echo))
+            asyncio.run(demo.load(nats_url, data, login, echo=click.echo))
 
         click.echo("")
         click.echo("caunoi is running / đang chạy:")

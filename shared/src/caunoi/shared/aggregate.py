@@ -5,7 +5,7 @@ The domain stays pure: ``evolve(state, event) -> state`` and ``decide(state, com
 [events]`` are plain functions in a service's ``domain.py``; this module is where they meet I/O.
 A handler reads like this (see services/*/src/caunoi/*/handlers.py)::
 
-    hamlet = await deps.hamlets.get(cmd.hamlet_id)
+    hamlet = await deps.hamlets.get(cmd.hamlet_id, ctx)
     if done := hamlet.done_by(ctx):            # the same command id was carried out before
         return done
     facts = await facts_for(deps, ctx, ...)    # lookups, after the idempotency check
@@ -21,10 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from caunoi.shared.authz import require_reach
 from caunoi.shared.context import RequestContext
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import NEW_AGGREGATE, EventStore, StoredMessage, WrongExpectedSequence
+from caunoi.shared.units import UnitTree
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -57,6 +59,8 @@ class Scope:
     unit_code: str
     dataset: str | None
     unit_path: Sequence[str]
+    #: units the aggregate was handed to (a forwarded petition): they and their parents reach it
+    handed_to: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,11 @@ class Loaded(Generic[S]):
 
 def reply(out: Outcome[Any], **fields: Any) -> dict[str, Any]:
     """A command's reply: what the handler says of the aggregate (``fields``), the events stored
-    (id, type, stream sequence) and whether the command was a repeat."""
+    (id, type, stream sequence), the NATS subject its events are on (to follow it) and whether
+    the command was a repeat."""
     events = [{"id": r.envelope.id, "type": r.envelope.type, "seq": r.seq} for r in out.events]
-    return {**fields, "events": events, "replayed": out.replayed}
+    subject = out.events[-1].nats_subject if out.events else None
+    return {**fields, "subject": subject, "events": events, "replayed": out.replayed}
 
 
 class AggregateExists(Exception):
@@ -119,15 +125,31 @@ def event_id(command_id: str, aggregate_id: str, index: int) -> str:
 
 
 class Repository(Generic[S]):
-    """Aggregates of one kind in one event store."""
+    """Aggregates of one kind in one event store. It lets an actor reach only the aggregates its
+    unit reaches (:mod:`caunoi.shared.authz`): a loaded one as it is, a new one as it would be."""
 
-    def __init__(self, store: EventStore, registry: EventRegistry, kind: AggregateKind[S]) -> None:
+    def __init__(self, store: EventStore, registry: EventRegistry, kind: AggregateKind[S], units: UnitTree) -> None:
         self.store = store
         self.registry = registry
         self.kind = kind
+        self.units = units
         self.source = f"/caunoi/{store.spec.service}"
 
-    async def get(self, aggregate_id: str) -> Loaded[S]:
+    def authorize(self, ctx: RequestContext, aggregate_id: str, state: S) -> None:
+        scope = self.kind.scope(state)
+        what = f"{self.kind.name} {aggregate_id}"
+        require_reach(ctx.actor, self.units, scope.dataset, scope.unit_path, scope.handed_to, what=what)
+
+    async def get(self, aggregate_id: str, ctx: RequestContext) -> Loaded[S]:
+        """The aggregate as its events make it; ``Forbidden`` if it exists and ``ctx``'s actor
+        does not reach it."""
+        loaded = await self.load(aggregate_id)
+        if loaded.exists:
+            self.authorize(ctx, aggregate_id, loaded.state)
+        return loaded
+
+    async def load(self, aggregate_id: str) -> Loaded[S]:
+        """The aggregate as its events make it, for whoever asks (no authorization)."""
         history = [decode_message(self.registry, m) for m in await self.store.load(aggregate_id)]
         state = self.kind.initial()
         for rec in history:
@@ -151,7 +173,7 @@ class Repository(Generic[S]):
     ) -> Outcome[S]:
         """Load, answer a repeated command id with what it did, decide, save: the whole handler
         when the facts were known before the load."""
-        loaded = await self.get(aggregate_id)
+        loaded = await self.get(aggregate_id, ctx)
         if done := loaded.done_by(ctx):
             return done
         return await self.save(loaded, ctx, decide(loaded.state, command, facts))
@@ -174,7 +196,11 @@ class Repository(Generic[S]):
 
     async def replay_of(self, aggregate_id: str, ctx: RequestContext) -> Outcome[S] | None:
         """What ``ctx``'s command id did to the aggregate, if it was carried out before."""
-        return (await self.get(aggregate_id)).done_by(ctx)
+        loaded = await self.load(aggregate_id)
+        done = loaded.done_by(ctx)
+        if done is not None:
+            self.authorize(ctx, aggregate_id, loaded.state)
+        return done
 
     async def _append(
         self,
@@ -190,6 +216,8 @@ class Repository(Generic[S]):
             after = self.kind.evolve(after, ev)
         if not events:
             return Outcome(aggregate_id, after, [], replayed=False)
+        if expected == NEW_AGGREGATE:  # a new aggregate: the actor must reach it as it will be
+            self.authorize(ctx, aggregate_id, after)
         scope = self.kind.scope(after)
         subject = subject or self.store.subject_for(aggregate_id, scope.unit_path)
         envelopes = [self._envelope(aggregate_id, i, ev, scope, ctx) for i, ev in enumerate(events)]

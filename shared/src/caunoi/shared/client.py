@@ -1,14 +1,28 @@
-"""Calling a service over NATS request/reply, for the CLI, tests, demo loader and other services."""
+"""Calling a service over NATS request/reply, for the CLI, tests, demo loader and other systems.
+
+A caller holds a :class:`Login`: its credential (the token every request carries) and how it
+connects to NATS (its user's nkey seed; replies come back under that user's own inbox prefix).
+``caunoi identities issue`` writes one as a JSON file; ``caunoi login FILE`` keeps it.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import nats
+import orjson
 from nats.aio.client import Client as NATS
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+
+from caunoi.shared.identity import bearer
+from caunoi.shared.settings import inbox_prefix
+
+LOGIN_FORMAT = "caunoi-login/1"
 
 
 class RequestFailed(Exception):
@@ -27,14 +41,60 @@ class ServiceUnreachable(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Login:
+    """Who a caller is (``token``) and how it reaches NATS."""
+
+    token: str | None = None
+    nats_url: str | None = None
+    nats_user: str | None = None
+    nats_seed: str | None = None
+    #: what the identity is, for people reading the file (the token is what counts)
+    name: str = ""
+    unit: str = ""
+    roles: tuple[str, ...] = ()
+    #: subject filters a subscriber may read (``caunoi bus``)
+    areas: tuple[str, ...] = ()
+
+    def nats_options(self) -> dict[str, Any]:
+        if not (self.nats_user and self.nats_seed):
+            return {}
+        return {"nkeys_seed_str": self.nats_seed, "inbox_prefix": inbox_prefix(self.nats_user)}
+
+    def headers(self) -> dict[str, str] | None:
+        return bearer(self.token) if self.token else None
+
+    def to_json(self) -> str:
+        return json.dumps({"format": LOGIN_FORMAT, **asdict(self)}, ensure_ascii=False, indent=2) + "\n"
+
+    @classmethod
+    def from_file(cls, path: Path) -> Login:
+        data = json.loads(path.read_text())
+        if data.pop("format", None) != LOGIN_FORMAT:
+            raise ValueError(f"{path} is not a caunoi login file ({LOGIN_FORMAT})")
+        data["roles"] = tuple(data.get("roles", ()))
+        data["areas"] = tuple(data.get("areas", ()))
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        """Write the file readable only by its owner: it holds a secret."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.to_json())
+        os.chmod(path, 0o600)
+
+
 def subject(kind: str, service: str, name: str) -> str:
     """``kind`` is ``cmd``, ``q`` or ``admin``."""
     return f"caunoi.{kind}.{service}.{name}"
 
 
-async def request(nc: NATS, subj: str, payload: dict[str, Any], timeout: float = 10.0) -> Any:
+async def request(
+    nc: NATS, subj: str, payload: dict[str, Any], timeout: float = 10.0, headers: dict[str, str] | None = None
+) -> Any:
     try:
-        msg = await nc.request(subj, json.dumps(payload, ensure_ascii=False, default=str).encode(), timeout=timeout)
+        msg = await nc.request(subj, orjson.dumps(payload, default=str), timeout=timeout, headers=headers)
     except NoRespondersError as e:
         raise ServiceUnreachable(f"no service answers on {subj}; is it running?") from e
     except NatsTimeout as e:
@@ -45,29 +105,39 @@ async def request(nc: NATS, subj: str, payload: dict[str, Any], timeout: float =
     return body.get("result")
 
 
-class Client:
-    """A connected caller: ``await Client.connect(url)``, then ``await c.command("petitions", "raise", {...})``."""
+async def connect(url: str, login: Login | None = None, **options: Any) -> NATS:
+    try:
+        return await nats.connect(
+            url, connect_timeout=3, max_reconnect_attempts=1, allow_reconnect=False, **(login or Login()).nats_options()
+        )
+    except Exception as e:
+        raise ServiceUnreachable(f"cannot connect to NATS at {url}: {e}") from e
 
-    def __init__(self, nc: NATS, timeout: float = 10.0) -> None:
+
+class Client:
+    """A connected caller: ``await Client.connect(url, login)``, then
+    ``await c.command("petitions", "raise", {...})``."""
+
+    def __init__(self, nc: NATS, login: Login | None = None, timeout: float = 10.0) -> None:
         self.nc = nc
+        self.login = login or Login()
         self.timeout = timeout
 
     @classmethod
-    async def connect(cls, url: str, timeout: float = 10.0) -> Client:
-        try:
-            nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=1, allow_reconnect=False)
-        except Exception as e:
-            raise ServiceUnreachable(f"cannot connect to NATS at {url}: {e}") from e
-        return cls(nc, timeout)
+    async def connect(cls, url: str, login: Login | None = None, timeout: float = 10.0) -> Client:
+        return cls(await connect(url, login), login, timeout)
 
     async def command(self, service: str, name: str, payload: dict[str, Any]) -> Any:
-        return await request(self.nc, subject("cmd", service, name), payload, self.timeout)
+        return await self._request(subject("cmd", service, name), payload, self.timeout)
 
     async def query(self, service: str, name: str, payload: dict[str, Any] | None = None) -> Any:
-        return await request(self.nc, subject("q", service, name), payload or {}, self.timeout)
+        return await self._request(subject("q", service, name), payload or {}, self.timeout)
 
     async def admin(self, service: str, name: str, payload: dict[str, Any] | None = None) -> Any:
-        return await request(self.nc, subject("admin", service, name), payload or {}, max(self.timeout, 120.0))
+        return await self._request(subject("admin", service, name), payload or {}, max(self.timeout, 120.0))
+
+    async def _request(self, subj: str, payload: dict[str, Any], timeout: float) -> Any:
+        return await request(self.nc, subj, payload, timeout, self.login.headers())
 
     async def close(self) -> None:
         await self.nc.drain()

@@ -11,21 +11,22 @@ from typing import Any, TypeVar
 
 import click
 
-from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable
+from caunoi.shared.client import Client, Login, RequestFailed, ServiceUnreachable
 from caunoi.shared.settings import Settings
 
 T = TypeVar("T")
 
 
 class Ctx:
-    def __init__(self, nats_url: str, as_json: bool, lang: str) -> None:
+    def __init__(self, nats_url: str, as_json: bool, lang: str, login: Login | None = None) -> None:
         self.nats_url = nats_url
         self.as_json = as_json
         self.lang = lang
+        self.login = login
 
     def run(self, fn: Callable[[Client], Awaitable[T]]) -> T:
         async def go() -> T:
-            c = await Client.connect(self.nats_url)
+            c = await Client.connect(self.nats_url, self.login, Settings().request_timeout)
             try:
                 return await fn(c)
             finally:
@@ -75,9 +76,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]
 
 def command_options(f: Any) -> Any:
     """The options every command-sending sub-command takes."""
-    f = click.option("--command-id", help="Mã lệnh: gửi lại cùng mã không ghi hai lần / idempotency key.")(f)
-    f = click.option("--actor", help="Người thực hiện (tài khoản) / who is acting.")(f)
-    return f
+    return click.option("--command-id", help="Mã lệnh: gửi lại cùng mã không ghi hai lần / idempotency key.")(f)
 
 
 REPLAYED = " (lệnh đã thực hiện trước đó / already done)"

@@ -6,8 +6,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from caunoi.shared.clock import VN
+
+
+class Role(StrEnum):
+    clerk = "clerk"  # commune clerk or cadre: records and handles its unit's matters
+    officer = "officer"  # district or province office: watches its area, handles what is forwarded to it
+    operator = "operator"  # runs the servers: admin subjects, identities
+    auditor = "auditor"  # reads and replays, never writes
+    service = "service"  # another system (a portal, a hotline) acting for a unit
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,23 @@ EVENT_HEADERS: dict[str, Any] = {
 }
 
 
+#: NATS headers every request carries (see caunoi.shared.identity).
+REQUEST_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "NATS headers of a request. The credential proves who asks; the actor recorded in events is "
+    "the credential's subject, never anything the body says.",
+    "properties": {
+        "Authorization": {
+            "type": "string",
+            "pattern": "^Bearer .+$",
+            "description": "`Bearer <credential>`: a JSON Web Token (EdDSA) issued by the installation's operators "
+            "(`caunoi identities issue`), naming the person or system, its unit and dataset, its roles.",
+        }
+    },
+    "required": ["Authorization"],
+}
+
+
 class ContractError(ValueError):
     """The services' models cannot be turned into one consistent contract (e.g. a name clash)."""
 
@@ -357,6 +374,7 @@ def asyncapi(runtimes: Sequence[Service[Any]]) -> dict[str, Any]:
     comps.add("CloudEvent", envelope_schema(), "envelope")
     comps.add("Reply", reply_schema(), "reply")
     comps._put("EventHeaders", EVENT_HEADERS, "event headers")
+    comps._put("RequestHeaders", REQUEST_HEADERS, "request headers")
 
     channels["reply"] = {
         "address": None,
@@ -436,6 +454,7 @@ def asyncapi(runtimes: Sequence[Service[Any]]) -> dict[str, Any]:
                 "title": f"{ep.kind} {rt.name}.{ep.name}",
                 "summary": ep.summary,
                 "contentType": "application/json",
+                "headers": ref_schema("RequestHeaders"),
                 "payload": payload,
             }
             if doc:

@@ -18,9 +18,11 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from caunoi.shared import logging as clog
+from caunoi.shared.authz import ADMIN_ROLES, COMMAND_ROLES, QUERY_ROLES, require_role
 from caunoi.shared.context import Actor, RequestContext
 from caunoi.shared.errors import CommandError, Conflict, Unavailable, ValidationFailed
 from caunoi.shared.eventstore import StoreUnavailable, WrongExpectedSequence
+from caunoi.shared.identity import Verifier
 
 log = structlog.get_logger(__name__)
 
@@ -41,11 +43,12 @@ class Command(Request):
     #: Makes the command idempotent: the same id sent again stores nothing new.
     command_id: str | None = Field(default=None, min_length=1, max_length=200)
     correlation_id: str | None = Field(default=None, min_length=1, max_length=200)
-    #: Who asks (a clerk's account, or another service's name).
-    actor: str | None = Field(default=None, max_length=200)
 
 
 Handler = Callable[[Any, RequestContext, D], Awaitable[Any]]
+
+
+DEFAULT_ROLES: dict[Kind, frozenset[str]] = {"command": COMMAND_ROLES, "query": QUERY_ROLES, "admin": ADMIN_ROLES}
 
 
 @dataclass(frozen=True)
@@ -55,17 +58,27 @@ class Endpoint(Generic[D]):
     model: type[BaseModel]
     handler: Handler[D]
     summary: str
+    #: the roles that may call it (see caunoi.shared.authz); by default those of its kind
+    roles: frozenset[str] = frozenset()
 
     def subject(self, service: str) -> str:
         return f"caunoi.{SUBJECT_PREFIX[self.kind]}.{service}.{self.name}"
 
+    @property
+    def allowed_roles(self) -> frozenset[str]:
+        return self.roles or DEFAULT_ROLES[self.kind]
 
-def command(name: str, model: type[BaseModel], handler: Handler[D], summary: str) -> Endpoint[D]:
-    return Endpoint("command", name, model, handler, summary)
+
+def command(
+    name: str, model: type[BaseModel], handler: Handler[D], summary: str, roles: frozenset[str] = frozenset()
+) -> Endpoint[D]:
+    return Endpoint("command", name, model, handler, summary, roles)
 
 
-def query(name: str, model: type[BaseModel], handler: Handler[D], summary: str) -> Endpoint[D]:
-    return Endpoint("query", name, model, handler, summary)
+def query(
+    name: str, model: type[BaseModel], handler: Handler[D], summary: str, roles: frozenset[str] = frozenset()
+) -> Endpoint[D]:
+    return Endpoint("query", name, model, handler, summary, roles)
 
 
 def admin(name: str, model: type[BaseModel], handler: Handler[D], summary: str) -> Endpoint[D]:
@@ -135,22 +148,29 @@ def parse_body(raw: bytes, limit: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Edge:
-    """What the edge needs besides the endpoint: who the service is and its limits."""
+    """What the edge needs besides the endpoint: who the service is, how it checks credentials,
+    its limits."""
 
     service: str
+    verifier: Verifier
     max_request_bytes: int = 256 * 1024
 
 
 async def dispatch(edge: Edge, ep: Endpoint[D], deps: D, raw: bytes, headers: Mapping[str, str] | None = None) -> bytes:
-    """Handle one request and return the reply bytes. Never raises."""
+    """Handle one request and return the reply bytes. Never raises.
+
+    In order: the credential (``unauthenticated``), the role (``forbidden``), the body
+    (``invalid``), then the handler, whose store errors become ``conflict`` or ``unavailable``."""
     try:
+        actor = edge.verifier.actor(headers)
+        require_role(actor, ep.allowed_roles, ep.subject(edge.service))
         body = parse_body(raw, edge.max_request_bytes)
         request = ep.model.model_validate(body)
-    except ValidationFailed as e:
+    except CommandError as e:
         return fail(e)
     except ValidationError as e:
         return fail(validation_error(e))
-    ctx = context_for(request)
+    ctx = context_for(request, actor)
     if ep.kind == "command":
         clog.bind_command(ep.name, ctx.command_id, ctx.correlation_id)
     try:
@@ -160,7 +180,7 @@ async def dispatch(edge: Edge, ep: Endpoint[D], deps: D, raw: bytes, headers: Ma
             log.info("command.accepted", events=[e.get("id") for e in events], replayed=_get(result, "replayed"))
         return ok(result)
     except CommandError as e:
-        log.info("command.rejected", endpoint=ep.name, code=e.code, field=e.field, reason=e.message_en)
+        log.info("request.refused", endpoint=ep.name, code=e.code, field=e.field, reason=e.message_en)
         return fail(e)
     except WrongExpectedSequence as e:
         log.info("command.conflict", endpoint=ep.name, subject=e.subject)
@@ -180,10 +200,9 @@ def _get(result: Any, key: str) -> Any:
     return result.get(key) if isinstance(result, dict) else None
 
 
-def context_for(request: BaseModel) -> RequestContext:
+def context_for(request: BaseModel, actor: Actor) -> RequestContext:
     if isinstance(request, Command):
-        actor = Actor(request.actor or "anonymous")
         if request.command_id:
             return RequestContext(actor, request.command_id, request.correlation_id or "")
         return RequestContext(actor, correlation_id=request.correlation_id or "")
-    return RequestContext(Actor("anonymous"))
+    return RequestContext(actor)

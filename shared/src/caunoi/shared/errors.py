@@ -63,3 +63,16 @@ class Unavailable(CommandError):
     with the same command id (it is idempotent)."""
 
     code = "unavailable"
+
+
+class Unauthenticated(CommandError):
+    """The request carries no credential, or one that is forged, expired or revoked."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(CommandError):
+    """The verified actor may not do this: its role does not allow it, or the aggregate is outside
+    its unit's area. Nothing was appended."""
+
+    code = "forbidden"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
@@ -32,7 +32,8 @@ from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Edge, Endpoint, Request, admin, dispatch
 from caunoi.shared.errors import NotFound
 from caunoi.shared.events import EventRegistry
-from caunoi.shared.eventstore import EventStore, StreamSpec
+from caunoi.shared.eventstore import EventStore, StoreError, StreamSpec
+from caunoi.shared.identity import IDENTITIES_STREAM, RevocationWatcher, Verifier, load_public_key
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.projection import Pool, Projection, ProjectionRunner
 from caunoi.shared.settings import Settings, database_url_with
@@ -88,6 +89,8 @@ class Service(Generic[D]):
         self._tasks: list[asyncio.Task[None]] = []
         self._resources: Resources | None = None
         self._deps: D | None = None
+        self._edge: Edge | None = None
+        self._watcher: RevocationWatcher | None = None
 
     @property
     def resources(self) -> Resources:
@@ -101,20 +104,30 @@ class Service(Generic[D]):
             raise RuntimeError(f"service {self.name} is not started")
         return self._deps
 
+    @property
     def edge(self) -> Edge:
-        return Edge(self.name, self.settings.max_request_bytes)
+        if self._edge is None:
+            raise RuntimeError(f"service {self.name} is not started")
+        return self._edge
 
     async def handle(self, ep: Endpoint[Any], raw: bytes, headers: dict[str, str] | None = None) -> bytes:
         """One request to one endpoint, as the NATS subscriber passes it on."""
         deps: Any = self if ep.kind == "admin" else self.deps
-        return await dispatch(self.edge(), ep, deps, raw, headers)
+        return await dispatch(self.edge, ep, deps, raw, headers)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Connect, provision, set up read models. Called before endpoints are served."""
         s = self.settings
-        nc = await nats.connect(s.nats_url, name=f"caunoi-{self.name}", max_reconnect_attempts=-1)
+        verifier = Verifier(load_public_key(s.public_key_file()))
+        nc = await nats.connect(s.nats_url, name=f"caunoi-{self.name}", max_reconnect_attempts=-1, **s.nats_options())
+        self._watcher = RevocationWatcher(
+            nc, JetStreamEventStore(nc, IDENTITIES_STREAM, timeout=s.store_timeout), verifier
+        )
+        with contextlib.suppress(StoreError):  # no identity revoked yet: the stream may not exist
+            await self._watcher.catch_up()
+        self._edge = Edge(self.name, verifier, s.max_request_bytes)
         self.stream = replace(self.stream, replicas=s.stream_replicas)
         await provision_stream(nc, self.stream)
         store = JetStreamEventStore(nc, self.stream, timeout=s.store_timeout, retries=s.store_retries)
@@ -143,10 +156,14 @@ class Service(Generic[D]):
     def start_projections(self) -> None:
         for runner in self.runners.values():
             self._tasks.append(asyncio.create_task(runner.run(), name=f"projection:{runner.projection.name}"))
+        if self._watcher is not None:
+            self._tasks.append(asyncio.create_task(self._watcher.run(), name="identities"))
 
     async def stop(self) -> None:
         for runner in self.runners.values():
             runner.stop()
+        if self._watcher is not None:
+            self._watcher.stop()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -178,6 +195,7 @@ class Service(Generic[D]):
                     "halted_at": r.status.halted_at,
                     "last_error": r.status.last_error,
                     "parked": len(parked),
+                    "junk": len(await r.junk()),
                 }
             )
         return {
@@ -212,7 +230,13 @@ class Service(Generic[D]):
         """The FastStream application: endpoints as core NATS request/reply subscribers in a queue
         group (so several replicas share the load), lifecycle hooks around them."""
         clog.configure(self.name, self.settings.log_level, self.settings.log_format)
-        broker = NatsBroker(self.settings.nats_url, max_reconnect_attempts=-1, logger=None, apply_types=False)
+        broker = NatsBroker(
+            self.settings.nats_url,
+            max_reconnect_attempts=-1,
+            logger=None,
+            apply_types=False,
+            **self.settings.nats_options(),
+        )
         for ep in self.endpoints:
             self._subscribe(broker, ep)
         app = FastStream(broker, logger=None)
@@ -249,12 +273,25 @@ class Service(Generic[D]):
             max_workers=self.settings.command_workers,
             title=subject,
             description=ep.summary,
+            parser=_replies_to_inboxes_only,
             decoder=_raw,
         )(handle)
 
     def main(self) -> None:
         """Run the service until SIGINT/SIGTERM (``python -m caunoi.<service>``)."""
         asyncio.run(self.app().run())
+
+
+async def _replies_to_inboxes_only(
+    msg: Any, original: Callable[[Any], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    """A service may publish to any reply subject a request names (``allow_responses``), so a
+    request naming one of the streams' subjects could make it store its reply as an event. Only
+    inboxes get replies."""
+    parsed = await original(msg)
+    if not str(parsed.reply_to or "").startswith("_INBOX"):
+        parsed.reply_to = ""
+    return parsed
 
 
 async def _raw(msg: StreamMessage[Any]) -> tuple[bytes, dict[str, str]]:

@@ -57,6 +57,34 @@ class Settings(BaseSettings):
     request_timeout: float = Field(10.0, gt=0)
     #: larger request bodies are refused as invalid before parsing
     max_request_bytes: int = Field(256 * 1024, ge=1024)
+    #: the NATS user this process connects as (its inbox prefix is ``_INBOX_<user>``); empty: no
+    #: authentication (a server without users)
+    nats_user: str = Field("", pattern=r"^[A-Za-z0-9_-]*$")
+    #: that user's nkey seed file; default ``<data dir>/keys/nats/<user>.nk``
+    nats_nkey_file: Path | None = None
+    #: the public key credentials are verified with; default ``<data dir>/keys/identity.pub``
+    identity_public_key: Path | None = None
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def nkey_file(self) -> Path | None:
+        if self.nats_nkey_file is not None:
+            return self.nats_nkey_file
+        return self.keys_dir / "nats" / f"{self.nats_user}.nk" if self.nats_user else None
+
+    def public_key_file(self) -> Path:
+        return self.identity_public_key or self.keys_dir / "identity.pub"
+
+    def nats_options(self) -> dict[str, Any]:
+        """What nats-py's ``connect`` (and FastStream's broker) need to connect as ``nats_user``."""
+        if not self.nats_user:
+            return {}
+        seed = self.nkey_file()
+        if seed is None or not seed.is_file():
+            raise FileNotFoundError(f"no nkey seed for NATS user {self.nats_user!r} at {seed} (CAUNOI_NATS_NKEY_FILE)")
+        return {"nkeys_seed": str(seed), "inbox_prefix": inbox_prefix(self.nats_user)}
 
     @field_validator("data_dir")
     @classmethod
@@ -78,3 +106,8 @@ class Settings(BaseSettings):
 def database_url_with(url: str, dbname: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def inbox_prefix(nats_user: str) -> str:
+    """Each NATS user receives replies under its own prefix, and may subscribe only there."""
+    return f"_INBOX_{nats_user}"

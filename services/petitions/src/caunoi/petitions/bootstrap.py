@@ -27,7 +27,7 @@ HAMLETS = "hamlets"
 
 def make_deps(r: Resources) -> Deps:
     return Deps(
-        petitions=Repository(r.store, registry, PETITION),
+        petitions=Repository(r.store, registry, PETITION, r.units),
         units=r.units,
         hamlets=PgHamletDirectory(r.pool, HAMLETS),
         pool=r.pool,

@@ -83,7 +83,6 @@ def raise_cmd(
     received_on: str | None,
     meeting_id: str | None,
     command_id: str | None,
-    actor: str | None,
 ) -> None:
     who = {"name": petitioner, "phone": phone, "address": address, "confidential": confidential}
     _send(
@@ -99,7 +98,6 @@ def raise_cmd(
             "received_on": received_on,
             "meeting_id": meeting_id,
             "command_id": command_id,
-            "actor": actor,
         },
     )
 
@@ -110,9 +108,7 @@ def raise_cmd(
 @click.option("--by", "answered_by", required=True, help="Người giải đáp.")
 @click.option("--on", "answered_on", help="YYYY-MM-DD, mặc định hôm nay.")
 @command_options
-def answer(
-    petition_id: str, answer: str, answered_by: str, answered_on: str | None, command_id: str | None, actor: str | None
-) -> None:
+def answer(petition_id: str, answer: str, answered_by: str, answered_on: str | None, command_id: str | None) -> None:
     _send(
         "answer",
         {
@@ -121,7 +117,6 @@ def answer(
             "answered_by": answered_by,
             "answered_on": answered_on,
             "command_id": command_id,
-            "actor": actor,
         },
     )
 
@@ -140,7 +135,6 @@ def forward(
     note: str | None,
     forwarded_on: str | None,
     command_id: str | None,
-    actor: str | None,
 ) -> None:
     _send(
         "forward",
@@ -151,7 +145,6 @@ def forward(
             "note": note,
             "forwarded_on": forwarded_on,
             "command_id": command_id,
-            "actor": actor,
         },
     )
 
@@ -168,7 +161,6 @@ def commit(
     in_days: int | None,
     note: str | None,
     command_id: str | None,
-    actor: str | None,
 ) -> None:
     if (committed_date is None) == (in_days is None):
         raise click.UsageError("cho --date hoặc --in-days / give either --date or --in-days")
@@ -181,7 +173,6 @@ def commit(
             "committed_date": committed_date,
             "note": note,
             "command_id": command_id,
-            "actor": actor,
         },
     )
 
@@ -192,9 +183,7 @@ def commit(
 @click.option("--summary", required=True)
 @click.option("--on", "issued_on", help="YYYY-MM-DD")
 @command_options
-def reply(
-    petition_id: str, document_no: str, summary: str, issued_on: str | None, command_id: str | None, actor: str | None
-) -> None:
+def reply(petition_id: str, document_no: str, summary: str, issued_on: str | None, command_id: str | None) -> None:
     _send(
         "reply",
         {
@@ -203,7 +192,6 @@ def reply(
             "summary": summary,
             "issued_on": issued_on,
             "command_id": command_id,
-            "actor": actor,
         },
     )
 

@@ -64,6 +64,8 @@ class Petition:
     dataset: str | None = None
     unit_path: tuple[str, ...] = ()
     handling_unit: str = ""
+    #: every unit it was forwarded to, in order
+    handled_by: tuple[str, ...] = ()
     received_on: date | None = None
     committed_date: date | None = None
 
@@ -88,7 +90,12 @@ def evolve(state: Petition, event: DomainEvent) -> Petition:
         case PetitionAnsweredOnSpot():
             return replace(state, status=Status.answered)
         case PetitionForwarded():
-            return replace(state, status=Status.forwarded, handling_unit=event.to_unit)
+            return replace(
+                state,
+                status=Status.forwarded,
+                handling_unit=event.to_unit,
+                handled_by=(*state.handled_by, event.to_unit),
+            )
         case CommitmentSet():
             return replace(state, status=Status.in_progress, committed_date=event.committed_date)
         case ReplyIssued():
@@ -98,8 +105,8 @@ def evolve(state: Petition, event: DomainEvent) -> Petition:
 
 def scope(state: Petition) -> Scope:
     """The unit now handling the petition (the commune until it is forwarded); its subject stays
-    under the commune where it was raised."""
-    return Scope(state.handling_unit, state.dataset, state.unit_path)
+    under the commune where it was raised; the units it was forwarded to reach it too."""
+    return Scope(state.handling_unit, state.dataset, state.unit_path, state.handled_by)
 
 
 PETITION = AggregateKind[Petition]("petition", initial, evolve, scope)

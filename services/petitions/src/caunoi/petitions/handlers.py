@@ -22,6 +22,7 @@ from caunoi.petitions.commands import (
 from caunoi.petitions.domain import Facts, Petition
 from caunoi.petitions.readmodel import get_petition, list_petitions
 from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
+from caunoi.shared.authz import query_area
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
 from caunoi.shared.errors import CommandError, Conflict, NotFound
@@ -90,12 +91,15 @@ async def issue_reply(cmd: IssueReply, ctx: RequestContext, deps: Deps) -> dict[
 
 
 async def list_query(q: ListPetitions, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    """Petitions the unit (the actor's own unless it asks for one of its sub-units) reaches: raised
+    in it or below it, or forwarded to it or below it."""
     if q.unit:
         require_unit(deps.units, q.unit, field="unit")
+    unit = query_area(ctx.actor, deps.units, q.unit)
     async with deps.pool.acquire() as conn:
         total, rows = await list_petitions(
             conn,
-            unit=q.unit,
+            unit=unit,
             status=q.status.value if q.status else None,
             category=q.category.value if q.category else None,
             limit=q.limit,
@@ -106,7 +110,7 @@ async def list_query(q: ListPetitions, ctx: RequestContext, deps: Deps) -> dict[
 
 async def show_query(q: ShowPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
     """The petition's row and its whole history, read from the log."""
-    loaded = await deps.petitions.get(q.petition_id)
+    loaded = await deps.petitions.get(q.petition_id, ctx)
     if not loaded.exists:
         raise NotFound(
             f"Không tìm thấy ý kiến {q.petition_id}", message_en=f"no petition {q.petition_id}", field="petition_id"

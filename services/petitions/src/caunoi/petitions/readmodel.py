@@ -15,6 +15,7 @@ from caunoi.petitions.events import (
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.units import UnitTree
 
 
 class PetitionsProjection(RowPerAggregate):
@@ -36,6 +37,9 @@ class PetitionsProjection(RowPerAggregate):
         "unit_path": "text[] NOT NULL",
         "dataset": "text NOT NULL",
         "handling_unit": "text NOT NULL",
+        #: every unit that reaches the petition: its unit path, and the path of each unit it was
+        #: forwarded to (see caunoi.shared.authz); a unit's list is ``reach @> ARRAY[unit]``
+        "reach": "text[] NOT NULL",
         "forwarded_to_agency": "text",
         "text": "text NOT NULL",
         "meeting_id": "text",
@@ -51,7 +55,7 @@ class PetitionsProjection(RowPerAggregate):
         "correlation_id": "text",
     }
     indexes: ClassVar[dict[str, str]] = {
-        "petitions_unit_path": "USING gin (unit_path)",
+        "petitions_reach": "USING gin (reach)",
         "petitions_handling": "(handling_unit)",
         "petitions_status": "(status, category)",
     }
@@ -76,6 +80,7 @@ class PetitionsProjection(RowPerAggregate):
                 "unit_path": ev.unit_path,
                 "dataset": ev.dataset,
                 "handling_unit": ev.commune_code,
+                "reach": list(ev.unit_path),
                 "forwarded_to_agency": None,
                 "text": ev.text,
                 "meeting_id": ev.meeting_id,
@@ -97,9 +102,12 @@ class PetitionsProjection(RowPerAggregate):
             case PetitionAnsweredOnSpot():
                 change = {"status": Status.answered.value, "answered_on": ev.answered_on, "answer": ev.answer}
             case PetitionForwarded():
+                tree = UnitTree.load(row["dataset"])
+                added = tree.path(ev.to_unit) if ev.to_unit in tree else [ev.to_unit]
                 change = {
                     "status": Status.forwarded.value,
                     "handling_unit": ev.to_unit,
+                    "reach": list(dict.fromkeys([*row["reach"], *added])),
                     "forwarded_to_agency": ev.to_agency,
                 }
             case CommitmentSet():
@@ -131,7 +139,7 @@ async def list_petitions(
     args: list[Any] = []
     if unit:
         args.append(unit)
-        where.append(f"(unit_path @> ARRAY[${len(args)}::text] OR handling_unit = ${len(args)})")
+        where.append(f"reach @> ARRAY[${len(args)}::text]")
     if status:
         args.append(status)
         where.append(f"status = ${len(args)}")

@@ -16,7 +16,7 @@ from caunoi.shared.service import ReadModel, Resources, Service
 
 def make_deps(r: Resources) -> Deps:
     return Deps(
-        hamlets=Repository(r.store, registry, HAMLET),
+        hamlets=Repository(r.store, registry, HAMLET, r.units),
         units=r.units,
         directory=PgHamletDirectory(r.pool, HAMLETS),
         pool=r.pool,

@@ -56,10 +56,10 @@ def hamlets() -> None:
     help="Loại: thon, ap, ban, buon, lang, to_dan_pho, khu_pho, khom, other / kind.",
 )
 @command_options
-def add(commune_code: str, name: str, kind: str, command_id: str | None, actor: str | None) -> None:
+def add(commune_code: str, name: str, kind: str, command_id: str | None) -> None:
     _send(
         "hamlet_add",
-        {"commune_code": commune_code, "name": name, "kind": kind, "command_id": command_id, "actor": actor},
+        {"commune_code": commune_code, "name": name, "kind": kind, "command_id": command_id},
     )
 
 
@@ -103,8 +103,8 @@ def show(hamlet_id: str) -> None:
 @click.argument("hamlet_id")
 @click.option("--name", required=True, help="Tên mới / new name.")
 @command_options
-def rename(hamlet_id: str, name: str, command_id: str | None, actor: str | None) -> None:
-    _send("hamlet_rename", {"hamlet_id": hamlet_id, "name": name, "command_id": command_id, "actor": actor})
+def rename(hamlet_id: str, name: str, command_id: str | None) -> None:
+    _send("hamlet_rename", {"hamlet_id": hamlet_id, "name": name, "command_id": command_id})
 
 
 @hamlets.command(name="retire", help="Thôi sử dụng (sáp nhập, giải thể) / retire a hamlet; its history stays.")
@@ -112,8 +112,8 @@ def rename(hamlet_id: str, name: str, command_id: str | None, actor: str | None)
 @click.option("--reason", required=True, help="Lý do / reason.")
 @click.option("--on", "retired_on", help="Ngày (YYYY-MM-DD), mặc định hôm nay / date, default today.")
 @command_options
-def retire(hamlet_id: str, reason: str, retired_on: str | None, command_id: str | None, actor: str | None) -> None:
+def retire(hamlet_id: str, reason: str, retired_on: str | None, command_id: str | None) -> None:
     _send(
         "hamlet_retire",
-        {"hamlet_id": hamlet_id, "reason": reason, "retired_on": retired_on, "command_id": command_id, "actor": actor},
+        {"hamlet_id": hamlet_id, "reason": reason, "retired_on": retired_on, "command_id": command_id},
     )

@@ -13,6 +13,7 @@ from caunoi.scheduling import domain
 from caunoi.scheduling.commands import AddHamlet, ListHamlets, RenameHamlet, RetireHamlet, ShowHamlet
 from caunoi.scheduling.domain import Facts, Hamlet
 from caunoi.shared.aggregate import Outcome, Repository, reply
+from caunoi.shared.authz import query_area, require_reach
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
 from caunoi.shared.errors import NotFound
@@ -54,7 +55,7 @@ async def facts_for(deps: Deps, ctx: RequestContext, commune_code: str) -> Facts
 
 
 async def add_hamlet(cmd: AddHamlet, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
-    hamlet = await deps.hamlets.get(domain.new_hamlet_id(cmd))
+    hamlet = await deps.hamlets.get(domain.new_hamlet_id(cmd), ctx)
     if done := hamlet.done_by(ctx):
         return result(done)
     facts = await facts_for(deps, ctx, cmd.commune_code)
@@ -62,7 +63,7 @@ async def add_hamlet(cmd: AddHamlet, ctx: RequestContext, deps: Deps) -> dict[st
 
 
 async def rename_hamlet(cmd: RenameHamlet, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
-    hamlet = await deps.hamlets.get(cmd.hamlet_id)
+    hamlet = await deps.hamlets.get(cmd.hamlet_id, ctx)
     if done := hamlet.done_by(ctx):
         return result(done)
     facts = await facts_for(deps, ctx, commune_of(cmd.hamlet_id))
@@ -77,14 +78,17 @@ async def retire_hamlet(cmd: RetireHamlet, ctx: RequestContext, deps: Deps) -> d
 async def list_hamlets_query(q: ListHamlets, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
     if q.unit:
         require_unit(deps.units, q.unit, field="unit")
+    unit = query_area(ctx.actor, deps.units, q.unit)
     async with deps.pool.acquire() as conn:
-        rows = await list_hamlets(conn, HAMLETS, q.unit, q.include_retired)
+        rows = await list_hamlets(conn, HAMLETS, unit, q.include_retired)
     return {"total": len(rows), "items": rows}
 
 
 async def show_hamlet(q: ShowHamlet, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
     async with deps.pool.acquire() as conn:
         row = await get_hamlet(conn, HAMLETS, q.hamlet_id)
+    if row is not None:
+        require_reach(ctx.actor, deps.units, row["dataset"], row["unit_path"], what=f"hamlet {q.hamlet_id}")
     if row is None:
         raise NotFound(
             f"Không tìm thấy thôn, tổ dân phố {q.hamlet_id}", message_en=f"no hamlet {q.hamlet_id}", field="hamlet_id"

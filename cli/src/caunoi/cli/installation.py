@@ -1,0 +1,173 @@
+"""An installation's secrets and bus configuration, created on first start (``caunoi up``) or by
+``caunoi bus init`` for a deployment.
+
+Layout under the data directory (files holding secrets are readable only by their owner)::
+
+    keys/identity.pem          the Ed25519 key credentials are signed with (operators only)
+    keys/identity.pub          its public half, which services verify credentials with
+    keys/nats/<user>.nk        nkey seeds: operator, one per service, clients, subscribers
+    nats/conf/                 nats-server.conf, permissions.conf (copies of deploy/nats/) and
+                               auth.conf, users.json (this installation's users)
+    credentials/operator.json  the local operator's login (credential + NATS user)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+from caunoi.cli.bus import CLIENTS, OPERATOR, Bus, installed_services
+from caunoi.cli.embedded import find_nats_config
+from caunoi.shared.aggregate import Repository
+from caunoi.shared.client import Login, connect
+from caunoi.shared.context import Actor, RequestContext, Role
+from caunoi.shared.identity import (
+    IDENTITIES_STREAM,
+    IDENTITY,
+    Credential,
+    IdentityState,
+    Kind,
+    issue,
+    load_private_key,
+    new_signing_key,
+    registry,
+)
+from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
+from caunoi.shared.settings import Settings
+from caunoi.shared.units import UnitTree
+
+OPERATOR_LOGIN: Final = "operator.json"
+
+
+@dataclass(frozen=True)
+class Installation:
+    data_dir: Path
+
+    @property
+    def keys(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def signing_key(self) -> Path:
+        return self.keys / "identity.pem"
+
+    @property
+    def public_key(self) -> Path:
+        return self.keys / "identity.pub"
+
+    @property
+    def nats_keys(self) -> Path:
+        return self.keys / "nats"
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.data_dir / "nats" / "conf"
+
+    @property
+    def nats_config(self) -> Path:
+        return self.conf_dir / "nats-server.conf"
+
+    @property
+    def operator_login(self) -> Path:
+        return self.data_dir / "credentials" / OPERATOR_LOGIN
+
+    def bus(self) -> Bus:
+        return Bus.open(self.conf_dir, self.nats_keys)
+
+    def prepare(self) -> bool:
+        """Create what is missing: keys, NATS users (operator, each installed service, clients),
+        the configuration files. Returns whether the installation is new (no signing key yet)."""
+        new = not self.signing_key.is_file()
+        for private in (self.keys, self.operator_login.parent):
+            private.mkdir(parents=True, exist_ok=True)
+            private.chmod(0o700)
+        if new:
+            new_signing_key(self.signing_key, self.public_key)
+        services = installed_services()
+        bus = self.bus()
+        bus.ensure(OPERATOR, "operator")
+        bus.ensure(CLIENTS, "client")
+        for svc in services:
+            bus.ensure(svc.name, "service")
+        bus.write(services)
+        source = find_nats_config()
+        for name in ("nats-server.conf", "permissions.conf"):
+            if name == "nats-server.conf" or not (self.conf_dir / name).is_file():
+                shutil.copyfile(source.parent / name, self.conf_dir / name)
+        bus.write(services)  # permissions.conf from the code, whatever was copied
+        return new
+
+    def service_env(self, service: str, with_nats_user: bool = True) -> dict[str, str]:
+        """The environment a service process gets to connect and verify credentials."""
+        env = {"CAUNOI_IDENTITY_PUBLIC_KEY": str(self.public_key)}
+        if with_nats_user:
+            env["CAUNOI_NATS_USER"] = service
+            env["CAUNOI_NATS_NKEY_FILE"] = str(self.nats_keys / f"{service}.nk")
+        return env
+
+    def login_for(self, credential: Credential | None, nats_url: str, nats_user: str | None) -> Login:
+        actor = credential.actor if credential else None
+        return Login(
+            token=credential.token if credential else None,
+            nats_url=nats_url,
+            nats_user=nats_user,
+            nats_seed=self.bus().seed(nats_user) if nats_user else None,
+            name=actor.name if actor else "",
+            unit=actor.unit if actor else "",
+            roles=tuple(sorted(actor.roles)) if actor else (),
+        )
+
+    def issue(
+        self,
+        *,
+        subject: str,
+        name: str,
+        unit: str,
+        dataset: str,
+        roles: list[Role],
+        system: bool = False,
+        valid_days: float = 365,
+    ) -> Credential:
+        return issue(
+            load_private_key(self.signing_key),
+            subject=subject,
+            name=name,
+            unit=unit,
+            dataset=dataset,
+            roles=roles,
+            kind=Kind.system if system else Kind.person,
+            valid_days=valid_days,
+        )
+
+    def ensure_operator(self, nats_url: str, dataset: str, nats_user: str | None = OPERATOR) -> Login:
+        """The local operator's login, issued (and recorded) on first start."""
+        if self.operator_login.is_file():
+            return replace(Login.from_file(self.operator_login), nats_url=nats_url)
+        credential = self.issue(
+            subject="operator", name="Quản trị hệ thống / local operator", unit="", dataset=dataset,
+            roles=[Role.operator], valid_days=3650,
+        )  # fmt: skip
+        login = self.login_for(credential, nats_url, nats_user)
+        asyncio.run(record_issued(login, credential.actor, credential))
+        login.save(self.operator_login)
+        return login
+
+
+async def identities(login: Login) -> tuple[Any, Repository[IdentityState]]:
+    """A connection as ``login`` and the repository of credentials (the IDENTITIES stream)."""
+    nc = await connect(login.nats_url or Settings().nats_url, login)
+    await provision_stream(nc, IDENTITIES_STREAM)
+    dataset = Settings().units_dataset
+    return nc, Repository(JetStreamEventStore(nc, IDENTITIES_STREAM), registry, IDENTITY, UnitTree.load(dataset))
+
+
+async def record_issued(login: Login, by: Actor, credential: Credential) -> None:
+    """Append the credential's IdentityIssued event, acting as ``by`` (an operator)."""
+    nc, repo = await identities(login)
+    try:
+        await repo.create(credential.credential_id, RequestContext(by), [credential.issued()])
+    finally:
+        await nc.close()
