@@ -37,9 +37,11 @@ PLACEHOLDER = "PA-XXXXXXXX"
 
 
 def env_for(data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
+    """A user's environment: their own config folder (where `caunoi login` keeps its file)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL", "CAUNOI_LOGIN")}
     env["CAUNOI_DATA_DIR"] = str(data)
     env["CAUNOI_LOG_LEVEL"] = "warning"
+    env["XDG_CONFIG_HOME"] = str(data.parent / "config")
     return env
 
 
@@ -55,7 +57,10 @@ class Live:
         return f"nats://127.0.0.1:{self.ports[0]}"
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        res = subprocess.run([*CAUNOI, *args], env=env_for(self.data), capture_output=True, text=True, timeout=120)
+        """``caunoi ARGS`` in the user's working folder (beside the data directory)."""
+        res = subprocess.run(
+            [*CAUNOI, *args], env=env_for(self.data), cwd=self.data.parent, capture_output=True, text=True, timeout=120
+        )
         if check:
             assert res.returncode == 0, f"caunoi {shlex.join(args)}\n{res.stdout}\n{res.stderr}"
         return res
@@ -183,6 +188,12 @@ def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None
             reference = found.group(0)
     shown = live.cli_json("petitions", "show", str(reference))
     assert shown["status"] == "replied" and shown["petition"]["hamlet"] == "Thôn Đồng Tâm"
+    # the clerk's login file, its list limited to its commune, and the subscriber's file
+    assert (live.data.parent / "lan.json").stat().st_mode & 0o077 == 0
+    assert {"portal.json", "thong-ke-08.json"} <= {p.name for p in live.data.parent.iterdir()}
+    live.cli("login", "lan.json")
+    assert {r["commune_code"] for r in live.cli_json("petitions", "list", "--limit", "1000")["items"]} == {"00691"}
+    live.cli("logout")
 
 
 def run_example(live: Live, name: str, *args: str) -> str:

@@ -10,7 +10,8 @@ nats-server configuration that ``deploy/nats/nats-server.conf`` includes:
     stream (create, update, info, direct get), reads (direct get) the streams it follows, serves
     its request subjects, answers on the requester's inbox;
   - a **client** (the CLI, the web application, another system's caller) only sends requests
-    and receives the replies on its own inbox;
+    and receives the replies on its own inbox; each credential issued gets a client user of its
+    own, so no login can read another's replies;
   - the **operator** may do everything.
 
 - ``auth.conf`` (generated per installation, not committed): the users, each with its nkey
@@ -99,10 +100,10 @@ def service_permissions(svc: ServiceStreams) -> dict[str, Any]:
     }
 
 
-def client_permissions() -> dict[str, Any]:
+def client_permissions(user: str = CLIENTS) -> dict[str, Any]:
     return {
         "publish": {"allow": ["caunoi.cmd.>", "caunoi.q.>", "caunoi.admin.>"]},
-        "subscribe": {"allow": [_inbox(CLIENTS)]},
+        "subscribe": {"allow": [_inbox(user)]},
     }
 
 
@@ -214,7 +215,7 @@ class Bus:
             elif u.kind == "service":
                 perms = f"$SERVICE_{_variable(u.name)}"
             elif u.kind == "client":
-                perms = "$CLIENTS"
+                perms = "$CLIENTS" if u.name == CLIENTS else json.dumps(client_permissions(u.name))
             else:
                 perms = json.dumps(subscriber_permissions(u.name, u.areas, streams, u.requests))
             entry = (

@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from caunoi.cli.bus import CLIENTS, area_filters, installed_services, reload_server
+from caunoi.cli.bus import area_filters, installed_services, reload_server
 from caunoi.cli.installation import Installation, identities, record_issued
+from caunoi.cli.runtime import default_nats_url
 from caunoi.shared.aggregate import decode_message
-from caunoi.shared.client import Login
+from caunoi.shared.client import Login, ServiceUnreachable, connect
 from caunoi.shared.clitools import echo_json, get_ctx, table
 from caunoi.shared.context import Actor, RequestContext, Role
 from caunoi.shared.errors import CommandError
@@ -160,12 +162,13 @@ def issue_cmd(
         )  # fmt: skip
     except ValueError as e:
         raise click.UsageError(str(e)) from e
-    nats_user = CLIENTS
-    paths = []
-    if areas:
+    paths = [_area_path(tree, a) for a in areas]
+    if paths:  # a system that also reads its area's events
         nats_user = f"sys-{slug(subject)}"
-        paths = [_area_path(tree, a) for a in areas]
-        _add_reader(inst, nats_user, paths, requests=True)
+        _add_user(inst, nats_user, "subscriber", paths, requests=True)
+    else:  # a NATS user of its own: requests and its own replies only
+        nats_user = f"cl-{slug(subject)}"
+        _add_user(inst, nats_user, "client", [], requests=False)
     asyncio.run(record_issued(by, _actor(by), credential))
     login_file = out or Path(f"{subject}.json")
     result = inst.login_for(credential, by.nats_url or settings.nats_url, nats_user)
@@ -264,12 +267,28 @@ def _area_path(tree: UnitTree, code: str) -> str:
         raise click.BadParameter(f"không có đơn vị {code} / {e}", param_hint="--area") from e
 
 
-def _add_reader(inst: Installation, name: str, areas: list[str], requests: bool) -> str:
+def _add_user(inst: Installation, name: str, kind: str, areas: list[str], requests: bool) -> str:
+    """Add a NATS user; when the embedded server runs, reload it and wait until the user is in."""
     bus = inst.bus()
-    seed = bus.add(name, "subscriber", areas, requests)
+    seed = bus.add(name, kind, areas, requests)
     bus.write(installed_services())
-    reload_server(inst.data_dir / "nats" / "nats-server.pid")
+    if reload_server(inst.data_dir / "nats" / "nats-server.pid"):
+        url = default_nats_url(get_ctx().login)
+        asyncio.run(_wait_admitted(Login(nats_url=url, nats_user=name, nats_seed=seed)))
     return seed
+
+
+async def _wait_admitted(login: Login, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            nc = await connect(login.nats_url or "", login)
+            await nc.close()
+            return
+        except ServiceUnreachable:
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"nats-server did not admit the new user {login.nats_user}") from None
+            await asyncio.sleep(0.05)
 
 
 @click.group(name="bus", help="Người dùng NATS và quyền / NATS users and their permissions.")
@@ -310,7 +329,7 @@ def bus_subscriber(name: str, areas: tuple[str, ...], out: Path | None) -> None:
     tree = UnitTree.load(Settings().units_dataset)
     paths = [_area_path(tree, a) for a in areas]
     user = f"sub-{name}"
-    seed = _add_reader(inst, user, paths, requests=False)
+    seed = _add_user(inst, user, "subscriber", paths, requests=False)
     current = get_ctx().login
     url = (current.nats_url if current else None) or Settings().nats_url
     target = out or Path(f"{name}.json")
