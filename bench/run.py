@@ -51,7 +51,7 @@ import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable, request
+from caunoi.cli.demo import demo_area
 from caunoi.cli.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -60,10 +60,11 @@ from caunoi.cli.embedded import (
     start_nats,
     start_postgres,
 )
+from caunoi.shared.client import Client, RequestFailed, ServiceUnreachable, request
 from caunoi.shared.eventstore import StreamSpec
+from caunoi.shared.jetstream import stream_config
 from caunoi.shared.jsapi import ReplyMux, api, direct_get_batch, parse_error
 from caunoi.shared.settings import Settings
-from caunoi.shared.units import demo_area
 
 LEVELS = (1, 10, 100)
 RAW_STREAM = "BENCHRAW"
@@ -865,7 +866,7 @@ async def run_all(b: Bench, tmp: Path, service_proc: subprocess.Popen[bytes], se
 
         # The raw stream: the real stream's configuration, other name and subjects.
         raw_cfg = {
-            **StreamSpec(RAW_STREAM, "benchraw").config(),
+            **stream_config(StreamSpec(RAW_STREAM, "benchraw")),
             "description": "caunoi bench: raw publish floor",
         }
         for k in (

@@ -21,10 +21,12 @@ from typing import Any
 
 import nats
 import pytest
+from click.testing import CliRunner, Result
 
 from caunoi.cli.bus import installed_services
 from caunoi.cli.embedded import free_port
 from caunoi.cli.installation import Installation
+from caunoi.cli.main import cli as caunoi_cli
 from caunoi.shared.client import Login
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.eventstore import StoredMessage
@@ -32,6 +34,8 @@ from caunoi.shared.identity import IDENTITIES_STREAM
 from caunoi.shared.jetstream import JetStreamEventStore
 
 REPO = Path(__file__).resolve().parents[2]
+#: one running system for the whole module, whose tests run in order: keep them on one worker
+pytestmark = pytest.mark.xdist_group("caunoi-up")
 CAUNOI = [sys.executable, "-m", "caunoi.cli.main"]
 PLACEHOLDER = "PA-XXXXXXXX"
 
@@ -56,13 +60,19 @@ class Live:
     def nats_url(self) -> str:
         return f"nats://127.0.0.1:{self.ports[0]}"
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """``caunoi ARGS`` in the user's working folder (beside the data directory)."""
-        res = subprocess.run(
-            [*CAUNOI, *args], env=env_for(self.data), cwd=self.data.parent, capture_output=True, text=True, timeout=120
-        )
+    def cli(self, *args: str, check: bool = True) -> Result:
+        """``caunoi ARGS`` as the user types it, in their working folder (beside the data
+        directory), with their environment. In this process (click's runner): the same code
+        without a Python start-up per command; ``caunoi up`` and the examples run as processes."""
+        env = env_for(self.data)
+        previous = Path.cwd()
+        os.chdir(self.data.parent)
+        try:
+            res = CliRunner().invoke(caunoi_cli, list(args), env={k: env.get(k) for k in {*env, *os.environ}})
+        finally:
+            os.chdir(previous)
         if check:
-            assert res.returncode == 0, f"caunoi {shlex.join(args)}\n{res.stdout}\n{res.stderr}"
+            assert res.exit_code == 0, f"caunoi {shlex.join(args)}\n{res.output}\n{res.exception!r}"
         return res
 
     def cli_json(self, *args: str) -> Any:

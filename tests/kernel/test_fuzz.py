@@ -60,7 +60,7 @@ def field_names(models: list[type[BaseModel]]) -> list[str]:
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
 json_values = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
-    max_leaves=25,
+    max_leaves=8,
 )  # fmt: skip
 
 

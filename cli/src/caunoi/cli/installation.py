@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from caunoi.cli.bus import CLIENTS, OPERATOR, Bus, installed_services
 from caunoi.cli.embedded import find_nats_config
@@ -40,6 +42,7 @@ from caunoi.shared.settings import Settings
 from caunoi.shared.units import UnitTree
 
 OPERATOR_LOGIN: Final = "operator.json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -151,9 +154,20 @@ class Installation:
             roles=[Role.operator], valid_days=3650,
         )  # fmt: skip
         login = self.login_for(credential, nats_url, nats_user)
-        asyncio.run(record_issued(login, credential.actor, credential))
+        run_sync(record_issued(login, credential.actor, credential))
         login.save(self.operator_login)
         return login
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from synchronous code, even if an event loop runs in this thread
+    (then in a thread of its own)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def identities(login: Login) -> tuple[Any, Repository[IdentityState]]:
