@@ -28,10 +28,17 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest_asyncio.fixture(scope="session")
 async def services(servers: Servers) -> AsyncIterator[dict[str, ServiceProcess]]:
-    """Every service as its own process, on the session's servers."""
+    """Every service as two processes, on the session's servers, as `caunoi up` runs them: its
+    read models and admin requests, and its commands and queries."""
     procs = {
-        name: ServiceProcess(f"caunoi.{name}", name, servers.service_env(name), servers.root / "logs" / f"{name}.log")
+        f"{name}-{role}": ServiceProcess(
+            f"caunoi.{name}",
+            name,
+            {**servers.service_env(name), "CAUNOI_ROLE": role},
+            servers.root / "logs" / f"{name}-{role}.log",
+        )
         for name in SERVICES
+        for role in ("projections", "endpoints")
     }
     for p in procs.values():
         p.start()

@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -196,7 +198,10 @@ class ServiceProcess:
             while True:
                 assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
                 try:
-                    await c.admin(self.name, "status")
+                    if self.env.get("CAUNOI_ROLE") == "endpoints":
+                        await c.query(self.name, "ping")
+                    else:
+                        await c.admin(self.name, "status")
                     return
                 except (ServiceUnreachable, RequestFailed):
                     if time.monotonic() > deadline:
@@ -227,3 +232,20 @@ async def wait_projected(c: Client, service: str, timeout: float = 20.0) -> dict
 
 async def db(servers: Servers, service: str) -> asyncpg.Connection:  # type: ignore[type-arg]
     return await asyncpg.connect(database_url_with(servers.database_url, f"caunoi_{service}"))
+
+
+class Loop:
+    """An event loop in a thread, so hypothesis (which is synchronous) can drive NATS requests."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout=30)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)

@@ -9,19 +9,16 @@ second."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
-from support import Harness, Servers
+from support import Harness, Loop, Servers
 
 from caunoi.petitions.bootstrap import STREAM as PETITIONS
 from caunoi.petitions.domain import PETITION
@@ -88,23 +85,6 @@ def assert_structured(reply: dict[str, Any]) -> None:
         err = reply["error"]
         assert err["code"] in CODES and err["message"] and err["message_en"], err
         assert set(err) <= {"code", "message", "message_en", "field", "details"}
-
-
-class Loop:
-    """An event loop in a thread, so hypothesis (which is synchronous) can drive NATS requests."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any) -> Any:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return future.result(timeout=30)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 def petitions() -> Harness[PetitionDeps]:

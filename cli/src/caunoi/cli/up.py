@@ -33,7 +33,7 @@ from caunoi.shared.settings import Settings
 
 @dataclass
 class ServiceProcess:
-    name: str
+    name: str  # the service
     module: str
     env: dict[str, str]
     log_path: Path
@@ -73,15 +73,17 @@ def installed_services() -> list[tuple[str, str]]:
 
 
 async def wait_ready(nats_url: str, login: Login, names: list[str], timeout: float = 60.0) -> None:
+    """Until every service's processes answer: its projections (the admin status) and its
+    endpoints (a ping query)."""
     deadline = time.monotonic() + timeout
     c = await Client.connect(nats_url, login)
     try:
-        pending = set(names)
+        pending = {(name, kind) for name in names for kind in ("admin", "query")}
         while pending:
-            for name in list(pending):
+            for name, kind in list(pending):
                 try:
-                    await c.admin(name, "status")
-                    pending.discard(name)
+                    await (c.admin(name, "status") if kind == "admin" else c.query(name, "ping"))
+                    pending.discard((name, kind))
                 except (ServiceUnreachable, RequestFailed):
                     pass
             if pending:
@@ -106,6 +108,7 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
     if data_dir is not None:
         os.environ["CAUNOI_DATA_DIR"] = str(data_dir)
     settings = Settings()
+    endpoint_processes = int(os.environ.get("CAUNOI_ENDPOINT_PROCESSES", "1"))
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
     stopping = {"flag": False}
@@ -146,16 +149,24 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
             db_url = pg.url
 
         env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": db_url, "CAUNOI_DATA_DIR": str(data)}
+        # each service as two kinds of process: its read models (and admin requests), and the
+        # requests (CAUNOI_ENDPOINT_PROCESSES of them in a queue group), so neither waits on the other
         procs = [
-            ServiceProcess(n, m, {**env, **inst.service_env(n, embedded_nats)}, data / "logs" / f"{n}.log")
+            ServiceProcess(
+                n,
+                m,
+                {**env, **inst.service_env(n, embedded_nats), "CAUNOI_ROLE": role},
+                data / "logs" / f"{n}{suffix}.log",
+            )
             for n, m in installed_services()
+            for role, suffix in [("projections", ""), *(("endpoints", f".{i}") for i in range(endpoint_processes))]
         ]
         for p in procs:
             p.start()
         for p in procs:
             stack.callback(p.stop)
-        click.echo(f"• Starting services: {', '.join(p.name for p in procs)} …")
-        asyncio.run(wait_ready(nats_url, login, [p.name for p in procs]))
+        click.echo(f"• Starting services: {', '.join(sorted({p.name for p in procs}))} …")
+        asyncio.run(wait_ready(nats_url, login, sorted({p.name for p in procs})))
 
         write_runtime(
             {
@@ -163,7 +174,7 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
                 "database_url": db_url,
                 "data_dir": str(data),
                 "pid": os.getpid(),
-                "services": {p.name: p.proc.pid if p.proc else None for p in procs},
+                "services": {p.log_path.stem: p.proc.pid if p.proc else None for p in procs},
             }
         )
         stack.callback(clear_runtime)
@@ -178,7 +189,8 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
         click.echo(f"  Data        {data}")
         click.echo(f"  Logs        {data / 'logs'}")
         for p in procs:
-            click.echo(f"  {p.name:<11} pid {p.proc.pid if p.proc else '-'}  log {p.log_path}")
+            role = p.env["CAUNOI_ROLE"]
+            click.echo(f"  {p.name:<11} {role:<12} pid {p.proc.pid if p.proc else '-'}  log {p.log_path}")
         click.echo("")
         click.echo("Try, in another terminal (after `. .venv/bin/activate`):")
         click.echo("  caunoi status")

@@ -230,7 +230,8 @@ class Repository(Generic[S]):
     def _envelope(
         self, aggregate_id: str, index: int, ev: DomainEvent, scope: Scope, ctx: RequestContext
     ) -> CloudEvent:
-        return CloudEvent(
+        # every field is built here from checked values: no validation needed
+        return CloudEvent.model_construct(
             id=event_id(ctx.command_id, aggregate_id, index),
             source=self.source,
             type=ev.type_name(),

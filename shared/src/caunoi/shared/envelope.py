@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,8 +48,9 @@ class CloudEvent(BaseModel):
     actorunit: str | None = None
 
     def to_json_bytes(self) -> bytes:
-        body = self.model_dump(mode="json", exclude_none=True)
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        """Compact UTF-8 JSON, optional attributes without a value left out (pydantic's own
+        serializer: no intermediate dict)."""
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)
 
     @classmethod
     def from_json_bytes(cls, raw: bytes) -> CloudEvent:

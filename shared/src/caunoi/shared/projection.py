@@ -133,9 +133,14 @@ class ProjectionRunner:
         return f"/caunoi/{self.store.spec.service}"
 
     async def setup(self) -> None:
+        """Create the kernel's tables and the read model's schema (idempotent). Several processes
+        of one service may start at once; PostgreSQL's ``CREATE … IF NOT EXISTS`` races, so they
+        take turns (a transaction-scoped advisory lock)."""
         async with self.pool.acquire() as conn:
-            await conn.execute(KERNEL_DDL)
-            await self._create_schema(conn, self.schema)
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('caunoi.projection.setup'))")
+                await conn.execute(KERNEL_DDL)
+                await self._create_schema(conn, self.schema)
             self.status.position = await self.position(conn, self.schema)
 
     async def _create_schema(self, conn: Conn, schema: str) -> None:

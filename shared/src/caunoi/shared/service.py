@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 import nats
 import structlog
+import uvloop
 from faststream import FastStream
 from faststream.message import StreamMessage
 from faststream.nats import NatsBroker
@@ -29,7 +31,7 @@ from pydantic import Field
 
 from caunoi.shared import logging as clog
 from caunoi.shared.context import RequestContext
-from caunoi.shared.endpoints import Edge, Endpoint, Request, admin, dispatch
+from caunoi.shared.endpoints import Edge, Endpoint, Request, admin, dispatch, query
 from caunoi.shared.errors import NotFound
 from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import EventStore, StoreError, StreamSpec
@@ -80,7 +82,7 @@ class Service(Generic[D]):
         self.name = stream.service
         self.stream = stream
         self.registry = registry
-        self.endpoints: list[Endpoint[Any]] = [*endpoints, *ADMIN_ENDPOINTS]
+        self.endpoints: list[Endpoint[Any]] = [*endpoints, *KERNEL_ENDPOINTS]
         self.make_deps = make_deps
         self.read_models = list(read_models)
         self.settings = settings or Settings()
@@ -112,7 +114,7 @@ class Service(Generic[D]):
 
     async def handle(self, ep: Endpoint[Any], raw: bytes, headers: dict[str, str] | None = None) -> bytes:
         """One request to one endpoint, as the NATS subscriber passes it on."""
-        deps: Any = self if ep.kind == "admin" else self.deps
+        deps: Any = self if ep in _KERNEL else self.deps
         return await dispatch(self.edge, ep, deps, raw, headers)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -153,11 +155,20 @@ class Service(Generic[D]):
             self.runners[rm.projection.name] = runner
         self._deps = self.make_deps(self._resources)
 
-    def start_projections(self) -> None:
-        for runner in self.runners.values():
-            self._tasks.append(asyncio.create_task(runner.run(), name=f"projection:{runner.projection.name}"))
+    def serves(self, ep: Endpoint[Any]) -> bool:
+        """Whether this process's role answers ``ep``: the projections role answers the admin
+        requests (it holds the runners), the endpoints role commands and queries."""
+        role = self.settings.role
+        return role == "all" or (ep.kind == "admin") == (role == "projections")
+
+    def start_background(self) -> None:
+        """Follow the revoked credentials, and (unless another process does) keep the read models."""
         if self._watcher is not None:
             self._tasks.append(asyncio.create_task(self._watcher.run(), name="identities"))
+        if self.settings.role == "endpoints":
+            return  # the read models' tables exist (start set them up); another process fills them
+        for runner in self.runners.values():
+            self._tasks.append(asyncio.create_task(runner.run(), name=f"projection:{runner.projection.name}"))
 
     async def stop(self) -> None:
         for runner in self.runners.values():
@@ -238,7 +249,8 @@ class Service(Generic[D]):
             **self.settings.nats_options(),
         )
         for ep in self.endpoints:
-            self._subscribe(broker, ep)
+            if self.serves(ep):
+                self._subscribe(broker, ep)
         app = FastStream(broker, logger=None)
 
         @app.on_startup
@@ -247,8 +259,9 @@ class Service(Generic[D]):
 
         @app.after_startup
         async def _projections() -> None:
-            self.start_projections()
-            log.info("service.ready", endpoints=[e.subject(self.name) for e in self.endpoints])
+            self.start_background()
+            served = [e.subject(self.name) for e in self.endpoints if self.serves(e)]
+            log.info("service.ready", role=self.settings.role, endpoints=served)
 
         @app.on_shutdown
         async def _stop() -> None:
@@ -278,8 +291,8 @@ class Service(Generic[D]):
         )(handle)
 
     def main(self) -> None:
-        """Run the service until SIGINT/SIGTERM (``python -m caunoi.<service>``)."""
-        asyncio.run(self.app().run())
+        """Run the service until SIGINT/SIGTERM (``python -m caunoi.<service>``), on uvloop."""
+        uvloop.run(self.app().run())
 
 
 async def _replies_to_inboxes_only(
@@ -331,12 +344,20 @@ async def admin_skip(a: SkipArg, ctx: RequestContext, service: Service[Any]) -> 
     return {"skipped": await service.runner_for(a.projection).skip(a.seq, a.operator)}
 
 
+async def ping(_: Request, ctx: RequestContext, service: Service[Any]) -> Any:
+    """Which process answers (``caunoi up`` waits for every role to answer)."""
+    return {"service": service.name, "role": service.settings.role, "pid": os.getpid()}
+
+
 ADMIN_ENDPOINTS: list[Endpoint[Any]] = [
     admin("status", Request, admin_status, "Service, stream and projection status"),
     admin("rebuild", ProjectionArg, admin_rebuild, "Rebuild a read model from sequence 1 (shadow, then swap)"),
     admin("parked", ProjectionArg, admin_parked, "Events a projection could not apply"),
     admin("skip", SkipArg, admin_skip, "Skip a parked event (recorded)"),
 ]
+#: every service has them: the admin requests and a ping
+KERNEL_ENDPOINTS: list[Endpoint[Any]] = [*ADMIN_ENDPOINTS, query("ping", Request, ping, "Which process answers")]
+_KERNEL = frozenset(KERNEL_ENDPOINTS)
 
 
 async def ensure_database(server_url: str, dbname: str) -> None:

@@ -8,7 +8,7 @@ the variable.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, field_validator
@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="debug, info, warning, error")
     log_format: str = Field("json", description="json or console")
     stream_replicas: int = Field(1, ge=1, le=5, description="replicas of each stream (3 on a cluster)")
+    #: what a service process does: ``all``, or ``endpoints`` (commands and queries; several
+    #: such processes share the requests) or ``projections`` (read models and admin requests)
+    role: Literal["all", "endpoints", "projections"] = "all"
     #: requests one service process handles at once
     command_workers: int = Field(64, ge=1, le=10_000)
     #: a JetStream call (append, read) waits this long before it is retried or reported
