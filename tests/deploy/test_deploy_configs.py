@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from caunoi.cli import bus
+from caunoi.cli.cluster import NodePorts, cluster_env
 from caunoi.cli.embedded import find_nats_server, nats_config_env
 from caunoi.cli.installation import Installation
 
@@ -30,6 +31,7 @@ NATS_CONF = ROOT / "deploy" / "nats" / "nats-server.conf"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 NODE_CONFS = [CLUSTER_DIR / f"nats-{i}.conf" for i in (1, 2, 3)]
 NATS_ENV = ("CAUNOI_NATS_HOST", "CAUNOI_NATS_PORT", "CAUNOI_NATS_MONITOR_PORT", "CAUNOI_NATS_STORE_DIR")
+CLUSTER_NATS_ENV = (*NATS_ENV, "CAUNOI_NATS_CLUSTER_PORT", "CAUNOI_NATS_ROUTES")
 COMPOSE_FILES = {"single": COMPOSE, "cluster": CLUSTER_COMPOSE}
 NATS_SERVICES = {"single": ["nats"], "cluster": ["nats-1", "nats-2", "nats-3"]}
 REPLICAS = {"single": "1", "cluster": "3"}
@@ -192,18 +194,39 @@ def test_cluster_nodes_mount_their_config() -> None:
         assert command(node) == ["nats-server", "-c", "/etc/nats/nats.conf"]
         assert any(v.split(":")[1] == "/data" for v in volumes(node))
         assert "nats" in next(iter(node["networks"].values()))["aliases"], "the nats alias NATS_URL relies on"
+        assert node["hostname"] == f"nats-{i}"
+        # beside it: the permission policy and this installation's users (caunoi bus init)
+        beside = {v.split(":")[1]: v.split(":")[0] for v in volumes(node)}
+        assert beside["/etc/nats/permissions.conf"] == "../nats/permissions.conf"
+        assert beside["/etc/nats/auth.conf"] == "../local/nats/conf/auth.conf"
         text = conf.read_text()
         assert 'include "nats-cluster-common.conf"' in text
         names.update(re.findall(r"^server_name:\s*(\S+)", text, re.M))
     assert len(names) == 3, "server_name must be unique per node"
-    common = (CLUSTER_DIR / "nats-cluster-common.conf").read_text()
-    assert set(re.findall(r"nats-route://([\w-]+):6222", common)) == {"nats-1", "nats-2", "nats-3"}
+
+
+def cluster_compose_env(node: str = "nats-1") -> dict[str, str]:
+    return {k: v for k, v in env(compose(CLUSTER_COMPOSE)[node]).items() if k.startswith("CAUNOI_NATS_")}
+
+
+def test_cluster_nodes_get_the_env_of_the_loopback_cluster() -> None:
+    """Every node the same variables (ports and store dir inside its container), the ones
+    caunoi.cli.cluster passes to the same files on loopback; routes to every node on 6222."""
+    want = {**nats_config_env("0.0.0.0", 4222, 8222, Path("/data")), **cluster_env(NodePorts(4222, 6222, 8222), [])}
+    assert set(want) == set(CLUSTER_NATS_ENV)
+    for node in NATS_SERVICES["cluster"]:
+        have = cluster_compose_env(node)
+        routes = yaml.safe_load(have.pop("CAUNOI_NATS_ROUTES"))  # a JSON list is YAML too
+        assert routes == [f"nats-route://nats-{i}:6222" for i in (1, 2, 3)]
+        assert have == {k: v for k, v in want.items() if k != "CAUNOI_NATS_ROUTES"}
 
 
 def test_durability_settings() -> None:
-    """Single node fsyncs every write; the cluster relies on 3 replicas (deploy/README.md)."""
-    assert re.search(r"^\s*sync_interval:\s*always\s*$", NATS_CONF.read_text(), re.M)
-    assert not re.search(r"^\s*sync_interval:", (CLUSTER_DIR / "nats-cluster-common.conf").read_text(), re.M)
+    """Every write fsynced before its ack, on the single node and on the cluster too: replicas on
+    nodes that share a power domain do not survive a power cut without it (deploy/README.md)."""
+    for conf in (NATS_CONF, CLUSTER_DIR / "nats-cluster-common.conf"):
+        settings = re.findall(r"^\s*sync_interval:\s*(\S+)\s*$", conf.read_text(), re.M)
+        assert settings == ["always"], f"{conf.name}: {settings}"
 
 
 # ---------------------------------------------------------------------------- Dockerfile
@@ -276,11 +299,23 @@ def test_the_committed_permissions_are_what_the_code_generates() -> None:
     )
 
 
-@pytest.mark.parametrize("conf", NODE_CONFS, ids=lambda p: p.name)
-def test_cluster_config_is_valid(conf: Path, tmp_path: Path) -> None:
+def deployed_node_conf(tmp_path: Path, conf: Path) -> Path:
     """As a node's container sees /etc/nats: its file, the common one, the permissions, auth.conf."""
     etc = deployed_conf(tmp_path).parent
     for name in (conf.name, "nats-cluster-common.conf"):
         shutil.copyfile(CLUSTER_DIR / name, etc / name)
-    res = nats_check(etc / conf.name, {}, tmp_path)
+    return etc / conf.name
+
+
+@pytest.mark.parametrize("conf", NODE_CONFS, ids=lambda p: p.name)
+def test_cluster_config_is_valid_with_the_compose_env(conf: Path, tmp_path: Path) -> None:
+    res = nats_check(deployed_node_conf(tmp_path, conf), cluster_compose_env(conf.stem), tmp_path)
     assert res.returncode == 0 and "is valid" in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+def test_cluster_config_needs_every_variable(tmp_path: Path) -> None:
+    conf = deployed_node_conf(tmp_path, NODE_CONFS[0])
+    compose_env = cluster_compose_env()
+    for missing in CLUSTER_NATS_ENV:
+        res = nats_check(conf, {k: v for k, v in compose_env.items() if k != missing}, tmp_path)
+        assert res.returncode != 0 and missing in res.stdout + res.stderr

@@ -71,8 +71,10 @@ __all__ = [
     "free_port",
     "nats_config_env",
     "postgres_bin_dir",
+    "spawn_nats",
     "start_nats",
     "start_postgres",
+    "wait_nats_ready",
 ]
 
 #: Path of the nats-server config to use instead of ``deploy/nats/nats-server.conf``.
@@ -542,6 +544,71 @@ def start_nats(
         seconds=round(time.monotonic() - started, 3),
     )
     return server
+
+
+# ------------------------------------------------------------- NATS cluster nodes
+
+
+def spawn_nats(
+    data_dir: Path,
+    config: Path,
+    *,
+    host: str,
+    port: int,
+    monitor_port: int,
+    extra_env: dict[str, str],
+) -> EmbeddedNats:
+    """Start nats-server on ``config`` like :func:`start_nats` (same layout under ``data_dir``, the
+    environment of :func:`nats_config_env` plus ``extra_env``) without waiting for it: a cluster
+    node is not ready before the others are up (see :func:`wait_nats_ready` and
+    ``caunoi.cli.cluster``)."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    nats_dir = data_dir / "nats"
+    nats_dir.mkdir(parents=True, exist_ok=True)
+    log_path = nats_dir / "nats.log"
+    if (other := _running_nats_pid(nats_dir / "nats-server.pid")) is not None:
+        raise EmbeddedServerError(f"a nats-server (pid {other}) is already running on {nats_dir}")
+    for p in (port, monitor_port):
+        if _port_in_use(host, p):
+            raise EmbeddedServerError(f"cannot start nats-server: port {host}:{p} is already in use")
+    env = {**os.environ, **nats_config_env(host, port, monitor_port, nats_dir), **extra_env}
+    log_file = log_path.open("ab")
+    log_offset = log_file.tell()
+    log.info("nats.spawn", config=str(config), host=host, port=port, monitor_port=monitor_port)
+    try:
+        proc = subprocess.Popen(
+            [str(find_nats_server()), "-c", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=nats_dir,
+            start_new_session=True,
+        )
+    except OSError as e:
+        log_file.close()
+        raise EmbeddedServerError(f"cannot execute nats-server: {e}") from e
+    (nats_dir / "nats-server.pid").write_text(f"{proc.pid}\n")
+    return EmbeddedNats(
+        process=proc,
+        host=host,
+        port=port,
+        monitor_port=monitor_port,
+        data_dir=data_dir,
+        config_path=config,
+        log_path=log_path,
+        log_file=log_file,
+        log_offset=log_offset,
+    )
+
+
+def wait_nats_ready(server: EmbeddedNats, *, timeout: float, seed: str | None, full_health: bool = True) -> None:
+    """Until ``server`` answers ``$JS.API.INFO`` and its monitoring ``/healthz`` is ok. The full
+    check (``full_health``) is what a cluster node needs: joined the cluster, knows the JetStream
+    meta leader, and every stream replica it holds is current."""
+    query = "" if full_health else "?js-enabled-only=true"
+    healthz = f"{server.monitor_url}/healthz{query}" if server.monitor_url else None
+    _wait_nats_ready(server, timeout=timeout, healthz=healthz, seed=seed)
 
 
 # -------------------------------------------------------------------------- Postgres

@@ -16,10 +16,13 @@ or, when the facts are known before the load, in one line with :meth:`Repository
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
+
+from pydantic import ValidationError, create_model
 
 from caunoi.shared.authz import require_reach
 from caunoi.shared.context import RequestContext
@@ -46,8 +49,24 @@ class RecordedEvent:
 
 
 def decode_message(registry: EventRegistry, msg: StoredMessage) -> RecordedEvent:
+    """The event in a stored message: envelope and data validated in one pass when the type is
+    its current version (the common case), else the envelope, then the data upcast."""
+    model = registry.current(msg.type_name) if msg.type_name else None
+    if model is not None:
+        try:
+            env = typed_envelope(model).model_validate_json(msg.data)
+        except ValidationError:
+            env = None  # let the general path below say what is wrong
+        if env is not None and env.type == msg.type_name:
+            return RecordedEvent(msg.seq, msg.subject, env, cast(DomainEvent, env.data))
     env = CloudEvent.from_json_bytes(msg.data)
     return RecordedEvent(msg.seq, msg.subject, env, registry.decode(env.type, env.data))
+
+
+@functools.cache
+def typed_envelope(model: type[DomainEvent]) -> type[CloudEvent]:
+    """A CloudEvent whose ``data`` is ``model`` (so ``envelope.data`` is the event itself)."""
+    return create_model(f"{model.__name__}Envelope", __base__=CloudEvent, data=(model, ...))
 
 
 @dataclass(frozen=True)

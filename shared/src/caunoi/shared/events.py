@@ -84,6 +84,11 @@ class EventRegistry:
             version += 1
         return model.model_validate(data)
 
+    def current(self, type_name: str) -> type[DomainEvent] | None:
+        """The model of ``type_name`` if that is its current version (no upcasting needed)."""
+        model = self.models.get(type_name.rpartition(".v")[0])
+        return model if model is not None and model.type_name() == type_name else None
+
     def knows(self, type_name: str) -> bool:
         try:
             name, _ = split_type(type_name)

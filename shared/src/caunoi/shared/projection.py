@@ -32,9 +32,9 @@ import structlog
 from nats.aio.client import Client as NATS
 from pydantic import ValidationError
 
-from caunoi.shared.aggregate import RecordedEvent
+from caunoi.shared.aggregate import RecordedEvent, decode_message
 from caunoi.shared.envelope import CloudEvent
-from caunoi.shared.events import EventRegistry
+from caunoi.shared.events import EventRegistry, UnknownEventType
 from caunoi.shared.eventstore import EventStore, StoredMessage
 
 log = structlog.get_logger(__name__)
@@ -235,17 +235,28 @@ class ProjectionRunner:
         type_name = msg.type_name
         if type_name is not None and not self.registry.knows(type_name):
             return None
+        model = self.registry.current(type_name) if type_name else None
+        if model is not None:  # the usual case: one pass over envelope and data
+            try:
+                rec = decode_message(self.registry, msg)
+            except (ValidationError, ValueError, UnknownEventType):
+                rec = None  # the checks below say why
+            if rec is not None and self._ours(rec.envelope, msg):
+                return rec
         try:
             env = CloudEvent.from_json_bytes(msg.data)
         except (ValidationError, ValueError) as e:
             raise NotAnEvent(f"not a CloudEvent: {str(e)[:300]}") from e
         if env.source != self.source:
             raise NotAnEvent(f"source {env.source!r} is not {self.source!r}")
-        if not msg.subject.startswith(f"{self.store.spec.subject_prefix}.{env.subject}."):
+        if not self._ours(env, msg):
             raise NotAnEvent(f"subject {env.subject!r} does not match the stored subject")
         if not self.registry.knows(env.type):
             return None
         return RecordedEvent(msg.seq, msg.subject, env, self.registry.decode(env.type, env.data))
+
+    def _ours(self, env: CloudEvent, msg: StoredMessage) -> bool:
+        return env.source == self.source and msg.subject.startswith(f"{self.store.spec.subject_prefix}.{env.subject}.")
 
     async def _apply(self, schema: str, msgs: Sequence[StoredMessage]) -> None:
         """One batch in one transaction, with the checkpoint."""

@@ -129,7 +129,7 @@ async def show_query(q: ShowPetition, ctx: RequestContext, deps: Deps) -> dict[s
                 "actor": r.envelope.actor,
                 "correlationid": r.envelope.correlationid,
                 "causationid": r.envelope.causationid,
-                "data": r.envelope.data,
+                "data": r.event.model_dump(mode="json"),
             }
             for r in loaded.history
         ],
