@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import time
 import urllib.request
 import uuid
@@ -32,7 +33,8 @@ from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from support import DATASET, ServiceProcess, wait_projected
 
-from caunoi.cli.cluster import Cluster, server_name, start_cluster
+from caunoi.cli.bus import installed_services
+from caunoi.cli.cluster import COMMON_CONF, NODES, Cluster, server_name, start_cluster
 from caunoi.cli.embedded import EmbeddedPostgres, free_port, start_postgres
 from caunoi.cli.installation import Installation
 from caunoi.petitions.bootstrap import STREAM as PETITIONS
@@ -48,6 +50,7 @@ from caunoi.shared.settings import database_url_with
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
 
 R3 = replace(PETITIONS, replicas=3)
+SYNC = re.compile(r"^\s*sync_interval:\s*(\S+)", re.M)
 CLIENTS = 16
 #: a request waits this long for its reply before the client retries it (same command id)
 REQUEST_TIMEOUT = 4.0
@@ -115,6 +118,33 @@ async def running(procs: list[ServiceProcess], nats_url: str, login: Login) -> A
     finally:
         for p in procs:
             p.stop()
+
+
+async def test_the_helper_runs_the_committed_configs_and_reloads_users(tmp_path: Path) -> None:
+    """start_cluster: the repository's node files (durable unless told otherwise, for measuring),
+    and users added to the installation while it runs are admitted on every node after reload()."""
+    inst = Installation(tmp_path / "data")
+    inst.prepare()
+    with start_cluster(tmp_path / "cluster", inst) as cluster:
+        assert SYNC.findall((cluster.conf_dir / COMMON_CONF).read_text()) == ["always"]
+        assert cluster.meta_leader() in {server_name(i) for i in range(NODES)}
+        bus = inst.bus()
+        seed = bus.add("late", "client")
+        bus.write(installed_services())
+        with pytest.raises(NatsError):  # not yet: the nodes read their copy of auth.conf
+            await nats.connect(cluster.url(0), nkeys_seed_str=seed, allow_reconnect=False, connect_timeout=2)
+        cluster.reload()
+        for url in cluster.urls:
+            for attempt in itertools.count():
+                try:
+                    nc = await nats.connect(url, nkeys_seed_str=seed, allow_reconnect=False, connect_timeout=2)
+                    break
+                except (NatsError, OSError):
+                    assert attempt < 50, f"{url} did not admit the user added before reload()"
+                    await asyncio.sleep(0.1)
+            await nc.close()
+    cluster.configure(sync_always=False)
+    assert SYNC.findall((cluster.conf_dir / COMMON_CONF).read_text()) == []
 
 
 # ---------------------------------------------------------------------------- the load

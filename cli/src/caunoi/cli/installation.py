@@ -172,9 +172,10 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 async def identities(login: Login) -> tuple[Any, Repository[IdentityState]]:
     """A connection as ``login`` and the repository of credentials (the IDENTITIES stream)."""
-    nc = await connect(login.nats_url or Settings().nats_url, login)
-    await provision_stream(nc, IDENTITIES_STREAM)
-    dataset = Settings().units_dataset
+    settings = Settings()
+    nc = await connect(login.nats_url or settings.nats_url, login)
+    await provision_stream(nc, replace(IDENTITIES_STREAM, replicas=settings.stream_replicas))
+    dataset = settings.units_dataset
     return nc, Repository(JetStreamEventStore(nc, IDENTITIES_STREAM), registry, IDENTITY, UnitTree.load(dataset))
 
 

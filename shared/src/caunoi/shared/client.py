@@ -20,7 +20,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from caunoi.shared.identity import bearer
-from caunoi.shared.settings import inbox_prefix
+from caunoi.shared.settings import inbox_prefix, nats_servers
 
 LOGIN_FORMAT = "caunoi-login/1"
 
@@ -105,11 +105,17 @@ async def request(
     return body.get("result")
 
 
-async def connect(url: str, login: Login | None = None, **options: Any) -> NATS:
+async def connect(url: str, login: Login | None = None, *, reconnect: bool = False) -> NATS:
+    """Connect as ``login`` to ``url`` (several servers: comma-separated). A one-shot caller
+    (the CLI) gives up at once when the server goes; a long-lived one (``reconnect``) keeps
+    reconnecting, to the other nodes of a cluster too."""
+    retry: dict[str, Any] = (
+        {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.25}
+        if reconnect
+        else {"max_reconnect_attempts": 1, "allow_reconnect": False}
+    )
     try:
-        return await nats.connect(
-            url, connect_timeout=3, max_reconnect_attempts=1, allow_reconnect=False, **(login or Login()).nats_options()
-        )
+        return await nats.connect(nats_servers(url), connect_timeout=3, **retry, **(login or Login()).nats_options())
     except Exception as e:
         raise ServiceUnreachable(f"cannot connect to NATS at {url}: {e}") from e
 
@@ -124,8 +130,10 @@ class Client:
         self.timeout = timeout
 
     @classmethod
-    async def connect(cls, url: str, login: Login | None = None, timeout: float = 10.0) -> Client:
-        return cls(await connect(url, login), login, timeout)
+    async def connect(
+        cls, url: str, login: Login | None = None, timeout: float = 10.0, *, reconnect: bool = False
+    ) -> Client:
+        return cls(await connect(url, login, reconnect=reconnect), login, timeout)
 
     async def command(self, service: str, name: str, payload: dict[str, Any]) -> Any:
         return await self._request(subject("cmd", service, name), payload, self.timeout)

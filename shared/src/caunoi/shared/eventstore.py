@@ -19,7 +19,7 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
 from caunoi.shared.envelope import CONTENT_TYPE, LEGACY_TYPE_HEADER, TYPE_HEADER, CloudEvent
 from caunoi.shared.ids import is_aggregate_id
@@ -74,6 +74,20 @@ class StreamSpec:
 
     def aggregate_filter(self, aggregate_id: str) -> str:
         return f"{self.subject_prefix}.{aggregate_id}.>"
+
+
+class Message(Protocol):
+    """A stored message as readers need it: :class:`StoredMessage` (direct gets) or
+    :class:`caunoi.shared.streamread.RawMessage` (bulk reads)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def type_name(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

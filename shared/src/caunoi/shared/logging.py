@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import Any
 
+import orjson
 import structlog
 from structlog.contextvars import bind_contextvars, unbind_contextvars
 
@@ -14,8 +15,10 @@ from structlog.contextvars import bind_contextvars, unbind_contextvars
 def configure(service: str, level: str = "info", fmt: str = "json") -> None:
     lvl = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(level=lvl, stream=sys.stderr, format="%(message)s")
+    json = fmt == "json"
+    # JSON lines rendered by orjson straight to bytes: a log line per command must stay cheap
     renderer: Any = (
-        structlog.processors.JSONRenderer(ensure_ascii=False) if fmt == "json" else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(serializer=orjson.dumps) if json else structlog.dev.ConsoleRenderer()
     )
     structlog.configure(
         processors=[
@@ -26,7 +29,11 @@ def configure(service: str, level: str = "info", fmt: str = "json") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=(
+            structlog.BytesLoggerFactory(file=sys.stderr.buffer)
+            if json
+            else structlog.PrintLoggerFactory(file=sys.stderr)
+        ),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from caunoi.shared.aggregate import RecordedEvent, decode_message
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import EventRegistry, UnknownEventType
-from caunoi.shared.eventstore import EventStore, StoredMessage
+from caunoi.shared.eventstore import EventStore, Message
 
 log = structlog.get_logger(__name__)
 
@@ -90,6 +90,11 @@ class Projection(Protocol):
         """Every row of the read model in a stable order (to compare live with a rebuild)."""
 
 
+#: Reads a stream from a sequence on, in order, in chunks: ``(stream, start_seq, subject_filter,
+#: batch) -> chunks`` (see :func:`caunoi.shared.streamread.read_stream`).
+BulkReader = Callable[[str, int, str | None, int], AsyncIterator[Sequence[Message]]]
+
+
 class NotAnEvent(Exception):
     """A stored message that is not an event of the stream's owner."""
 
@@ -115,6 +120,14 @@ class ProjectionRunner:
     base_backoff: float = 0.05
     halted_retry_every: float = 5.0
     poll_every: float = 1.0
+    #: reads large backlogs (a rebuild, a runner far behind) much faster than direct gets
+    bulk_reader: BulkReader | None = None
+    #: events applied per transaction when reading in bulk
+    bulk_batch: int = 10_000
+    #: a backlog at least this long is read in bulk
+    bulk_threshold: int = 5_000
+    #: after a partial batch, wait this long (seconds) for more events before the next one
+    gather: float = 0.0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stopping: bool = False
@@ -177,6 +190,8 @@ class ProjectionRunner:
                     await asyncio.sleep(self.poll_every)
                     continue
                 if applied:
+                    if applied < self.batch and self.gather > 0:
+                        await asyncio.sleep(self.gather)  # let the next events gather: fewer transactions
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_every)
@@ -192,10 +207,13 @@ class ProjectionRunner:
 
     async def _settle(self) -> None:
         """The core-NATS copy of a publish can arrive before JetStream has stored it; after a
-        wake-up, look again a few times within ~30 ms before going back to sleep."""
+        wake-up, apply what is there, looking again a few times within ~30 ms."""
         for delay in (0.0, 0.001, 0.002, 0.004, 0.008, 0.016):
             await asyncio.sleep(delay)
-            if await self.store.read(self.status.position + 1, 1, self.subject_filter):
+            try:
+                if await self.step():
+                    return
+            except Exception:  # noqa: BLE001 - the main loop reports it on its next step
                 return
 
     def stop(self) -> None:
@@ -203,9 +221,15 @@ class ProjectionRunner:
         self._wake.set()
 
     async def step(self) -> int:
-        """Apply the next batch to the live schema; return how many messages were read."""
+        """Apply the next batch to the live schema; return how many messages were read. A full
+        batch with a long backlog behind it (a runner restarted after a while) goes on in bulk."""
         async with self._lock:
-            return await self._step(self.schema, live=True)
+            n = await self._step(self.schema, live=True)
+            if n == self.batch and self.bulk_reader is not None:
+                backlog = await self.store.last_seq() - self.status.position
+                if backlog >= self.bulk_threshold:
+                    n += await self._bulk(self.schema, live=True)
+            return n
 
     async def catch_up(self) -> int:
         """Apply everything stored so far (used by tests and by ``rebuild``)."""
@@ -213,6 +237,33 @@ class ProjectionRunner:
         while n := await self.step():
             total += n
         return total
+
+    async def _bulk(self, schema: str, *, live: bool) -> int:
+        """Apply everything stored now, read in bulk and applied ``bulk_batch`` events per
+        transaction. The reader reads ahead while a batch is written."""
+        assert self.bulk_reader is not None
+        async with self.pool.acquire() as conn:
+            start = await self.position(conn, schema) + 1
+        total = 0
+        group: list[Message] = []
+        chunks = self.bulk_reader(self.store.stream, start, self.subject_filter, min(self.bulk_batch, 5_000))
+        try:
+            async for chunk in chunks:
+                group.extend(chunk)
+                if len(group) >= self.bulk_batch:
+                    total += await self._apply_group(schema, group, live=live)
+                    group = []
+            if group:
+                total += await self._apply_group(schema, group, live=live)
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+        return total
+
+    async def _apply_group(self, schema: str, group: Sequence[Message], *, live: bool) -> int:
+        await self._apply_isolating(schema, group, live=live)
+        if live:
+            self.status.position = group[-1].seq
+        return len(group)
 
     async def _step(self, schema: str, *, live: bool, batch: int | None = None) -> int:
         async with self.pool.acquire() as conn:
@@ -229,7 +280,7 @@ class ProjectionRunner:
 
     # -- applying --------------------------------------------------------------------------------
 
-    def decode(self, msg: StoredMessage) -> RecordedEvent | None:
+    def decode(self, msg: Message) -> RecordedEvent | None:
         """The event in ``msg``; None for a type this read model does not know; ``NotAnEvent``
         for junk. A known type whose data does not decode raises (that halts the projection)."""
         type_name = msg.type_name
@@ -255,10 +306,10 @@ class ProjectionRunner:
             return None
         return RecordedEvent(msg.seq, msg.subject, env, self.registry.decode(env.type, env.data))
 
-    def _ours(self, env: CloudEvent, msg: StoredMessage) -> bool:
+    def _ours(self, env: CloudEvent, msg: Message) -> bool:
         return env.source == self.source and msg.subject.startswith(f"{self.store.spec.subject_prefix}.{env.subject}.")
 
-    async def _apply(self, schema: str, msgs: Sequence[StoredMessage]) -> None:
+    async def _apply(self, schema: str, msgs: Sequence[Message]) -> None:
         """One batch in one transaction, with the checkpoint."""
         async with self.pool.acquire() as conn, conn.transaction():
             # Lock the checkpoint row: two runners on one schema would otherwise double-apply.
@@ -287,7 +338,7 @@ class ProjectionRunner:
                 log.warning("projection.junk_passed_over", projection=self.projection.name, seqs=[j[1] for j in junk])
             await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1', todo[-1].seq)
 
-    async def _apply_isolating(self, schema: str, msgs: Sequence[StoredMessage], *, live: bool) -> None:
+    async def _apply_isolating(self, schema: str, msgs: Sequence[Message], *, live: bool) -> None:
         """Apply ``msgs``; if that fails, halves in turn, down to the one event that fails."""
         try:
             await self._apply(schema, msgs)
@@ -304,7 +355,7 @@ class ProjectionRunner:
         await self._apply_isolating(schema, msgs[:mid], live=live)
         await self._apply_isolating(schema, msgs[mid:], live=live)
 
-    async def _apply_one_with_retry(self, schema: str, msg: StoredMessage, *, live: bool) -> None:
+    async def _apply_one_with_retry(self, schema: str, msg: Message, *, live: bool) -> None:
         attempt = 1  # the one that just failed
         while True:
             attempt += 1
@@ -338,7 +389,7 @@ class ProjectionRunner:
                 )
                 await asyncio.sleep(delay)
 
-    async def _park(self, msg: StoredMessage, error: str, attempts: int) -> None:
+    async def _park(self, msg: Message, error: str, attempts: int) -> None:
         async with self.pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO projection_parked (projection, seq, subject, event_type, error, attempts) "
@@ -416,8 +467,7 @@ class ProjectionRunner:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')
             await self._create_schema(conn, shadow)
         log.info("projection.rebuild_started", projection=self.projection.name)
-        while await self._step(shadow, live=False, batch=batch):
-            pass
+        await self._replay(shadow, batch)
         async with self._lock:  # the live loop pauses between two batches
             while await self._step(shadow, live=False, batch=batch):
                 pass
@@ -437,10 +487,16 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             await self._create_schema(conn, schema)
-        while await self._step(schema, live=False, batch=batch):
-            pass
+        await self._replay(schema, batch)
         async with self.pool.acquire() as conn:
             return await self.position(conn, schema)
+
+    async def _replay(self, schema: str, batch: int | None) -> None:
+        """Everything stored so far into ``schema``: in bulk when the runner can."""
+        if self.bulk_reader is not None and batch is None:
+            await self._bulk(schema, live=False)
+        while await self._step(schema, live=False, batch=batch):
+            pass
 
     async def snapshot(self, schema: str | None = None) -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn:

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CAUNOI_", frozen=True, populate_by_name=True, env_ignore_empty=True)
 
-    nats_url: str = _env("NATS_URL", "nats://127.0.0.1:4222", "NATS server with JetStream")
+    nats_url: str = _env(
+        "NATS_URL", "nats://127.0.0.1:4222", "NATS server(s) with JetStream; a cluster: comma-separated"
+    )
     database_url: str = _env(
         "DATABASE_URL",
         "postgresql://postgres@127.0.0.1:5432/postgres",
@@ -55,6 +57,11 @@ class Settings(BaseSettings):
     projection_halted_retry: float = Field(5.0, gt=0)
     #: a projection looks for new events at least this often, even without a wake-up (seconds)
     projection_poll: float = Field(1.0, gt=0)
+    #: after applying a partial batch, a projection waits this long for more events (seconds):
+    #: under load fewer, larger transactions, at the cost of that much lag
+    projection_gather: float = Field(0.002, ge=0, le=1)
+    #: events a rebuild (or a projection far behind) applies per transaction
+    projection_bulk_batch: int = Field(10_000, ge=100, le=1_000_000)
     db_pool_size: int = Field(10, ge=2, le=500)
     #: how long a client (CLI, demo loader) waits for a reply (seconds)
     request_timeout: float = Field(10.0, gt=0)
@@ -101,9 +108,19 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(DATASETS)}")
         return v
 
+    def nats_servers(self) -> list[str]:
+        """``nats_url`` as the server list nats-py and FastStream take (a cluster: several URLs,
+        comma-separated)."""
+        return nats_servers(self.nats_url)
+
     def database_for(self, service: str) -> str:
         """The service's own database on the configured server."""
         return database_url_with(self.database_url, f"caunoi_{service}")
+
+
+def nats_servers(url: str) -> list[str]:
+    """``nats://a:4222,nats://b:4222`` -> ``["nats://a:4222", "nats://b:4222"]``."""
+    return [u.strip() for u in url.split(",") if u.strip()]
 
 
 def database_url_with(url: str, dbname: str) -> str:
