@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+import gc
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 import asyncpg
 import structlog
@@ -95,6 +96,30 @@ class Projection(Protocol):
 BulkReader = Callable[[str, int, str | None, int], AsyncIterator[Sequence[Message]]]
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a bulk read runs: it allocates millions of short-lived,
+    acyclic objects, and the collector, walking an ever larger heap, cost more than the reading
+    (a rebuild ran at 34k instead of 55k events/s). Collected once at the end."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+            gc.collect(1)
+
+
+@runtime_checkable
+class DeferredIndexes(Protocol):
+    """A read model whose secondary indexes a rebuild may build once, after loading."""
+
+    async def setup_tables(self, conn: Conn, schema: str) -> None: ...
+
+    async def create_indexes(self, conn: Conn, schema: str) -> None: ...
+
+
 class NotAnEvent(Exception):
     """A stored message that is not an event of the stream's owner."""
 
@@ -156,14 +181,17 @@ class ProjectionRunner:
                 await self._create_schema(conn, self.schema)
             self.status.position = await self.position(conn, self.schema)
 
-    async def _create_schema(self, conn: Conn, schema: str) -> None:
+    async def _create_schema(self, conn: Conn, schema: str, *, defer_indexes: bool = False) -> None:
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(
             f'CREATE TABLE IF NOT EXISTS "{schema}".checkpoint '
             "(id smallint PRIMARY KEY CHECK (id = 1), position bigint NOT NULL)"
         )
         await conn.execute(f'INSERT INTO "{schema}".checkpoint VALUES (1, 0) ON CONFLICT DO NOTHING')
-        await self.projection.setup(conn, schema)
+        if defer_indexes and isinstance(self.projection, DeferredIndexes):
+            await self.projection.setup_tables(conn, schema)
+        else:
+            await self.projection.setup(conn, schema)
 
     @staticmethod
     async def position(conn: Conn, schema: str) -> int:
@@ -247,16 +275,17 @@ class ProjectionRunner:
         total = 0
         group: list[Message] = []
         chunks = self.bulk_reader(self.store.stream, start, self.subject_filter, min(self.bulk_batch, 5_000))
-        try:
-            async for chunk in chunks:
-                group.extend(chunk)
-                if len(group) >= self.bulk_batch:
+        with gc_paused():
+            try:
+                async for chunk in chunks:
+                    group.extend(chunk)
+                    if len(group) >= self.bulk_batch:
+                        total += await self._apply_group(schema, group, live=live)
+                        group = []
+                if group:
                     total += await self._apply_group(schema, group, live=live)
-                    group = []
-            if group:
-                total += await self._apply_group(schema, group, live=live)
-        finally:
-            await chunks.aclose()  # type: ignore[attr-defined]
+            finally:
+                await chunks.aclose()  # type: ignore[attr-defined]
         return total
 
     async def _apply_group(self, schema: str, group: Sequence[Message], *, live: bool) -> int:
@@ -465,7 +494,7 @@ class ProjectionRunner:
         shadow = f"{self.schema}__shadow"
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')
-            await self._create_schema(conn, shadow)
+            await self._create_schema(conn, shadow, defer_indexes=True)
         log.info("projection.rebuild_started", projection=self.projection.name)
         await self._replay(shadow, batch)
         async with self._lock:  # the live loop pauses between two batches
@@ -486,17 +515,21 @@ class ProjectionRunner:
         """Replay from sequence 1 into ``schema`` (dropped first) without swapping; for checks."""
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            await self._create_schema(conn, schema)
+            await self._create_schema(conn, schema, defer_indexes=True)
         await self._replay(schema, batch)
         async with self.pool.acquire() as conn:
             return await self.position(conn, schema)
 
     async def _replay(self, schema: str, batch: int | None) -> None:
-        """Everything stored so far into ``schema``: in bulk when the runner can."""
+        """Everything stored so far into a new ``schema``: in bulk when the runner can; the
+        secondary indexes (deferred when the schema was made) built once, after loading."""
         if self.bulk_reader is not None and batch is None:
             await self._bulk(schema, live=False)
         while await self._step(schema, live=False, batch=batch):
             pass
+        if isinstance(self.projection, DeferredIndexes):
+            async with self.pool.acquire() as conn:
+                await self.projection.create_indexes(conn, schema)
 
     async def snapshot(self, schema: str | None = None) -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn:

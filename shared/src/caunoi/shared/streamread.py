@@ -52,10 +52,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import secrets
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -72,8 +73,10 @@ _LEGACY_TYPE = b"\r\nce-type:"
 _MSG_ID = b"\r\nNats-Msg-Id:"
 
 _NS = 1_000_000_000
-_PULL = int(__import__("os").environ.get("SR_PULL", "1000"))
-_DIRECT_MAX_BYTES = 8 * 1024 * 1024  # per direct get request; nats-server's default cap is 64 MiB
+# Per direct get request. nats-server answers a batch in one go holding the stream's isolation
+# lock, which appends wait for: ~10 µs per message, so 1000 messages hold writers ~10 ms.
+_DIRECT_BATCH = 1000
+_DIRECT_MAX_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +118,7 @@ async def read_stream(
     timeout: float = 10.0,
     inactive_threshold: float = 300.0,
     name: str = "caunoi-streamread",
-) -> AsyncIterator[list[RawMessage]]:
+) -> AsyncGenerator[list[RawMessage], None]:
     """Yield the messages of ``stream`` from ``start_seq`` on, in stream order, in chunks of at
     most ``batch`` (a chunk is yielded as soon as messages are there, so it may be smaller).
 
@@ -131,36 +134,41 @@ async def read_stream(
         raise ValueError("start_seq must be at least 1")
     if batch < 1:
         raise ValueError("batch must be at least 1")
+    if method not in ("consumer", "direct"):
+        raise ValueError(f"unknown method {method!r}")
     if until_seq is not None and until_seq < start_seq:
         return
     conn = await _Connection.open(
         url, user=user, password=password, token=token, nkey_seed=nkey_seed, tls=tls, timeout=timeout, name=name
     )
+    reader: _Reader | None = None
     try:
         inbox = f"{inbox_prefix}.{secrets.token_hex(11)}"
         conn.api_inbox = f"{inbox}.a"
         conn.subscribe(conn.api_inbox, _SID_API)
         conn.subscribe(f"{inbox}.d", _SID_DATA)
-        reader: _Reader
         if method == "consumer":
-            reader = _ConsumerReader(conn, inbox, stream, start_seq, until_seq, subject_filter, batch)
-            await reader.start(inactive_threshold)
-        elif method == "direct":
-            reader = _DirectReader(conn, inbox, stream, start_seq, until_seq, subject_filter, batch)
+            consumer = _ConsumerReader(conn, inbox, stream, start_seq, until_seq, subject_filter, batch)
+            await consumer.start(inactive_threshold)
+            reader = consumer  # once the consumer exists (to delete it in the end)
         else:
-            raise ValueError(f"unknown method {method!r}")
+            reader = _DirectReader(conn, inbox, stream, start_seq, until_seq, subject_filter, batch)
         ready: list[RawMessage] = []
         while True:
             if ready and (len(ready) >= batch or reader.finished or not conn.frames):
                 chunk, ready = ready[:batch], ready[batch:]
+                if not reader.finished:
+                    reader.request_more(len(ready))  # the server works while the caller does
                 yield chunk
                 continue
             if reader.finished:
                 break
             reader.request_more(len(ready))
             ready += reader.convert(await conn.take(timeout))
-        reader.finish()
     finally:
+        if reader is not None:
+            with contextlib.suppress(StreamReadError, ConnectionError):
+                reader.finish()  # also when the caller stopped early
         conn.close()
 
 
@@ -227,9 +235,8 @@ class _ConsumerReader(_Reader):
 
     def request_more(self, waiting: int) -> None:
         # at most two pulls of `batch` in flight, fewer while the caller lags behind
-        pull = max(self.batch, _PULL)
-        while self.to_ask > 0 and self.in_flight + waiting <= pull:
-            n = min(pull, self.to_ask)
+        while self.to_ask > 0 and self.in_flight + waiting <= self.batch:
+            n = min(self.batch, self.to_ask)
             self.conn.publish(
                 f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.name}",
                 b'{"batch":%d,"expires":%d}' % (n, 3600 * _NS),
@@ -251,7 +258,7 @@ class _ConsumerReader(_Reader):
             t = reply.split(b".")
             if len(t) != 9:  # the v2 ack subject has domain and account hash tokens, and one more at the end
                 t = t[:2] + t[4:11] if len(t) >= 12 else _bad_ack(reply)
-            # $JS.ACK.<stream>.<consumer>.<delivered count>.<stream seq>.<consumer seq>.<time ns>.<pending>
+            # $JS.ACK.<stream>.<consumer>.<delivered count>.<stream seq>.<delivery seq>.<time ns>.<pending>
             if int(t[6]) != dseq or t[4] != b"1":
                 raise StreamReadError(f"consumer delivery out of order: expected #{dseq}, got {reply.decode()}")
             dseq += 1
@@ -273,8 +280,8 @@ class _ConsumerReader(_Reader):
                     i += 14
                     msg_id = hdr[i : hdr.index(b"\r\n", i)].strip().decode()
             append(RawMessage(seq, subject.decode(), int(t[7]), msg_type, msg_id, data))
-            if remaining <= 0 or t[8] == b"0":
-                remaining = 0
+            # (the pending count, t[8], is a running estimate on the server: not trusted to end the read)
+            if remaining <= 0:
                 break
         self.in_flight -= dseq - self.dseq
         self.dseq = dseq
@@ -304,11 +311,12 @@ class _DirectReader(_Reader):
     def request_more(self, waiting: int) -> None:
         if self.pending_request or waiting > self.batch:
             return
-        req: dict[str, Any] = {"seq": self.next_seq, "batch": max(self.batch, 1000), "max_bytes": _DIRECT_MAX_BYTES}
+        size = min(self.batch, _DIRECT_BATCH)
+        if self.filter is None and self.until < 1 << 64:
+            size = min(size, self.until - self.next_seq + 1)
+        req: dict[str, Any] = {"seq": self.next_seq, "batch": size, "max_bytes": _DIRECT_MAX_BYTES}
         if self.filter is not None:
             req["next_by_subj"] = self.filter
-        elif self.until < 1 << 64:
-            req["batch"] = min(req["batch"], self.until - self.next_seq + 1)
         self.conn.publish(f"$JS.API.DIRECT.GET.{self.stream}", json.dumps(req).encode(), self.reply)
         self.pending_request = True
         self.last_in_batch = 0
@@ -519,6 +527,8 @@ class _Connection(asyncio.Protocol):
                     end = start + int(tsize)
                     if end + 2 > size:
                         break
+                    if buf[end : end + 2] != b"\r\n":
+                        raise ValueError("frame does not end where its size says")
                     hend = start + int(hsize)
                     frame = (subject, reply, buf[start:hend], buf[hend:end])
                     pos = end + 2
@@ -533,6 +543,8 @@ class _Connection(asyncio.Protocol):
                     end = start + int(tsize)
                     if end + 2 > size:
                         break
+                    if buf[end : end + 2] != b"\r\n":
+                        raise ValueError("frame does not end where its size says")
                     frame = (subject, reply, b"", buf[start:end])
                     pos = end + 2
                 else:
@@ -545,6 +557,7 @@ class _Connection(asyncio.Protocol):
                     self.api_reply.set_result(frame)
         except (ValueError, IndexError) as e:
             self._fail(StreamReadError(f"NATS protocol error: {e}: {buf[pos : pos + 200]!r}"))
+            self.close()
             return
         self.buf = buf[pos:]
         if frames:
