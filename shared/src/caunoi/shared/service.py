@@ -31,6 +31,7 @@ from pydantic import Field
 
 from caunoi.shared import logging as clog
 from caunoi.shared.context import RequestContext
+from caunoi.shared.duties import Duty, DutyRunner
 from caunoi.shared.endpoints import Edge, Endpoint, Request, admin, dispatch, query
 from caunoi.shared.errors import NotFound
 from caunoi.shared.events import EventRegistry
@@ -78,6 +79,7 @@ class Service(Generic[D]):
         make_deps: Callable[[Resources], D],
         read_models: Sequence[ReadModel] = (),
         settings: Settings | None = None,
+        duties: Sequence[Duty[D]] = (),
     ) -> None:
         self.name = stream.service
         self.stream = stream
@@ -85,8 +87,10 @@ class Service(Generic[D]):
         self.endpoints: list[Endpoint[Any]] = [*endpoints, *KERNEL_ENDPOINTS]
         self.make_deps = make_deps
         self.read_models = list(read_models)
+        self.duties = list(duties)
         self.settings = settings or Settings()
         self.runners: dict[str, ProjectionRunner] = {}
+        self.duty_runner: DutyRunner[D] | None = None
         self.started_at = time.time()
         self._tasks: list[asyncio.Task[None]] = []
         self._resources: Resources | None = None
@@ -163,6 +167,8 @@ class Service(Generic[D]):
             await runner.setup()
             self.runners[rm.projection.name] = runner
         self._deps = self.make_deps(self._resources)
+        if self.duties:
+            self.duty_runner = DutyRunner(self.name, self.duties, self._deps, every=s.duty_interval)
 
     def serves(self, ep: Endpoint[Any]) -> bool:
         """Whether this process's role answers ``ep``: the projections role answers the admin
@@ -171,19 +177,24 @@ class Service(Generic[D]):
         return role == "all" or (ep.kind == "admin") == (role == "projections")
 
     def start_background(self) -> None:
-        """Follow the revoked credentials, and (unless another process does) keep the read models."""
+        """Follow the revoked credentials, and (unless another process does) keep the read models
+        and record what falls due."""
         if self._watcher is not None:
             self._tasks.append(asyncio.create_task(self._watcher.run(), name="identities"))
         if self.settings.role == "endpoints":
             return  # the read models' tables exist (start set them up); another process fills them
         for runner in self.runners.values():
             self._tasks.append(asyncio.create_task(runner.run(), name=f"projection:{runner.projection.name}"))
+        if self.duty_runner is not None:
+            self._tasks.append(asyncio.create_task(self.duty_runner.run(), name="duties"))
 
     async def stop(self) -> None:
         if self._requests is not None:
             await self._requests.stop()
         for runner in self.runners.values():
             runner.stop()
+        if self.duty_runner is not None:
+            self.duty_runner.stop()
         if self._watcher is not None:
             self._watcher.stop()
         for t in self._tasks:
@@ -233,6 +244,15 @@ class Service(Generic[D]):
                 "subjects": own.subjects,
             },
             "projections": projections,
+            "duties": None
+            if self.duty_runner is None
+            else {
+                "names": [d.name for d in self.duties],
+                "ticks": self.duty_runner.stats.ticks,
+                "recorded": self.duty_runner.stats.recorded,
+                "last_tick": self.duty_runner.stats.last_tick.isoformat() if self.duty_runner.stats.last_tick else None,
+                "last_error": self.duty_runner.stats.last_error,
+            },
         }
 
     def runner_for(self, name: str | None) -> ProjectionRunner:
@@ -377,6 +397,13 @@ async def admin_skip(a: SkipArg, ctx: RequestContext, service: Service[Any]) -> 
     return {"skipped": await service.runner_for(a.projection).skip(a.seq, a.operator)}
 
 
+async def admin_duties(_: Request, ctx: RequestContext, service: Service[Any]) -> Any:
+    """Record what is due now instead of at the next tick."""
+    if service.duty_runner is None:
+        return {"recorded": []}
+    return {"recorded": await service.duty_runner.tick()}
+
+
 async def ping(_: Request, ctx: RequestContext, service: Service[Any]) -> Any:
     """Which process answers (``caunoi up`` waits for every role to answer)."""
     return {"service": service.name, "role": service.settings.role, "pid": os.getpid()}
@@ -387,6 +414,7 @@ ADMIN_ENDPOINTS: list[Endpoint[Any]] = [
     admin("rebuild", ProjectionArg, admin_rebuild, "Rebuild a read model from sequence 1 (shadow, then swap)"),
     admin("parked", ProjectionArg, admin_parked, "Events a projection could not apply"),
     admin("skip", SkipArg, admin_skip, "Skip a parked event (recorded)"),
+    admin("duties", Request, admin_duties, "Record what fell due now (deadlines, reminders) without waiting"),
 ]
 #: every service has them: the admin requests and a ping
 KERNEL_ENDPOINTS: list[Endpoint[Any]] = [*ADMIN_ENDPOINTS, query("ping", Request, ping, "Which process answers")]

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     projection_gather: float = Field(0.002, ge=0, le=1)
     #: events a rebuild (or a projection far behind) applies per transaction
     projection_bulk_batch: int = Field(10_000, ge=100, le=1_000_000)
+    #: how often a service looks for what fell due (deadlines, reports, reminders), in seconds
+    duty_interval: float = Field(30.0, gt=0, le=86_400)
     db_pool_size: int = Field(10, ge=2, le=500)
     #: how long a client (CLI, demo loader) waits for a reply (seconds)
     request_timeout: float = Field(10.0, gt=0)
