@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from support import wait_projected
 
+from caunoi.scheduling.domain.hamlets import hamlet_id
 from caunoi.shared.client import Client, RequestFailed
-from caunoi.shared.units import hamlet_id
 
 pytestmark = pytest.mark.asyncio
 
