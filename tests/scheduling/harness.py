@@ -25,8 +25,8 @@ from caunoi.shared.clock import VN
 from caunoi.shared.context import RequestContext
 from caunoi.shared.duties import DutyRunner, system_actor
 from caunoi.shared.envelope import CloudEvent
-from caunoi.shared.eventstore import NEW_AGGREGATE
 from caunoi.shared.events import DomainEvent
+from caunoi.shared.eventstore import NEW_AGGREGATE
 from caunoi.shared.hamlets import SCHEDULING_STREAM
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.projection import Pool, ProjectionRunner

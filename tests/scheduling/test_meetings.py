@@ -75,9 +75,9 @@ async def test_the_yearly_plan_and_its_deadlines_recorded_once(pool: Pool) -> No
     # announced, held with its order of business, minutes closed
     await svc.ok("meeting_announce", {"meeting_id": a["meeting_id"], "broadcast_text": "Thông báo: 8h ngày 22/12"})
     svc.at(date(2026, 12, 22))
+    rep = {"unit_code": PROVINCE, "name": "Ông Trần Văn C", "office": "Ban Dân vận Tỉnh ủy"}
     hold = {"meeting_id": a["meeting_id"], "chair": "Bí thư Tỉnh ủy", "minutes_ref": "12/BB-TU",
-            "attendees": {"party_members": 60, "cadres": 12},
-            "representatives": [{"unit_code": PROVINCE, "name": "Ông Trần Văn C", "office": "Ban Dân vận Tỉnh ủy"}]}  # fmt: skip
+            "attendees": {"party_members": 60, "cadres": 12}, "representatives": [rep]}  # fmt: skip
     quoted = await svc.error("meeting_hold", hold)  # a programme 2 dialogue records its order of business
     assert quoted["code"] == "rule_violated" and quoted["field"] == "order_of_business"
     bad = {**AGENDA, "speakers": [{**AGENDA["speakers"][1], "assigned_to": None}]}  # type: ignore[dict-item]

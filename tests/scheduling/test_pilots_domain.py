@@ -10,8 +10,8 @@ import pytest
 
 from caunoi.scheduling.commands import ChoosePilotLocalities, ChoosePilotSites
 from caunoi.scheduling.domain.pilots import (
-    LocalityFacts,
     Localities,
+    LocalityFacts,
     SiteFacts,
     Sites,
     decide_choose_localities,

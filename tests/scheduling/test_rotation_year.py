@@ -32,6 +32,7 @@ async def test_a_year_of_rotation_with_nine_pilot_hamlets(pool: Pool) -> None:
 
     held: list[dict[str, Any]] = []
     postponed_to: date | None = None
+    march = ""
     for month in range(1, 13):
         start = first(month)
         svc.at(start - timedelta(days=10))  # proposals come the month before
