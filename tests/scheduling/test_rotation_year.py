@@ -4,6 +4,7 @@ any hosts twice, and a postponement keeps both its host and its month's place.""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
@@ -91,3 +92,25 @@ async def test_a_year_of_rotation_with_nine_pilot_hamlets(pool: Pool) -> None:
 def hold(meeting_id: str) -> dict[str, Any]:
     return {"meeting_id": meeting_id, "chair": "Bí thư Đảng ủy phường", "attendees": ATTENDEES,
             "minutes_ref": f"BB-{meeting_id}"}  # fmt: skip
+
+
+async def test_concurrent_proposals_never_give_one_site_twice(pool: Pool) -> None:
+    """Proposals for one commune are decided one at a time (on its pilot-sites aggregate), whoever
+    sends them at once: a clerk, another clerk, the service's own rotation duty."""
+    svc = await make(pool, date(YEAR - 1, 12, 1))
+    sites = await hamlets(svc, WARD, 4)
+    await pilot(svc, WARD, sites)
+    months = [f"{YEAR}-{m:02d}" for m in range(1, 5)]
+    replies = await asyncio.gather(
+        *(svc.call("rotation_propose", {"commune_code": WARD, "month": m}) for m in months),
+        svc.call("rotation_propose", {"commune_code": WARD, "month": months[0]}),
+    )
+    accepted = [r["result"] for r in replies if r["ok"]]
+    refused = [r["error"]["code"] for r in replies if not r["ok"]]
+    assert set(refused) <= {"duplicate", "conflict"} and len(accepted) >= 2, replies
+    for m in months:  # what lost a race is sent again
+        if m not in {a["date"][:7] for a in accepted}:
+            accepted.append(await svc.ok("rotation_propose", {"commune_code": WARD, "month": m}))
+    assert sorted(a["date"][:7] for a in accepted) == months
+    assert sorted(a["host_id"] for a in accepted) == sorted(sites)
+    assert (await svc.ok("rotation", {"commune_code": WARD}))["pending"] == 4

@@ -176,6 +176,25 @@ class PilotSitesChosen(DomainEvent):
     chosen_on: dt.date
 
 
+@registry.register
+class RotationScheduled(DomainEvent):
+    """The rotation gave a pilot commune's meeting of ``month`` to ``host_id``, recorded on the
+    commune's pilot-sites aggregate before the meeting's ``MeetingProposed``: proposals for one
+    commune are decided one at a time, from what this aggregate and the meetings' own events say
+    (never from a read model that may lag)."""
+
+    NAME = f"{NS}.RotationScheduled"
+    commune_code: str
+    meeting_id: str
+    host_id: str
+    host_name: str
+    cycle: int
+    month: str
+    date: dt.date
+    start_time: dt.time | None = None
+    venue: str
+
+
 # --- meetings -----------------------------------------------------------------------------------
 
 

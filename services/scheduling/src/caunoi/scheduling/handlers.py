@@ -47,8 +47,8 @@ from caunoi.scheduling.domain.cadres import Assignment
 from caunoi.scheduling.domain.hamlets import Hamlet
 from caunoi.scheduling.domain.meetings import Meeting
 from caunoi.scheduling.domain.pilots import Localities, Sites
-from caunoi.scheduling.domain.rotation import DONE, month_of, rotation
-from caunoi.scheduling.events import MeetingStatus, Programme
+from caunoi.scheduling.domain.rotation import DONE, RotationMeeting, month_of, rotation
+from caunoi.scheduling.events import MeetingProposed, MeetingStatus, Programme, RotationScheduled
 from caunoi.scheduling.readmodel import HAMLETS
 from caunoi.scheduling.settings import SchedulingSettings
 from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
@@ -56,6 +56,7 @@ from caunoi.shared.authz import query_area, require_reach
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
 from caunoi.shared.errors import Conflict, NotFound
+from caunoi.shared.eventstore import WrongExpectedSequence
 from caunoi.shared.hamlets import HamletDirectory, get_hamlet, list_hamlets
 from caunoi.shared.ids import ASSIGNMENT_PREFIX, MEETING_PREFIX, commune_of, is_hamlet_id, short_reference
 from caunoi.shared.projection import Pool
@@ -215,43 +216,83 @@ def meeting_result(out: Outcome[Meeting]) -> dict[str, Any]:
 
 
 async def rotation_facts(deps: Deps, ctx: RequestContext, commune_code: str, **more: Any) -> meetings.Facts:
+    """The commune's programme 1 meetings as the read model has them (a move's or postponement's
+    month check)."""
     async with deps.pool.acquire() as conn:
         held = await queries.rotation_meetings(conn, commune_code)
     return meetings.Facts(ctx.today, deps.units, rotation_meetings=held, **more)
 
 
-async def propose(cmd: ProposeRotation, ctx: RequestContext, deps: Deps) -> Outcome[Meeting]:
-    """The commune's meeting of the month at the next site of its rotation. Its id comes from the
-    commune and month, so one month gets one proposal however often (and by whom) it is asked;
-    after a cancellation the month's next alternative id is used."""
-    reach(ctx, deps, cmd.commune_code, "commune_code")
-    seed = f"rotation:{cmd.commune_code}:{cmd.month}"
-    attempt = 0
-    while attempt < MAX_REFERENCE_ATTEMPTS:
+async def rotation_now(deps: Deps, sites: Sites) -> list[RotationMeeting]:
+    """The commune's recent programme 1 meetings (the last two cycles) from the event store: the
+    slots its pilot-sites aggregate recorded, each as its meeting's own events make it now. A slot
+    whose meeting was never stored counts as cancelled."""
+    if not sites.scheduled:
+        return []
+    last = max(s.cycle for s in sites.scheduled)
+    out = []
+    for slot in (s for s in sites.scheduled if s.cycle >= last - 1):
+        m = (await deps.meetings.load(slot.meeting_id)).state
+        out.append(
+            RotationMeeting(
+                slot.meeting_id, slot.host_id, slot.cycle, m.status or MeetingStatus.cancelled, m.date or slot.date
+            )
+        )
+    return out
+
+
+async def month_id(deps: Deps, commune_code: str, month: str) -> str:
+    """The id of the commune's meeting of ``month``: derived from both, so one month gets one
+    proposal however often (and by whom) it is asked; after a cancellation, the next alternative."""
+    seed = f"rotation:{commune_code}:{month}"
+    for attempt in range(MAX_REFERENCE_ATTEMPTS):
         mid = short_reference(MEETING_PREFIX, seed, attempt)
-        existing = await deps.meetings.get(mid, ctx)
-        if done := existing.done_by(ctx):
-            return done
-        if existing.exists:
-            if existing.state.status is not MeetingStatus.cancelled:
-                raise Conflict(
-                    f"Tháng {cmd.month} đã có hội nghị {mid} được đề xuất",
-                    code="duplicate",
-                    message_en=f"month {cmd.month} already has proposed meeting {mid}",
-                    field="month",
-                    details={"meeting_id": mid},
-                )
-            attempt += 1
-            continue
-        sites = (await deps.sites.load(pilots.sites_id(cmd.commune_code))).state
-        listed = {h.id: h for h in await deps.directory.in_commune(cmd.commune_code)}
-        facts = await rotation_facts(deps, ctx, cmd.commune_code, meeting_id=mid, sites=sites, listed=listed)
-        events = meetings.decide_propose(existing.state, cmd, facts)
-        try:
-            return await deps.meetings.create(mid, ctx, events)
-        except AggregateExists:
-            continue  # proposed meanwhile by another request: look at it again
+        status = (await deps.meetings.load(mid)).state.status
+        if status is None:
+            return mid
+        if status is not MeetingStatus.cancelled:
+            raise Conflict(
+                f"Tháng {month} đã có hội nghị {mid} được đề xuất",
+                code="duplicate",
+                message_en=f"month {month} already has proposed meeting {mid}",
+                field="month",
+                details={"meeting_id": mid},
+            )
     raise Conflict("Không cấp được mã hội nghị; hãy gửi lại", message_en="could not allot a meeting id; retry")
+
+
+async def propose(cmd: ProposeRotation, ctx: RequestContext, deps: Deps) -> Outcome[Meeting]:
+    """The commune's meeting of the month at the next site of its rotation. The slot is recorded
+    first on the commune's pilot-sites aggregate (expecting its last sequence, so two proposals
+    for one commune cannot both pick from the same state), then the meeting is created; a retry
+    of the same command finishes what the first try began."""
+    reach(ctx, deps, cmd.commune_code, "commune_code")
+    for _ in range(MAX_REFERENCE_ATTEMPTS):
+        loaded = await deps.sites.get(pilots.sites_id(cmd.commune_code), ctx)
+        if done := loaded.done_by(ctx):
+            slot = next(r.event for r in done.events if isinstance(r.event, RotationScheduled))
+            return await deps.meetings.create(slot.meeting_id, ctx, [meetings.proposed(slot, loaded.state)])
+        sites = loaded.state
+        listed = {h.id: h for h in await deps.directory.in_commune(cmd.commune_code)}
+        facts = meetings.Facts(
+            ctx.today,
+            deps.units,
+            meeting_id=await month_id(deps, cmd.commune_code, cmd.month) if sites.exists else "",
+            rotation_meetings=await rotation_now(deps, sites),
+            sites=sites,
+            listed=listed,
+        )
+        events = meetings.decide_propose(meetings.initial(), cmd, facts)
+        try:
+            await deps.sites.save(
+                loaded, ctx, [meetings.scheduled(e) for e in events if isinstance(e, MeetingProposed)]
+            )
+        except WrongExpectedSequence:
+            continue  # another proposal for the commune came first: decide again on what it did
+        return await deps.meetings.create(facts.meeting_id, ctx, events)
+    raise Conflict(
+        "Nhiều đề xuất cùng lúc cho xã này; hãy gửi lại", message_en="proposals for this commune collided; retry"
+    )
 
 
 async def propose_rotation(cmd: ProposeRotation, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
@@ -363,13 +404,13 @@ async def show_rotation(q: ShowRotation, ctx: RequestContext, deps: Deps) -> dic
     require_unit(deps.units, q.commune_code, field="commune_code", level=LEVEL_COMMUNE)
     query_area(ctx.actor, deps.units, q.commune_code, field="commune_code")
     sites = (await deps.sites.load(pilots.sites_id(q.commune_code))).state
-    async with deps.pool.acquire() as conn:
-        held = await queries.rotation_meetings(conn, q.commune_code)
+    held = await rotation_now(deps, sites)
     view = rotation(sites.ids, held)
-    current = {m.host_id: m for m in held if m.live and m.cycle == view.cycle}
+    current = [m for m in held if m.live and m.cycle == view.cycle]
     items = []
     for s in sites.sites:
-        m = current.get(s.id)
+        mine = sorted((m for m in current if m.host_id == s.id), key=lambda m: m.status not in DONE)
+        m = mine[0] if mine else None
         state = "remaining" if m is None else ("hosted" if m.status in DONE else "pending")
         items.append(
             {"id": s.id, "name": s.name, "kind": s.kind.value, "state": state,

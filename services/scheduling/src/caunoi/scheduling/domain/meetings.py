@@ -49,6 +49,7 @@ from caunoi.scheduling.events import (
     OpinionsCompiled,
     OrderOfBusiness,
     Programme,
+    RotationScheduled,
     TargetGroup,
 )
 from caunoi.shared.aggregate import AggregateKind, Scope
@@ -383,6 +384,23 @@ def decide_propose(state: Meeting, cmd: ProposeRotation, facts: Facts) -> list[D
             venue=cmd.venue or default_venue(host),
         )
     ]
+
+
+def scheduled(ev: MeetingProposed) -> RotationScheduled:
+    """What the commune's pilot-sites aggregate records of a proposal."""
+    return RotationScheduled(
+        commune_code=ev.commune_code, meeting_id=ev.meeting_id, host_id=ev.host_id, host_name=ev.host_name,
+        cycle=ev.cycle, month=ev.month, date=ev.date, start_time=ev.start_time, venue=ev.venue,
+    )  # fmt: skip
+
+
+def proposed(slot: RotationScheduled, sites: Sites) -> MeetingProposed:
+    """The proposal a recorded slot stands for (to finish a proposal interrupted after its slot)."""
+    return MeetingProposed(
+        meeting_id=slot.meeting_id, commune_code=slot.commune_code, unit_path=list(sites.unit_path),
+        dataset=sites.dataset or "", host_id=slot.host_id, host_name=slot.host_name, cycle=slot.cycle,
+        month=slot.month, date=slot.date, start_time=slot.start_time, venue=slot.venue,
+    )  # fmt: skip
 
 
 def decide_accept(state: Meeting, cmd: AcceptMeeting, facts: Facts) -> list[DomainEvent]:

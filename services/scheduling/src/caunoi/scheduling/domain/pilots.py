@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from caunoi.scheduling.commands import ChoosePilotLocalities, ChoosePilotSites
 from caunoi.scheduling.domain.rules import PILOT_DISTRICT, PILOT_ONLY, PILOT_PROVINCE, PILOT_SITES, RuleViolated
-from caunoi.scheduling.events import PilotLocalitiesChosen, PilotLocality, PilotSitesChosen, Site
+from caunoi.scheduling.events import PilotLocalitiesChosen, PilotLocality, PilotSitesChosen, RotationScheduled, Site
 from caunoi.shared.aggregate import AggregateKind, Scope
 from caunoi.shared.errors import NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
@@ -164,6 +164,8 @@ class Sites:
     sites: tuple[Site, ...] = ()
     total: int = 0
     chosen_on: date | None = None
+    #: the rotation's meetings, in the order they were scheduled
+    scheduled: tuple[RotationScheduled, ...] = ()
 
     @property
     def exists(self) -> bool:
@@ -176,9 +178,17 @@ class Sites:
 
 def evolve_sites(state: Sites, event: DomainEvent) -> Sites:
     if isinstance(event, PilotSitesChosen):
-        return Sites(
-            event.commune_code, tuple(event.unit_path), event.dataset, tuple(event.sites), event.total, event.chosen_on
+        return replace(
+            state,
+            commune_code=event.commune_code,
+            unit_path=tuple(event.unit_path),
+            dataset=event.dataset,
+            sites=tuple(event.sites),
+            total=event.total,
+            chosen_on=event.chosen_on,
         )
+    if isinstance(event, RotationScheduled):
+        return replace(state, scheduled=(*state.scheduled, event))
     return state
 
 
