@@ -212,3 +212,25 @@ async def test_views_missing_upcoming_rotation(pool: Pool) -> None:
     pilots = await svc.ok("pilots", {"unit": PROVINCE})
     assert [r["unit_code"] for r in pilots["localities"]] == [PROVINCE]
     assert [r["members"] for r in pilots["sites"]] == [ids]
+
+
+async def test_compile_and_announce_refusals_store_nothing(pool: Pool) -> None:
+    svc = await make(pool, TODAY)
+    ids = await hamlets(svc, WARD, 2)
+    await pilot(svc, WARD, ids)
+    proposal = (await svc.ok("rotation_propose", {"commune_code": WARD, "month": "2026-12"}))["meeting_id"]
+    text = {"broadcast_text": "Thông báo"}
+    assert (await svc.error("meeting_announce", {"meeting_id": proposal, **text}))["code"] == "invalid_state"
+    dialogue = (await svc.ok("dialogue_plan", plan_body()))["meeting_id"]
+    compiled = {"meeting_id": dialogue, "count": 3, "compiled_by": "Ban Dân vận"}
+    assert (await svc.error("meeting_compile", {**compiled, "compiled_on": "2026-12-02"}))["field"] == "compiled_on"
+    out = await svc.ok("meeting_compile", compiled)
+    assert out["status"] == "planned"
+    assert (await svc.error("meeting_compile", compiled))["code"] == "invalid_state"
+    err = await svc.error("meeting_announce", {"meeting_id": dialogue, **text, "announced_on": "2026-12-02"})
+    assert err["field"] == "announced_on"
+    await svc.ok("meeting_announce", {"meeting_id": dialogue, **text})
+    assert (await svc.error("meeting_announce", {"meeting_id": dialogue, **text}))["code"] == "invalid_state"
+    # moving an announced dialogue makes it planned again: it must be announced anew
+    moved = await svc.ok("meeting_move", {"meeting_id": dialogue, "date": "2026-12-21"})
+    assert moved["status"] == "planned"
