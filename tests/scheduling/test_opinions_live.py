@@ -56,7 +56,7 @@ async def test_opinion_counts_equal_the_petitions_raised_after_rebuilds(client: 
     rebuilt = await client.admin("scheduling", "rebuild", {"projection": "meeting_opinions"})
     assert rebuilt["projection"] == "meeting_opinions" and rebuilt["position"] >= 7
     assert await counts(client, mid) == expected
-    await client.admin("scheduling", "rebuild", {"projection": "meetings"})
+    await client.admin("scheduling", "rebuild", {})
     await client.admin("petitions", "rebuild", {})
     assert await counts(client, mid) == expected
     listed = await client.query("scheduling", "meetings", {"unit": COMMUNE})

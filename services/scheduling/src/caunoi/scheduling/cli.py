@@ -16,6 +16,7 @@ import click
 from caunoi.scheduling.events import AreaKind, AttendeeGroup, MeetingStatus, Programme, TargetGroup
 from caunoi.scheduling.labels import (
     AREA_VI,
+    ATTENDEE_VI,
     KIND_EN,
     KIND_VI,
     PROGRAMME_EN,
@@ -313,6 +314,8 @@ def meetings_show(meeting_id: str) -> None:
     lang = _lang()
     row["status"] = label(row["status"], STATUS_VI, STATUS_EN, lang)
     row["target_group"] = label(row["target_group"], TARGET_VI, None, lang) or None
+    if row.get("attendees"):
+        row["attendees"] = ", ".join(f"{label(g, ATTENDEE_VI, None, lang)}: {n}" for g, n in row["attendees"].items())
     for k in ("id", "programme", "status", "commune_code", "host_name", "date", "start_time", "venue", "chair",
               "plan_unit", "target_group", "cycle", "opinions_due", "broadcast_due", "announced_on", "held_on",
               "attendees_total", "attendees", "representatives", "minutes_ref", "minutes_closed_on", "missed",

@@ -145,13 +145,6 @@ async def following(conn: Conn, unit: str | None, on: date) -> list[dict[str, An
     return out
 
 
-async def get_assignment(conn: Conn, assignment_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"SELECT * FROM {A} WHERE id = $1", assignment_id)
-    if row is None:
-        return None
-    return {**dict(row), "periods": loads(row["periods"])}
-
-
 # --- what duties look for ---------------------------------------------------------------------------
 
 

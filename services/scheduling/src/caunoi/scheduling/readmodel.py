@@ -3,7 +3,7 @@
 - ``hamlets``: the hamlet list (the shared contract's :class:`HamletsProjection`);
 - ``pilots``: one row per pilot choice (a district's or province's pilot localities, a commune's
   pilot sites);
-- ``meetings``: one row per meeting, its current state;
+- ``scheduling`` (table ``meetings``): one row per meeting, its current state;
 - ``assignments``: one row per cadre assignment, with its periods;
 - ``meeting_opinions``: one row per petition raised at a meeting, from the **petitions service's
   events** (stream ``PETITIONS``, read with the consumer-side contract in
@@ -44,7 +44,9 @@ from caunoi.shared.readmodel import Row, RowPerAggregate
 
 HAMLETS = "hamlets"
 PILOTS = "pilots"
-MEETINGS = "meetings"
+#: the service's main read model is named after it (the operators' default: ``caunoi projections
+#: rebuild scheduling``)
+MEETINGS = "scheduling"
 ASSIGNMENTS = "assignments"
 OPINIONS = "meeting_opinions"
 
