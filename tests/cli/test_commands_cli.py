@@ -60,8 +60,9 @@ async def test_clerk_adds_a_hamlet_and_raises_a_petition_there(
 async def test_operator_projection_commands_as_the_readme_gives_them(
     servers: Servers, services: dict[str, ServiceProcess]
 ) -> None:
-    # petitions has two read models (its own and its copy of the hamlets): the default is its own
-    for service, projection in (("petitions", "petitions"), ("scheduling", "hamlets")):
+    # a service with several read models (petitions: its own and its copy of the hamlets) rebuilds
+    # the one named after it by default
+    for service, projection in (("petitions", "petitions"), ("scheduling", "scheduling")):
         res = run(servers, "projections", "rebuild", service)
         assert res.returncode == 0, res.stderr
         assert f"done: {projection} at position" in res.stdout

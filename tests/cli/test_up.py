@@ -38,6 +38,8 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.xdist_group("caunoi-up")
 CAUNOI = [sys.executable, "-m", "caunoi.cli.main"]
 PLACEHOLDER = "PA-XXXXXXXX"
+#: a meeting reference: the one the last command printing one at the start of a line printed
+MEETING = "HN-XXXXXXXX"
 
 
 def env_for(data: Path) -> dict[str, str]:
@@ -186,12 +188,17 @@ def readme_commands() -> list[list[str]]:
 def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None:
     commands = readme_commands()
     assert len(commands) >= 12 and any(c[:2] == ["petitions", "raise"] for c in commands)
-    reference = None
+    reference = meeting = None
     for args in commands:
         if PLACEHOLDER in args:
             assert reference, f"{shlex.join(args)}: the README uses {PLACEHOLDER} before a raise printed one"
             args = [reference if a == PLACEHOLDER else a for a in args]
+        if MEETING in args:
+            assert meeting, f"{shlex.join(args)}: the README uses {MEETING} before a command printed one"
+            args = [meeting if a == MEETING else a for a in args]
         res = live.cli(*args)
+        if printed := re.match(r"(HN-[0-9A-Z]{8}):", res.stdout):
+            meeting = printed.group(1)
         if args[:2] == ["petitions", "raise"]:
             found = re.search(r"PA-[0-9A-Z]{8}", res.stdout)
             assert found, res.stdout

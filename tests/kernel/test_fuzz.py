@@ -25,14 +25,13 @@ from caunoi.petitions.domain import PETITION
 from caunoi.petitions.events import registry as petition_events
 from caunoi.petitions.handlers import ENDPOINTS as PETITION_ENDPOINTS
 from caunoi.petitions.handlers import Deps as PetitionDeps
-from caunoi.scheduling.domain import HAMLET
+from caunoi.scheduling.bootstrap import wire
 from caunoi.scheduling.handlers import ENDPOINTS as SCHEDULING_ENDPOINTS
 from caunoi.scheduling.handlers import Deps as SchedulingDeps
 from caunoi.shared.aggregate import Repository
 from caunoi.shared.client import Client
 from caunoi.shared.errors import CommandError
 from caunoi.shared.hamlets import SCHEDULING_STREAM, InMemoryHamletDirectory
-from caunoi.shared.hamlets import registry as hamlet_events
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.service import ADMIN_ENDPOINTS
 from caunoi.shared.units import UnitTree
@@ -40,7 +39,7 @@ from caunoi.shared.units import UnitTree
 UNITS = UnitTree.load("vn-2025")
 #: the error codes a reply may carry
 CODES = {"invalid", "unauthenticated", "forbidden", "not_found", "unknown_unit", "invalid_state", "duplicate",
-         "conflict", "unavailable", "rejected"}  # fmt: skip
+         "conflict", "unavailable", "rejected", "rule_violated"}  # fmt: skip
 
 
 def field_names(models: list[type[BaseModel]]) -> list[str]:
@@ -95,7 +94,7 @@ def petitions() -> Harness[PetitionDeps]:
 
 def scheduling() -> Harness[SchedulingDeps]:
     store = InMemoryEventStore(SCHEDULING_STREAM)
-    deps = SchedulingDeps(Repository(store, hamlet_events, HAMLET, UNITS), UNITS, InMemoryHamletDirectory())
+    deps = wire(store, UNITS, directory=InMemoryHamletDirectory())
     return Harness("scheduling", SCHEDULING_ENDPOINTS, deps, store)
 
 

@@ -1,4 +1,4 @@
-"""Tests for caunoi.shared.units: both shipped datasets, tree queries, search, hamlet ids."""
+"""Tests for caunoi.shared.units: both shipped datasets, tree queries, search, slugs."""
 
 from __future__ import annotations
 
@@ -23,8 +23,6 @@ from caunoi.shared.units import (
     UnknownDataset,
     UnknownUnit,
     fold,
-    hamlet_id,
-    normalize_hamlet_name,
     slugify,
 )
 
@@ -277,39 +275,6 @@ def test_search_matches_word_starts_only(new: UnitTree) -> None:
     assert new.search("thanh pho ha noi") == [new.get("01")]
 
 
-# --- hamlets --------------------------------------------------------------------------------
-
-
-def test_hamlet_id() -> None:
-    assert hamlet_id("00097", "Thôn Đồng Tâm") == "00097-thon-dong-tam"
-    assert hamlet_id("00097", "Thôn 1") == "00097-thon-1"
-    assert hamlet_id("00004", "  Tổ dân phố số 5 ") == "00004-to-dan-pho-so-5"
-    assert hamlet_id("31299", "Ấp Nhơn Lộc 2") == "31299-ap-nhon-loc-2"
-    assert hamlet_id("00700", "Bản Pả Vi (Hạ)") == "00700-ban-pa-vi-ha"
-    assert slugify("Ương Ườn Ở Ơi") == "uong-uon-o-oi"
-
-
-@pytest.mark.parametrize(
-    ("code", "name"),
-    [("", "Thôn 1"), ("0x97", "Thôn 1"), ("00097", ""), ("00097", "  "), ("00097", "!!!")],
-)
-def test_hamlet_id_rejects(code: str, name: str) -> None:
-    with pytest.raises(ValueError):
-        hamlet_id(code, name)
-
-
-def test_hamlet_name_and_id_format() -> None:
-    assert normalize_hamlet_name("  Thôn   Đồng  Tâm ") == "Thôn Đồng Tâm"
-    with pytest.raises(ValueError):
-        normalize_hamlet_name("x" * 101)
-    assert parse_hamlet_id("00097-thon-dong-tam") == ("00097", "thon-dong-tam")
-    assert is_hamlet_id(hamlet_id("00097", "Thôn Đồng Tâm"))
-    for bad in ("00097", "00097-", "00097-Thon", "00097--a", "x-thon", "00097-thôn", "00097-a-"):
-        assert not is_hamlet_id(bad)
-        with pytest.raises(ValueError):
-            parse_hamlet_id(bad)
-
-
 # --- demo area ------------------------------------------------------------------------------
 
 
@@ -372,3 +337,12 @@ def test_generic_four_level_tree() -> None:
 def test_generic_tree_rejects_bad_data(units: list[Unit]) -> None:
     with pytest.raises(DatasetError):
         UnitTree("test", units)
+
+
+def test_slugify_and_the_hamlet_id_format() -> None:
+    assert slugify("Ương Ườn Ở Ơi") == "uong-uon-o-oi"
+    assert parse_hamlet_id("00097-thon-dong-tam") == ("00097", "thon-dong-tam")
+    for bad in ("00097", "00097-", "00097-Thon", "00097--a", "x-thon", "00097-thôn", "00097-a-"):
+        assert not is_hamlet_id(bad)
+        with pytest.raises(ValueError):
+            parse_hamlet_id(bad)

@@ -8,7 +8,7 @@ from functools import reduce
 import pytest
 
 from caunoi.scheduling.commands import AddHamlet, RenameHamlet, RetireHamlet
-from caunoi.scheduling.domain import (
+from caunoi.scheduling.domain.hamlets import (
     HAMLET,
     Facts,
     Hamlet,
@@ -16,14 +16,19 @@ from caunoi.scheduling.domain import (
     decide_rename,
     decide_retire,
     evolve,
+    hamlet_id,
     initial,
     name_key,
     new_hamlet_id,
+    normalize_hamlet_name,
     scope,
 )
+from caunoi.scheduling.events import registry
+from caunoi.scheduling.labels import KIND_EN, KIND_VI
 from caunoi.shared.errors import CommandError, Conflict, InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
-from caunoi.shared.hamlets import KIND_EN, KIND_VI, HamletAdded, HamletKind, HamletRenamed, HamletRetired, registry
+from caunoi.shared.hamlets import HamletAdded, HamletKind, HamletRenamed, HamletRetired
+from caunoi.shared.ids import is_hamlet_id
 from caunoi.shared.units import UnitTree
 
 COMMUNE = "00691"
@@ -206,9 +211,33 @@ def test_events_round_trip_through_the_registry() -> None:
     assert data["retired_on"] == "2025-07-01"
     assert registry.decode(ev.type_name(), data) == ev
     assert HamletAdded.type_name() == "vn.caunoi.units.HamletAdded.v1"
-    assert [m.NAME.rsplit(".", 1)[-1] for m in registry] == ["HamletAdded", "HamletRenamed", "HamletRetired"]
+    assert {"HamletAdded", "HamletRenamed", "HamletRetired"} <= {m.NAME.rsplit(".", 1)[-1] for m in registry}
 
 
 def test_kind_labels_cover_every_kind() -> None:
     assert set(KIND_VI) == set(HamletKind) == set(KIND_EN)
     assert KIND_VI[HamletKind.to_dan_pho] == "Tổ dân phố"
+
+
+def test_hamlet_id() -> None:
+    assert hamlet_id("00097", "Thôn Đồng Tâm") == "00097-thon-dong-tam"
+    assert hamlet_id("00097", "Thôn 1") == "00097-thon-1"
+    assert hamlet_id("00004", "  Tổ dân phố số 5 ") == "00004-to-dan-pho-so-5"
+    assert hamlet_id("31299", "Ấp Nhơn Lộc 2") == "31299-ap-nhon-loc-2"
+    assert hamlet_id("00700", "Bản Pả Vi (Hạ)") == "00700-ban-pa-vi-ha"
+    assert is_hamlet_id(hamlet_id("00097", "Thôn Đồng Tâm"))
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [("", "Thôn 1"), ("0x97", "Thôn 1"), ("00097", ""), ("00097", "  "), ("00097", "!!!")],
+)
+def test_hamlet_id_rejects(code: str, name: str) -> None:
+    with pytest.raises(ValueError):
+        hamlet_id(code, name)
+
+
+def test_hamlet_name() -> None:
+    assert normalize_hamlet_name("  Thôn   Đồng  Tâm ") == "Thôn Đồng Tâm"
+    with pytest.raises(ValueError):
+        normalize_hamlet_name("x" * 101)

@@ -11,19 +11,20 @@ from typing import Any
 import pytest
 from support import Follower, Harness
 
-from caunoi.scheduling.domain import HAMLET
+from caunoi.scheduling.bootstrap import wire
+from caunoi.scheduling.domain.hamlets import hamlet_id
+from caunoi.scheduling.events import registry
 from caunoi.scheduling.handlers import ENDPOINTS, Deps
-from caunoi.shared.aggregate import Repository, decode_message
+from caunoi.shared.aggregate import decode_message
 from caunoi.shared.hamlets import (
     SCHEDULING_STREAM,
     HamletAdded,
     HamletRenamed,
     HamletRetired,
     InMemoryHamletDirectory,
-    registry,
 )
 from caunoi.shared.memstore import InMemoryEventStore
-from caunoi.shared.units import UnitTree, hamlet_id
+from caunoi.shared.units import UnitTree
 
 pytestmark = pytest.mark.asyncio
 
@@ -37,7 +38,7 @@ class Scheduling(Harness[Deps]):
         store = InMemoryEventStore(SCHEDULING_STREAM)
         self.directory = InMemoryHamletDirectory()
         units = UnitTree.load("vn-2025")
-        deps = Deps(Repository(store, registry, HAMLET, units), units, self.directory)
+        deps = wire(store, units, directory=self.directory)
         super().__init__("scheduling", ENDPOINTS, deps, store)
         self.follower = Follower(store, registry, self.directory.apply)
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from support import wait_projected
 
+from caunoi.scheduling.domain.hamlets import hamlet_id
 from caunoi.shared.client import Client, RequestFailed
-from caunoi.shared.units import hamlet_id
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,6 +74,6 @@ async def test_unknown_unit_in_a_query(client: Client) -> None:
 async def test_rebuild_through_the_service_equals_live(client: Client) -> None:
     await client.command("scheduling", "hamlet_add", {"commune_code": COMMUNE, "name": unique("Buôn"), "kind": "buon"})
     before = await ids(client, include_retired=True)
-    rebuilt = await client.admin("scheduling", "rebuild", {})
+    rebuilt = await client.admin("scheduling", "rebuild", {"projection": "hamlets"})
     assert rebuilt["projection"] == "hamlets" and rebuilt["position"] >= 1
     assert await ids(client, include_retired=True) == before

@@ -1,5 +1,7 @@
 """The demo data set: a real province and a dozen of its communes (from the shipped unit data),
-hamlets, and petitions in several states.
+hamlets, programme 1 pilots with their rotation, dialogue meetings in several states (dated from
+today, since a meeting is planned for the future and held in the past), cadres following areas,
+and petitions in several states, some raised at the demo's meetings.
 
 Every command has a fixed command id, so loading twice stores nothing twice: the second run's
 commands come back as replays. A marker file only saves the time of trying.
@@ -13,7 +15,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from caunoi.shared.client import Client, Login
+from caunoi.shared.client import Client, Login, RequestFailed
+from caunoi.shared.clock import today_vn
 from caunoi.shared.settings import Settings
 from caunoi.shared.units import (
     DATASET_2025,
@@ -26,6 +29,9 @@ from caunoi.shared.units import (
 )
 
 HAMLETS = [("Thôn Đồng Tâm", "thon"), ("Thôn Tân Lập", "thon"), ("Tổ dân phố 3", "to_dan_pho")]
+#: pilot communes also list an agency party cell, where the rotation goes too
+PARTY_CELL = ("Chi bộ cơ quan UBND", "party_cell")
+URBAN_KINDS = ("Phường", "Thị trấn")
 
 OPINIONS: list[tuple[str, str]] = [
     ("land", "Đề nghị xem xét giải quyết tranh chấp ranh giới đất giữa hai hộ ở cuối thôn."),
@@ -93,7 +99,18 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
                     },
                 )
                 hamlet_ids[(commune.code, hi)] = added["hamlet_id"]
+        pilots = pick_pilots(communes)
+        for commune in pilots:
+            added = await c.command(
+                "scheduling",
+                "hamlet_add",
+                {"command_id": f"demo-cell-{commune.code}", "commune_code": commune.code,
+                 "name": PARTY_CELL[0], "kind": PARTY_CELL[1]},
+            )  # fmt: skip
+            hamlet_ids[(commune.code, len(HAMLETS))] = added["hamlet_id"]
+        await wait_hamlets_seen(c, "scheduling")
         await wait_hamlets_seen(c)
+        held = await load_meetings(c, province, communes, pilots, hamlet_ids)
         n = 0
         for ci, commune in enumerate(communes):
             for hi in range(2 + ci % 2):
@@ -113,6 +130,7 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
                         "hamlet_id": hamlet_ids[(commune.code, hi)],
                         "text": text,
                         "received_on": (base + timedelta(days=ci)).isoformat(),
+                        "meeting_id": held.get(commune.code) if hi != 1 else None,
                     },
                 )
                 fresh += 0 if raised["replayed"] else 1
@@ -124,16 +142,16 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
     return fresh
 
 
-async def wait_hamlets_seen(c: Client, timeout: float = 30.0) -> None:
-    """Petitions checks hamlets against its own copy of the list: wait until it has them all."""
+async def wait_hamlets_seen(c: Client, service: str = "petitions", timeout: float = 30.0) -> None:
+    """Commands check hamlets against their service's copy of the list: wait until it has them all."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        status = await c.admin("petitions", "status")
+        status = await c.admin(service, "status")
         copy = [p for p in status["projections"] if p["name"] == "hamlets"]
         if copy and copy[0]["lag"] == 0:
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError("the petitions service did not catch up with the hamlet list")
+            raise RuntimeError(f"the {service} service did not catch up with the hamlet list")
         await asyncio.sleep(0.05)
 
 
@@ -198,3 +216,97 @@ async def _advance(c: Client, pid: str, n: int, province: str, received: date) -
                 "summary": "Trả lời bằng văn bản cho người dân và thôn.",
             },
         )
+
+
+def pick_pilots(communes: list[Unit]) -> list[Unit]:
+    """Programme 1's pilots among the demo communes: one rural commune and one town or ward."""
+    urban = [u for u in communes if u.kind in URBAN_KINDS]
+    rural = [u for u in communes if u.kind not in URBAN_KINDS]
+    return (urban[:1] + rural[:1]) if urban and rural else communes[:2]
+
+
+async def _meeting(c: Client, cid: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A scheduling command of the demo; a proposal the service made by itself first (its
+    rotation duty) is taken as the demo's."""
+    try:
+        out: dict[str, Any] = await c.command("scheduling", name, {"command_id": cid, **body})
+    except RequestFailed as e:
+        if e.code != "duplicate" or "meeting_id" not in e.error.get("details", {}):
+            raise
+        return {"meeting_id": e.error["details"]["meeting_id"]}
+    return out
+
+
+async def load_meetings(
+    c: Client, province: Unit, communes: list[Unit], pilots: list[Unit], hamlet_ids: dict[tuple[str, int], str]
+) -> dict[str, str]:
+    """Pilots, their rotation, dialogues in every state, cadres; the meeting held today in each
+    pilot commune (for the petitions raised there)."""
+    today = today_vn()
+    this_month = f"{today:%Y-%m}"
+    nxt = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+    tree = UnitTree.load(Settings().units_dataset)
+    picker = tree.get(pilots[0].code).parent_code or province.code
+    await c.command(
+        "scheduling",
+        "pilot_localities",
+        {"command_id": f"demo-pilots-{picker}", "unit_code": picker, "communes": [u.code for u in pilots]},
+    )
+    chair = "Bí thư Đảng ủy"
+    held: dict[str, str] = {}
+    for pi, commune in enumerate(pilots):
+        code = commune.code
+        sites = [hamlet_ids[(code, i)] for i in ((0, 1, 3) if pi == 0 else (0, 2))]
+        await c.command(
+            "scheduling", "pilot_sites", {"command_id": f"demo-sites-{code}", "commune_code": code, "sites": sites}
+        )
+        now = await _meeting(c, f"demo-propose-{code}-0", "rotation_propose",
+                             {"commune_code": code, "month": this_month, "date": today.isoformat()})  # fmt: skip
+        mid = now["meeting_id"]
+        held[code] = mid
+        await _meeting(c, f"demo-accept-{code}-0", "meeting_accept", {"meeting_id": mid, "chair": chair})
+        if pi == 0:
+            text = f"Hội nghị đối thoại tại {commune.name}, 8 giờ hôm nay"
+            await _meeting(
+                c, f"demo-announce-{code}-0", "meeting_announce", {"meeting_id": mid, "broadcast_text": text}
+            )
+        await _meeting(c, f"demo-hold-{code}-0", "meeting_hold", {
+            "meeting_id": mid, "chair": chair, "minutes_ref": f"{pi + 1}/BB-{code}",
+            "attendees": {"party_committee": 3, "government": 4, "party_members": 9, "union_members": 8,
+                          "citizens": 16},
+            "representatives": [{"unit_code": picker, "name": "Đồng chí Trưởng Ban Dân vận", "office": "Ban Dân vận"}],
+        })  # fmt: skip
+        if pi == 0:
+            await _meeting(c, f"demo-close-{code}-0", "meeting_close", {"meeting_id": mid, "summary": "Đã hoàn thành"})
+        later = await _meeting(c, f"demo-propose-{code}-1", "rotation_propose",
+                               {"commune_code": code, "month": f"{nxt:%Y-%m}"})  # fmt: skip
+        if pi == 0:
+            await _meeting(c, f"demo-accept-{code}-1", "meeting_accept", {"meeting_id": later["meeting_id"]})
+            await _meeting(c, f"demo-postpone-{code}-1", "meeting_postpone", {
+                "meeting_id": later["meeting_id"], "to_date": nxt.replace(day=25).isoformat(),
+                "reason": "Trùng lịch tiếp xúc cử tri",
+            })  # fmt: skip
+    # programme 2: the province head's dialogues (one whose deadlines already passed, one planned, one cancelled)
+    others = [u for u in communes if u not in pilots]
+    for i, (days, target) in enumerate(((5, "party_members"), (30, "front_and_unions"), (45, "citizens"))):
+        out = await _meeting(c, f"demo-dialogue-{i}", "dialogue_plan", {
+            "plan_unit": province.code, "commune_code": others[i].code, "target_group": target,
+            "date": (today + timedelta(days=days)).isoformat(), "start_time": "08:00",
+            "venue": f"Hội trường {others[i].name}", "chair": "Bí thư Tỉnh ủy",
+        })  # fmt: skip
+        if i == 1:
+            body = {"meeting_id": out["meeting_id"], "count": 12, "compiled_by": "Ban Dân vận Tỉnh ủy"}
+            await _meeting(c, "demo-compile-1", "meeting_compile", body)
+        if i == 2:
+            await _meeting(c, "demo-cancel-2", "meeting_cancel",
+                           {"meeting_id": out["meeting_id"], "reason": "Lãnh đạo tỉnh đi công tác"})  # fmt: skip
+    # programme 3: a province cadre follows a commune, a commune cadre the members of a village
+    await c.command("scheduling", "cadre_assign", {
+        "command_id": "demo-cadre-0", "cadre": "Nguyễn Văn An", "cadre_unit": province.code, "area_kind": "commune",
+        "area_id": others[0].code,
+    })  # fmt: skip
+    await c.command("scheduling", "cadre_assign", {
+        "command_id": "demo-cadre-1", "cadre": "Lò Thị Mai", "cadre_unit": pilots[0].code, "area_kind": "citizens",
+        "area_id": hamlet_ids[(pilots[0].code, 0)], "description": "Hội viên Hội Nông dân",
+    })  # fmt: skip
+    return held

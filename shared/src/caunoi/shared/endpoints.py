@@ -10,7 +10,8 @@ every failure into a structured error (technical store errors become what a cler
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import orjson
@@ -146,6 +147,10 @@ def parse_body(raw: bytes, limit: int) -> dict[str, Any]:
 # -- dispatch ------------------------------------------------------------------------------------
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class Edge:
     """What the edge needs besides the endpoint: who the service is, how it checks credentials,
@@ -154,6 +159,8 @@ class Edge:
     service: str
     verifier: Verifier
     max_request_bytes: int = 256 * 1024
+    #: when a request arrived (``RequestContext.received_at``, hence ``ctx.today``); tests move it
+    clock: Callable[[], datetime] = field(default=utc_now)
 
 
 async def dispatch(edge: Edge, ep: Endpoint[D], deps: D, raw: bytes, headers: Mapping[str, str] | None = None) -> bytes:
@@ -170,7 +177,7 @@ async def dispatch(edge: Edge, ep: Endpoint[D], deps: D, raw: bytes, headers: Ma
         return fail(e)
     except ValidationError as e:
         return fail(validation_error(e))
-    ctx = context_for(request, actor)
+    ctx = context_for(request, actor, edge.clock())
     if ep.kind == "command":
         clog.bind_command(ep.name, ctx.command_id, ctx.correlation_id)
     try:
@@ -200,9 +207,10 @@ def _get(result: Any, key: str) -> Any:
     return result.get(key) if isinstance(result, dict) else None
 
 
-def context_for(request: BaseModel, actor: Actor) -> RequestContext:
+def context_for(request: BaseModel, actor: Actor, received_at: datetime | None = None) -> RequestContext:
+    now = received_at or datetime.now(UTC)
     if isinstance(request, Command):
         if request.command_id:
-            return RequestContext(actor, request.command_id, request.correlation_id or "")
-        return RequestContext(actor, correlation_id=request.correlation_id or "")
-    return RequestContext(actor)
+            return RequestContext(actor, request.command_id, request.correlation_id or "", now)
+        return RequestContext(actor, correlation_id=request.correlation_id or "", received_at=now)
+    return RequestContext(actor, received_at=now)

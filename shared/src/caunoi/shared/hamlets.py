@@ -27,8 +27,6 @@ from caunoi.shared.readmodel import Row, RowPerAggregate
 
 __all__ = [
     "HAMLET_EVENTS",
-    "KIND_EN",
-    "KIND_VI",
     "NS",
     "SCHEDULING_STREAM",
     "HamletAdded",
@@ -69,32 +67,11 @@ class HamletKind(StrEnum):
     to_dan_pho = "to_dan_pho"  # tổ dân phố (urban)
     khu_pho = "khu_pho"  # khu phố (urban)
     khom = "khom"  # khóm (southern urban)
+    #: an agency's party cell (chi bộ cơ quan – ngành): not a place people live, but programme 1
+    #: meetings rotate through the commune's agency party cells as through its hamlets, so the
+    #: commune keeps them in the same list (and petitions raised there name it)
+    party_cell = "party_cell"
     other = "other"  # khác
-
-
-KIND_VI: dict[HamletKind, str] = {
-    HamletKind.thon: "Thôn",
-    HamletKind.ap: "Ấp",
-    HamletKind.ban: "Bản",
-    HamletKind.buon: "Buôn",
-    HamletKind.lang: "Làng",
-    HamletKind.to_dan_pho: "Tổ dân phố",
-    HamletKind.khu_pho: "Khu phố",
-    HamletKind.khom: "Khóm",
-    HamletKind.other: "Khác",
-}
-
-KIND_EN: dict[HamletKind, str] = {
-    HamletKind.thon: "village (thôn)",
-    HamletKind.ap: "hamlet (ấp)",
-    HamletKind.ban: "village (bản)",
-    HamletKind.buon: "village (buôn)",
-    HamletKind.lang: "village (làng)",
-    HamletKind.to_dan_pho: "residential group (tổ dân phố)",
-    HamletKind.khu_pho: "quarter (khu phố)",
-    HamletKind.khom: "neighbourhood (khóm)",
-    HamletKind.other: "other",
-}
 
 
 # --- events (public contract) -----------------------------------------------------------------

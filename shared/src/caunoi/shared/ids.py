@@ -5,6 +5,8 @@ command bodies, queries, the CLI and the generated JSON Schemas all use.
 - ``CommuneCode``: a commune's 5-digit code.
 - ``HamletId``: a hamlet's local id, ``<commune code>-<slug of its first name>``.
 - ``PetitionId``: a petition's reference, ``PA-`` and 8 Crockford base-32 characters.
+- ``MeetingId``: a dialogue meeting's reference, ``HN-`` (hội nghị) and 8 such characters.
+- ``AssignmentId``: a cadre's assignment to follow an area, ``PC-`` (phân công) and 8 such characters.
 - ``AggregateId``: anything that may name an aggregate, i.e. one NATS subject token.
 
 Codes always travel with their dataset (``vn-2024`` or ``vn-2025``, see :mod:`caunoi.shared.units`).
@@ -12,6 +14,7 @@ Codes always travel with their dataset (``vn-2024`` or ``vn-2025``, see :mod:`ca
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated, Final
 
@@ -25,6 +28,10 @@ HAMLET_ID_MAX: Final = 120
 REFERENCE_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PETITION_PREFIX: Final = "PA-"
 PETITION_ID_PATTERN: Final = rf"^{PETITION_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
+MEETING_PREFIX: Final = "HN-"
+MEETING_ID_PATTERN: Final = rf"^{MEETING_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
+ASSIGNMENT_PREFIX: Final = "PC-"
+ASSIGNMENT_ID_PATTERN: Final = rf"^{ASSIGNMENT_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
 #: One NATS subject token: no dots, wildcards or whitespace.
 AGGREGATE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,200}$"
 
@@ -32,6 +39,10 @@ UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=UNIT_
 CommuneCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=COMMUNE_CODE_PATTERN)]
 HamletId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=HAMLET_ID_MAX, pattern=HAMLET_ID_PATTERN)]
 PetitionId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=PETITION_ID_PATTERN)]
+MeetingId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=MEETING_ID_PATTERN)]
+AssignmentId = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=ASSIGNMENT_ID_PATTERN)
+]
 AggregateId = Annotated[str, StringConstraints(pattern=AGGREGATE_ID_PATTERN)]
 
 _UNIT = re.compile(UNIT_CODE_PATTERN)
@@ -39,6 +50,7 @@ _COMMUNE = re.compile(COMMUNE_CODE_PATTERN)
 _HAMLET = re.compile(HAMLET_ID_PATTERN)
 _PETITION = re.compile(PETITION_ID_PATTERN)
 _AGGREGATE = re.compile(AGGREGATE_ID_PATTERN)
+_MEETING = re.compile(MEETING_ID_PATTERN)
 
 
 def is_unit_code(value: str) -> bool:
@@ -55,6 +67,20 @@ def is_hamlet_id(value: str) -> bool:
 
 def is_petition_id(value: str) -> bool:
     return _PETITION.fullmatch(value) is not None
+
+
+def is_meeting_id(value: str) -> bool:
+    return _MEETING.fullmatch(value) is not None
+
+
+def short_reference(prefix: str, seed: str, attempt: int = 0) -> str:
+    """A short reference people can quote (``HN-7KQ2M9XD``): ``prefix`` and 8 Crockford base-32
+    characters (40 bits) derived from ``seed`` (a command id, or what makes the thing unique), so
+    a retry lands on the same aggregate. ``attempt`` > 0 gives the alternatives to use when another
+    aggregate already has the reference."""
+    text = seed if attempt == 0 else f"{seed}#{attempt}"
+    n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:5], "big")
+    return prefix + "".join(REFERENCE_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(8)))
 
 
 def is_aggregate_id(value: str) -> bool:

@@ -9,7 +9,9 @@ Two datasets ship with the ``vietnamadminunits`` package (MIT) and are read from
 The same code may name different units in different datasets (``00004`` is Phường Trúc Bạch in
 ``vn-2024`` and Phường Ba Đình in ``vn-2025``), so always store the dataset next to a code.
 The tree is generic: units carry a level name and a parent code; nothing assumes three levels.
-Hamlets (thôn, ấp, tổ dân phố...) have no national code; only their id format lives here.
+Hamlets (thôn, ấp, tổ dân phố...) have no national code: their id format is in
+:mod:`caunoi.shared.ids`, their events in :mod:`caunoi.shared.hamlets`, their rules in the
+scheduling service.
 """
 
 from __future__ import annotations
@@ -26,13 +28,11 @@ from functools import cached_property
 from pathlib import Path
 
 from caunoi.shared.errors import NotFound
-from caunoi.shared.ids import HAMLET_ID_MAX, is_commune_code
 
 __all__ = [
     "DATASETS",
     "DATASET_2025",
     "DATASET_LEGACY",
-    "HAMLET_NAME_MAX",
     "LEVEL_COMMUNE",
     "LEVEL_DISTRICT",
     "LEVEL_PROVINCE",
@@ -42,8 +42,6 @@ __all__ = [
     "UnknownDataset",
     "UnknownUnit",
     "fold",
-    "hamlet_id",
-    "normalize_hamlet_name",
     "require_unit",
     "slugify",
 ]
@@ -57,8 +55,6 @@ DATASETS: tuple[str, ...] = (DATASET_LEGACY, DATASET_2025)
 LEVEL_PROVINCE = "province"
 LEVEL_DISTRICT = "district"
 LEVEL_COMMUNE = "commune"
-
-HAMLET_NAME_MAX = 100
 
 
 class UnknownDataset(ValueError):
@@ -114,32 +110,6 @@ def fold(text: str) -> str:
 def slugify(text: str) -> str:
     """ASCII slug of a Vietnamese name: ``"Thôn Đồng Tâm"`` -> ``"thon-dong-tam"``."""
     return _NON_SLUG.sub("-", fold(text)).strip("-")
-
-
-# --- hamlets --------------------------------------------------------------------------------
-
-
-def normalize_hamlet_name(name: str) -> str:
-    """Validate a hamlet name and return it NFC-normalized with single spaces; ValueError if bad."""
-    clean = " ".join(unicodedata.normalize("NFC", name).split())
-    if not clean:
-        raise ValueError("hamlet name is empty")
-    if len(clean) > HAMLET_NAME_MAX:
-        raise ValueError(f"hamlet name is longer than {HAMLET_NAME_MAX} characters")
-    if not slugify(clean):
-        raise ValueError(f"hamlet name {name!r} has no letters or digits")
-    return clean
-
-
-def hamlet_id(commune_code: str, name: str) -> str:
-    """Local hamlet id ``<commune code>-<slug>``: ``("00097", "Thôn 1")`` -> ``"00097-thon-1"``
-    (the format is :data:`caunoi.shared.ids.HAMLET_ID_PATTERN`)."""
-    if not is_commune_code(commune_code):
-        raise ValueError(f"commune code {commune_code!r} must be 5 digits")
-    hid = f"{commune_code}-{slugify(normalize_hamlet_name(name))}"
-    if len(hid) > HAMLET_ID_MAX:
-        hid = hid[:HAMLET_ID_MAX].rstrip("-")
-    return hid
 
 
 # --- the tree -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The hamlet aggregate: pure functions, no I/O.
+"""The hamlet aggregate (the commune's editable list of hamlets and agency party cells): pure
+functions, no I/O.
 
 ``evolve(state, event) -> state`` rebuilds a hamlet from its events; each ``decide_*(state,
 command, facts) -> events`` returns the new events or raises a ``CommandError`` saying why not.
@@ -8,16 +9,41 @@ other hamlets use now, today's date), so every rule sits here with its inputs.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from caunoi.scheduling.commands import AddHamlet, RenameHamlet, RetireHamlet
+from caunoi.scheduling.commands import HAMLET_NAME_MAX, AddHamlet, RenameHamlet, RetireHamlet
 from caunoi.shared.aggregate import AggregateKind, Scope
 from caunoi.shared.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletAdded, HamletKind, HamletRecord, HamletRenamed, HamletRetired
-from caunoi.shared.units import LEVEL_COMMUNE, UnitTree, hamlet_id, normalize_hamlet_name, require_unit, slugify
+from caunoi.shared.ids import HAMLET_ID_MAX, is_commune_code
+from caunoi.shared.units import LEVEL_COMMUNE, UnitTree, require_unit, slugify
+
+
+def normalize_hamlet_name(name: str) -> str:
+    """Validate a hamlet name and return it NFC-normalized with single spaces; ValueError if bad."""
+    clean = " ".join(unicodedata.normalize("NFC", name).split())
+    if not clean:
+        raise ValueError("hamlet name is empty")
+    if len(clean) > HAMLET_NAME_MAX:
+        raise ValueError(f"hamlet name is longer than {HAMLET_NAME_MAX} characters")
+    if not slugify(clean):
+        raise ValueError(f"hamlet name {name!r} has no letters or digits")
+    return clean
+
+
+def hamlet_id(commune_code: str, name: str) -> str:
+    """Local hamlet id ``<commune code>-<slug>``: ``("00097", "Thôn 1")`` -> ``"00097-thon-1"``
+    (the format is :data:`caunoi.shared.ids.HAMLET_ID_PATTERN`)."""
+    if not is_commune_code(commune_code):
+        raise ValueError(f"commune code {commune_code!r} must be 5 digits")
+    hid = f"{commune_code}-{slugify(normalize_hamlet_name(name))}"
+    if len(hid) > HAMLET_ID_MAX:
+        hid = hid[:HAMLET_ID_MAX].rstrip("-")
+    return hid
 
 
 @dataclass(frozen=True)
@@ -101,7 +127,7 @@ def name_key(name: str) -> str:
 
 
 def new_hamlet_id(cmd: AddHamlet) -> str:
-    """The id the hamlet ``cmd`` adds gets (:func:`caunoi.shared.units.hamlet_id`)."""
+    """The id the hamlet ``cmd`` adds gets (:func:`hamlet_id`)."""
     return hamlet_id(cmd.commune_code, clean_name(cmd.name))
 
 
