@@ -605,7 +605,6 @@ def decide_extend(state: Petition, cmd: ExtendDeadline, facts: Facts) -> list[Do
             f"Đã gia hạn {state.extensions} lần; loại đơn này ở mức độ «{complexity.value}» được gia hạn {allowed} lần",
             message_en=f"extended {state.extensions} times; a {state.kind.value} of {complexity.value} complexity"
             f" allows {allowed}",
-            field="complexity" if cmd.complexity is None else "petition_id",
             details={"allowed": allowed, "used": state.extensions, "complexity": complexity.value},
         )
     on = _on(cmd.extended_on, facts, state, "extended_on")
