@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from caunoi.petitions.events import Category, Channel, Complexity, Kind, Petitioner, Status, Verdict
 from caunoi.shared.endpoints import Command, Request
@@ -150,6 +151,7 @@ class ListPetitions(Request):
     concerned, never with ``public``."""
 
     unit: UnitCode | None = None
+    #: one status or several
     status: list[Status] | None = None
     kind: Kind | None = None
     category: Category | None = None
@@ -167,6 +169,11 @@ class ListPetitions(Request):
     full: bool = False
     limit: int = Field(default=50, ge=1, le=5000)
     offset: int = Field(default=0, ge=0, le=10_000_000)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _one_or_several(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
 
 
 class ShowPetition(Request):
