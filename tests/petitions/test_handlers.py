@@ -221,7 +221,8 @@ async def test_a_taken_reference_moves_to_the_next_one_deterministically(svc: Pe
 
 
 async def test_the_whole_life_through_the_edge(svc: Petitions) -> None:
-    """classify -> forward up -> returned -> forward across -> accept -> commit -> reply -> not resolved (reopened) -> reply -> satisfied; and withdrawal, merge."""
+    """classify -> forward up -> returned -> forward across -> accept -> commit -> reply -> not
+    resolved (reopened) -> reply -> satisfied; and withdrawal, merge."""
     pid = await svc.raise_one(channel="letter", hamlet_id=None, kind="complaint", received_on="2026-11-02")
     steps: list[tuple[str, dict[str, Any], str]] = [
         ("classify", {"kind": "complaint", "category": "land"}, "classified"),

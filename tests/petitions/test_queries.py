@@ -166,10 +166,11 @@ async def test_the_figures_portals_publish(who: Actors) -> None:
         for i in range(3)
     ]
     await c.command("petitions", "commit", {"petition_id": mine[0], "committed_date": "2026-11-20"})
-    await c.command("petitions", "reply", {"petition_id": mine[0], "document_no": "1/X", "summary": "x", "issued_on": "2026-11-10"})  # fmt: skip
+    reply = {"document_no": "1/X", "summary": "x", "issued_on": "2026-11-10"}
+    await c.command("petitions", "reply", {"petition_id": mine[0], **reply})
     await c.command("petitions", "verdict", {"petition_id": mine[0], "verdict": "satisfied"})
     await c.command("petitions", "commit", {"petition_id": mine[1], "committed_date": "2026-11-05"})
-    await c.command("petitions", "reply", {"petition_id": mine[1], "document_no": "2/X", "summary": "x", "issued_on": "2026-11-10"})  # fmt: skip
+    await c.command("petitions", "reply", {"petition_id": mine[1], **reply, "document_no": "2/X"})
     await c.command("petitions", "withdraw", {"petition_id": mine[2]})
     await wait_projected(who.operator, "petitions")
     stats = await c.query("petitions", "stats", {"unit": NEIGHBOUR, "group_by": "category"})
