@@ -133,8 +133,18 @@ def test_up_loads_the_demo_data(live: Live) -> None:
     assert "Demo data: 30 petitions (30 new)" in live.started
     _, items = snapshot(live)
     assert len(items) == 30
-    assert {r["status"] for r in items} >= {"received", "answered", "forwarded", "in_progress", "replied"}
+    assert {r["status"] for r in items} >= {
+        "received", "classified", "ineligible", "answered", "forwarded", "returned", "in_progress", "replied",
+        "closed", "reopened", "withdrawn", "merged",
+    }  # fmt: skip
+    # time, not a person, put some past their deadlines; each owed petitioner gets one delay notice
+    overdue = live.cli_json("petitions", "list", "--overdue", "--limit", "1000")["items"]
+    assert overdue and all(r["overdue"] for r in overdue)
+    late = next(r for r in overdue if r["status"] == "in_progress")
+    history = live.cli_json("petitions", "show", late["id"])["history"]
+    assert sum(h["type"].endswith("DelayNoticeRequired.v1") for h in history) == 1
     assert "Đã có văn bản trả lời" in live.cli("petitions", "list").stdout
+    assert "QUÁ HẠN" in live.cli("petitions", "list", "--overdue").stdout
 
 
 async def every_stored_message(live: Live) -> list[StoredMessage]:
@@ -197,7 +207,8 @@ def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None
             assert found, res.stdout
             reference = found.group(0)
     shown = live.cli_json("petitions", "show", str(reference))
-    assert shown["status"] == "replied" and shown["petition"]["hamlet"] == "Thôn Đồng Tâm"
+    assert shown["status"] == "closed" and shown["petition"]["hamlet"] == "Thôn Đồng Tâm"
+    assert (live.data.parent / "dang-giai-quyet.xlsx").stat().st_size > 0
     # the clerk's login file, its list limited to its commune, and the subscriber's file
     assert (live.data.parent / "lan.json").stat().st_mode & 0o077 == 0
     assert {"portal.json", "thong-ke-08.json"} <= {p.name for p in live.data.parent.iterdir()}
@@ -223,7 +234,7 @@ def test_the_examples_run(live: Live, tmp_path: Path) -> None:
     subscriber = tmp_path / "so-noi-vu-08.json"
     live.cli("bus", "subscriber", "so-noi-vu-08", "--area", "08", "--out", str(subscriber))
     lines = run_example(live, "follow_an_area.py", "--login", str(subscriber), "--count", "5").splitlines()
-    assert len(lines) == 5 and all("Petition" in line for line in lines), lines
+    assert len(lines) == 5 and all(re.search(r"  (Petition|Deadline)\w+ +PA-", line) for line in lines), lines
     portal = tmp_path / "portal.json"
     live.cli(
         "identities", "issue", "--system", "--name", "Cổng thông tin tỉnh", "--unit", "08", "--role", "service",

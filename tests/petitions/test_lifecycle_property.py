@@ -111,7 +111,8 @@ def body(action: tuple[Any, ...], ids: list[str], known: dict[str, Known]) -> tu
         _, _, commune, kind, channel = action
         return "raise", {
             "channel": channel, "kind": kind, "category": "land", "petitioner": {"name": "Lò Thị Hoa"},
-            "commune_code": commune, "text": "Tranh chấp đất đai", "received_on": (today - timedelta(days=5)).isoformat(),
+            "commune_code": commune, "text": "Tranh chấp đất đai",
+            "received_on": (today - timedelta(days=5)).isoformat(),
         }  # fmt: skip
     if not ids:
         return None

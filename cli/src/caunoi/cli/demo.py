@@ -13,7 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from caunoi.shared.client import Client, Login
+from caunoi.shared.client import Client, Login, RequestFailed
+from caunoi.shared.clock import today_vn
 from caunoi.shared.settings import Settings
 from caunoi.shared.units import (
     DATASET_2025,
@@ -67,7 +68,9 @@ def demo_area(dataset: str = DATASET_2025) -> tuple[Unit, list[Unit]]:
 
 
 async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callable[[str], Any] = print) -> int:
-    """Load the demo set; return how many petitions were newly stored."""
+    """Load the demo set; return how many petitions were newly stored. Dates count back from
+    today, so what time causes shows: petitions past their deadlines are overdue (the petitions
+    service records it when asked to look at once, here, and by itself every half minute)."""
     marker = data_dir / MARKER
     if marker.exists():
         echo("• Demo data already loaded.")
@@ -77,7 +80,7 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
     echo(f"• Loading demo data: {province.name} ({province.code}), {len(communes)} communes …")
     c = await Client.connect(nats_url, login)
     fresh = 0
-    base = date(2026, 10, 5)
+    base = today_vn() - timedelta(days=45)
     try:
         hamlet_ids: dict[tuple[str, int], str] = {}
         for commune in communes:
@@ -95,6 +98,7 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
                 hamlet_ids[(commune.code, hi)] = added["hamlet_id"]
         await wait_hamlets_seen(c)
         n = 0
+        raised_ids: dict[int, str] = {}
         for ci, commune in enumerate(communes):
             for hi in range(2 + ci % 2):
                 category, text = OPINIONS[(ci + hi) % len(OPINIONS)]
@@ -108,7 +112,12 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
                         "channel": "meeting" if hi != 1 else ["hotline", "letter", "reception", "portal"][ci % 4],
                         "kind": "petition" if n % 3 else "feedback",
                         "category": category,
-                        "petitioner": {"name": f"Người dân {n}", "confidential": n % 7 == 0},
+                        "petitioner": {
+                            "name": f"Người dân {n}",
+                            "phone": f"09{n:08d}",
+                            "address": f"{HAMLETS[hi][0]}, {commune.name}",
+                            "confidential": n % 7 == 0,
+                        },
                         "commune_code": commune.code,
                         "hamlet_id": hamlet_ids[(commune.code, hi)],
                         "text": text,
@@ -116,85 +125,108 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
                     },
                 )
                 fresh += 0 if raised["replayed"] else 1
-                await _advance(c, raised["petition_id"], n, province.code, base + timedelta(days=ci))
+                raised_ids[n] = raised["petition_id"]
+                await Life(c, raised["petition_id"], n, province.code, base + timedelta(days=ci), raised_ids).advance()
+        await wait_petitions_projected(c)
+        recorded = (await c.admin("petitions", "duties"))["recorded"]
+        await wait_petitions_projected(c)
     finally:
         await c.close()
     marker.write_text("ok\n")
-    echo(f"• Demo data: {n} petitions ({fresh} new).")
+    echo(f"• Demo data: {n} petitions ({fresh} new); {len(recorded)} deadline events recorded.")
     return fresh
 
 
 async def wait_hamlets_seen(c: Client, timeout: float = 30.0) -> None:
     """Petitions checks hamlets against its own copy of the list: wait until it has them all."""
+    await _wait_projected(c, {"hamlets"}, timeout)
+
+
+async def wait_petitions_projected(c: Client, timeout: float = 30.0) -> None:
+    """The deadline watcher looks in the read model: wait until it has every event."""
+    await _wait_projected(c, {"petitions"}, timeout)
+
+
+async def _wait_projected(c: Client, names: set[str], timeout: float) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         status = await c.admin("petitions", "status")
-        copy = [p for p in status["projections"] if p["name"] == "hamlets"]
-        if copy and copy[0]["lag"] == 0:
+        followed = [p for p in status["projections"] if p["name"] in names]
+        if len(followed) == len(names) and all(p["lag"] == 0 for p in followed):
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError("the petitions service did not catch up with the hamlet list")
+            raise RuntimeError(f"the petitions service did not catch up ({', '.join(sorted(names))})")
         await asyncio.sleep(0.05)
 
 
-async def _advance(c: Client, pid: str, n: int, province: str, received: date) -> None:
-    """Move petition number ``n`` along its life so the demo shows every state."""
-    stage = n % 5
-    meta: dict[str, Any] = {}
-    if stage == 0:
-        return  # stays received
-    if stage == 1:
-        try:
-            await c.command(
-                "petitions",
-                "answer",
-                {
-                    **meta,
-                    "command_id": f"demo-answer-{n}",
-                    "petition_id": pid,
-                    "answer": "Đã giải thích chính sách tại hội nghị.",
-                    "answered_by": "Chủ tịch UBND xã",
-                    "answered_on": received.isoformat(),
-                },
-            )
-        except Exception:  # noqa: BLE001 - not answerable on the spot (e.g. came by hotline): forward instead
-            stage = 2
-        else:
+class Life:
+    """Moves petition number ``n`` along its life so the demo shows every state: received (and
+    overdue for handling), answered, forwarded, returned, classified ineligible, accepted with a
+    committed date (some extended, some past: overdue, with a delay notice), replied, closed,
+    reopened, withdrawn, merged."""
+
+    def __init__(self, c: Client, pid: str, n: int, province: str, received: date, ids: dict[int, str]) -> None:
+        self.c, self.pid, self.n, self.province, self.received, self.ids = c, pid, n, province, received, ids
+
+    async def do(self, name: str, **body: Any) -> dict[str, Any]:
+        result: dict[str, Any] = await self.c.command(
+            "petitions", name, {"command_id": f"demo-{name}-{self.n}", "petition_id": self.pid, **body}
+        )
+        return result
+
+    def day(self, after: int) -> str:
+        return min(self.received + timedelta(days=after), today_vn()).isoformat()
+
+    async def forward(self) -> None:
+        await self.do(
+            "forward", to_unit=self.province, to_agency="Sở Nông nghiệp và Môi trường", forwarded_on=self.day(2)
+        )
+
+    async def advance(self) -> None:
+        stage = self.n % 10
+        if stage == 0:
+            if self.n % 20 == 10:
+                await self.do("withdraw", reason="Người dân đã tự thỏa thuận", withdrawn_on=self.day(5))
+            return  # or stays received: past its handling deadline, overdue
+        if stage == 1:
+            try:
+                await self.do("answer", answer="Đã giải thích chính sách tại hội nghị.",
+                              answered_by="Chủ tịch UBND xã", answered_on=self.day(0))  # fmt: skip
+                return
+            except RequestFailed:  # not answerable on the spot (came by hotline): forward instead
+                stage = 2
+        if stage == 5:
+            await self.do("classify", kind="petition", eligible=False, reason="Trùng nội dung đã giải quyết",
+                          classified_on=self.day(1))  # fmt: skip
             return
-    if stage in (2, 3, 4):
-        await c.command(
-            "petitions",
-            "forward",
-            {
-                **meta,
-                "command_id": f"demo-forward-{n}",
-                "petition_id": pid,
-                "to_unit": province,
-                "to_agency": "Sở Nông nghiệp và Môi trường",
-                "forwarded_on": received.isoformat(),
-            },
-        )
-    if stage in (3, 4):
-        await c.command(
-            "petitions",
-            "commit",
-            {
-                **meta,
-                "command_id": f"demo-commit-{n}",
-                "petition_id": pid,
-                "committed_date": (received + timedelta(days=30)).isoformat(),
-            },
-        )
-    if stage == 4:
-        await c.command(
-            "petitions",
-            "reply",
-            {
-                **meta,
-                "command_id": f"demo-reply-{n}",
-                "petition_id": pid,
-                "document_no": f"{n}/UBND-VP",
-                "issued_on": (received + timedelta(days=20)).isoformat(),
-                "summary": "Trả lời bằng văn bản cho người dân và thôn.",
-            },
-        )
+        if stage == 8 and self.n % 20 == 18:
+            await self.do("classify", kind="petition", category="planning", classified_on=self.day(1))
+            return
+        await self.forward()
+        if stage == 2:
+            if self.n % 20 == 12 and self.n - 6 in self.ids:
+                # about the same matter as an earlier one: merged into its case, answered with it
+                await self.do("merge", case_id=self.ids[self.n - 6], merged_on=self.day(3))
+            return
+        if stage == 7:
+            await self.do("return", reason="Thuộc thẩm quyền cấp xã", returned_on=self.day(4))
+            return
+        await self.do("accept", accepted_on=self.day(3))
+        if stage == 6:  # committed to a date still ahead, then extended
+            await self.do("commit", committed_date=(today_vn() + timedelta(days=2 + self.n % 4)).isoformat())
+            if self.n % 20 == 16:
+                await self.do(
+                    "extend", reason="Chờ bố trí kinh phí", until=(today_vn() + timedelta(days=20)).isoformat()
+                )
+            return
+        # a date promised and passed: overdue, and the petitioner must be told of the delay
+        await self.do("commit", committed_date=self.day(20))
+        if stage == 3:
+            return
+        await self.do("reply", document_no=f"{self.n}/UBND-VP", issued_on=self.day(25),
+                      summary="Trả lời bằng văn bản cho người dân và thôn.",
+                      internal_note="Đã họp liên ngành; kinh phí từ nguồn nông thôn mới.")  # fmt: skip
+        if stage == 8:
+            await self.do("verdict", verdict="satisfied")
+        elif stage == 9:
+            await self.do("verdict", verdict="not_resolved", comment="Mương vẫn chưa được nạo vét.")

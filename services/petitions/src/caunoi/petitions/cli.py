@@ -254,10 +254,15 @@ def commit(
     "Gia hạn / extend the deadline (a committed date to --until; a statutory one by the policy's days).",
     click.option("--reason", required=True),
     click.option("--until", help="Thời hạn mới / new date (YYYY-MM-DD)."),
+    click.option("--in-days", type=click.IntRange(1, 3650), help="Thời hạn mới: số ngày kể từ hôm nay."),
     click.option("--complexity", type=click.Choice([c.value for c in Complexity])),
     date_field="extended_on",
 )
-def extend(reason: str, until: str | None, complexity: str | None) -> dict[str, Any]:
+def extend(reason: str, until: str | None, in_days: int | None, complexity: str | None) -> dict[str, Any]:
+    if until is not None and in_days is not None:
+        raise click.UsageError("cho --until hoặc --in-days / give --until or --in-days, not both")
+    if in_days is not None:
+        until = (today_vn() + timedelta(days=in_days)).isoformat()
     return {"reason": reason, "until": until, "complexity": complexity}
 
 
