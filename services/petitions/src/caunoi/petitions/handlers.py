@@ -42,6 +42,7 @@ from caunoi.petitions.readmodel import (
 from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
 from caunoi.shared.authz import query_area
 from caunoi.shared.context import Actor, RequestContext, Role
+from caunoi.shared.duties import SYSTEM_ROLE
 from caunoi.shared.endpoints import Endpoint, Request, command, query
 from caunoi.shared.errors import CommandError, Conflict, Forbidden, NotFound
 from caunoi.shared.hamlets import HamletDirectory
@@ -73,7 +74,7 @@ class Deps:
 
 def facts_for(ctx: RequestContext, deps: Deps, **more: Any) -> Facts:
     """The facts every decision uses; the service's own duties act as nobody in particular."""
-    actor = None if ctx.actor.id.startswith("system:") else ctx.actor
+    actor = None if ctx.actor.has(SYSTEM_ROLE) else ctx.actor
     return Facts(ctx.today, deps.units, policy=deps.policy, calendar=deps.calendar, actor=actor, **more)
 
 

@@ -151,6 +151,10 @@ class PetitionsProjection(RowPerAggregate):
         "petitions_status": "(status, category)",
         "petitions_received": "(received_on)",
         "petitions_merged": "(merged_into) WHERE merged_into IS NOT NULL",
+        # what the deadline duties look for every half minute
+        "petitions_handle_due": "(handle_due) WHERE handle_due IS NOT NULL",
+        "petitions_resolve_due": "(resolve_due) WHERE resolve_due IS NOT NULL",
+        "petitions_committed_due": "(committed_due) WHERE committed_due IS NOT NULL",
     }
 
     def key(self, rec: RecordedEvent) -> str | None:
