@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from caunoi.petitions.domain import STATUS_EN, STATUS_VI
-from caunoi.petitions.events import Category, Channel, Complexity, Kind, Status
+from caunoi.petitions.domain import PENDING, STATUS_EN, STATUS_VI
+from caunoi.petitions.events import Category, Channel, Complexity, DeadlineKind, Kind, Status
 from caunoi.petitions.export import FORMATS, render
 from caunoi.petitions.readmodel import LIFECYCLE
 from caunoi.shared.client import Client
@@ -49,6 +49,37 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "PetitionOverdue": ("Quá hạn", "overdue"),
     "DelayNoticeRequired": ("Phải thông báo chậm giải quyết", "delay notice required"),
 }
+
+
+def detail(name: str, d: dict[str, Any]) -> str:
+    """What one event of the timeline says, briefly."""
+    match name:
+        case "DeadlineSet":
+            dl = d["deadline"]
+            return f"{dl['kind']} {dl['due_on']}" + (f" ({dl['limit']} {dl['unit']})" if dl.get("limit") else "")
+        case "PetitionClassified":
+            return f"{d['kind']}, {d['category']}" + ("" if d["eligible"] else f" ✗ {d.get('reason') or ''}")
+        case "PetitionForwarded":
+            return f"{d['from_unit']} → {d['to_unit']}" + (f" ({d['to_agency']})" if d.get("to_agency") else "")
+        case "PetitionReturned":
+            return f"{d['from_unit']} → {d['to_unit']}: {d['reason']}"
+        case "PetitionAccepted":
+            return f"{d['complexity']}" + (", remote" if d.get("remote_area") else "")
+        case "CommitmentSet":
+            return str(d["committed_date"])
+        case "PetitionExtended":
+            return f"#{d['number']} {d['previous_due']} → {d['new_due']}: {d['reason']}"
+        case "ReplyIssued":
+            return f"{d['document_no']} ({d['issued_on']})" + (f", case {d['case_id']}" if d.get("case_id") else "")
+        case "VerdictGiven":
+            return str(d["verdict"])
+        case "PetitionMerged":
+            return f"→ {d['case_id']}"
+        case "DeadlineApproaching" | "PetitionOverdue":
+            return f"{d['deadline']} {d['due_on']}"
+        case "DelayNoticeRequired":
+            return f"committed {d['committed_date']}"
+    return ""
 
 
 def status_label(status: str) -> str:
@@ -327,6 +358,14 @@ LIST_COLUMNS = [
 EXPORT_PAGE = 1000
 
 
+def watched_due(row: dict[str, Any]) -> str | None:
+    """The deadline being watched now (None once resolved, withdrawn, merged...)."""
+    status = Status(row["status"])
+    dues = [row.get(f"{k.value}_due") for k in DeadlineKind if status in PENDING[k]]
+    dues += [row.get("committed_date")] if status in PENDING[DeadlineKind.committed] else []
+    return min((d for d in dues if d), default=None)
+
+
 def _list_payload(**kw: Any) -> dict[str, Any]:
     return {k: (list(v) or None) if isinstance(v, tuple) else v for k, v in kw.items()}
 
@@ -359,7 +398,7 @@ def list_cmd(export_to: Path | None, limit: int, offset: int, **filters: Any) ->
     for r in items:
         r["status_label"] = status_label(r["status"])
         r["overdue_mark"] = ("QUÁ HẠN" if ctx.lang == "vi" else "OVERDUE") if r.get("overdue") else ""
-        r["due"] = r.get("committed_date") or r.get("resolve_due") or r.get("handle_due")
+        r["due"] = watched_due(r)
     cols = [c for c in LIST_COLUMNS if c[0] != "petitioner_name" or result.get("personal_data")]
     click.echo(table(items, cols, ctx.lang))
     click.echo(f"\n{len(items)} / {result['total']}")
@@ -432,7 +471,8 @@ def show(petition_id: str) -> None:
     for h in result["history"]:
         name = h["type"].rsplit(".", 2)[-2]
         vi, en = EVENT_LABELS.get(name, (name, name))
-        click.echo(f"    {h['time'][:19]}  {vi if lang == 'vi' else en:<32} {h.get('unit') or ''}  {h['actor'] or ''}")
+        what, unit, actor = vi if lang == "vi" else en, h.get("unit") or "", h["actor"] or ""
+        click.echo(f"    {h['time'][:19]}  {what:<30} {unit:<6} {actor:<18} {detail(name, h['data'])}".rstrip())
 
 
 @group.command(help="Số liệu công khai / figures: received, resolved, overdue, on-time and satisfaction rates.")
@@ -476,9 +516,34 @@ def policy() -> None:
     result = call("query", SERVICE, "policy", {})
     if result is None:
         return
+    lang = get_ctx().lang
     click.echo(f"version {result['version']}  (warn_before {result['warn_before']})")
-    for kind, rules in result["kinds"].items():
-        click.echo(f"  {kind}: {rules}")
+
+    def rule(r: dict[str, Any] | None) -> str:
+        if r is None:
+            return "-"
+        if r["limit"] is None:
+            return f"← {r['from']}"
+        variants = "/".join(str(r[k]) for k in ("complex", "remote", "remote_complex") if r.get(k) is not None)
+        return f"{r['limit']}{'/' + variants if variants else ''} {r['unit']} ← {r['from']}"
+
+    rows = [
+        {
+            "kind": KIND_VI.get(Kind(kind), kind) if lang == "vi" else kind,
+            "handle": rule(rules.get("handle")),
+            "resolve": rule(rules["resolve"]),
+            "extensions": "/".join(str(v) for v in rules["extensions"].values())
+            + (f" × {rules['extension']}" if rules["extension"] else ""),
+        }
+        for kind, rules in result["kinds"].items()
+    ]
+    cols = [
+        ("kind", "Loại", "Kind"),
+        ("handle", "Xử lý đơn", "Handle"),
+        ("resolve", "Giải quyết (thường/phức tạp/vùng xa/vùng xa phức tạp)", "Resolve (normal/complex/remote/both)"),
+        ("extensions", "Gia hạn (thường/phức tạp/đặc biệt)", "Extensions (normal/complex/especially)"),
+    ]
+    click.echo(table(rows, cols, lang))
 
 
 @group.command(help="Ghi ngay những gì đã đến hạn (quá hạn, sắp đến hạn) / record what fell due now (operator).")
