@@ -48,11 +48,7 @@ async def raise_and_follow(login: dict[str, str], commune: str, text: str, name:
         try:
             for event_msg in await sub.fetch(10, timeout=2):
                 event = json.loads(event_msg.data)
-                data = event["data"]
-                when = f"received {data['received_on']}" if "received_on" in data else ""
-                if "deadline" in data:  # DeadlineSet: the handling deadline the policy gives it
-                    when = f"{data['deadline']['kind']} due {data['deadline']['due_on']}"
-                print(f"event {event['type']}: unit {event['unitcode']}, {when}")
+                print(f"event {event['type']}: unit {event['unitcode']}, received {event['data']['received_on']}")
                 await event_msg.ack()
         except nats.errors.TimeoutError:
             pass  # fewer than 10 events so far

@@ -298,10 +298,6 @@ async def load_kill_restart(system: System, nc: NATS, victim: int, logs: Path) -
     return Run(load, killed, max(b - a for a, b in itertools.pairwise(times)))
 
 
-#: PetitionRaised and DeadlineSet
-EVENTS_PER_RAISE = 2
-
-
 async def check_log(cluster: Cluster, nc: NATS, load: Load) -> None:
     """Every replica current again and equal on every node's disk; every acknowledged event in the
     log, once; nothing else in it."""
@@ -312,11 +308,9 @@ async def check_log(cluster: Cluster, nc: NATS, load: Load) -> None:
     stored = await stored_ids(nc)
     acked_events = [e for a in load.acked for e in a.event_ids]
     assert len(stored) == len(set(stored)), "an event is stored twice"
-    # a raise stores the petition and its handling deadline, as one atomic batch
-    assert all(len(a.event_ids) == EVENTS_PER_RAISE for a in load.acked)
-    assert len(acked_events) == len(set(acked_events)) == EVENTS_PER_RAISE * len(load.acked), "acknowledged twice"
+    assert len(acked_events) == len(set(acked_events)) == len(load.acked), "an event was acknowledged twice"
     assert set(stored) == set(acked_events)
-    assert info["state"]["messages"] == EVENTS_PER_RAISE * len(load.acked)
+    assert info["state"]["messages"] == len(load.acked)
 
 
 async def check_read_model(system: System, nc: NATS, load: Load) -> None:
@@ -330,7 +324,7 @@ async def check_read_model(system: System, nc: NATS, load: Load) -> None:
         rows = await pool.fetch("SELECT id FROM petitions.petitions")
         assert sorted(r["id"] for r in rows) == sorted(petitions)
         runner = ProjectionRunner(pool, nc, JetStreamEventStore(nc, R3), registry, PetitionsProjection())
-        assert await runner.rebuild_into("petitions_verify") == EVENTS_PER_RAISE * len(load.acked)
+        assert await runner.rebuild_into("petitions_verify") == len(load.acked)
         assert await runner.snapshot("petitions") == await runner.snapshot("petitions_verify")
     finally:
         await pool.close()

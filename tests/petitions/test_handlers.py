@@ -58,16 +58,15 @@ def svc() -> Petitions:
     return Petitions()
 
 
-async def test_raise_stores_the_petition_and_its_deadline_on_the_petitions_subject(svc: Petitions) -> None:
+async def test_raise_stores_one_event_on_the_petitions_subject(svc: Petitions) -> None:
     out = await svc.ok("raise", raise_payload(command_id="c-1"))
     pid = out["petition_id"]
     assert pid == domain.reference_for("c-1") and out["status"] == "received" and not out["replayed"]
-    msg, deadline = await svc.store.load(pid)  # both or neither: one atomic batch
-    assert msg.subject == deadline.subject == f"caunoi.petitions.{pid}.{PROVINCE}.{COMMUNE}"
-    assert deadline.type_name == "vn.caunoi.petitions.DeadlineSet.v1"
+    [msg] = await svc.store.load(pid)
+    assert msg.subject == f"caunoi.petitions.{pid}.{PROVINCE}.{COMMUNE}"
     env = CloudEvent.from_json_bytes(msg.data)
     assert (env.type, env.unitcode, env.datasetversion, env.causationid) == (
-        "vn.caunoi.petitions.PetitionRaised.v1",
+        "vn.caunoi.petitions.PetitionRaised.v2",
         COMMUNE,
         "vn-2025",
         "c-1",
@@ -92,8 +91,7 @@ async def test_full_life_answer_forward_commit_reply(svc: Petitions) -> None:
     # events after the forward say who handles it now; the subject stays the commune's
     msgs = await svc.store.load(fwd)
     assert {m.subject for m in msgs} == {f"caunoi.petitions.{fwd}.{PROVINCE}.{COMMUNE}"}
-    units = [CloudEvent.from_json_bytes(m.data).unitcode for m in msgs]
-    assert units == [COMMUNE, COMMUNE, PROVINCE, PROVINCE, PROVINCE, PROVINCE, PROVINCE]
+    assert [CloudEvent.from_json_bytes(m.data).unitcode for m in msgs] == [COMMUNE, PROVINCE, PROVINCE, PROVINCE]
 
 
 async def test_same_command_id_twice_stores_one_event(svc: Petitions) -> None:
@@ -107,7 +105,7 @@ async def test_same_command_id_twice_stores_one_event(svc: Petitions) -> None:
     body = {"petition_id": pid, "to_unit": PROVINCE, "command_id": cid2}
     replies = await asyncio.gather(*[svc.call("forward", body) for _ in range(8)])
     assert all(r["ok"] for r in replies), replies
-    assert await svc.messages() == 4  # raise and forward, each with its deadline
+    assert await svc.messages() == 2
 
 
 async def test_concurrent_conflicting_commands_one_wins(svc: Petitions) -> None:
@@ -118,7 +116,7 @@ async def test_concurrent_conflicting_commands_one_wins(svc: Petitions) -> None:
     assert sum(r["ok"] for r in replies) == 1, replies
     # a loser either lost the race to append (conflict) or loaded after the winner (invalid state)
     assert {r["error"]["code"] for r in replies if not r["ok"]} <= {"conflict", "invalid_state"}
-    assert await svc.messages() == 4
+    assert await svc.messages() == 2
 
 
 @pytest.mark.parametrize(
@@ -206,7 +204,7 @@ async def test_a_taken_reference_moves_to_the_next_one_deterministically(svc: Pe
     cid = str(uuid.uuid4())
     squatter = raise_payload(command_id="someone-else")
     squatter_id = (await svc.ok("raise", squatter))["petition_id"]
-    msg, _ = await svc.store.load(squatter_id)
+    [msg] = await svc.store.load(squatter_id)
     env = CloudEvent.from_json_bytes(msg.data)
     taken = domain.reference_for(cid)  # place another petition on the reference `cid` derives
     moved = env.model_copy(

@@ -33,7 +33,6 @@ KIND_VI = {
 #: what each event of a petition's timeline says, in Vietnamese and English
 EVENT_LABELS: dict[str, tuple[str, str]] = {
     "PetitionRaised": ("Tiếp nhận", "received"),
-    "DeadlineSet": ("Đặt thời hạn", "deadline set"),
     "PetitionClassified": ("Phân loại", "classified"),
     "PetitionAnsweredOnSpot": ("Giải đáp tại hội nghị", "answered on the spot"),
     "PetitionForwarded": ("Chuyển", "forwarded"),
@@ -52,11 +51,17 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
 
 
 def detail(name: str, d: dict[str, Any]) -> str:
-    """What one event of the timeline says, briefly."""
+    """What one event of the timeline says, briefly, and the deadline it sets."""
+    what = _detail(name, d)
+    dl = d.get("deadline")
+    if isinstance(dl, dict):
+        limit = f" ({dl['limit']} {dl['unit']})" if dl.get("limit") else ""
+        what = f"{what}  ⏱ {dl['kind']} {dl['due_on']}{limit}".strip()
+    return what
+
+
+def _detail(name: str, d: dict[str, Any]) -> str:
     match name:
-        case "DeadlineSet":
-            dl = d["deadline"]
-            return f"{dl['kind']} {dl['due_on']}" + (f" ({dl['limit']} {dl['unit']})" if dl.get("limit") else "")
         case "PetitionClassified":
             return f"{d['kind']}, {d['category']}" + ("" if d["eligible"] else f" ✗ {d.get('reason') or ''}")
         case "PetitionForwarded":
@@ -75,6 +80,8 @@ def detail(name: str, d: dict[str, Any]) -> str:
             return str(d["verdict"])
         case "PetitionMerged":
             return f"→ {d['case_id']}"
+        case "PetitionRaised":
+            return str(d["channel"])
         case "DeadlineApproaching" | "PetitionOverdue":
             return f"{d['deadline']} {d['due_on']}"
         case "DelayNoticeRequired":

@@ -15,9 +15,9 @@ The life of a petition::
         └─────────┴────────┴─ accepted / in_progress (committed date) ┘            └─ reopened ─> …
     withdrawn: at any time before resolution; merged: into a case whose reply answers it too.
 
-Deadlines (``DeadlineSet``) come from the policy (policy.py): ``handle`` while a unit has it
-without having classified, accepted or forwarded it; ``resolve`` (statutory) once accepted;
-``committed`` once a date is promised. Time, not a person, marks them approaching and overdue
+Deadlines come from the policy (policy.py), carried by the event that starts or moves them:
+``handle`` while a unit has it without having classified, accepted or forwarded it; ``resolve``
+(statutory) once accepted; ``committed`` once a date is promised. Time, not a person, marks them approaching and overdue
 (``decide_approaching``, ``decide_overdue``, run by the deadline duties).
 """
 
@@ -50,7 +50,6 @@ from caunoi.petitions.events import (
     Deadline,
     DeadlineApproaching,
     DeadlineKind,
-    DeadlineSet,
     DelayNoticeRequired,
     Kind,
     PetitionAccepted,
@@ -180,6 +179,13 @@ def _with_deadline(state: Petition, d: Deadline) -> tuple[Deadline, ...]:
 
 
 def evolve(state: Petition, event: DomainEvent) -> Petition:
+    after = _evolve(state, event)
+    # the event that starts or moves a deadline carries it
+    d = getattr(event, "deadline", None)
+    return replace(after, deadlines=_with_deadline(after, d)) if isinstance(d, Deadline) else after
+
+
+def _evolve(state: Petition, event: DomainEvent) -> Petition:
     match event:
         case PetitionRaised():
             return Petition(
@@ -198,8 +204,6 @@ def evolve(state: Petition, event: DomainEvent) -> Petition:
                 handling_unit=event.commune_code,
                 received_on=event.received_on,
             )
-        case DeadlineSet():
-            return replace(state, deadlines=_with_deadline(state, event.deadline))
         case PetitionClassified():
             status = Status.classified if event.eligible else Status.ineligible
             return replace(state, status=status, kind=event.kind, category=event.category)
@@ -226,7 +230,7 @@ def evolve(state: Petition, event: DomainEvent) -> Petition:
         case PetitionAccepted():
             return replace(state, status=Status.accepted, complexity=event.complexity, remote_area=event.remote_area)
         case CommitmentSet():
-            # the deadline as v1 logs have it; the DeadlineSet that follows adds the policy's warning
+            # the deadline as v1 logs have it (v2 carries it with the policy's warning)
             promised = Deadline(kind=DeadlineKind.committed, due_on=event.committed_date)
             return replace(
                 state,
@@ -235,7 +239,7 @@ def evolve(state: Petition, event: DomainEvent) -> Petition:
                 deadlines=_with_deadline(state, promised),
             )
         case PetitionExtended():
-            committed = event.new_due if event.deadline is DeadlineKind.committed else state.committed_date
+            committed = event.new_due if event.which is DeadlineKind.committed else state.committed_date
             return replace(state, extensions=event.number, complexity=event.complexity, committed_date=committed)
         case ReplyIssued():
             return replace(
@@ -367,25 +371,21 @@ def _must_handle(state: Petition, facts: Facts) -> None:
         )
 
 
-def _deadline_event(state: Petition, d: Deadline | None) -> list[DomainEvent]:
-    return [] if d is None else [DeadlineSet(petition_id=state.id, deadline=d)]
+def _handle_deadline(kind: Kind, start: date, facts: Facts) -> Deadline | None:
+    return facts.policy.deadline(kind, DeadlineKind.handle, start, calendar=facts.calendar)
 
 
-def _handle_deadline(state: Petition, kind: Kind, start: date, facts: Facts) -> list[DomainEvent]:
-    d = facts.policy.deadline(kind, DeadlineKind.handle, start, calendar=facts.calendar)
-    return _deadline_event(state, d)
-
-
-def _resolve_deadline(state: Petition, start: date, facts: Facts) -> list[DomainEvent]:
-    d = facts.policy.deadline(
+def _resolve_deadline(
+    state: Petition, start: date, facts: Facts, complexity: Complexity | None = None, remote: bool | None = None
+) -> Deadline | None:
+    return facts.policy.deadline(
         state.kind,
         DeadlineKind.resolve,
         start,
-        complexity=state.complexity,
-        remote=state.remote_area,
+        complexity=state.complexity if complexity is None else complexity,
+        remote=state.remote_area if remote is None else remote,
         calendar=facts.calendar,
     )
-    return _deadline_event(state, d)
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -430,8 +430,9 @@ def decide_raise(state: Petition, cmd: RaisePetition, facts: Facts) -> list[Doma
         unit_path=facts.units.path(commune.code),
         dataset=facts.units.dataset,
         meeting_id=cmd.meeting_id,
+        deadline=_handle_deadline(cmd.kind, received_on, facts),
     )
-    return [raised, *_handle_deadline(evolve(state, raised), cmd.kind, received_on, facts)]
+    return [raised]
 
 
 def decide_classify(state: Petition, cmd: ClassifyPetition, facts: Facts) -> list[DomainEvent]:
@@ -505,8 +506,9 @@ def decide_forward(state: Petition, cmd: ForwardPetition, facts: Facts) -> list[
         to_agency=cmd.to_agency,
         note=cmd.note,
         forwarded_on=on,
+        deadline=_handle_deadline(state.kind, on, facts),
     )
-    return [forwarded, *_handle_deadline(state, state.kind, on, facts)]
+    return [forwarded]
 
 
 def decide_return(state: Petition, cmd: ReturnPetition, facts: Facts) -> list[DomainEvent]:
@@ -516,10 +518,16 @@ def decide_return(state: Petition, cmd: ReturnPetition, facts: Facts) -> list[Do
     _must_handle(state, facts)
     back = state.forwards[-1]
     on = _on(cmd.returned_on, facts, state, "returned_on")
-    returned = PetitionReturned(
-        petition_id=state.id, from_unit=state.handling_unit, to_unit=back.from_unit, reason=cmd.reason, returned_on=on
-    )
-    return [returned, *_handle_deadline(state, state.kind, on, facts)]
+    return [
+        PetitionReturned(
+            petition_id=state.id,
+            from_unit=state.handling_unit,
+            to_unit=back.from_unit,
+            reason=cmd.reason,
+            returned_on=on,
+            deadline=_handle_deadline(state.kind, on, facts),
+        )
+    ]
 
 
 def _eligible_to_resolve(state: Petition, action_vi: str, action_en: str) -> None:
@@ -531,15 +539,17 @@ def decide_accept(state: Petition, cmd: AcceptPetition, facts: Facts) -> list[Do
     _eligible_to_resolve(state, "thụ lý", "accept")
     _must_handle(state, facts)
     on = _on(cmd.accepted_on, facts, state, "accepted_on")
-    accepted = PetitionAccepted(
-        petition_id=state.id,
-        by_unit=state.handling_unit,
-        accepted_on=on,
-        complexity=cmd.complexity,
-        remote_area=cmd.remote_area,
-        note=cmd.note,
-    )
-    return [accepted, *_resolve_deadline(evolve(state, accepted), on, facts)]
+    return [
+        PetitionAccepted(
+            petition_id=state.id,
+            by_unit=state.handling_unit,
+            accepted_on=on,
+            complexity=cmd.complexity,
+            remote_area=cmd.remote_area,
+            note=cmd.note,
+            deadline=_resolve_deadline(state, on, facts, cmd.complexity, cmd.remote_area),
+        )
+    ]
 
 
 COMMITTABLE = AWAITING_HANDLING | {Status.classified, Status.accepted, Status.reopened}
@@ -573,9 +583,12 @@ def decide_commit(state: Petition, cmd: SetCommitment, facts: Facts) -> list[Dom
     committed = facts.policy.committed(state.kind, cmd.committed_date, facts.today, facts.calendar)
     return [
         CommitmentSet(
-            petition_id=state.id, committed_date=cmd.committed_date, by_unit=state.handling_unit, note=cmd.note
-        ),
-        DeadlineSet(petition_id=state.id, deadline=committed),
+            petition_id=state.id,
+            committed_date=cmd.committed_date,
+            by_unit=state.handling_unit,
+            note=cmd.note,
+            deadline=committed,
+        )
     ]
 
 
@@ -630,7 +643,7 @@ def decide_extend(state: Petition, cmd: ExtendDeadline, facts: Facts) -> list[Do
     return [
         PetitionExtended(
             petition_id=state.id,
-            deadline=which,
+            which=which,
             previous_due=current.due_on,
             new_due=new_due,
             reason=cmd.reason,
@@ -638,8 +651,8 @@ def decide_extend(state: Petition, cmd: ExtendDeadline, facts: Facts) -> list[Do
             complexity=complexity,
             by_unit=state.handling_unit,
             extended_on=on,
-        ),
-        DeadlineSet(petition_id=state.id, deadline=facts.policy.extended(current, new_due, facts.calendar)),
+            deadline=facts.policy.extended(current, new_due, facts.calendar),
+        )
     ]
 
 
@@ -679,10 +692,16 @@ def decide_verdict(state: Petition, cmd: GiveVerdict, facts: Facts) -> list[Doma
     _must_exist(state, cmd.petition_id)
     _require(state, {Status.replied}, "ghi ý kiến của người nêu", "record the verdict on")
     on = _on(cmd.given_on, facts, state, "given_on")
-    verdict = VerdictGiven(petition_id=state.id, verdict=cmd.verdict, comment=cmd.comment, given_on=on)
-    if cmd.verdict is Verdict.satisfied:
-        return [verdict]
-    return [verdict, *_resolve_deadline(state, on, facts)]
+    reopened = cmd.verdict is Verdict.not_resolved
+    return [
+        VerdictGiven(
+            petition_id=state.id,
+            verdict=cmd.verdict,
+            comment=cmd.comment,
+            given_on=on,
+            deadline=_resolve_deadline(state, on, facts) if reopened else None,
+        )
+    ]
 
 
 def decide_withdraw(state: Petition, cmd: WithdrawPetition, facts: Facts) -> list[DomainEvent]:

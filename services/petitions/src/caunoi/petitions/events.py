@@ -77,7 +77,9 @@ class Complexity(StrEnum):
 
 
 class DeadlineKind(StrEnum):
-    """The deadlines a petition can have at once; each is set (and moved) by ``DeadlineSet``."""
+    """The deadlines a petition can have at once. The event that starts or moves one carries it
+    (its ``deadline`` field): raised, forwarded, returned (handle); accepted, reopened (resolve);
+    committed, extended (committed)."""
 
     handle = "handle"  # xử lý đơn: phân loại, thụ lý hoặc chuyển
     resolve = "resolve"  # thời hạn giải quyết theo luật
@@ -99,9 +101,29 @@ class Petitioner(BaseModel):
     confidential: bool = False
 
 
+class Deadline(BaseModel):
+    """A deadline as the policy in force computed it: what the petition was judged by."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: DeadlineKind
+    due_on: date
+    #: when ``DeadlineApproaching`` is due (None: no warning)
+    warn_on: date | None = None
+    #: the policy file's version; None for a date a person committed to without a policy rule
+    policy_version: str | None = None
+    #: how it was counted: the limit, its unit and the date counted from
+    limit: int | None = None
+    unit: str | None = None
+    counted_from: date | None = None
+    #: the event the count starts at (received, accepted, ...)
+    start_event: str | None = None
+
+
 @registry.register
 class PetitionRaised(DomainEvent):
     NAME = f"{NS}.PetitionRaised"
+    VERSION = 2
     petition_id: str
     channel: Channel
     kind: Kind
@@ -116,6 +138,13 @@ class PetitionRaised(DomainEvent):
     unit_path: list[str]
     dataset: str
     meeting_id: str | None = None
+    #: v2: the deadline for handling it (classify, accept or forward), as the policy gives it
+    deadline: Deadline | None = None
+
+
+@registry.upcaster(PetitionRaised.NAME, 1)
+def _raised_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "deadline": None}
 
 
 @registry.register
@@ -130,21 +159,37 @@ class PetitionAnsweredOnSpot(DomainEvent):
 @registry.register
 class PetitionForwarded(DomainEvent):
     NAME = f"{NS}.PetitionForwarded"
+    VERSION = 2
     petition_id: str
     from_unit: str
     to_unit: str
     to_agency: str | None = None
     note: str | None = None
     forwarded_on: date
+    #: v2: the receiving unit's deadline for handling it
+    deadline: Deadline | None = None
+
+
+@registry.upcaster(PetitionForwarded.NAME, 1)
+def _forwarded_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "deadline": None}
 
 
 @registry.register
 class CommitmentSet(DomainEvent):
     NAME = f"{NS}.CommitmentSet"
+    VERSION = 2
     petition_id: str
     committed_date: date
     by_unit: str
     note: str | None = None
+    #: v2: the committed date as a watched deadline, with the policy's warning before it
+    deadline: Deadline | None = None
+
+
+@registry.upcaster(CommitmentSet.NAME, 1)
+def _commitment_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "deadline": None}
 
 
 @registry.register
@@ -173,35 +218,6 @@ def _reply_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "internal_note": None, "case_id": None}
 
 
-class Deadline(BaseModel):
-    """A deadline as the policy in force computed it: what the petition was judged by."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: DeadlineKind
-    due_on: date
-    #: when ``DeadlineApproaching`` is due (None: no warning)
-    warn_on: date | None = None
-    #: the policy file's version; None for a date a person committed to without a policy rule
-    policy_version: str | None = None
-    #: how it was counted: the limit, its unit and the date counted from
-    limit: int | None = None
-    unit: str | None = None
-    counted_from: date | None = None
-    #: the event the count starts at (received, accepted, ...)
-    start_event: str | None = None
-
-
-@registry.register
-class DeadlineSet(DomainEvent):
-    """A deadline set or moved (by raising, forwarding, accepting, committing, extending,
-    reopening); the deadline watcher follows these."""
-
-    NAME = f"{NS}.DeadlineSet"
-    petition_id: str
-    deadline: Deadline
-
-
 @registry.register
 class PetitionClassified(DomainEvent):
     NAME = f"{NS}.PetitionClassified"
@@ -225,6 +241,8 @@ class PetitionReturned(DomainEvent):
     to_unit: str
     reason: str
     returned_on: date
+    #: the sender's new deadline for handling it
+    deadline: Deadline | None = None
 
 
 @registry.register
@@ -238,6 +256,8 @@ class PetitionAccepted(DomainEvent):
     complexity: Complexity = Complexity.normal
     remote_area: bool = False
     note: str | None = None
+    #: the statutory deadline for resolving it, if the kind has one
+    deadline: Deadline | None = None
 
 
 @registry.register
@@ -246,7 +266,8 @@ class PetitionExtended(DomainEvent):
 
     NAME = f"{NS}.PetitionExtended"
     petition_id: str
-    deadline: DeadlineKind
+    #: which deadline moved
+    which: DeadlineKind
     previous_due: date
     new_due: date
     reason: str
@@ -255,6 +276,8 @@ class PetitionExtended(DomainEvent):
     complexity: Complexity
     by_unit: str
     extended_on: date
+    #: the deadline as it now is
+    deadline: Deadline
 
 
 @registry.register
@@ -266,6 +289,8 @@ class VerdictGiven(DomainEvent):
     verdict: Verdict
     comment: str | None = None
     given_on: date
+    #: reopened: the statutory deadline for resolving it again, if the kind has one
+    deadline: Deadline | None = None
 
 
 @registry.register

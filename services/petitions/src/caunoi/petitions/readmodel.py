@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 from caunoi.petitions.domain import PENDING, alert_key
 from caunoi.petitions.events import (
     CommitmentSet,
+    Deadline,
     DeadlineApproaching,
     DeadlineKind,
-    DeadlineSet,
     PetitionAccepted,
     PetitionAnsweredOnSpot,
     PetitionClassified,
@@ -163,7 +163,7 @@ class PetitionsProjection(RowPerAggregate):
     def fold(self, row: Row | None, rec: RecordedEvent) -> Row | None:
         ev, at = rec.event, rec.envelope.time
         if isinstance(ev, PetitionRaised):
-            return raised_row(ev, rec)
+            return {**raised_row(ev, rec), **deadline_columns(ev.deadline)}
         if row is None:
             raise LookupError(f"petition {rec.envelope.subject} is not in the read model (event seq {rec.seq})")
         change = _change(row, ev)
@@ -251,13 +251,25 @@ def watched_due(row: Row) -> date | None:
 
 
 def _change(row: Row, ev: Any) -> Row | None:
+    change = _event_change(row, ev)
+    d = getattr(ev, "deadline", None)
+    if change is None or not isinstance(d, Deadline):
+        return change
+    return change | deadline_columns(d)
+
+
+def deadline_columns(d: Deadline | None) -> Row:
+    """The columns of the deadline an event carries (the event that starts or moves it)."""
+    if d is None:
+        return {}
+    change: Row = {f"{d.kind.value}_due": d.due_on, f"{d.kind.value}_warn": d.warn_on}
+    if d.policy_version:
+        change["policy_version"] = d.policy_version
+    return change
+
+
+def _event_change(row: Row, ev: Any) -> Row | None:
     match ev:
-        case DeadlineSet():
-            d = ev.deadline
-            change: Row = {f"{d.kind.value}_due": d.due_on, f"{d.kind.value}_warn": d.warn_on}
-            if d.policy_version:
-                change["policy_version"] = d.policy_version
-            return change
         case PetitionClassified():
             return {
                 "status": (Status.classified if ev.eligible else Status.ineligible).value,
@@ -299,7 +311,7 @@ def _change(row: Row, ev: Any) -> Row | None:
             }
         case PetitionExtended():
             extended: Row = {"extensions": ev.number, "extended_on": ev.extended_on, "complexity": ev.complexity.value}
-            if ev.deadline is DeadlineKind.committed:
+            if ev.which is DeadlineKind.committed:
                 extended["committed_date"] = ev.new_due
             return extended
         case ReplyIssued():
