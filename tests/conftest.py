@@ -34,7 +34,9 @@ async def services(servers: Servers) -> AsyncIterator[dict[str, ServiceProcess]]
         f"{name}-{role}": ServiceProcess(
             f"caunoi.{name}",
             name,
-            {**servers.service_env(name), "CAUNOI_ROLE": role},
+            # duties tick once at start; tests record what falls due on demand (admin ``duties``)
+            # or with runners of their own and a moved clock
+            {**servers.service_env(name), "CAUNOI_ROLE": role, "CAUNOI_DUTY_INTERVAL": "86400"},
             servers.root / "logs" / f"{name}-{role}.log",
         )
         for name in SERVICES

@@ -135,8 +135,18 @@ def test_up_loads_the_demo_data(live: Live) -> None:
     assert "Demo data: 30 petitions (30 new)" in live.started
     _, items = snapshot(live)
     assert len(items) == 30
-    assert {r["status"] for r in items} >= {"received", "answered", "forwarded", "in_progress", "replied"}
+    assert {r["status"] for r in items} >= {
+        "received", "classified", "ineligible", "answered", "forwarded", "returned", "in_progress", "replied",
+        "closed", "reopened", "withdrawn", "merged",
+    }  # fmt: skip
+    # time, not a person, put some past their deadlines; each owed petitioner gets one delay notice
+    overdue = live.cli_json("petitions", "list", "--overdue", "--limit", "1000")["items"]
+    assert overdue and all(r["overdue"] for r in overdue)
+    late = next(r for r in overdue if r["status"] == "in_progress")
+    history = live.cli_json("petitions", "show", late["id"])["history"]
+    assert sum(h["type"].endswith("DelayNoticeRequired.v1") for h in history) == 1
     assert "Đã có văn bản trả lời" in live.cli("petitions", "list").stdout
+    assert "QUÁ HẠN" in live.cli("petitions", "list", "--overdue").stdout
 
 
 async def every_stored_message(live: Live) -> list[StoredMessage]:
@@ -204,7 +214,8 @@ def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None
             assert found, res.stdout
             reference = found.group(0)
     shown = live.cli_json("petitions", "show", str(reference))
-    assert shown["status"] == "replied" and shown["petition"]["hamlet"] == "Thôn Đồng Tâm"
+    assert shown["status"] == "closed" and shown["petition"]["hamlet"] == "Thôn Đồng Tâm"
+    assert (live.data.parent / "dang-giai-quyet.xlsx").stat().st_size > 0
     # the clerk's login file, its list limited to its commune, and the subscriber's file
     assert (live.data.parent / "lan.json").stat().st_mode & 0o077 == 0
     assert {"portal.json", "thong-ke-08.json"} <= {p.name for p in live.data.parent.iterdir()}
@@ -237,7 +248,7 @@ def test_the_examples_run(live: Live, tmp_path: Path) -> None:
         "--area", "08", "--out", str(portal),
     )  # fmt: skip
     out = run_example(live, "raise_and_follow.py", "--login", str(portal), "--commune", "00691")
-    assert re.search(r"raised PA-[0-9A-Z]{8}: received", out) and "PetitionRaised.v1: unit 00691" in out
+    assert re.search(r"raised PA-[0-9A-Z]{8}: received", out) and "PetitionRaised.v2: unit 00691" in out
     out = run_example(live, "petitions_by_category.py")
     assert re.search(r"roads\s+\d+", out), out
 

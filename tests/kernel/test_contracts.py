@@ -188,7 +188,7 @@ def test_a_petition_raised_event_is_a_valid_cloudevent_and_matches_its_schema(fi
 
     attrs, data = _read_with_sdk(raw)
     assert attrs["specversion"] == "1.0"
-    assert attrs["type"] == "vn.caunoi.petitions.PetitionRaised.v1"
+    assert attrs["type"] == "vn.caunoi.petitions.PetitionRaised.v2"
     assert attrs["id"] == "cmd-42:0"
     assert attrs["source"] == "/caunoi/petitions"
     assert attrs["subject"] == "PA-2025-0001"
@@ -202,7 +202,7 @@ def test_a_petition_raised_event_is_a_valid_cloudevent_and_matches_its_schema(fi
         assert attrs[ext] == value
     assert data == json.loads(raw)["data"]
 
-    schema = json.loads(files["docs/events/petitions/PetitionRaised.v1.json"])
+    schema = json.loads(files["docs/events/petitions/PetitionRaised.v2.json"])
     assert not validate(data, schema)
     assert data["received_on"] == "2025-07-15"
     # and the data reads back into the same event
@@ -215,7 +215,7 @@ def test_a_petition_raised_event_is_a_valid_cloudevent_and_matches_its_schema(fi
 
 
 def test_the_event_schema_rejects_what_the_model_rejects(files: dict[str, str]) -> None:
-    schema = json.loads(files["docs/events/petitions/PetitionRaised.v1.json"])
+    schema = json.loads(files["docs/events/petitions/PetitionRaised.v2.json"])
     good = _petition_raised().model_dump(mode="json")
     assert validate({**good, "channel": "fax"}, schema)
     assert validate({**good, "received_on": "15/07/2025"}, schema)
@@ -303,7 +303,7 @@ def test_write_and_check_on_a_fresh_tree(tmp_path: Path, files: dict[str, str]) 
     assert contracts.check(tmp_path, files) == []
     assert contracts.write(tmp_path, files) == []
 
-    raised = tmp_path / "docs/events/petitions/PetitionRaised.v1.json"
+    raised = tmp_path / "docs/events/petitions/PetitionRaised.v2.json"
     raised.write_text("{}\n")
     (tmp_path / "docs/commands/petitions/list.json").unlink()
     stale = tmp_path / "docs/events/gone/Vanished.v1.json"
@@ -316,7 +316,7 @@ def test_write_and_check_on_a_fresh_tree(tmp_path: Path, files: dict[str, str]) 
 
     problems = {(p.status, p.path) for p in contracts.check(tmp_path, files)}
     assert problems == {
-        ("differs", "docs/events/petitions/PetitionRaised.v1.json"),
+        ("differs", "docs/events/petitions/PetitionRaised.v2.json"),
         ("missing", "docs/commands/petitions/list.json"),
         ("stale", "docs/events/gone/Vanished.v1.json"),
     }
@@ -325,7 +325,7 @@ def test_write_and_check_on_a_fresh_tree(tmp_path: Path, files: dict[str, str]) 
     assert contracts.check(tmp_path, files) == []
     assert not stale.parent.exists()
     assert archived.exists() and notes.exists()
-    assert raised.read_text(encoding="utf-8") == files["docs/events/petitions/PetitionRaised.v1.json"]
+    assert raised.read_text(encoding="utf-8") == files["docs/events/petitions/PetitionRaised.v2.json"]
 
 
 def test_find_root_walks_up(tmp_path: Path) -> None:

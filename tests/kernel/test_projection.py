@@ -234,3 +234,40 @@ async def test_one_failing_event_in_a_large_batch_is_parked_alone(env: Env) -> N
     finally:
         r.stop()
         await asyncio.wait_for(task, 5)
+
+
+async def test_a_read_model_whose_columns_changed_is_filled_again_from_the_log(env: Env) -> None:
+    """A new release that changes a read model's columns: its next start drops the old table and
+    sets the checkpoint back, so the runner fills the new shape from the whole stream."""
+    from caunoi.shared.readmodel import Row, RowPerEvent
+
+    class V1(RowPerEvent):
+        name = "shaped"
+        table = "counted"
+        columns: ClassVar[dict[str, str]] = {"key": "text", "n": "bigint"}
+
+        def row(self, rec: RecordedEvent) -> Row | None:
+            ev = rec.event
+            assert isinstance(ev, Counted)
+            return {"key": ev.key, "n": ev.n}
+
+    class V2(V1):
+        columns: ClassVar[dict[str, str]] = {"key": "text", "n": "bigint", "seq": "bigint"}
+
+        def row(self, rec: RecordedEvent) -> Row | None:
+            return {**(super().row(rec) or {}), "seq": rec.seq}
+
+    for i in range(5):
+        await env.emit("k", i)
+    old = ProjectionRunner(env.pool, env.nc, env.store, registry, V1())
+    await old.setup()
+    assert await old.catch_up() == 5
+    new = ProjectionRunner(env.pool, env.nc, env.store, registry, V2())
+    await new.setup()
+    assert new.status.position == 0
+    assert await new.catch_up() == 5
+    rows = await new.snapshot()
+    assert len(rows) == 5 and all(r["seq"] for r in rows)
+    again = ProjectionRunner(env.pool, env.nc, env.store, registry, V2())  # same shape: kept as is
+    await again.setup()
+    assert again.status.position == 5

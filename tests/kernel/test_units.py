@@ -346,3 +346,48 @@ def test_slugify_and_the_hamlet_id_format() -> None:
         assert not is_hamlet_id(bad)
         with pytest.raises(ValueError):
             parse_hamlet_id(bad)
+
+
+# --- succession: 2025 units and the legacy ones they were formed from ---------------------------
+
+
+def test_a_2025_commune_knows_the_legacy_communes_it_succeeded(legacy: UnitTree, new: UnitTree) -> None:
+    from caunoi.shared.units import Predecessor, Succession
+
+    s = Succession.load()
+    assert new.get("00691").name == "Phường Hà Giang 2"
+    preds = s.predecessors("00691")
+    assert Predecessor("00692", whole=True) in preds  # Phường Ngọc Hà (vn-2024) went whole into it
+    assert legacy.get("00692").name == "Phường Ngọc Hà"
+    assert all(legacy.get(p.code).level == LEVEL_COMMUNE for p in preds)
+    assert "00691" in s.successors("00692")
+    # a divided legacy commune has several successors, each of which finds its records
+    divided = [p.code for p in preds if not p.whole]
+    assert divided and all(len(s.successors(c)) > 1 and "00691" in s.successors(c) for c in divided)
+    # provinces: Tuyên Quang (08) was formed from Hà Giang (02) and Tuyên Quang (08)
+    assert sorted(p.code for p in s.predecessors("08")) == ["02", "08"]
+    assert s.successors("02") == ["08"]
+    # a legacy district: its communes' successors; unknown codes: nothing
+    assert "00691" not in s.successors("072") and set(s.successors("024")) >= {"00691"}
+    assert s.successors("99999") == [] and s.predecessors("99999") == []
+    assert s.legacy_area("00691") == [p.code for p in preds]
+
+
+def test_every_unit_is_covered_by_the_succession(legacy: UnitTree, new: UnitTree) -> None:
+    from caunoi.shared.units import Predecessor, Succession
+
+    s = Succession.load()
+    communes = [u for u in new if u.level == LEVEL_COMMUNE]
+    assert [u.code for u in communes if not s.predecessors(u.code)] == []
+    assert all(p.code in legacy for u in communes for p in s.predecessors(u.code))
+    olds = [u for u in legacy if u.level == LEVEL_COMMUNE]
+    assert [u.code for u in olds if not s.successors(u.code)] == []
+    assert all(c in new for u in olds for c in s.successors(u.code))
+    # names that fold alike are told apart by their accents: Xã Văn Lang is not Xã Văn Lăng
+    assert new.get("02143").name == "Xã Văn Lang" and "02143" in [p.code for p in s.predecessors("02143")]
+    # an island special zone succeeded a legacy island district without communes
+    assert s.predecessors("11948") == [Predecessor("318", whole=True)] and legacy.get("318").level == LEVEL_DISTRICT
+    provinces = [u for u in new if u.level == LEVEL_PROVINCE]
+    assert sorted(p.code for u in provinces for p in s.predecessors(u.code)) == sorted(
+        u.code for u in legacy if u.level == LEVEL_PROVINCE
+    )

@@ -66,7 +66,7 @@ async def test_raise_stores_one_event_on_the_petitions_subject(svc: Petitions) -
     assert msg.subject == f"caunoi.petitions.{pid}.{PROVINCE}.{COMMUNE}"
     env = CloudEvent.from_json_bytes(msg.data)
     assert (env.type, env.unitcode, env.datasetversion, env.causationid) == (
-        "vn.caunoi.petitions.PetitionRaised.v1",
+        "vn.caunoi.petitions.PetitionRaised.v2",
         COMMUNE,
         "vn-2025",
         "c-1",
@@ -216,3 +216,102 @@ async def test_a_taken_reference_moves_to_the_next_one_deterministically(svc: Pe
     assert first["petition_id"] == domain.reference_for(cid, 1)
     again = await svc.ok("raise", raise_payload(command_id=cid))
     assert again["replayed"] and again["petition_id"] == first["petition_id"]
+
+
+async def test_the_whole_life_through_the_edge(svc: Petitions) -> None:
+    """classify -> forward up -> returned -> forward across -> accept -> commit -> reply -> not
+    resolved (reopened) -> reply -> satisfied; and withdrawal, merge."""
+    pid = await svc.raise_one(channel="letter", hamlet_id=None, kind="complaint", received_on="2026-11-02")
+    steps: list[tuple[str, dict[str, Any], str]] = [
+        ("classify", {"kind": "complaint", "category": "land"}, "classified"),
+        ("forward", {"to_unit": PROVINCE, "to_agency": "Thanh tra tỉnh"}, "forwarded"),
+        ("return", {"reason": "thuộc thẩm quyền cấp xã"}, "returned"),
+        ("forward", {"to_unit": COMMUNE, "to_agency": "Công an xã"}, "forwarded"),
+        ("accept", {"complexity": "complex", "remote_area": True, "accepted_on": "2026-11-03"}, "accepted"),
+        ("commit", {"committed_date": "2026-12-20"}, "in_progress"),
+        ("reply", {"document_no": "5/UBND", "summary": "Trả lời", "internal_note": "nội bộ"}, "replied"),
+        ("verdict", {"verdict": "not_resolved", "comment": "chưa đo lại"}, "reopened"),
+        ("reply", {"document_no": "6/UBND", "summary": "Đã đo lại"}, "replied"),
+        ("verdict", {"verdict": "satisfied"}, "closed"),
+    ]
+    for name, body, status in steps:
+        assert (await svc.ok(name, {"petition_id": pid, **body}))["status"] == status, name
+    loaded = await svc.deps.petitions.load(pid)
+    resolve = loaded.state.deadline(domain.DeadlineKind.resolve)
+    assert resolve is not None and resolve.limit == 60  # complex, remote area: 60 days
+    assert len(loaded.state.forwards) == 2
+
+    out = await svc.raise_one(channel="letter", hamlet_id=None)
+    assert (await svc.ok("withdraw", {"petition_id": out, "reason": "đã tự thỏa thuận"}))["status"] == "withdrawn"
+    case, member = (
+        await svc.raise_one(channel="letter", hamlet_id=None),
+        await svc.raise_one(channel="letter", hamlet_id=None),
+    )
+    assert (await svc.ok("merge", {"petition_id": member, "case_id": case}))["status"] == "merged"
+
+
+async def test_refused_new_commands_store_nothing(svc: Petitions) -> None:
+    pid = await svc.raise_one(channel="letter", hamlet_id=None, kind="denunciation")
+    done = await svc.raise_one(channel="letter", hamlet_id=None)
+    await svc.ok("withdraw", {"petition_id": done})
+    cases: list[tuple[str, dict[str, Any], str, str | None]] = [
+        ("classify", {"petition_id": pid, "kind": "petition", "eligible": False}, "invalid", "reason"),
+        ("classify", {"petition_id": pid, "kind": "nonsense"}, "invalid", "kind"),
+        ("return", {"petition_id": pid, "reason": "x"}, "invalid_state", None),
+        ("return", {"petition_id": pid}, "invalid", "reason"),
+        ("accept", {"petition_id": pid, "complexity": "extreme"}, "invalid", "complexity"),
+        ("accept", {"petition_id": done}, "invalid_state", None),
+        ("extend", {"petition_id": pid, "reason": "x"}, "invalid_state", None),
+        ("verdict", {"petition_id": pid, "verdict": "satisfied"}, "invalid_state", None),
+        ("verdict", {"petition_id": pid, "verdict": "meh"}, "invalid", "verdict"),
+        ("withdraw", {"petition_id": done}, "invalid_state", None),
+        ("merge", {"petition_id": pid, "case_id": pid}, "invalid", "case_id"),
+        ("merge", {"petition_id": pid, "case_id": done}, "invalid_state", "case_id"),
+        ("merge", {"petition_id": pid, "case_id": "PA-NQPE0000"}, "not_found", "case_id"),
+        ("forward", {"petition_id": pid, "to_unit": COMMUNE}, "invalid", "to_agency"),
+        (
+            "classify",
+            {"petition_id": pid, "kind": "petition", "classified_on": "2999-01-01"},
+            "invalid",
+            "classified_on",
+        ),
+    ]
+    for name, body, code, field in cases:
+        err = await svc.error(name, body)
+        assert (err["code"], err.get("field")) == (code, field), (name, err)
+    await svc.ok("accept", {"petition_id": pid})
+    err = await svc.error("extend", {"petition_id": pid, "reason": "x"})  # normal complexity: none allowed
+    assert err["code"] == "invalid_state" and err["details"]["allowed"] == 0
+
+
+async def test_a_clerk_acts_only_on_what_its_unit_handles(svc: Petitions) -> None:
+    from support import credential
+
+    from caunoi.shared.context import Role
+
+    clerk, other = credential(COMMUNE, Role.clerk), credential(OTHER, Role.clerk)
+    officer = credential(PROVINCE, Role.officer)
+    pid = str((await svc.ok("raise", raise_payload(channel="letter", hamlet_id=None), as_=clerk))["petition_id"])
+    assert (await svc.error("accept", {"petition_id": pid}, as_=other))["code"] == "forbidden"
+    await svc.ok("forward", {"petition_id": pid, "to_unit": PROVINCE}, as_=clerk)
+    # forwarded up: the province handles it; the commune no longer accepts it, but sees it
+    assert (await svc.error("accept", {"petition_id": pid}, as_=clerk))["code"] == "forbidden"
+    assert (await svc.error("return", {"petition_id": pid, "reason": "x"}, as_=other))["code"] == "forbidden"
+    assert (await svc.ok("return", {"petition_id": pid, "reason": "cấp xã"}, as_=officer))["status"] == "returned"
+    assert (await svc.ok("accept", {"petition_id": pid}, as_=clerk))["status"] == "accepted"
+
+
+async def test_an_old_reply_v1_is_still_read(svc: Petitions) -> None:
+    """ReplyIssued v1 (before internal notes and cases) in a stored log is upcast to v2."""
+    pid = await svc.raise_one()
+    await svc.ok("answer", {"petition_id": pid, "answer": "a", "answered_by": "b"})
+    loaded = await svc.deps.petitions.load(pid)
+    v1 = {"petition_id": pid, "document_no": "1/UB", "issued_on": "2026-11-05", "by_unit": COMMUNE,
+          "summary": "Đã trả lời", "recipients": ["petitioner"]}  # fmt: skip
+    env = CloudEvent(id=str(uuid.uuid4()), source="/caunoi/petitions", type="vn.caunoi.petitions.ReplyIssued.v1",
+                     subject=pid, data=v1, unitcode=COMMUNE)  # fmt: skip
+    await svc.store.append(loaded.nats_subject or "", loaded.last_seq, [env])
+    again = await svc.deps.petitions.load(pid)
+    ev = again.history[-1].event
+    assert ev.type_name() == "vn.caunoi.petitions.ReplyIssued.v2" and ev.model_dump()["internal_note"] is None
+    assert again.state.status.value == "replied"

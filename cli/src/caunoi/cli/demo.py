@@ -1,7 +1,7 @@
 """The demo data set: a real province and a dozen of its communes (from the shipped unit data),
 hamlets, programme 1 pilots with their rotation, dialogue meetings in several states (dated from
 today, since a meeting is planned for the future and held in the past), cadres following areas,
-and petitions in several states, some raised at the demo's meetings.
+and petitions in every state of their life, some raised at the demo's meetings.
 
 Every command has a fixed command id, so loading twice stores nothing twice: the second run's
 commands come back as replays. A marker file only saves the time of trying.
@@ -73,7 +73,9 @@ def demo_area(dataset: str = DATASET_2025) -> tuple[Unit, list[Unit]]:
 
 
 async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callable[[str], Any] = print) -> int:
-    """Load the demo set; return how many petitions were newly stored."""
+    """Load the demo set; return how many petitions were newly stored. Dates count back from
+    today, so what time causes shows: petitions past their deadlines are overdue (the petitions
+    service records it when asked to look at once, here, and by itself every half minute)."""
     marker = data_dir / MARKER
     if marker.exists():
         echo("• Demo data already loaded.")
@@ -83,7 +85,7 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
     echo(f"• Loading demo data: {province.name} ({province.code}), {len(communes)} communes …")
     c = await Client.connect(nats_url, login)
     fresh = 0
-    base = date(2026, 10, 5)
+    base = today_vn() - timedelta(days=45)
     try:
         hamlet_ids: dict[tuple[str, int], str] = {}
         for commune in communes:
@@ -109,9 +111,10 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
             )  # fmt: skip
             hamlet_ids[(commune.code, len(HAMLETS))] = added["hamlet_id"]
         await wait_hamlets_seen(c, "scheduling")
-        await wait_hamlets_seen(c)
         held = await load_meetings(c, province, communes, pilots, hamlet_ids)
+        await wait_hamlets_seen(c)
         n = 0
+        raised_ids: dict[int, str] = {}
         for ci, commune in enumerate(communes):
             for hi in range(2 + ci % 2):
                 category, text = OPINIONS[(ci + hi) % len(OPINIONS)]
@@ -125,97 +128,153 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
                         "channel": "meeting" if hi != 1 else ["hotline", "letter", "reception", "portal"][ci % 4],
                         "kind": "petition" if n % 3 else "feedback",
                         "category": category,
-                        "petitioner": {"name": f"Người dân {n}", "confidential": n % 7 == 0},
+                        "petitioner": {
+                            "name": f"Người dân {n}",
+                            "phone": f"09{n:08d}",
+                            "address": f"{HAMLETS[hi][0]}, {commune.name}",
+                            "confidential": n % 7 == 0,
+                        },
                         "commune_code": commune.code,
                         "hamlet_id": hamlet_ids[(commune.code, hi)],
                         "text": text,
                         "received_on": (base + timedelta(days=ci)).isoformat(),
-                        "meeting_id": held.get(commune.code) if hi != 1 else None,
                     },
                 )
                 fresh += 0 if raised["replayed"] else 1
-                await _advance(c, raised["petition_id"], n, province.code, base + timedelta(days=ci))
+                raised_ids[n] = raised["petition_id"]
+                await Life(c, raised["petition_id"], n, province.code, base + timedelta(days=ci), raised_ids).advance()
+        n, fresh = await raise_at_meetings(c, held, hamlet_ids, province.code, n, fresh)
+        await wait_petitions_projected(c)
+        recorded = (await c.admin("petitions", "duties"))["recorded"]
+        await wait_petitions_projected(c)
     finally:
         await c.close()
     marker.write_text("ok\n")
-    echo(f"• Demo data: {n} petitions ({fresh} new).")
+    echo(f"• Demo data: {n} petitions ({fresh} new); {len(recorded)} deadline events recorded.")
     return fresh
 
 
 async def wait_hamlets_seen(c: Client, service: str = "petitions", timeout: float = 30.0) -> None:
     """Commands check hamlets against their service's copy of the list: wait until it has them all."""
+    await _wait_projected(c, service, {"hamlets"}, timeout)
+
+
+async def wait_petitions_projected(c: Client, timeout: float = 30.0) -> None:
+    """The deadline watcher looks in the read model: wait until it has every event."""
+    await _wait_projected(c, "petitions", {"petitions"}, timeout)
+
+
+async def _wait_projected(c: Client, service: str, names: set[str], timeout: float) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         status = await c.admin(service, "status")
-        copy = [p for p in status["projections"] if p["name"] == "hamlets"]
-        if copy and copy[0]["lag"] == 0:
+        followed = [p for p in status["projections"] if p["name"] in names]
+        if len(followed) == len(names) and all(p["lag"] == 0 for p in followed):
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError(f"the {service} service did not catch up with the hamlet list")
+            raise RuntimeError(f"the {service} service did not catch up ({', '.join(sorted(names))})")
         await asyncio.sleep(0.05)
 
 
-async def _advance(c: Client, pid: str, n: int, province: str, received: date) -> None:
-    """Move petition number ``n`` along its life so the demo shows every state."""
-    stage = n % 5
-    meta: dict[str, Any] = {}
-    if stage == 0:
-        return  # stays received
-    if stage == 1:
-        try:
-            await c.command(
-                "petitions",
-                "answer",
-                {
-                    **meta,
-                    "command_id": f"demo-answer-{n}",
-                    "petition_id": pid,
-                    "answer": "Đã giải thích chính sách tại hội nghị.",
-                    "answered_by": "Chủ tịch UBND xã",
-                    "answered_on": received.isoformat(),
-                },
-            )
-        except Exception:  # noqa: BLE001 - not answerable on the spot (e.g. came by hotline): forward instead
-            stage = 2
-        else:
+async def raise_at_meetings(
+    c: Client, held: dict[str, str], hamlet_ids: dict[tuple[str, int], str], province: str, n: int, fresh: int
+) -> tuple[int, int]:
+    """Two opinions raised at each pilot commune's meeting held today: one answered on the spot,
+    one forwarded to the province (the meeting's record counts them)."""
+    for code, meeting_id in held.items():
+        for k, (category, text) in enumerate(OPINIONS[:2]):
+            n += 1
+            raised = await c.command("petitions", "raise", {
+                "command_id": f"demo-raise-{n}", "channel": "meeting", "kind": "petition", "category": category,
+                "petitioner": {"name": f"Người dân {n}", "phone": f"09{n:08d}"}, "commune_code": code,
+                "hamlet_id": hamlet_ids[(code, 0)], "text": text, "meeting_id": meeting_id,
+            })  # fmt: skip
+            fresh += 0 if raised["replayed"] else 1
+            pid = raised["petition_id"]
+            if k == 0:
+                await c.command("petitions", "answer", {
+                    "command_id": f"demo-answer-{n}", "petition_id": pid,
+                    "answer": "Đã giải thích chính sách tại hội nghị.", "answered_by": "Chủ tịch UBND xã",
+                })  # fmt: skip
+            else:
+                await c.command("petitions", "forward", {
+                    "command_id": f"demo-forward-{n}", "petition_id": pid, "to_unit": province,
+                    "to_agency": "Sở Xây dựng",
+                })  # fmt: skip
+    return n, fresh
+
+
+class Life:
+    """Moves petition number ``n`` along its life so the demo shows every state: received (and
+    overdue for handling), answered, forwarded, returned, classified ineligible, accepted with a
+    committed date (some extended, some past: overdue, with a delay notice), replied, closed,
+    reopened, withdrawn, merged."""
+
+    def __init__(self, c: Client, pid: str, n: int, province: str, received: date, ids: dict[int, str]) -> None:
+        self.c, self.pid, self.n, self.province, self.received, self.ids = c, pid, n, province, received, ids
+
+    async def do(self, name: str, **body: Any) -> dict[str, Any]:
+        result: dict[str, Any] = await self.c.command(
+            "petitions", name, {"command_id": f"demo-{name}-{self.n}", "petition_id": self.pid, **body}
+        )
+        return result
+
+    def day(self, after: int) -> str:
+        return min(self.received + timedelta(days=after), today_vn()).isoformat()
+
+    async def forward(self) -> None:
+        await self.do(
+            "forward", to_unit=self.province, to_agency="Sở Nông nghiệp và Môi trường", forwarded_on=self.day(2)
+        )
+
+    async def advance(self) -> None:
+        stage = self.n % 10
+        if stage == 0:
+            if self.n % 20 == 10:
+                await self.do("withdraw", reason="Người dân đã tự thỏa thuận", withdrawn_on=self.day(5))
+            return  # or stays received: past its handling deadline, overdue
+        if stage == 1:
+            try:
+                await self.do("answer", answer="Đã giải thích chính sách tại hội nghị.",
+                              answered_by="Chủ tịch UBND xã", answered_on=self.day(0))  # fmt: skip
+                return
+            except RequestFailed:  # not answerable on the spot (came by hotline): forward instead
+                stage = 2
+        if stage == 5:
+            await self.do("classify", kind="petition", eligible=False, reason="Trùng nội dung đã giải quyết",
+                          classified_on=self.day(1))  # fmt: skip
             return
-    if stage in (2, 3, 4):
-        await c.command(
-            "petitions",
-            "forward",
-            {
-                **meta,
-                "command_id": f"demo-forward-{n}",
-                "petition_id": pid,
-                "to_unit": province,
-                "to_agency": "Sở Nông nghiệp và Môi trường",
-                "forwarded_on": received.isoformat(),
-            },
-        )
-    if stage in (3, 4):
-        await c.command(
-            "petitions",
-            "commit",
-            {
-                **meta,
-                "command_id": f"demo-commit-{n}",
-                "petition_id": pid,
-                "committed_date": (received + timedelta(days=30)).isoformat(),
-            },
-        )
-    if stage == 4:
-        await c.command(
-            "petitions",
-            "reply",
-            {
-                **meta,
-                "command_id": f"demo-reply-{n}",
-                "petition_id": pid,
-                "document_no": f"{n}/UBND-VP",
-                "issued_on": (received + timedelta(days=20)).isoformat(),
-                "summary": "Trả lời bằng văn bản cho người dân và thôn.",
-            },
-        )
+        if stage == 8 and self.n % 20 == 18:
+            await self.do("classify", kind="petition", category="planning", classified_on=self.day(1))
+            return
+        await self.forward()
+        if stage == 2:
+            if self.n % 20 == 12 and self.n - 6 in self.ids:
+                # about the same matter as an earlier one: merged into its case, answered with it
+                await self.do("merge", case_id=self.ids[self.n - 6], merged_on=self.day(3))
+            return
+        if stage == 7:
+            await self.do("return", reason="Thuộc thẩm quyền cấp xã", returned_on=self.day(4))
+            return
+        await self.do("accept", accepted_on=self.day(3))
+        if stage == 6:  # committed to a date still ahead, then extended
+            await self.do("commit", committed_date=(today_vn() + timedelta(days=2 + self.n % 4)).isoformat())
+            if self.n % 20 == 16:
+                await self.do(
+                    "extend", reason="Chờ bố trí kinh phí", until=(today_vn() + timedelta(days=20)).isoformat()
+                )
+            return
+        # a date promised and passed: overdue, and the petitioner must be told of the delay
+        await self.do("commit", committed_date=self.day(20))
+        if stage == 3:
+            return
+        await self.do("reply", document_no=f"{self.n}/UBND-VP", issued_on=self.day(25),
+                      summary="Trả lời bằng văn bản cho người dân và thôn.",
+                      internal_note="Đã họp liên ngành; kinh phí từ nguồn nông thôn mới.")  # fmt: skip
+        if stage == 8:
+            await self.do("verdict", verdict="satisfied")
+        elif stage == 9:
+            await self.do("verdict", verdict="not_resolved", comment="Mương vẫn chưa được nạo vét.")
 
 
 def pick_pilots(communes: list[Unit]) -> list[Unit]:

@@ -7,7 +7,9 @@
   that belongs to that unit or to one of its sub-units (its unit path passes through the actor's
   unit), or that was handed to it or to one of its sub-units (a forwarded petition). Reads are
   scoped the same way. National actors (operators, auditors issued without a unit) reach
-  everything. A unit code only means something in its dataset, so the datasets must match.
+  everything. A unit code only means something in its dataset, so the datasets must match, with
+  one exception: what was recorded under a legacy (``vn-2024``) unit is reached, after the 2025
+  reorganisation, through the 2025 units that succeeded it (:class:`caunoi.shared.units.Succession`).
 
 Refusals are :class:`caunoi.shared.errors.Forbidden`; the request edge and the repository call
 these functions, so a handler cannot forget them.
@@ -20,7 +22,7 @@ from typing import Final
 
 from caunoi.shared.context import Actor, Role
 from caunoi.shared.errors import Forbidden
-from caunoi.shared.units import UnitTree
+from caunoi.shared.units import DATASET_2025, DATASET_LEGACY, Succession, UnitTree
 
 COMMAND_ROLES: Final = frozenset({Role.clerk, Role.officer, Role.service, Role.operator})
 QUERY_ROLES: Final = COMMAND_ROLES | {Role.auditor}
@@ -48,10 +50,18 @@ def may_reach(
     if is_national(actor):
         return True
     if dataset is not None and actor.dataset != dataset:
-        return False
+        return reaches_successor(actor, dataset, [*unit_path[-1:], *handed_to])
     if actor.unit in unit_path:
         return True
     return any(actor.unit in tree.path(u) for u in handed_to if u in tree)
+
+
+def reaches_successor(actor: Actor, dataset: str, legacy_codes: Sequence[str]) -> bool:
+    """Whether a 2025 actor reaches a unit of these legacy ones through their successors."""
+    if (dataset, actor.dataset) != (DATASET_LEGACY, DATASET_2025):
+        return False
+    succession, tree = Succession.load(), UnitTree.load(DATASET_2025)
+    return any(actor.unit in tree.path(s) for code in legacy_codes for s in succession.successors(code) if s in tree)
 
 
 def require_reach(

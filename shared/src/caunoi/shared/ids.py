@@ -40,9 +40,7 @@ CommuneCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CO
 HamletId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=HAMLET_ID_MAX, pattern=HAMLET_ID_PATTERN)]
 PetitionId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=PETITION_ID_PATTERN)]
 MeetingId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=MEETING_ID_PATTERN)]
-AssignmentId = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=ASSIGNMENT_ID_PATTERN)
-]
+AssignmentId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=ASSIGNMENT_ID_PATTERN)]
 AggregateId = Annotated[str, StringConstraints(pattern=AGGREGATE_ID_PATTERN)]
 
 _UNIT = re.compile(UNIT_CODE_PATTERN)

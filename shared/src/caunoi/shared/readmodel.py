@@ -44,7 +44,21 @@ class _Table(abc.ABC):
         await self.create_indexes(conn, schema)
 
     async def setup_tables(self, conn: Conn, schema: str) -> None:
-        """The table alone: a rebuild loads it first and indexes it once at the end."""
+        """The table alone: a rebuild loads it first and indexes it once at the end. A table of
+        an older shape (a new release changed its columns) is dropped and its schema's checkpoint
+        set back to 0, so the runner fills the new one from the log."""
+        existing = [
+            r["column_name"]
+            for r in await conn.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2"
+                " ORDER BY ordinal_position",
+                schema,
+                self.table,
+            )
+        ]
+        if existing and existing != list(self.columns):
+            await conn.execute(f"DROP TABLE {self.qualified(schema)}")
+            await conn.execute(f'UPDATE "{schema}".checkpoint SET position = 0')
         cols = ", ".join(f'"{c}" {t}' for c, t in self.columns.items())
         await conn.execute(f"CREATE TABLE IF NOT EXISTS {self.qualified(schema)} ({cols})")
 

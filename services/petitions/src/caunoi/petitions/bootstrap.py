@@ -6,7 +6,9 @@ generated docs/asyncapi.json.
 
 from __future__ import annotations
 
+from caunoi.petitions import policy
 from caunoi.petitions.domain import PETITION
+from caunoi.petitions.duties import DUTIES
 from caunoi.petitions.events import registry
 from caunoi.petitions.handlers import ENDPOINTS, Deps
 from caunoi.petitions.readmodel import PetitionsProjection
@@ -31,6 +33,7 @@ def make_deps(r: Resources) -> Deps:
         units=r.units,
         hamlets=PgHamletDirectory(r.pool, HAMLETS),
         pool=r.pool,
+        policy=policy.load(),
     )
 
 
@@ -45,6 +48,7 @@ def build() -> Service[Deps]:
             # this service's own copy of the hamlet list, from the scheduling service's events
             ReadModel(HamletsProjection(HAMLETS), stream=SCHEDULING_STREAM, registry=hamlets.registry),
         ],
+        duties=DUTIES,
     )
 
 

@@ -2,30 +2,103 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import click
 
-from caunoi.petitions.domain import STATUS_VI
-from caunoi.petitions.events import Category, Channel, Kind, Status
-from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
+from caunoi.petitions.domain import PENDING, STATUS_EN, STATUS_VI
+from caunoi.petitions.events import Category, Channel, Complexity, DeadlineKind, Kind, Status
+from caunoi.petitions.export import FORMATS, render
+from caunoi.petitions.readmodel import LIFECYCLE
+from caunoi.shared.client import Client
+from caunoi.shared.clitools import REPLAYED, call, command_options, echo_json, get_ctx, send_command, table
 from caunoi.shared.clock import today_vn
 from caunoi.shared.ids import is_hamlet_id
 from caunoi.shared.units import slugify
 
 SERVICE = "petitions"
 
-STATUS_EN = {s.value: s.value.replace("_", " ") for s in Status}
+KIND_VI = {
+    Kind.feedback: "Phản ánh",
+    Kind.petition: "Kiến nghị",
+    Kind.proposal: "Đề xuất",
+    Kind.complaint: "Khiếu nại lần đầu",
+    Kind.complaint_second: "Khiếu nại lần hai",
+    Kind.denunciation: "Tố cáo",
+}
+#: what each event of a petition's timeline says, in Vietnamese and English
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "PetitionRaised": ("Tiếp nhận", "received"),
+    "PetitionClassified": ("Phân loại", "classified"),
+    "PetitionAnsweredOnSpot": ("Giải đáp tại hội nghị", "answered on the spot"),
+    "PetitionForwarded": ("Chuyển", "forwarded"),
+    "PetitionReturned": ("Trả lại đơn vị chuyển", "returned to the sender"),
+    "PetitionAccepted": ("Thụ lý", "accepted"),
+    "CommitmentSet": ("Cam kết thời hạn", "date committed"),
+    "PetitionExtended": ("Gia hạn", "extended"),
+    "ReplyIssued": ("Văn bản trả lời", "written reply"),
+    "VerdictGiven": ("Ý kiến người nêu", "petitioner's verdict"),
+    "PetitionWithdrawn": ("Rút đơn", "withdrawn"),
+    "PetitionMerged": ("Gộp vào vụ việc", "merged into a case"),
+    "DeadlineApproaching": ("Sắp đến hạn", "deadline approaching"),
+    "PetitionOverdue": ("Quá hạn", "overdue"),
+    "DelayNoticeRequired": ("Phải thông báo chậm giải quyết", "delay notice required"),
+}
+
+
+def detail(name: str, d: dict[str, Any]) -> str:
+    """What one event of the timeline says, briefly, and the deadline it sets."""
+    what = _detail(name, d)
+    dl = d.get("deadline")
+    if isinstance(dl, dict):
+        limit = f" ({dl['limit']} {dl['unit']})" if dl.get("limit") else ""
+        what = f"{what}  ⏱ {dl['kind']} {dl['due_on']}{limit}".strip()
+    return what
+
+
+def _detail(name: str, d: dict[str, Any]) -> str:
+    match name:
+        case "PetitionClassified":
+            return f"{d['kind']}, {d['category']}" + ("" if d["eligible"] else f" ✗ {d.get('reason') or ''}")
+        case "PetitionForwarded":
+            return f"{d['from_unit']} → {d['to_unit']}" + (f" ({d['to_agency']})" if d.get("to_agency") else "")
+        case "PetitionReturned":
+            return f"{d['from_unit']} → {d['to_unit']}: {d['reason']}"
+        case "PetitionAccepted":
+            return f"{d['complexity']}" + (", remote" if d.get("remote_area") else "")
+        case "CommitmentSet":
+            return str(d["committed_date"])
+        case "PetitionExtended":
+            return f"#{d['number']} {d['previous_due']} → {d['new_due']}: {d['reason']}"
+        case "ReplyIssued":
+            return f"{d['document_no']} ({d['issued_on']})" + (f", case {d['case_id']}" if d.get("case_id") else "")
+        case "VerdictGiven":
+            return str(d["verdict"])
+        case "PetitionMerged":
+            return f"→ {d['case_id']}"
+        case "PetitionRaised":
+            return str(d["channel"])
+        case "DeadlineApproaching" | "PetitionOverdue":
+            return f"{d['deadline']} {d['due_on']}"
+        case "DelayNoticeRequired":
+            return f"committed {d['committed_date']}"
+    return ""
+
+
+def status_label(status: str) -> str:
+    s = Status(status)
+    return STATUS_VI.get(s, status) if get_ctx().lang == "vi" else STATUS_EN.get(s, status)
 
 
 def _send(name: str, payload: dict[str, Any]) -> None:
     result = send_command(SERVICE, name, payload)
     if result is None:
         return
-    status = result["status"]
-    label = STATUS_VI.get(Status(status), status) if get_ctx().lang == "vi" else STATUS_EN.get(status, status)
-    click.echo(f"{result['petition_id']}: {label}{REPLAYED if result.get('replayed') else ''}")
+    click.echo(f"{result['petition_id']}: {status_label(result['status'])}{REPLAYED if result.get('replayed') else ''}")
 
 
 def resolve_hamlet(commune_code: str, hamlet: str) -> str:
@@ -50,6 +123,35 @@ def resolve_hamlet(commune_code: str, hamlet: str) -> str:
 @click.group(name="petitions", help="Ý kiến, kiến nghị của nhân dân / citizens' opinions and petitions.")
 def group() -> None:
     pass
+
+
+ON = click.option("--on", help="Ngày (YYYY-MM-DD), mặc định hôm nay / date, default today.")
+PID = click.argument("petition_id")
+
+
+def petition_command(
+    name: str, help: str, *options: Callable[[Any], Any], date_field: str | None = None
+) -> Callable[[Callable[..., dict[str, Any]]], Any]:
+    """A sub-command that sends ``name`` with the petition id, the options' values as the body
+    its function returns, ``--on`` as ``date_field`` and ``--command-id``."""
+
+    def wrap(body: Callable[..., dict[str, Any]]) -> Any:
+        def run(petition_id: str, command_id: str | None, on: str | None = None, **kw: Any) -> None:
+            payload = {"petition_id": petition_id, **body(**kw), "command_id": command_id}
+            if date_field:
+                payload[date_field] = on
+            _send(name, payload)
+
+        run.__name__ = body.__name__
+        run.__doc__ = help
+        f: Any = command_options(run)
+        if date_field:
+            f = ON(f)
+        for opt in reversed(options):
+            f = opt(f)
+        return group.command(name=name, help=help)(PID(f))
+
+    return wrap
 
 
 @group.command(name="raise", help="Tiếp nhận ý kiến / raise an opinion or petition.")
@@ -102,51 +204,64 @@ def raise_cmd(
     )
 
 
-@group.command(help="Giải đáp trực tiếp tại hội nghị / answer on the spot.")
-@click.argument("petition_id")
-@click.option("--answer", required=True)
-@click.option("--by", "answered_by", required=True, help="Người giải đáp.")
-@click.option("--on", "answered_on", help="YYYY-MM-DD, mặc định hôm nay.")
-@command_options
-def answer(petition_id: str, answer: str, answered_by: str, answered_on: str | None, command_id: str | None) -> None:
-    _send(
-        "answer",
-        {
-            "petition_id": petition_id,
-            "answer": answer,
-            "answered_by": answered_by,
-            "answered_on": answered_on,
-            "command_id": command_id,
-        },
-    )
+@petition_command(
+    "classify",
+    "Phân loại / classify: kind, field, eligible or not (with the reason).",
+    click.option("--kind", type=click.Choice([k.value for k in Kind]), required=True),
+    click.option("--category", type=click.Choice([c.value for c in Category])),
+    click.option("--ineligible", is_flag=True, help="Không đủ điều kiện xử lý / not eligible."),
+    click.option("--reason", help="Lý do / reason (required when ineligible)."),
+    date_field="classified_on",
+)
+def classify(kind: str, category: str | None, ineligible: bool, reason: str | None) -> dict[str, Any]:
+    return {"kind": kind, "category": category, "eligible": not ineligible, "reason": reason}
 
 
-@group.command(help="Chuyển cấp có thẩm quyền / forward to a higher unit.")
-@click.argument("petition_id")
-@click.option("--to", "to_unit", required=True, help="Mã đơn vị cấp trên (huyện/tỉnh).")
-@click.option("--agency", "to_agency", help="Cơ quan chuyên môn nhận xử lý.")
-@click.option("--note")
-@click.option("--on", "forwarded_on", help="YYYY-MM-DD")
-@command_options
-def forward(
-    petition_id: str,
-    to_unit: str,
-    to_agency: str | None,
-    note: str | None,
-    forwarded_on: str | None,
-    command_id: str | None,
-) -> None:
-    _send(
-        "forward",
-        {
-            "petition_id": petition_id,
-            "to_unit": to_unit,
-            "to_agency": to_agency,
-            "note": note,
-            "forwarded_on": forwarded_on,
-            "command_id": command_id,
-        },
-    )
+@petition_command(
+    "answer",
+    "Giải đáp trực tiếp tại hội nghị / answer on the spot.",
+    click.option("--answer", required=True),
+    click.option("--by", "answered_by", required=True, help="Người giải đáp."),
+    date_field="answered_on",
+)
+def answer(answer: str, answered_by: str) -> dict[str, Any]:
+    return {"answer": answer, "answered_by": answered_by}
+
+
+@petition_command(
+    "forward",
+    "Chuyển cấp có thẩm quyền / forward up the tiers, or across to another agency (--to the same unit).",
+    click.option(
+        "--to", "to_unit", required=True, help="Mã đơn vị nhận (cấp trên, hoặc chính đơn vị đang giải quyết)."
+    ),
+    click.option("--agency", "to_agency", help="Cơ quan chuyên môn nhận xử lý."),
+    click.option("--note"),
+    date_field="forwarded_on",
+)
+def forward(to_unit: str, to_agency: str | None, note: str | None) -> dict[str, Any]:
+    return {"to_unit": to_unit, "to_agency": to_agency, "note": note}
+
+
+@petition_command(
+    "return",
+    "Từ chối, trả lại đơn vị chuyển / refuse what was forwarded: back to the sender.",
+    click.option("--reason", required=True),
+    date_field="returned_on",
+)
+def return_cmd(reason: str) -> dict[str, Any]:
+    return {"reason": reason}
+
+
+@petition_command(
+    "accept",
+    "Thụ lý / accept for resolution.",
+    click.option("--complexity", type=click.Choice([c.value for c in Complexity]), default="normal", show_default=True),
+    click.option("--remote", "remote_area", is_flag=True, help="Vùng sâu, vùng xa / remote area."),
+    click.option("--note"),
+    date_field="accepted_on",
+)
+def accept(complexity: str, remote_area: bool, note: str | None) -> dict[str, Any]:
+    return {"complexity": complexity, "remote_area": remote_area, "note": note}
 
 
 @group.command(help="Đặt thời hạn cam kết / set the committed date.")
@@ -168,87 +283,281 @@ def commit(
         committed_date = (today_vn() + timedelta(days=in_days)).isoformat()
     _send(
         "commit",
-        {
-            "petition_id": petition_id,
-            "committed_date": committed_date,
-            "note": note,
-            "command_id": command_id,
-        },
+        {"petition_id": petition_id, "committed_date": committed_date, "note": note, "command_id": command_id},
     )
 
 
-@group.command(help="Ban hành văn bản trả lời / issue the written reply.")
-@click.argument("petition_id")
-@click.option("--document", "document_no", required=True, help="Số văn bản.")
-@click.option("--summary", required=True)
-@click.option("--on", "issued_on", help="YYYY-MM-DD")
-@command_options
-def reply(petition_id: str, document_no: str, summary: str, issued_on: str | None, command_id: str | None) -> None:
-    _send(
-        "reply",
-        {
-            "petition_id": petition_id,
-            "document_no": document_no,
-            "summary": summary,
-            "issued_on": issued_on,
-            "command_id": command_id,
-        },
-    )
+@petition_command(
+    "extend",
+    "Gia hạn / extend the deadline (a committed date to --until; a statutory one by the policy's days).",
+    click.option("--reason", required=True),
+    click.option("--until", help="Thời hạn mới / new date (YYYY-MM-DD)."),
+    click.option("--in-days", type=click.IntRange(1, 3650), help="Thời hạn mới: số ngày kể từ hôm nay."),
+    click.option("--complexity", type=click.Choice([c.value for c in Complexity])),
+    date_field="extended_on",
+)
+def extend(reason: str, until: str | None, in_days: int | None, complexity: str | None) -> dict[str, Any]:
+    if until is not None and in_days is not None:
+        raise click.UsageError("cho --until hoặc --in-days / give --until or --in-days, not both")
+    if in_days is not None:
+        until = (today_vn() + timedelta(days=in_days)).isoformat()
+    return {"reason": reason, "until": until, "complexity": complexity}
 
 
-@group.command(name="list", help="Danh sách ý kiến / list petitions.")
-@click.option("--unit", help="Mã đơn vị (gồm cả đơn vị trực thuộc).")
-@click.option("--status", type=click.Choice([s.value for s in Status if s is not Status.new]))
+@petition_command(
+    "reply",
+    "Ban hành văn bản trả lời / resolve with the written reply.",
+    click.option("--document", "document_no", required=True, help="Số văn bản."),
+    click.option("--summary", required=True, help="Nội dung trả lời (công khai) / the public answer."),
+    click.option("--internal-note", help="Ghi chú nội bộ (không gửi ra ngoài) / stays in the office."),
+    date_field="issued_on",
+)
+def reply(document_no: str, summary: str, internal_note: str | None) -> dict[str, Any]:
+    return {"document_no": document_no, "summary": summary, "internal_note": internal_note}
+
+
+@petition_command(
+    "verdict",
+    "Ý kiến người nêu về văn bản trả lời / the petitioner's verdict (not resolved reopens it).",
+    click.option("--satisfied/--not-resolved", required=True, help="Hài lòng / chưa được giải quyết."),
+    click.option("--comment"),
+    date_field="given_on",
+)
+def verdict(satisfied: bool, comment: str | None) -> dict[str, Any]:
+    return {"verdict": "satisfied" if satisfied else "not_resolved", "comment": comment}
+
+
+@petition_command(
+    "withdraw", "Rút đơn / withdraw (before resolution).", click.option("--reason"), date_field="withdrawn_on"
+)
+def withdraw(reason: str | None) -> dict[str, Any]:
+    return {"reason": reason}
+
+
+@petition_command(
+    "merge",
+    "Gộp vào vụ việc / merge into a case about the same matter.",
+    click.option("--into", "case_id", required=True, help="Mã ý kiến của vụ việc / the case's reference."),
+    click.option("--reason"),
+    date_field="merged_on",
+)
+def merge(case_id: str, reason: str | None) -> dict[str, Any]:
+    return {"case_id": case_id, "reason": reason}
+
+
+# --- queries ----------------------------------------------------------------------------------------
+
+LIST_COLUMNS = [
+    ("id", "Mã", "Ref"),
+    ("received_on", "Ngày nhận", "Received"),
+    ("status_label", "Trạng thái", "Status"),
+    ("overdue_mark", "Quá hạn", "Overdue"),
+    ("kind", "Loại", "Kind"),
+    ("category", "Lĩnh vực", "Category"),
+    ("commune_code", "Xã", "Commune"),
+    ("hamlet", "Thôn/Tổ", "Hamlet"),
+    ("handling_unit", "Đang xử lý", "Handling"),
+    ("due", "Hạn", "Due"),
+    ("petitioner_name", "Người nêu", "Petitioner"),
+    ("text", "Nội dung", "Text"),
+]
+#: an export: every lifecycle date, and the rest of the row
+EXPORT_PAGE = 1000
+
+
+def watched_due(row: dict[str, Any]) -> str | None:
+    """The deadline being watched now (None once resolved, withdrawn, merged...)."""
+    status = Status(row["status"])
+    dues = [row.get(f"{k.value}_due") for k in DeadlineKind if status in PENDING[k]]
+    dues += [row.get("committed_date")] if status in PENDING[DeadlineKind.committed] else []
+    return min((d for d in dues if d), default=None)
+
+
+def _list_payload(**kw: Any) -> dict[str, Any]:
+    return {k: (list(v) or None) if isinstance(v, tuple) else v for k, v in kw.items()}
+
+
+@group.command(name="list", help="Danh sách ý kiến / list petitions (--export FILE.csv|.xlsx for every row).")
+@click.option("--unit", help="Mã đơn vị (gồm cả đơn vị trực thuộc và đơn vị cũ trước sáp nhập).")
+@click.option("--status", multiple=True, type=click.Choice([s.value for s in Status if s is not Status.new]))
+@click.option("--kind", type=click.Choice([k.value for k in Kind]))
 @click.option("--category", type=click.Choice([c.value for c in Category]))
+@click.option("--channel", type=click.Choice([c.value for c in Channel]))
+@click.option("--overdue/--not-overdue", default=None, help="Chỉ quá hạn / only overdue (or not).")
+@click.option("--from", "received_from", help="Nhận từ ngày / received from (YYYY-MM-DD).")
+@click.option("--to", "received_to", help="Nhận đến ngày / received until.")
+@click.option("--petitioner", help="Tên người nêu (không dấu cũng được) / petitioner's name.")
+@click.option("--search", help="Tìm trong nội dung, không cần dấu (vd. «dat dai») / text search, accents optional.")
+@click.option("--public", is_flag=True, help="Bản công khai: không có thông tin cá nhân / no personal data.")
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.option("--offset", type=int, default=0)
-def list_cmd(unit: str | None, status: str | None, category: str | None, limit: int, offset: int) -> None:
+@click.option("--export", "export_to", type=click.Path(dir_okay=False, path_type=Path), help="FILE.csv | FILE.xlsx")
+def list_cmd(export_to: Path | None, limit: int, offset: int, **filters: Any) -> None:
     ctx = get_ctx()
-    q = {"unit": unit, "status": status, "category": category, "limit": limit, "offset": offset}
-    result = call("query", SERVICE, "list", q)
+    q = _list_payload(**filters)
+    if export_to is not None:
+        export(export_to, q)
+        return
+    result = call("query", SERVICE, "list", {**q, "limit": limit, "offset": offset})
     if result is None:
         return
     items = result["items"]
     for r in items:
-        r["status_label"] = STATUS_VI.get(Status(r["status"]), r["status"]) if ctx.lang == "vi" else r["status"]
-    cols = [
-        ("id", "Mã", "Ref"),
-        ("received_on", "Ngày nhận", "Received"),
-        ("status_label", "Trạng thái", "Status"),
-        ("category", "Lĩnh vực", "Category"),
-        ("commune_code", "Xã", "Commune"),
-        ("hamlet", "Thôn/Tổ", "Hamlet"),
-        ("handling_unit", "Đang xử lý", "Handling"),
-        ("committed_date", "Hạn cam kết", "Committed"),
-        ("text", "Nội dung", "Text"),
-    ]
+        r["status_label"] = status_label(r["status"])
+        r["overdue_mark"] = ("QUÁ HẠN" if ctx.lang == "vi" else "OVERDUE") if r.get("overdue") else ""
+        r["due"] = watched_due(r)
+    cols = [c for c in LIST_COLUMNS if c[0] != "petitioner_name" or result.get("personal_data")]
     click.echo(table(items, cols, ctx.lang))
     click.echo(f"\n{len(items)} / {result['total']}")
 
 
-@group.command(help="Chi tiết và lịch sử một ý kiến / one petition with its history.")
+async def _query_list(body: dict[str, Any], c: Client) -> Any:
+    return await c.query(SERVICE, "list", body)
+
+
+def export(path: Path, q: dict[str, Any]) -> None:
+    """Every row of the listing, page by page (progress on stderr), into ``path``."""
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise click.BadParameter(f"{path}: .csv hoặc .xlsx / .csv or .xlsx", param_hint="--export")
+    ctx = get_ctx()
+    rows: list[dict[str, Any]] = []
+    total = None
+    while total is None or len(rows) < total:
+        body = {
+            k: v for k, v in {**q, "full": True, "limit": EXPORT_PAGE, "offset": len(rows)}.items() if v is not None
+        }
+        page = ctx.run(partial(_query_list, body))
+        total = page["total"]
+        rows += page["items"]
+        click.echo(f"  {len(rows)} / {total}", err=True)
+        if not page["items"]:
+            break
+    columns = list(rows[0]) if rows else ["id", "status", *LIFECYCLE]
+    for r in rows:
+        for c in LIFECYCLE:
+            if isinstance(r.get(c), str):
+                r[c] = date.fromisoformat(r[c])
+    path.write_bytes(render(fmt, rows, columns))
+    if ctx.as_json:
+        echo_json({"file": str(path), "rows": len(rows), "columns": columns})
+    else:
+        click.echo(f"{path}: {len(rows)} {'ý kiến' if ctx.lang == 'vi' else 'petitions'}")
+
+
+@group.command(help="Chi tiết và diễn biến một ý kiến / one petition and its timeline.")
 @click.argument("petition_id")
 def show(petition_id: str) -> None:
     result = call("query", SERVICE, "show", {"petition_id": petition_id})
     if result is None:
         return
+    lang = get_ctx().lang
     p = result["petition"] or {}
-    click.echo(f"{petition_id}  [{result['status']}]")
+    overdue = (" — QUÁ HẠN" if lang == "vi" else " — OVERDUE") if p.get("overdue") else ""
+    click.echo(f"{petition_id}  [{status_label(result['status'])}]{overdue}")
     for k in (
         "channel",
         "kind",
         "category",
-        "petitioner",
+        "petitioner_name",
+        "petitioner_phone",
         "commune_code",
         "hamlet",
         "handling_unit",
-        "received_on",
-        "committed_date",
+        "handling_agency",
+        *LIFECYCLE,
+        "policy_version",
+        "reply_document",
+        "reply_summary",
+        "internal_note",
         "text",
     ):
         if p.get(k) is not None:
-            click.echo(f"  {k:<15} {p[k]}")
-    click.echo("  history:")
+            click.echo(f"  {k:<20} {p[k]}")
+    click.echo("  diễn biến:" if lang == "vi" else "  timeline:")
     for h in result["history"]:
-        kind = h["type"].rsplit(".", 2)[-2]
-        click.echo(f"    #{h['seq']:<6} {h['time'][:19]}  {kind}")
+        name = h["type"].rsplit(".", 2)[-2]
+        vi, en = EVENT_LABELS.get(name, (name, name))
+        what, unit, actor = vi if lang == "vi" else en, h.get("unit") or "", h["actor"] or ""
+        click.echo(f"    {h['time'][:19]}  {what:<30} {unit:<6} {actor:<18} {detail(name, h['data'])}".rstrip())
+
+
+@group.command(help="Số liệu công khai / figures: received, resolved, overdue, on-time and satisfaction rates.")
+@click.option("--unit")
+@click.option(
+    "--by", "group_by", type=click.Choice(["unit", "category", "period", "kind", "channel"]), default="category"
+)
+@click.option("--period", type=click.Choice(["month", "quarter", "year"]), default="month", show_default=True)
+@click.option("--from", "received_from")
+@click.option("--to", "received_to")
+def stats(unit: str | None, group_by: str, period: str, received_from: str | None, received_to: str | None) -> None:
+    q = {
+        "unit": unit,
+        "group_by": group_by,
+        "period": period,
+        "received_from": received_from,
+        "received_to": received_to,
+    }
+    result = call("query", SERVICE, "stats", q)
+    if result is None:
+        return
+    for g in result["groups"]:
+        g["label"] = f"{g['group']} {g['name']}" if g.get("name") else g["group"]
+        for rate in ("on_time_rate", "satisfaction_rate"):
+            g[rate] = None if g[rate] is None else f"{100 * g[rate]:.0f}%"
+    cols = [
+        ("label", "Nhóm", "Group"),
+        ("received", "Tiếp nhận", "Received"),
+        ("resolved", "Đã giải quyết", "Resolved"),
+        ("in_progress", "Đang giải quyết", "In progress"),
+        ("overdue", "Quá hạn", "Overdue"),
+        ("median_days_to_resolve", "Số ngày (trung vị)", "Median days"),
+        ("on_time_rate", "Đúng hạn", "On time"),
+        ("satisfaction_rate", "Hài lòng", "Satisfied"),
+    ]
+    click.echo(table(result["groups"], cols, get_ctx().lang))
+
+
+@group.command(help="Quy định thời hạn đang áp dụng / the deadline policy in force.")
+def policy() -> None:
+    result = call("query", SERVICE, "policy", {})
+    if result is None:
+        return
+    lang = get_ctx().lang
+    click.echo(f"version {result['version']}  (warn_before {result['warn_before']})")
+
+    def rule(r: dict[str, Any] | None) -> str:
+        if r is None:
+            return "-"
+        if r["limit"] is None:
+            return f"← {r['from']}"
+        variants = "/".join(str(r[k]) for k in ("complex", "remote", "remote_complex") if r.get(k) is not None)
+        return f"{r['limit']}{'/' + variants if variants else ''} {r['unit']} ← {r['from']}"
+
+    rows = [
+        {
+            "kind": KIND_VI.get(Kind(kind), kind) if lang == "vi" else kind,
+            "handle": rule(rules.get("handle")),
+            "resolve": rule(rules["resolve"]),
+            "extensions": "/".join(str(v) for v in rules["extensions"].values())
+            + (f" × {rules['extension']}" if rules["extension"] else ""),
+        }
+        for kind, rules in result["kinds"].items()
+    ]
+    cols = [
+        ("kind", "Loại", "Kind"),
+        ("handle", "Xử lý đơn", "Handle"),
+        ("resolve", "Giải quyết (thường/phức tạp/vùng xa/vùng xa phức tạp)", "Resolve (normal/complex/remote/both)"),
+        ("extensions", "Gia hạn (thường/phức tạp/đặc biệt)", "Extensions (normal/complex/especially)"),
+    ]
+    click.echo(table(rows, cols, lang))
+
+
+@group.command(help="Ghi ngay những gì đã đến hạn (quá hạn, sắp đến hạn) / record what fell due now (operator).")
+def deadlines() -> None:
+    result = call("admin", SERVICE, "duties", {})
+    if result is None:
+        return
+    for r in result["recorded"]:
+        click.echo(f"{r['aggregate_id']}  {r['duty']}  {r['key']}")
+    click.echo(f"{len(result['recorded'])}")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from caunoi.petitions.events import Category, Channel, Kind, Petitioner, Status
+from caunoi.petitions.events import Category, Channel, Complexity, Kind, Petitioner, Status, Verdict
 from caunoi.shared.endpoints import Command, Request
 from caunoi.shared.ids import CommuneCode, HamletId, PetitionId, UnitCode
 
 Text = Field(min_length=1, max_length=10_000)
+Reason = Field(min_length=1, max_length=2000)
 Short = Field(min_length=1, max_length=300)
 Note = Field(default=None, max_length=2000)
 
@@ -40,14 +42,82 @@ class AnswerOnSpot(Command):
     answered_on: date | None = None
 
 
+class ClassifyPetition(Command):
+    """Phân loại: loại đơn, lĩnh vực, đủ hay không đủ điều kiện xử lý (và lý do)."""
+
+    petition_id: PetitionId
+    kind: Kind
+    category: Category | None = None
+    eligible: bool = True
+    reason: str | None = Field(default=None, max_length=2000)
+    classified_on: date | None = None
+
+
 class ForwardPetition(Command):
-    """Chuyển cấp có thẩm quyền giải quyết."""
+    """Chuyển cấp có thẩm quyền giải quyết: lên cấp trên (có thể vượt cấp), hoặc sang cơ quan
+    khác cùng cấp (``to_unit`` là đơn vị đang giải quyết, ``to_agency`` là cơ quan nhận)."""
 
     petition_id: PetitionId
     to_unit: UnitCode
     to_agency: str | None = Field(default=None, max_length=300)
     note: str | None = Note
     forwarded_on: date | None = None
+
+
+class ReturnPetition(Command):
+    """Đơn vị nhận từ chối, trả lại đơn vị chuyển (có lý do)."""
+
+    petition_id: PetitionId
+    reason: str = Reason
+    returned_on: date | None = None
+
+
+class AcceptPetition(Command):
+    """Thụ lý."""
+
+    petition_id: PetitionId
+    complexity: Complexity = Complexity.normal
+    #: vùng sâu, vùng xa, đi lại khó khăn: the policy's remote-area limits apply
+    remote_area: bool = False
+    accepted_on: date | None = None
+    note: str | None = Note
+
+
+class ExtendDeadline(Command):
+    """Gia hạn (có lý do). A committed date moves to ``until``; a statutory limit moves by the
+    days the policy gives an extension, and the matter may be declared more complex."""
+
+    petition_id: PetitionId
+    reason: str = Reason
+    until: date | None = None
+    complexity: Complexity | None = None
+    extended_on: date | None = None
+
+
+class GiveVerdict(Command):
+    """Ý kiến của người nêu về văn bản trả lời: hài lòng, hoặc chưa được giải quyết (mở lại)."""
+
+    petition_id: PetitionId
+    verdict: Verdict
+    comment: str | None = Note
+    given_on: date | None = None
+
+
+class WithdrawPetition(Command):
+    """Rút đơn (trước khi giải quyết xong)."""
+
+    petition_id: PetitionId
+    reason: str | None = Note
+    withdrawn_on: date | None = None
+
+
+class MergePetition(Command):
+    """Gộp vào một vụ việc cùng nội dung: văn bản trả lời vụ việc được gửi cho cả người nêu này."""
+
+    petition_id: PetitionId
+    case_id: PetitionId
+    reason: str | None = Note
+    merged_on: date | None = None
 
 
 class SetCommitment(Command):
@@ -69,17 +139,67 @@ class IssueReply(Command):
     petition_id: PetitionId
     document_no: str = Field(min_length=1, max_length=80)
     issued_on: date | None = None
+    #: the public answer (what leaves the office)
     summary: str = Text
+    #: for the officials of the units concerned only
+    internal_note: str | None = Field(default=None, max_length=10_000)
     recipients: list[Recipient] = Field(default_factory=lambda: [Recipient.petitioner, Recipient.hamlet], min_length=1)
 
 
 class ListPetitions(Request):
+    """A listing: every filter narrows it. Personal data only for officials of the units
+    concerned, never with ``public``."""
+
     unit: UnitCode | None = None
-    status: Status | None = None
+    #: one status or several
+    status: list[Status] | None = None
+    kind: Kind | None = None
     category: Category | None = None
-    limit: int = Field(default=50, ge=1, le=1000)
+    channel: Channel | None = None
+    overdue: bool | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    #: the petitioner's name, any case, with or without accents (officials only)
+    petitioner: str | None = Field(default=None, min_length=1, max_length=200)
+    #: words of the text, the hamlet or the reference, with or without accents ("dat dai")
+    search: str | None = Field(default=None, min_length=1, max_length=200)
+    #: what the public may see: no personal data, no internal notes
+    public: bool = False
+    #: every lifecycle date of each petition (exports)
+    full: bool = False
+    limit: int = Field(default=50, ge=1, le=5000)
     offset: int = Field(default=0, ge=0, le=10_000_000)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _one_or_several(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
 
 
 class ShowPetition(Request):
     petition_id: PetitionId
+
+
+class Period(StrEnum):
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+
+
+class GroupBy(StrEnum):
+    unit = "unit"  # the units directly below the one asked for (or the commune)
+    category = "category"
+    period = "period"
+    kind = "kind"
+    channel = "channel"
+
+
+class PetitionStats(Request):
+    """The figures city portals publish: received, resolved, in progress, overdue, median days to
+    resolve, on-time rate, satisfaction; by unit, category or period. Public: no personal data."""
+
+    unit: UnitCode | None = None
+    group_by: GroupBy = GroupBy.category
+    period: Period = Period.month
+    received_from: date | None = None
+    received_to: date | None = None

@@ -2,47 +2,115 @@
 
 ``evolve(state, event) -> state`` rebuilds a petition from its events; each ``decide_*(state,
 command, facts) -> events`` returns the new events or raises a ``CommandError`` saying why not.
-``facts`` are what the handler looked up for the decision (the unit tree, the hamlet as this
-service's copy of the list has it, today's date), so every rule sits here with its inputs.
+``facts`` are what the handler looked up for the decision (the unit tree, the deadline policy,
+the working calendar, the hamlet as this service's copy of the list has it, today's date, who
+acts), so every rule sits here with its inputs.
 
-Life in this release: received -> answered on the spot | forwarded (possibly again, up the tiers)
--> committed date set -> written reply issued. Later releases add acceptance, extension,
-resolution, reopening and withdrawal; the states are named for that.
+The life of a petition::
+
+    received ─ classified ─┬─ answered (on the spot) ─────────────────┐
+        │         │        ├─ ineligible                              │
+        │         │        ├─ forwarded ─┬─ returned (to the sender)  │ written reply
+        │         │        │             └─ accepted ─ in_progress ───┼─> replied ─┬─ closed
+        └─────────┴────────┴─ accepted / in_progress (committed date) ┘            └─ reopened ─> …
+    withdrawn: at any time before resolution; merged: into a case whose reply answers it too.
+
+Deadlines come from the policy (policy.py), carried by the event that starts or moves them:
+``handle`` while a unit has it without having classified, accepted or forwarded it; ``resolve``
+(statutory) once accepted; ``committed`` once a date is promised. Time, not a person, marks them approaching and overdue
+(``decide_approaching``, ``decide_overdue``, run by the deadline duties).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 
-from caunoi.petitions.commands import AnswerOnSpot, ForwardPetition, IssueReply, RaisePetition, SetCommitment
+from caunoi.petitions.commands import (
+    AcceptPetition,
+    AnswerOnSpot,
+    ClassifyPetition,
+    ExtendDeadline,
+    ForwardPetition,
+    GiveVerdict,
+    IssueReply,
+    MergePetition,
+    RaisePetition,
+    ReturnPetition,
+    SetCommitment,
+    WithdrawPetition,
+)
 from caunoi.petitions.events import (
+    Category,
     Channel,
     CommitmentSet,
+    Complexity,
+    Deadline,
+    DeadlineApproaching,
+    DeadlineKind,
+    DelayNoticeRequired,
+    Kind,
+    PetitionAccepted,
     PetitionAnsweredOnSpot,
+    PetitionClassified,
+    Petitioner,
+    PetitionExtended,
     PetitionForwarded,
+    PetitionMerged,
+    PetitionOverdue,
     PetitionRaised,
+    PetitionReturned,
+    PetitionWithdrawn,
     ReplyIssued,
     Status,
+    Verdict,
+    VerdictGiven,
 )
+from caunoi.petitions.policy import Policy, default_policy
 from caunoi.shared.aggregate import AggregateKind, Scope
-from caunoi.shared.errors import InvalidState, NotFound, ValidationFailed
+from caunoi.shared.authz import may_reach
+from caunoi.shared.context import Actor
+from caunoi.shared.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletRecord
 from caunoi.shared.ids import PETITION_PREFIX, REFERENCE_ALPHABET
 from caunoi.shared.units import LEVEL_COMMUNE, UnitTree, require_unit
+from caunoi.shared.workdays import WorkingCalendar, calendar_vn
 
 STATUS_VI = {
     Status.received: "Đã tiếp nhận",
+    Status.classified: "Đã phân loại",
+    Status.ineligible: "Không đủ điều kiện xử lý",
     Status.answered: "Đã giải đáp tại hội nghị",
     Status.forwarded: "Đã chuyển cấp có thẩm quyền",
+    Status.returned: "Bị trả lại đơn vị chuyển",
+    Status.accepted: "Đã thụ lý",
     Status.in_progress: "Đang giải quyết",
     Status.replied: "Đã có văn bản trả lời",
+    Status.closed: "Người nêu hài lòng",
+    Status.reopened: "Phản ánh lại, mở lại",
+    Status.withdrawn: "Đã rút đơn",
+    Status.merged: "Đã gộp vào vụ việc",
 }
+STATUS_EN = {s: s.value.replace("_", " ") for s in Status}
 
 #: where an opinion can be answered on the spot
 ON_SPOT_CHANNELS = (Channel.meeting, Channel.reception)
+#: a unit has it and has not yet classified, accepted or forwarded it
+AWAITING_HANDLING = frozenset({Status.received, Status.forwarded, Status.returned})
+#: taken on and not yet resolved
+BEING_RESOLVED = frozenset({Status.accepted, Status.in_progress, Status.reopened})
+#: before resolution: what may still be withdrawn, extended, watched
+OPEN = AWAITING_HANDLING | BEING_RESOLVED | {Status.classified}
+#: each deadline is watched while the petition is in one of these
+PENDING: dict[DeadlineKind, frozenset[Status]] = {
+    DeadlineKind.handle: AWAITING_HANDLING,
+    DeadlineKind.resolve: BEING_RESOLVED,
+    DeadlineKind.committed: frozenset({Status.in_progress}),
+}
+_COMPLEXITY_ORDER = list(Complexity)
 
 
 def reference_for(command_id: str, attempt: int = 0) -> str:
@@ -56,51 +124,152 @@ def reference_for(command_id: str, attempt: int = 0) -> str:
 
 
 @dataclass(frozen=True)
+class Forward:
+    from_unit: str
+    from_agency: str | None
+    to_unit: str
+    to_agency: str | None
+
+
+@dataclass(frozen=True)
 class Petition:
     id: str = ""
     status: Status = Status.new
     channel: Channel | None = None
+    kind: Kind = Kind.feedback
+    category: Category | None = None
+    petitioner: Petitioner | None = None
     commune_code: str = ""
+    hamlet_id: str | None = None
+    hamlet_name: str | None = None
+    text: str = ""
     dataset: str | None = None
     unit_path: tuple[str, ...] = ()
     handling_unit: str = ""
+    handling_agency: str | None = None
     #: every unit it was forwarded to, in order
     handled_by: tuple[str, ...] = ()
+    forwards: tuple[Forward, ...] = ()
     received_on: date | None = None
+    complexity: Complexity = Complexity.normal
+    remote_area: bool = False
     committed_date: date | None = None
+    deadlines: tuple[Deadline, ...] = ()
+    extensions: int = 0
+    #: what the deadline watcher recorded: ``approaching|overdue:<deadline>:<due date>``
+    alerts: frozenset[str] = frozenset()
+    case_id: str | None = None
+    #: the written reply that resolved it: document number, public summary, by which unit, when
+    reply: tuple[str, str, str, date] | None = None
+
+    def deadline(self, kind: DeadlineKind) -> Deadline | None:
+        return next((d for d in self.deadlines if d.kind is kind), None)
+
+    def pending(self) -> list[Deadline]:
+        """The deadlines being watched now."""
+        return [d for d in self.deadlines if self.status in PENDING[d.kind]]
 
 
 def initial() -> Petition:
     return Petition()
 
 
+def _with_deadline(state: Petition, d: Deadline) -> tuple[Deadline, ...]:
+    return (*(x for x in state.deadlines if x.kind is not d.kind), d)
+
+
 def evolve(state: Petition, event: DomainEvent) -> Petition:
+    after = _evolve(state, event)
+    # the event that starts or moves a deadline carries it
+    d = getattr(event, "deadline", None)
+    return replace(after, deadlines=_with_deadline(after, d)) if isinstance(d, Deadline) else after
+
+
+def _evolve(state: Petition, event: DomainEvent) -> Petition:
     match event:
         case PetitionRaised():
             return Petition(
                 id=event.petition_id,
                 status=Status.received,
                 channel=event.channel,
+                kind=event.kind,
+                category=event.category,
+                petitioner=event.petitioner,
                 commune_code=event.commune_code,
+                hamlet_id=event.hamlet_id,
+                hamlet_name=event.hamlet_name,
+                text=event.text,
                 dataset=event.dataset,
                 unit_path=tuple(event.unit_path),
                 handling_unit=event.commune_code,
                 received_on=event.received_on,
             )
+        case PetitionClassified():
+            status = Status.classified if event.eligible else Status.ineligible
+            return replace(state, status=status, kind=event.kind, category=event.category)
         case PetitionAnsweredOnSpot():
             return replace(state, status=Status.answered)
         case PetitionForwarded():
+            fwd = Forward(state.handling_unit, state.handling_agency, event.to_unit, event.to_agency)
             return replace(
                 state,
                 status=Status.forwarded,
                 handling_unit=event.to_unit,
+                handling_agency=event.to_agency,
                 handled_by=(*state.handled_by, event.to_unit),
+                forwards=(*state.forwards, fwd),
             )
+        case PetitionReturned():
+            back = state.forwards[-1] if state.forwards else None
+            return replace(
+                state,
+                status=Status.returned,
+                handling_unit=event.to_unit,
+                handling_agency=back.from_agency if back else None,
+            )
+        case PetitionAccepted():
+            return replace(state, status=Status.accepted, complexity=event.complexity, remote_area=event.remote_area)
         case CommitmentSet():
-            return replace(state, status=Status.in_progress, committed_date=event.committed_date)
+            # the deadline as v1 logs have it (v2 carries it with the policy's warning)
+            promised = Deadline(kind=DeadlineKind.committed, due_on=event.committed_date)
+            return replace(
+                state,
+                status=Status.in_progress,
+                committed_date=event.committed_date,
+                deadlines=_with_deadline(state, promised),
+            )
+        case PetitionExtended():
+            committed = event.new_due if event.which is DeadlineKind.committed else state.committed_date
+            return replace(state, extensions=event.number, complexity=event.complexity, committed_date=committed)
         case ReplyIssued():
-            return replace(state, status=Status.replied)
+            return replace(
+                state,
+                status=Status.replied,
+                reply=(event.document_no, event.summary, event.by_unit, event.issued_on),
+            )
+        case VerdictGiven():
+            if event.verdict is Verdict.satisfied:
+                return replace(state, status=Status.closed)
+            return replace(
+                state,
+                status=Status.reopened,
+                committed_date=None,
+                reply=None,
+                deadlines=tuple(d for d in state.deadlines if d.kind is not DeadlineKind.committed),
+            )
+        case PetitionWithdrawn():
+            return replace(state, status=Status.withdrawn)
+        case PetitionMerged():
+            return replace(state, status=Status.merged, case_id=event.case_id)
+        case DeadlineApproaching():
+            return replace(state, alerts=state.alerts | {alert_key("approaching", event.deadline, event.due_on)})
+        case PetitionOverdue():
+            return replace(state, alerts=state.alerts | {alert_key("overdue", event.deadline, event.due_on)})
     return state
+
+
+def alert_key(what: str, deadline: DeadlineKind, due_on: date) -> str:
+    return f"{what}:{deadline.value}:{due_on.isoformat()}"
 
 
 def scope(state: Petition) -> Scope:
@@ -122,6 +291,23 @@ class Facts:
     reference: str = ""
     #: raise: the hamlet the command names, as this service's copy of the list has it
     hamlet: HamletRecord | None = None
+    policy: Policy = field(default_factory=default_policy)
+    calendar: WorkingCalendar = field(default_factory=calendar_vn)
+    #: who acts (None: the service itself); acts of the handling unit need its reach
+    actor: Actor | None = None
+    #: merge: the case petition, as its events make it
+    case: Petition | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What a deadline duty found: which deadline, due when."""
+
+    deadline: DeadlineKind
+    due_on: date
+
+
+# --- shared checks ------------------------------------------------------------------------------
 
 
 def _must_exist(state: Petition, petition_id: str) -> None:
@@ -141,11 +327,68 @@ def _refuse(state: Petition, action_vi: str, action_en: str) -> InvalidState:
     )
 
 
-def _not_before_receipt(state: Petition, on: date, field: str) -> None:
+def _require(state: Petition, allowed: frozenset[Status] | set[Status], action_vi: str, action_en: str) -> None:
+    if state.status not in allowed:
+        raise _refuse(state, action_vi, action_en)
+
+
+def _not_before_receipt(state: Petition, on: date, field_name: str) -> None:
     if state.received_on is not None and on < state.received_on:
         raise ValidationFailed(
-            "Ngày không được trước ngày tiếp nhận", message_en=f"{field} is before the date received", field=field
+            "Ngày không được trước ngày tiếp nhận",
+            message_en=f"{field_name} is before the date received",
+            field=field_name,
         )
+
+
+def _on(given: date | None, facts: Facts, state: Petition, field_name: str) -> date:
+    on = given or facts.today
+    _not_before_receipt(state, on, field_name)
+    if on > facts.today:
+        raise ValidationFailed(
+            "Ngày không được sau ngày hôm nay", message_en=f"{field_name} is in the future", field=field_name
+        )
+    return on
+
+
+def tree_of(state: Petition, facts: Facts) -> UnitTree:
+    """The unit tree of the petition's own dataset (a legacy petition keeps its legacy units)."""
+    return facts.units if state.dataset in (None, facts.units.dataset) else UnitTree.load(state.dataset)
+
+
+def _must_handle(state: Petition, facts: Facts) -> None:
+    """Acts of the handling unit: only it (and the units above it) may do them."""
+    actor = facts.actor
+    if actor is None:
+        return
+    tree = tree_of(state, facts)
+    path = tree.path(state.handling_unit) if state.handling_unit in tree else [state.handling_unit]
+    if not may_reach(actor, facts.units, state.dataset, path):
+        raise Forbidden(
+            f"Chỉ đơn vị đang giải quyết ({state.handling_unit}) hoặc cấp trên của đơn vị đó được làm việc này",
+            message_en=f"only the unit handling the petition ({state.handling_unit}) or a unit above it may do this",
+            details={"handling_unit": state.handling_unit, "actor_unit": actor.unit},
+        )
+
+
+def _handle_deadline(kind: Kind, start: date, facts: Facts) -> Deadline | None:
+    return facts.policy.deadline(kind, DeadlineKind.handle, start, calendar=facts.calendar)
+
+
+def _resolve_deadline(
+    state: Petition, start: date, facts: Facts, complexity: Complexity | None = None, remote: bool | None = None
+) -> Deadline | None:
+    return facts.policy.deadline(
+        state.kind,
+        DeadlineKind.resolve,
+        start,
+        complexity=state.complexity if complexity is None else complexity,
+        remote=state.remote_area if remote is None else remote,
+        calendar=facts.calendar,
+    )
+
+
+# --- commands -------------------------------------------------------------------------------------
 
 
 def decide_raise(state: Petition, cmd: RaisePetition, facts: Facts) -> list[DomainEvent]:
@@ -173,70 +416,147 @@ def decide_raise(state: Petition, cmd: RaisePetition, facts: Facts) -> list[Doma
             message_en=f"commune {commune.code} has no active hamlet {cmd.hamlet_id}",
             field="hamlet_id",
         )
+    raised = PetitionRaised(
+        petition_id=facts.reference,
+        channel=cmd.channel,
+        kind=cmd.kind,
+        category=cmd.category,
+        petitioner=cmd.petitioner,
+        commune_code=commune.code,
+        hamlet_id=cmd.hamlet_id,
+        hamlet_name=hamlet.name if hamlet and cmd.hamlet_id else None,
+        text=cmd.text,
+        received_on=received_on,
+        unit_path=facts.units.path(commune.code),
+        dataset=facts.units.dataset,
+        meeting_id=cmd.meeting_id,
+        deadline=_handle_deadline(cmd.kind, received_on, facts),
+    )
+    return [raised]
+
+
+def decide_classify(state: Petition, cmd: ClassifyPetition, facts: Facts) -> list[DomainEvent]:
+    _must_exist(state, cmd.petition_id)
+    _require(state, AWAITING_HANDLING | {Status.classified}, "phân loại", "classify")
+    _must_handle(state, facts)
+    if not cmd.eligible and not cmd.reason:
+        raise ValidationFailed(
+            "Đơn không đủ điều kiện xử lý phải ghi lý do",
+            message_en="an ineligible petition needs the reason",
+            field="reason",
+        )
     return [
-        PetitionRaised(
-            petition_id=facts.reference,
-            channel=cmd.channel,
+        PetitionClassified(
+            petition_id=state.id,
             kind=cmd.kind,
-            category=cmd.category,
-            petitioner=cmd.petitioner,
-            commune_code=commune.code,
-            hamlet_id=cmd.hamlet_id,
-            hamlet_name=hamlet.name if hamlet and cmd.hamlet_id else None,
-            text=cmd.text,
-            received_on=received_on,
-            unit_path=facts.units.path(commune.code),
-            dataset=facts.units.dataset,
-            meeting_id=cmd.meeting_id,
+            category=cmd.category or state.category or Category.other,
+            eligible=cmd.eligible,
+            reason=cmd.reason,
+            by_unit=state.handling_unit,
+            classified_on=_on(cmd.classified_on, facts, state, "classified_on"),
         )
     ]
 
 
 def decide_answer(state: Petition, cmd: AnswerOnSpot, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.petition_id)
-    if state.status is not Status.received:
-        raise _refuse(state, "giải đáp trực tiếp", "answer on the spot")
+    _require(state, {Status.received, Status.classified}, "giải đáp trực tiếp", "answer on the spot")
+    _must_handle(state, facts)
     if state.channel not in ON_SPOT_CHANNELS:
         raise InvalidState(
             "Chỉ giải đáp trực tiếp ý kiến nêu tại hội nghị hoặc buổi tiếp công dân",
             message_en="only opinions raised at a meeting or a reception can be answered on the spot",
             details={"channel": state.channel.value if state.channel else None},
         )
-    on = cmd.answered_on or facts.today
-    _not_before_receipt(state, on, "answered_on")
+    on = _on(cmd.answered_on, facts, state, "answered_on")
     return [
         PetitionAnsweredOnSpot(petition_id=state.id, answer=cmd.answer, answered_by=cmd.answered_by, answered_on=on)
     ]
 
 
+FORWARDABLE = AWAITING_HANDLING | {Status.classified, Status.accepted, Status.reopened}
+
+
 def decide_forward(state: Petition, cmd: ForwardPetition, facts: Facts) -> list[DomainEvent]:
-    """Up the tiers only: to a unit above the one handling the petition now."""
+    """Up the tiers (any number of them), or across to another agency of the unit handling it."""
     _must_exist(state, cmd.petition_id)
-    if state.status not in (Status.received, Status.forwarded):
-        raise _refuse(state, "chuyển cấp", "forward")
-    higher = [u.code for u in facts.units.higher_units(state.handling_unit)]
-    if cmd.to_unit not in higher:
+    _require(state, FORWARDABLE, "chuyển", "forward")
+    _must_handle(state, facts)
+    tree = tree_of(state, facts)
+    higher = [u.code for u in tree.higher_units(state.handling_unit)]
+    across = cmd.to_unit == state.handling_unit
+    if across and (not cmd.to_agency or cmd.to_agency == state.handling_agency):
+        raise ValidationFailed(
+            "Chuyển trong cùng cấp phải ghi cơ quan nhận khác cơ quan đang giải quyết",
+            message_en="forwarding across the same unit needs another agency",
+            field="to_agency",
+        )
+    if not across and cmd.to_unit not in higher:
         raise ValidationFailed(
             f"Đơn vị {cmd.to_unit} không phải cấp trên của đơn vị đang giải quyết ({state.handling_unit})",
             message_en=f"{cmd.to_unit} is not above the unit handling the petition ({state.handling_unit})",
             field="to_unit",
-            details={"allowed": higher},
+            details={"allowed": [*higher, state.handling_unit]},
         )
-    on = cmd.forwarded_on or facts.today
-    _not_before_receipt(state, on, "forwarded_on")
+    on = _on(cmd.forwarded_on, facts, state, "forwarded_on")
+    forwarded = PetitionForwarded(
+        petition_id=state.id,
+        from_unit=state.handling_unit,
+        to_unit=cmd.to_unit,
+        to_agency=cmd.to_agency,
+        note=cmd.note,
+        forwarded_on=on,
+        deadline=_handle_deadline(state.kind, on, facts),
+    )
+    return [forwarded]
+
+
+def decide_return(state: Petition, cmd: ReturnPetition, facts: Facts) -> list[DomainEvent]:
+    """The receiving unit refuses what was forwarded to it: back to the sender."""
+    _must_exist(state, cmd.petition_id)
+    _require(state, {Status.forwarded}, "trả lại", "return")
+    _must_handle(state, facts)
+    back = state.forwards[-1]
+    on = _on(cmd.returned_on, facts, state, "returned_on")
     return [
-        PetitionForwarded(
+        PetitionReturned(
             petition_id=state.id,
             from_unit=state.handling_unit,
-            to_unit=cmd.to_unit,
-            to_agency=cmd.to_agency,
-            note=cmd.note,
-            forwarded_on=on,
+            to_unit=back.from_unit,
+            reason=cmd.reason,
+            returned_on=on,
+            deadline=_handle_deadline(state.kind, on, facts),
         )
     ]
 
 
+def _eligible_to_resolve(state: Petition, action_vi: str, action_en: str) -> None:
+    _require(state, AWAITING_HANDLING | {Status.classified}, action_vi, action_en)
+
+
+def decide_accept(state: Petition, cmd: AcceptPetition, facts: Facts) -> list[DomainEvent]:
+    _must_exist(state, cmd.petition_id)
+    _eligible_to_resolve(state, "thụ lý", "accept")
+    _must_handle(state, facts)
+    on = _on(cmd.accepted_on, facts, state, "accepted_on")
+    return [
+        PetitionAccepted(
+            petition_id=state.id,
+            by_unit=state.handling_unit,
+            accepted_on=on,
+            complexity=cmd.complexity,
+            remote_area=cmd.remote_area,
+            note=cmd.note,
+            deadline=_resolve_deadline(state, on, facts, cmd.complexity, cmd.remote_area),
+        )
+    ]
+
+
+COMMITTABLE = AWAITING_HANDLING | {Status.classified, Status.accepted, Status.reopened}
+
+
 def decide_commit(state: Petition, cmd: SetCommitment, facts: Facts) -> list[DomainEvent]:
+    """The resolver commits to a date (taking the petition on, if it had not yet)."""
     _must_exist(state, cmd.petition_id)
     if state.committed_date is not None:
         raise InvalidState(
@@ -244,27 +564,116 @@ def decide_commit(state: Petition, cmd: SetCommitment, facts: Facts) -> list[Dom
             message_en="a committed date is already set; changing it is an extension",
             field="committed_date",
         )
-    if state.status not in (Status.received, Status.forwarded):
-        raise _refuse(state, "đặt thời hạn cam kết", "set a committed date for")
+    _require(state, COMMITTABLE, "đặt thời hạn cam kết", "set a committed date for")
+    _must_handle(state, facts)
     if state.received_on is not None and cmd.committed_date < state.received_on:
         raise ValidationFailed(
             "Thời hạn cam kết không được trước ngày tiếp nhận",
             message_en="committed date is before the date received",
             field="committed_date",
         )
+    statutory = state.deadline(DeadlineKind.resolve)
+    if statutory is not None and state.status in BEING_RESOLVED and cmd.committed_date > statutory.due_on:
+        raise ValidationFailed(
+            f"Thời hạn cam kết không được sau thời hạn giải quyết theo luật ({statutory.due_on.isoformat()})",
+            message_en=f"the committed date is after the statutory deadline ({statutory.due_on.isoformat()})",
+            field="committed_date",
+            details={"statutory_due": statutory.due_on.isoformat()},
+        )
+    committed = facts.policy.committed(state.kind, cmd.committed_date, facts.today, facts.calendar)
     return [
         CommitmentSet(
-            petition_id=state.id, committed_date=cmd.committed_date, by_unit=state.handling_unit, note=cmd.note
+            petition_id=state.id,
+            committed_date=cmd.committed_date,
+            by_unit=state.handling_unit,
+            note=cmd.note,
+            deadline=committed,
         )
     ]
 
 
+def decide_extend(state: Petition, cmd: ExtendDeadline, facts: Facts) -> list[DomainEvent]:
+    """Gia hạn: the committed date if there is one, else the statutory limit, counted against
+    the extensions the kind allows at the matter's complexity."""
+    _must_exist(state, cmd.petition_id)
+    _require(state, BEING_RESOLVED, "gia hạn", "extend")
+    _must_handle(state, facts)
+    which = DeadlineKind.committed if state.committed_date is not None else DeadlineKind.resolve
+    current = state.deadline(which)
+    if current is None:
+        raise InvalidState(
+            "Ý kiến chưa có thời hạn để gia hạn", message_en="the petition has no deadline to extend", field="until"
+        )
+    complexity = cmd.complexity or state.complexity
+    if _COMPLEXITY_ORDER.index(complexity) < _COMPLEXITY_ORDER.index(state.complexity):
+        raise ValidationFailed(
+            "Không thể hạ mức độ phức tạp khi gia hạn",
+            message_en="an extension cannot lower the complexity",
+            field="complexity",
+        )
+    kind_policy = facts.policy.for_kind(state.kind)
+    allowed = kind_policy.extensions_allowed(complexity)
+    if state.extensions >= allowed:
+        raise InvalidState(
+            f"Đã gia hạn {state.extensions} lần; loại đơn này ở mức độ «{complexity.value}» được gia hạn {allowed} lần",
+            message_en=f"extended {state.extensions} times; a {state.kind.value} of {complexity.value} complexity"
+            f" allows {allowed}",
+            details={"allowed": allowed, "used": state.extensions, "complexity": complexity.value},
+        )
+    on = _on(cmd.extended_on, facts, state, "extended_on")
+    by_days = which is DeadlineKind.resolve and kind_policy.extension > 0
+    if by_days:
+        if cmd.until is not None:
+            raise ValidationFailed(
+                f"Gia hạn theo luật là {kind_policy.extension} ngày; không ghi ngày mới",
+                message_en=f"a statutory extension adds {kind_policy.extension} days; give no date",
+                field="until",
+            )
+        new_due = facts.calendar.add(current.due_on, kind_policy.extension, current.unit or "calendar")
+    else:
+        if cmd.until is None:
+            raise ValidationFailed("Ghi thời hạn mới (--until)", message_en="give the new date (until)", field="until")
+        new_due = cmd.until
+    if new_due <= current.due_on:
+        raise ValidationFailed(
+            f"Thời hạn mới phải sau thời hạn hiện tại ({current.due_on.isoformat()})",
+            message_en=f"the new date must be after the current one ({current.due_on.isoformat()})",
+            field="until",
+        )
+    return [
+        PetitionExtended(
+            petition_id=state.id,
+            which=which,
+            previous_due=current.due_on,
+            new_due=new_due,
+            reason=cmd.reason,
+            number=state.extensions + 1,
+            complexity=complexity,
+            by_unit=state.handling_unit,
+            extended_on=on,
+            deadline=facts.policy.extended(current, new_due, facts.calendar),
+        )
+    ]
+
+
+REPLIABLE = frozenset(
+    {
+        Status.answered,
+        Status.classified,
+        Status.forwarded,
+        Status.returned,
+        Status.accepted,
+        Status.in_progress,
+        Status.reopened,
+    }
+)
+
+
 def decide_reply(state: Petition, cmd: IssueReply, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.petition_id)
-    if state.status not in (Status.answered, Status.forwarded, Status.in_progress):
-        raise _refuse(state, "ban hành văn bản trả lời", "issue a written reply for")
-    on = cmd.issued_on or facts.today
-    _not_before_receipt(state, on, "issued_on")
+    _require(state, REPLIABLE, "ban hành văn bản trả lời", "issue a written reply for")
+    _must_handle(state, facts)
+    on = _on(cmd.issued_on, facts, state, "issued_on")
     return [
         ReplyIssued(
             petition_id=state.id,
@@ -273,5 +682,144 @@ def decide_reply(state: Petition, cmd: IssueReply, facts: Facts) -> list[DomainE
             by_unit=state.handling_unit,
             summary=cmd.summary,
             recipients=[r.value for r in cmd.recipients],
+            internal_note=cmd.internal_note,
         )
     ]
+
+
+def decide_verdict(state: Petition, cmd: GiveVerdict, facts: Facts) -> list[DomainEvent]:
+    """The petitioner's word on the reply; "not resolved" reopens it (phản ánh lại)."""
+    _must_exist(state, cmd.petition_id)
+    _require(state, {Status.replied}, "ghi ý kiến của người nêu", "record the verdict on")
+    on = _on(cmd.given_on, facts, state, "given_on")
+    reopened = cmd.verdict is Verdict.not_resolved
+    return [
+        VerdictGiven(
+            petition_id=state.id,
+            verdict=cmd.verdict,
+            comment=cmd.comment,
+            given_on=on,
+            deadline=_resolve_deadline(state, on, facts) if reopened else None,
+        )
+    ]
+
+
+def decide_withdraw(state: Petition, cmd: WithdrawPetition, facts: Facts) -> list[DomainEvent]:
+    _must_exist(state, cmd.petition_id)
+    _require(state, OPEN | {Status.merged}, "rút đơn", "withdraw")
+    on = _on(cmd.withdrawn_on, facts, state, "withdrawn_on")
+    return [PetitionWithdrawn(petition_id=state.id, reason=cmd.reason, withdrawn_on=on)]
+
+
+def decide_merge(state: Petition, cmd: MergePetition, facts: Facts) -> list[DomainEvent]:
+    """Into a case about the same matter, still open, handled where the actor may act."""
+    _must_exist(state, cmd.petition_id)
+    _require(state, OPEN, "gộp", "merge")
+    _must_handle(state, facts)
+    case = facts.case
+    if case is None or case.status is Status.new:
+        raise NotFound(
+            f"Không tìm thấy vụ việc {cmd.case_id}", message_en=f"no petition {cmd.case_id}", field="case_id"
+        )
+    if case.id == state.id:
+        raise ValidationFailed(
+            "Không thể gộp một ý kiến vào chính nó", message_en="a petition cannot merge into itself", field="case_id"
+        )
+    if case.status not in OPEN:
+        raise InvalidState(
+            f"Vụ việc {case.id} đang ở trạng thái «{STATUS_VI.get(case.status, case.status)}», không nhận gộp thêm",
+            message_en=f"case {case.id} is {case.status.value}: nothing can merge into it",
+            field="case_id",
+        )
+    _must_handle(case, facts)
+    on = _on(cmd.merged_on, facts, state, "merged_on")
+    return [PetitionMerged(petition_id=state.id, case_id=case.id, reason=cmd.reason, merged_on=on)]
+
+
+# --- what time and cases cause (run by the duties) --------------------------------------------------
+
+
+def _current(state: Petition, alert: Alert) -> Deadline | None:
+    """The deadline the alert is about, if it is still the one being watched."""
+    d = state.deadline(alert.deadline)
+    return d if d is not None and d.due_on == alert.due_on and state.status in PENDING[d.kind] else None
+
+
+def decide_approaching(state: Petition, alert: Alert, facts: Facts) -> list[DomainEvent]:
+    d = _current(state, alert)
+    key = alert_key("approaching", alert.deadline, alert.due_on)
+    if d is None or key in state.alerts or d.warn_on is None or not d.warn_on <= facts.today <= d.due_on:
+        return []
+    left = facts.calendar.between(facts.today, d.due_on, d.unit or "calendar")
+    return [
+        DeadlineApproaching(
+            petition_id=state.id, deadline=d.kind, due_on=d.due_on, handling_unit=state.handling_unit, days_left=left
+        )
+    ]
+
+
+def decide_overdue(state: Petition, alert: Alert, facts: Facts) -> list[DomainEvent]:
+    """A deadline passed with the petition still pending: overdue, and when it was a committed
+    date, the petitioner must be told (seed 000)."""
+    d = _current(state, alert)
+    key = alert_key("overdue", alert.deadline, alert.due_on)
+    if d is None or key in state.alerts or not d.due_on < facts.today:
+        return []
+    events: list[DomainEvent] = [
+        PetitionOverdue(
+            petition_id=state.id,
+            deadline=d.kind,
+            due_on=d.due_on,
+            handling_unit=state.handling_unit,
+            noticed_on=facts.today,
+        )
+    ]
+    if d.kind is DeadlineKind.committed and state.petitioner is not None and state.received_on is not None:
+        events.append(
+            DelayNoticeRequired(
+                petition_id=state.id,
+                committed_date=d.due_on,
+                handling_unit=state.handling_unit,
+                handling_agency=state.handling_agency,
+                petitioner=state.petitioner,
+                hamlet_id=state.hamlet_id,
+                hamlet_name=state.hamlet_name,
+                commune_code=state.commune_code,
+                received_on=state.received_on,
+                text=state.text,
+                noticed_on=facts.today,
+            )
+        )
+    return events
+
+
+def decide_case_reply(state: Petition, case: Petition, facts: Facts) -> list[DomainEvent]:
+    """A petition merged into a case that was answered gets the case's reply too."""
+    if state.status is not Status.merged or state.case_id != case.id or case.reply is None:
+        return []
+    document_no, summary, by_unit, issued_on = case.reply
+    return [
+        ReplyIssued(
+            petition_id=state.id,
+            document_no=document_no,
+            issued_on=max(issued_on, state.received_on or issued_on),
+            by_unit=by_unit,
+            summary=summary,
+            recipients=["petitioner"],
+            case_id=case.id,
+        )
+    ]
+
+
+def alerts_due(state: Petition, today: date) -> Sequence[tuple[str, Alert]]:
+    """What the watcher would record for this petition today (for tests and the read model's
+    cross-check): ``("approaching" | "overdue", alert)``."""
+    out: list[tuple[str, Alert]] = []
+    for d in state.pending():
+        alert = Alert(d.kind, d.due_on)
+        if d.due_on < today and alert_key("overdue", d.kind, d.due_on) not in state.alerts:
+            out.append(("overdue", alert))
+        elif d.warn_on is not None and d.warn_on <= today <= d.due_on:
+            if alert_key("approaching", d.kind, d.due_on) not in state.alerts:
+                out.append(("approaching", alert))
+    return out

@@ -6,33 +6,57 @@ the NATS subjects to them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from caunoi.petitions import domain
 from caunoi.petitions.commands import (
+    AcceptPetition,
     AnswerOnSpot,
+    ClassifyPetition,
+    ExtendDeadline,
     ForwardPetition,
+    GiveVerdict,
+    GroupBy,
     IssueReply,
     ListPetitions,
+    MergePetition,
+    PetitionStats,
     RaisePetition,
+    ReturnPetition,
     SetCommitment,
     ShowPetition,
+    WithdrawPetition,
 )
 from caunoi.petitions.domain import Facts, Petition
-from caunoi.petitions.readmodel import get_petition, list_petitions
+from caunoi.petitions.policy import Policy, default_policy
+from caunoi.petitions.readmodel import (
+    EXPORT_COLUMNS,
+    PRIVATE_COLUMNS,
+    PUBLIC_COLUMNS,
+    area_codes,
+    get_petition,
+    list_petitions,
+    petition_stats,
+)
 from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
 from caunoi.shared.authz import query_area
-from caunoi.shared.context import RequestContext
-from caunoi.shared.endpoints import Endpoint, command, query
-from caunoi.shared.errors import CommandError, Conflict, NotFound
+from caunoi.shared.context import Actor, RequestContext, Role
+from caunoi.shared.duties import SYSTEM_ROLE
+from caunoi.shared.endpoints import Endpoint, Request, command, query
+from caunoi.shared.errors import CommandError, Conflict, Forbidden, NotFound
 from caunoi.shared.hamlets import HamletDirectory
 from caunoi.shared.projection import Pool
 from caunoi.shared.readmodel import NO_DATABASE
-from caunoi.shared.units import UnitTree, require_unit
+from caunoi.shared.units import DATASET_2025, DATASET_LEGACY, Succession, UnitTree, require_unit
+from caunoi.shared.workdays import WorkingCalendar, calendar_vn
 
 #: tries at a free reference before giving up (a taken one is astronomically rare)
 MAX_REFERENCE_ATTEMPTS = 4
+#: who sees personal data (name, phone, address) and internal notes: officials of the units concerned
+OFFICIALS = frozenset({Role.clerk, Role.officer})
+#: event data that carries personal data or stays in the office
+PRIVATE_EVENT_FIELDS = ("petitioner", "internal_note", "answer")
 
 
 @dataclass(frozen=True)
@@ -43,6 +67,15 @@ class Deps:
     hamlets: HamletDirectory
     #: the read model's database, for queries
     pool: Pool = NO_DATABASE
+    #: the deadline policy in force (policy.py)
+    policy: Policy = field(default_factory=default_policy)
+    calendar: WorkingCalendar = field(default_factory=calendar_vn)
+
+
+def facts_for(ctx: RequestContext, deps: Deps, **more: Any) -> Facts:
+    """The facts every decision uses; the service's own duties act as nobody in particular."""
+    actor = None if ctx.actor.has(SYSTEM_ROLE) else ctx.actor
+    return Facts(ctx.today, deps.units, policy=deps.policy, calendar=deps.calendar, actor=actor, **more)
 
 
 def result(out: Outcome[Petition]) -> dict[str, Any]:
@@ -55,7 +88,7 @@ async def raise_petition(cmd: RaisePetition, ctx: RequestContext, deps: Deps) ->
     hamlet = await deps.hamlets.get(cmd.hamlet_id) if cmd.hamlet_id else None
     for attempt in range(MAX_REFERENCE_ATTEMPTS):
         reference = domain.reference_for(ctx.command_id, attempt)
-        facts = Facts(ctx.today, deps.units, reference=reference, hamlet=hamlet)
+        facts = facts_for(ctx, deps, reference=reference, hamlet=hamlet)
         try:
             events = domain.decide_raise(domain.initial(), cmd, facts)
         except CommandError:
@@ -70,56 +103,123 @@ async def raise_petition(cmd: RaisePetition, ctx: RequestContext, deps: Deps) ->
     raise Conflict("Không cấp được mã ý kiến; hãy gửi lại", message_en="could not allot a reference; retry")
 
 
+async def classify(cmd: ClassifyPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_classify, cmd, facts_for(ctx, deps)))
+
+
 async def answer_on_spot(cmd: AnswerOnSpot, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
-    facts = Facts(ctx.today, deps.units)
-    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_answer, cmd, facts))
+    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_answer, cmd, facts_for(ctx, deps)))
 
 
 async def forward(cmd: ForwardPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
-    facts = Facts(ctx.today, deps.units)
-    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_forward, cmd, facts))
+    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_forward, cmd, facts_for(ctx, deps)))
+
+
+async def return_petition(cmd: ReturnPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_return, cmd, facts_for(ctx, deps)))
+
+
+async def accept(cmd: AcceptPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_accept, cmd, facts_for(ctx, deps)))
 
 
 async def set_commitment(cmd: SetCommitment, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
-    facts = Facts(ctx.today, deps.units)
-    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_commit, cmd, facts))
+    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_commit, cmd, facts_for(ctx, deps)))
+
+
+async def extend(cmd: ExtendDeadline, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_extend, cmd, facts_for(ctx, deps)))
 
 
 async def issue_reply(cmd: IssueReply, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
-    facts = Facts(ctx.today, deps.units)
-    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_reply, cmd, facts))
+    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_reply, cmd, facts_for(ctx, deps)))
+
+
+async def verdict(cmd: GiveVerdict, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    return result(await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_verdict, cmd, facts_for(ctx, deps)))
+
+
+async def withdraw(cmd: WithdrawPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    out = await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_withdraw, cmd, facts_for(ctx, deps))
+    return result(out)
+
+
+async def merge(cmd: MergePetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    """The case is looked up as a fact; the actor must reach it as well as the petition."""
+    loaded = await deps.petitions.get(cmd.petition_id, ctx)
+    if done := loaded.done_by(ctx):
+        return result(done)
+    case = await deps.petitions.get(cmd.case_id, ctx)
+    facts = facts_for(ctx, deps, case=case.state)
+    return result(await deps.petitions.save(loaded, ctx, domain.decide_merge(loaded.state, cmd, facts)))
+
+
+# --- queries ----------------------------------------------------------------------------------------
+
+
+def sees_personal_data(actor: Actor) -> bool:
+    """Officials (clerks, officers) of a unit: everything they list is of the units concerned
+    (their reach). Operators, auditors and other systems never see it."""
+    return bool(actor.unit) and bool(actor.roles & OFFICIALS)
+
+
+def area(q: ListPetitions | PetitionStats, ctx: RequestContext, deps: Deps) -> list[str] | None:
+    """The qualified unit codes a query covers: the unit asked for (the actor's own by default),
+    and in the 2025 dataset the legacy units it succeeded; None: everything (national)."""
+    if q.unit:
+        require_unit(deps.units, q.unit, field="unit")
+    unit = query_area(ctx.actor, deps.units, q.unit)
+    if unit is None:
+        return None
+    legacy = Succession.load().legacy_area(unit) if deps.units.dataset == DATASET_2025 else []
+    return area_codes(deps.units, unit, legacy, DATASET_LEGACY)
 
 
 async def list_query(q: ListPetitions, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
     """Petitions the unit (the actor's own unless it asks for one of its sub-units) reaches: raised
-    in it or below it, or forwarded to it or below it."""
-    if q.unit:
-        require_unit(deps.units, q.unit, field="unit")
-    unit = query_area(ctx.actor, deps.units, q.unit)
-    async with deps.pool.acquire() as conn:
-        total, rows = await list_petitions(
-            conn,
-            unit=unit,
-            status=q.status.value if q.status else None,
-            category=q.category.value if q.category else None,
-            limit=q.limit,
-            offset=q.offset,
+    in it or below it, or forwarded to it or below it, or recorded under the legacy units it
+    succeeded."""
+    private = sees_personal_data(ctx.actor) and not q.public
+    if q.petitioner and not private:
+        raise Forbidden(
+            "Chỉ cán bộ của đơn vị liên quan được tìm theo tên người nêu",
+            message_en="only officials of the units concerned may search by the petitioner's name",
+            field="petitioner",
         )
-    return {"total": total, "items": rows}
+    filters = {
+        "area": area(q, ctx, deps),
+        "status": [s.value for s in q.status] if q.status else None,
+        "kind": q.kind.value if q.kind else None,
+        "category": q.category.value if q.category else None,
+        "channel": q.channel.value if q.channel else None,
+        "overdue": q.overdue,
+        "received_from": q.received_from,
+        "received_to": q.received_to,
+        "search": q.search,
+        "petitioner": q.petitioner,
+    }
+    columns = EXPORT_COLUMNS if q.full else PUBLIC_COLUMNS
+    if private:
+        columns = (*columns, *PRIVATE_COLUMNS)
+    async with deps.pool.acquire() as conn:
+        total, rows = await list_petitions(conn, filters, columns, q.limit, q.offset)
+    return {"total": total, "items": rows, "personal_data": private}
 
 
 async def show_query(q: ShowPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
-    """The petition's row and its whole history, read from the log."""
+    """The petition's row and its whole timeline, read from the log."""
     loaded = await deps.petitions.get(q.petition_id, ctx)
     if not loaded.exists:
         raise NotFound(
             f"Không tìm thấy ý kiến {q.petition_id}", message_en=f"no petition {q.petition_id}", field="petition_id"
         )
+    private = sees_personal_data(ctx.actor)
     async with deps.pool.acquire() as conn:
-        row = await get_petition(conn, q.petition_id)
+        row = await get_petition(conn, q.petition_id, (*EXPORT_COLUMNS, *(PRIVATE_COLUMNS if private else ())))
     return {
         "petition": row,
         "status": loaded.state.status.value,
+        "personal_data": private,
         "history": [
             {
                 "seq": r.seq,
@@ -127,22 +227,73 @@ async def show_query(q: ShowPetition, ctx: RequestContext, deps: Deps) -> dict[s
                 "time": r.envelope.time.isoformat(),
                 "id": r.envelope.id,
                 "actor": r.envelope.actor,
+                "unit": r.envelope.unitcode,
                 "correlationid": r.envelope.correlationid,
                 "causationid": r.envelope.causationid,
-                "data": r.event.model_dump(mode="json"),
+                "data": redact(r.event.model_dump(mode="json"), private),
             }
             for r in loaded.history
         ],
     }
 
 
+def redact(data: dict[str, Any], private: bool) -> dict[str, Any]:
+    return data if private else {k: v for k, v in data.items() if k not in PRIVATE_EVENT_FIELDS}
+
+
+#: how a statistics group is computed from a row (fixed SQL, never from the request)
+def group_sql(q: PetitionStats, unit: str | None, dataset: str) -> tuple[str, list[Any]]:
+    match q.group_by:
+        case GroupBy.category | GroupBy.kind | GroupBy.channel:
+            return f'"{q.group_by.value}"', []
+        case GroupBy.period:
+            return f"to_char(date_trunc('{q.period.value}', received_on), 'YYYY-MM-DD')", []
+    if unit is None:
+        return "dataset || ':' || unit_path[1]", []
+    # the unit just below the one asked for; records of legacy units: their own commune
+    return (
+        f"CASE WHEN dataset = '{dataset}' THEN coalesce(unit_path[array_position(unit_path, '{unit}') + 1], '{unit}')"
+        " ELSE dataset || ':' || commune_code END",
+        [],
+    )
+
+
+async def stats_query(q: PetitionStats, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    """Counts, median days to resolve, on-time and satisfaction rates: public figures."""
+    codes = area(q, ctx, deps)
+    unit = query_area(ctx.actor, deps.units, q.unit)
+    group, _ = group_sql(q, unit, deps.units.dataset)
+    filters = {"area": codes, "received_from": q.received_from, "received_to": q.received_to}
+    async with deps.pool.acquire() as conn:
+        groups = await petition_stats(conn, filters, group)
+    names = {u: deps.units.find(u) for g in groups if isinstance(u := g["group"], str)}
+    for g in groups:
+        found = names.get(g["group"])
+        g["name"] = found.name if found and q.group_by is GroupBy.unit else None
+    return {"unit": unit, "group_by": q.group_by.value, "period": q.period.value, "groups": groups}
+
+
+async def policy_query(q: Request, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    """The deadline policy in force."""
+    return deps.policy.model_dump(mode="json", by_alias=True)
+
+
 #: what each request subject runs (``caunoi.cmd|q.<service>.<name>``)
 ENDPOINTS: list[Endpoint[Deps]] = [
     command("raise", RaisePetition, raise_petition, "Raise an opinion or petition (tiếp nhận ý kiến, kiến nghị)"),
+    command("classify", ClassifyPetition, classify, "Classify: kind, field, eligible or not (phân loại)"),
     command("answer", AnswerOnSpot, answer_on_spot, "Answer on the spot at the meeting (giải đáp trực tiếp)"),
-    command("forward", ForwardPetition, forward, "Forward to the unit with authority (chuyển cấp có thẩm quyền)"),
+    command("forward", ForwardPetition, forward, "Forward up the tiers or across (chuyển cấp có thẩm quyền)"),
+    command("return", ReturnPetition, return_petition, "Refuse what was forwarded: back to the sender (trả lại)"),
+    command("accept", AcceptPetition, accept, "Accept for resolution (thụ lý)"),
     command("commit", SetCommitment, set_commitment, "Set the committed resolution date (thời hạn cam kết)"),
-    command("reply", IssueReply, issue_reply, "Issue the written reply (văn bản trả lời)"),
-    query("list", ListPetitions, list_query, "List petitions by unit (with its sub-units), status, category"),
-    query("show", ShowPetition, show_query, "One petition: its current row and its whole history from the log"),
+    command("extend", ExtendDeadline, extend, "Extend a deadline, with the reason (gia hạn)"),
+    command("reply", IssueReply, issue_reply, "Resolve with the written reply (văn bản trả lời)"),
+    command("verdict", GiveVerdict, verdict, "The petitioner's verdict: satisfied, or not resolved (reopens)"),
+    command("withdraw", WithdrawPetition, withdraw, "Withdraw before resolution (rút đơn)"),
+    command("merge", MergePetition, merge, "Merge into a case about the same matter (gộp vụ việc)"),
+    query("list", ListPetitions, list_query, "List petitions: unit (with sub-units and legacy units), filters, search"),
+    query("show", ShowPetition, show_query, "One petition: its current row and its whole timeline from the log"),
+    query("stats", PetitionStats, stats_query, "Figures: counts, median days, on-time and satisfaction rates"),
+    query("policy", Request, policy_query, "The deadline policy in force"),
 ]

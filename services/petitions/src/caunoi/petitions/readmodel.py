@@ -1,21 +1,70 @@
-"""The petitions read model (PostgreSQL): one row per petition, kept by a projection."""
+"""The petitions read model (PostgreSQL): one row per petition, kept by a projection, and its
+queries: listings with every filter, the figures city portals publish, and what the deadline
+duties look for.
+
+Unit codes only mean something in their dataset, so ``reach`` holds qualified codes
+(``vn-2025:08``): a listing of a 2025 unit also finds what was recorded under the legacy
+(``vn-2024``) units it succeeded. Text search ignores Vietnamese accents: the projection writes
+folded copies of the text (``search``) and of the petitioner's name, as PostgreSQL's ``unaccent``
+is not always installed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import Any, ClassVar
 
+from caunoi.petitions.domain import PENDING, alert_key
 from caunoi.petitions.events import (
     CommitmentSet,
+    Deadline,
+    DeadlineApproaching,
+    DeadlineKind,
+    PetitionAccepted,
     PetitionAnsweredOnSpot,
+    PetitionClassified,
+    PetitionExtended,
     PetitionForwarded,
+    PetitionMerged,
+    PetitionOverdue,
     PetitionRaised,
+    PetitionReturned,
+    PetitionWithdrawn,
     ReplyIssued,
     Status,
+    Verdict,
+    VerdictGiven,
 )
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
-from caunoi.shared.units import UnitTree
+from caunoi.shared.units import UnitTree, fold
+
+DEADLINES = tuple(DeadlineKind)
+#: every date of a petition's life, in order: the columns of an export
+LIFECYCLE = (
+    "received_on",
+    "classified_on",
+    "answered_on",
+    "first_forwarded_on",
+    "last_forwarded_on",
+    "returned_on",
+    "accepted_on",
+    "committed_date",
+    "extended_on",
+    "handle_due",
+    "resolve_due",
+    "overdue_since",
+    "replied_on",
+    "verdict_on",
+    "withdrawn_on",
+    "merged_on",
+)
+
+
+def qualified(dataset: str, code: str) -> str:
+    return f"{dataset}:{code}"
 
 
 class PetitionsProjection(RowPerAggregate):
@@ -29,26 +78,68 @@ class PetitionsProjection(RowPerAggregate):
         "channel": "text NOT NULL",
         "kind": "text NOT NULL",
         "category": "text NOT NULL",
+        "eligible": "boolean",
+        "ineligible_reason": "text",
         "petitioner_name": "text NOT NULL",
+        "petitioner_phone": "text",
+        "petitioner_address": "text",
         "confidential": "boolean NOT NULL",
+        #: the name folded (lowercase, no accents), for search
+        "petitioner_search": "text NOT NULL",
         "commune_code": "text NOT NULL",
         "hamlet_id": "text",
         "hamlet": "text",
         "unit_path": "text[] NOT NULL",
         "dataset": "text NOT NULL",
         "handling_unit": "text NOT NULL",
-        #: every unit that reaches the petition: its unit path, and the path of each unit it was
-        #: forwarded to (see caunoi.shared.authz); a unit's list is ``reach @> ARRAY[unit]``
+        "handling_agency": "text",
+        #: every unit that reaches the petition, qualified by dataset (``vn-2025:08``): its unit
+        #: path and the path of each unit it was forwarded to (see caunoi.shared.authz)
         "reach": "text[] NOT NULL",
-        "forwarded_to_agency": "text",
+        "forwards": "integer NOT NULL",
         "text": "text NOT NULL",
+        #: reference, text and hamlet folded, for accent-insensitive search
+        "search": "text NOT NULL",
         "meeting_id": "text",
+        "complexity": "text NOT NULL",
+        "remote_area": "boolean NOT NULL",
+        #: the deadline policy version the petition's deadlines were last computed by
+        "policy_version": "text",
         "received_on": "date NOT NULL",
-        "committed_date": "date",
+        "classified_on": "date",
         "answered_on": "date",
         "answer": "text",
+        "first_forwarded_on": "date",
+        "last_forwarded_on": "date",
+        "returned_on": "date",
+        "accepted_on": "date",
+        "committed_date": "date",
+        "extensions": "integer NOT NULL",
+        "extended_on": "date",
+        "handle_due": "date",
+        "handle_warn": "date",
+        "resolve_due": "date",
+        "resolve_warn": "date",
+        "committed_due": "date",
+        "committed_warn": "date",
+        #: what the deadline watcher recorded (``approaching|overdue:<deadline>:<due>``)
+        "alerts": "text[] NOT NULL",
+        #: a deadline being watched has passed (time put it there, PetitionOverdue)
+        "overdue": "boolean NOT NULL",
+        "overdue_since": "date",
         "replied_on": "date",
         "reply_document": "text",
+        "reply_summary": "text",
+        "internal_note": "text",
+        #: resolved by the deadline watched at that moment (None: there was none)
+        "on_time": "boolean",
+        "days_to_resolve": "integer",
+        "verdict": "text",
+        "verdict_on": "date",
+        "reopened": "integer NOT NULL",
+        "withdrawn_on": "date",
+        "merged_into": "text",
+        "merged_on": "date",
         "raised_at": "timestamptz NOT NULL",
         "updated_at": "timestamptz NOT NULL",
         "last_seq": "bigint NOT NULL",
@@ -58,6 +149,12 @@ class PetitionsProjection(RowPerAggregate):
         "petitions_reach": "USING gin (reach)",
         "petitions_handling": "(handling_unit)",
         "petitions_status": "(status, category)",
+        "petitions_received": "(received_on)",
+        "petitions_merged": "(merged_into) WHERE merged_into IS NOT NULL",
+        # what the deadline duties look for every half minute
+        "petitions_handle_due": "(handle_due) WHERE handle_due IS NOT NULL",
+        "petitions_resolve_due": "(resolve_due) WHERE resolve_due IS NOT NULL",
+        "petitions_committed_due": "(committed_due) WHERE committed_due IS NOT NULL",
     }
 
     def key(self, rec: RecordedEvent) -> str | None:
@@ -66,90 +163,285 @@ class PetitionsProjection(RowPerAggregate):
     def fold(self, row: Row | None, rec: RecordedEvent) -> Row | None:
         ev, at = rec.event, rec.envelope.time
         if isinstance(ev, PetitionRaised):
-            return {
-                "id": ev.petition_id,
-                "status": Status.received.value,
-                "channel": ev.channel.value,
-                "kind": ev.kind.value,
-                "category": ev.category.value,
-                "petitioner_name": ev.petitioner.name,
-                "confidential": ev.petitioner.confidential,
-                "commune_code": ev.commune_code,
-                "hamlet_id": ev.hamlet_id,
-                "hamlet": ev.hamlet_name,
-                "unit_path": ev.unit_path,
-                "dataset": ev.dataset,
-                "handling_unit": ev.commune_code,
-                "reach": list(ev.unit_path),
-                "forwarded_to_agency": None,
-                "text": ev.text,
-                "meeting_id": ev.meeting_id,
-                "received_on": ev.received_on,
-                "committed_date": None,
-                "answered_on": None,
-                "answer": None,
-                "replied_on": None,
-                "reply_document": None,
-                "raised_at": at,
-                "updated_at": at,
-                "last_seq": rec.seq,
-                "correlation_id": rec.envelope.correlationid,
-            }
+            return {**raised_row(ev, rec), **deadline_columns(ev.deadline)}
         if row is None:
             raise LookupError(f"petition {rec.envelope.subject} is not in the read model (event seq {rec.seq})")
-        change: Row
-        match ev:
-            case PetitionAnsweredOnSpot():
-                change = {"status": Status.answered.value, "answered_on": ev.answered_on, "answer": ev.answer}
-            case PetitionForwarded():
-                tree = UnitTree.load(row["dataset"])
-                added = tree.path(ev.to_unit) if ev.to_unit in tree else [ev.to_unit]
-                change = {
-                    "status": Status.forwarded.value,
-                    "handling_unit": ev.to_unit,
-                    "reach": list(dict.fromkeys([*row["reach"], *added])),
-                    "forwarded_to_agency": ev.to_agency,
-                }
-            case CommitmentSet():
-                change = {"status": Status.in_progress.value, "committed_date": ev.committed_date}
-            case ReplyIssued():
-                change = {"status": Status.replied.value, "replied_on": ev.issued_on, "reply_document": ev.document_no}
-            case _:
-                return row
-        return {**row, **change, "updated_at": at, "last_seq": rec.seq}
+        change = _change(row, ev)
+        if change is None:
+            return row
+        new = {**row, **change, "updated_at": at, "last_seq": rec.seq}
+        new["overdue"] = is_overdue(new)
+        if new["overdue"] and not row["overdue"]:
+            new["overdue_since"] = ev.noticed_on if isinstance(ev, PetitionOverdue) else None
+        elif not new["overdue"]:
+            new["overdue_since"] = None
+        return new
 
 
-COLUMNS = (
-    "id, status, channel, kind, category, CASE WHEN confidential THEN NULL ELSE petitioner_name END AS petitioner,"
-    " commune_code, hamlet_id, hamlet, unit_path, handling_unit, forwarded_to_agency, text, received_on,"
-    " committed_date, answered_on, replied_on, reply_document, updated_at"
+def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
+    at = rec.envelope.time
+    return {
+        "id": ev.petition_id,
+        "status": Status.received.value,
+        "channel": ev.channel.value,
+        "kind": ev.kind.value,
+        "category": ev.category.value,
+        "eligible": None,
+        "ineligible_reason": None,
+        "petitioner_name": ev.petitioner.name,
+        "petitioner_phone": ev.petitioner.phone,
+        "petitioner_address": ev.petitioner.address,
+        "confidential": ev.petitioner.confidential,
+        "petitioner_search": fold(ev.petitioner.name),
+        "commune_code": ev.commune_code,
+        "hamlet_id": ev.hamlet_id,
+        "hamlet": ev.hamlet_name,
+        "unit_path": ev.unit_path,
+        "dataset": ev.dataset,
+        "handling_unit": ev.commune_code,
+        "handling_agency": None,
+        "reach": [qualified(ev.dataset, c) for c in ev.unit_path],
+        "forwards": 0,
+        "text": ev.text,
+        "search": fold(" ".join(x for x in (ev.petition_id, ev.text, ev.hamlet_name or "") if x)),
+        "meeting_id": ev.meeting_id,
+        "complexity": "normal",
+        "remote_area": False,
+        "policy_version": None,
+        "received_on": ev.received_on,
+        **{c: None for c in LIFECYCLE if c != "received_on"},
+        "answer": None,
+        "extensions": 0,
+        "handle_warn": None,
+        "resolve_warn": None,
+        "committed_due": None,
+        "committed_warn": None,
+        "alerts": [],
+        "overdue": False,
+        "reply_document": None,
+        "reply_summary": None,
+        "internal_note": None,
+        "on_time": None,
+        "days_to_resolve": None,
+        "verdict": None,
+        "reopened": 0,
+        "merged_into": None,
+        "raised_at": at,
+        "updated_at": at,
+        "last_seq": rec.seq,
+        "correlation_id": rec.envelope.correlationid,
+    }
+
+
+def is_overdue(row: Row) -> bool:
+    status = Status(row["status"])
+    return any(
+        status in PENDING[k]
+        and row[f"{k.value}_due"] is not None
+        and alert_key("overdue", k, row[f"{k.value}_due"]) in row["alerts"]
+        for k in DEADLINES
+    )
+
+
+def watched_due(row: Row) -> date | None:
+    """The deadline a resolution is measured against now: the earliest being watched."""
+    status = Status(row["status"])
+    dues = [row[f"{k.value}_due"] for k in DEADLINES if status in PENDING[k] and row[f"{k.value}_due"] is not None]
+    return min(dues) if dues else None
+
+
+def _change(row: Row, ev: Any) -> Row | None:
+    change = _event_change(row, ev)
+    d = getattr(ev, "deadline", None)
+    if change is None or not isinstance(d, Deadline):
+        return change
+    return change | deadline_columns(d)
+
+
+def deadline_columns(d: Deadline | None) -> Row:
+    """The columns of the deadline an event carries (the event that starts or moves it)."""
+    if d is None:
+        return {}
+    change: Row = {f"{d.kind.value}_due": d.due_on, f"{d.kind.value}_warn": d.warn_on}
+    if d.policy_version:
+        change["policy_version"] = d.policy_version
+    return change
+
+
+def _event_change(row: Row, ev: Any) -> Row | None:
+    match ev:
+        case PetitionClassified():
+            return {
+                "status": (Status.classified if ev.eligible else Status.ineligible).value,
+                "kind": ev.kind.value,
+                "category": ev.category.value,
+                "eligible": ev.eligible,
+                "ineligible_reason": None if ev.eligible else ev.reason,
+                "classified_on": ev.classified_on,
+            }
+        case PetitionAnsweredOnSpot():
+            return {"status": Status.answered.value, "answered_on": ev.answered_on, "answer": ev.answer}
+        case PetitionForwarded():
+            tree = UnitTree.load(row["dataset"])
+            added = tree.path(ev.to_unit) if ev.to_unit in tree else [ev.to_unit]
+            return {
+                "status": Status.forwarded.value,
+                "handling_unit": ev.to_unit,
+                "handling_agency": ev.to_agency,
+                "reach": list(dict.fromkeys([*row["reach"], *(qualified(row["dataset"], c) for c in added)])),
+                "forwards": row["forwards"] + 1,
+                "first_forwarded_on": row["first_forwarded_on"] or ev.forwarded_on,
+                "last_forwarded_on": ev.forwarded_on,
+            }
+        case PetitionReturned():
+            return {"status": Status.returned.value, "handling_unit": ev.to_unit, "returned_on": ev.returned_on}
+        case PetitionAccepted():
+            return {
+                "status": Status.accepted.value,
+                "accepted_on": ev.accepted_on,
+                "complexity": ev.complexity.value,
+                "remote_area": ev.remote_area,
+            }
+        case CommitmentSet():
+            return {
+                "status": Status.in_progress.value,
+                "committed_date": ev.committed_date,
+                "committed_due": ev.committed_date,
+                "committed_warn": None,
+            }
+        case PetitionExtended():
+            extended: Row = {"extensions": ev.number, "extended_on": ev.extended_on, "complexity": ev.complexity.value}
+            if ev.which is DeadlineKind.committed:
+                extended["committed_date"] = ev.new_due
+            return extended
+        case ReplyIssued():
+            due = watched_due(row)
+            return {
+                "status": Status.replied.value,
+                "replied_on": ev.issued_on,
+                "reply_document": ev.document_no,
+                "reply_summary": ev.summary,
+                "internal_note": ev.internal_note,
+                "on_time": None if due is None else ev.issued_on <= due,
+                "days_to_resolve": (ev.issued_on - row["received_on"]).days,
+            }
+        case VerdictGiven():
+            satisfied = ev.verdict is Verdict.satisfied
+            given: Row = {
+                "status": (Status.closed if satisfied else Status.reopened).value,
+                "verdict": ev.verdict.value,
+                "verdict_on": ev.given_on,
+            }
+            if not satisfied:
+                given |= {"reopened": row["reopened"] + 1, "committed_date": None, "committed_due": None}
+            return given
+        case PetitionWithdrawn():
+            return {"status": Status.withdrawn.value, "withdrawn_on": ev.withdrawn_on}
+        case PetitionMerged():
+            return {"status": Status.merged.value, "merged_into": ev.case_id, "merged_on": ev.merged_on}
+        case DeadlineApproaching():
+            return {"alerts": [*row["alerts"], alert_key("approaching", ev.deadline, ev.due_on)]}
+        case PetitionOverdue():
+            return {"alerts": [*row["alerts"], alert_key("overdue", ev.deadline, ev.due_on)]}
+    return None
+
+
+# --- queries --------------------------------------------------------------------------------------
+
+#: what anyone who reaches a petition may see
+PUBLIC_COLUMNS = (
+    "id",
+    "status",
+    "channel",
+    "kind",
+    "category",
+    "commune_code",
+    "hamlet_id",
+    "hamlet",
+    "unit_path",
+    "dataset",
+    "handling_unit",
+    "handling_agency",
+    "text",
+    "eligible",
+    "ineligible_reason",
+    "complexity",
+    "remote_area",
+    "policy_version",
+    "received_on",
+    "committed_date",
+    "handle_due",
+    "resolve_due",
+    "overdue",
+    "replied_on",
+    "reply_document",
+    "reply_summary",
+    "on_time",
+    "verdict",
+    "merged_into",
+    "updated_at",
+)
+#: personal data and what stays in the office: officials of the units concerned only
+PRIVATE_COLUMNS = (
+    "petitioner_name",
+    "petitioner_phone",
+    "petitioner_address",
+    "confidential",
+    "answer",
+    "internal_note",
+)
+EXPORT_COLUMNS = tuple(
+    dict.fromkeys((*PUBLIC_COLUMNS, *LIFECYCLE, "extensions", "forwards", "reopened", "days_to_resolve"))
 )
 
 
-async def list_petitions(
-    conn: Conn,
-    *,
-    unit: str | None,
-    status: str | None,
-    category: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
+def select_list(columns: Sequence[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def area_codes(tree: UnitTree, unit: str, legacy: Sequence[str], legacy_dataset: str) -> list[str]:
+    """The qualified codes whose petitions a unit lists: its own, and the legacy units it
+    succeeded."""
+    return [qualified(tree.dataset, unit), *(qualified(legacy_dataset, c) for c in legacy)]
+
+
+def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
+    """SQL conditions for a listing's filters (None: no condition)."""
     where: list[str] = []
     args: list[Any] = []
-    if unit:
-        args.append(unit)
-        where.append(f"reach @> ARRAY[${len(args)}::text]")
-    if status:
-        args.append(status)
-        where.append(f"status = ${len(args)}")
-    if category:
-        args.append(category)
-        where.append(f"category = ${len(args)}")
-    cond = (" WHERE " + " AND ".join(where)) if where else ""
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if (codes := filters.get("area")) is not None:
+        where.append(f"reach && {arg(list(codes))}::text[]")
+    if statuses := filters.get("status"):
+        where.append(f"status = ANY({arg(list(statuses))}::text[])")
+    for name in ("kind", "category", "channel"):
+        if (value := filters.get(name)) is not None:
+            where.append(f'"{name}" = {arg(value)}')
+    if (overdue := filters.get("overdue")) is not None:
+        where.append(f"overdue = {arg(overdue)}")
+    if (start := filters.get("received_from")) is not None:
+        where.append(f"received_on >= {arg(start)}")
+    if (end := filters.get("received_to")) is not None:
+        where.append(f"received_on <= {arg(end)}")
+    if text := filters.get("search"):
+        for word in fold(text).split():
+            where.append(f"search LIKE {arg('%' + word + '%')}")
+    if who := filters.get("petitioner"):
+        where.append(f"petitioner_search LIKE {arg('%' + fold(who) + '%')}")
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+async def list_petitions(
+    conn: Conn, filters: dict[str, Any], columns: Sequence[str], limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    cond, args = where_clause(filters)
     total = await conn.fetchval(f"SELECT count(*) FROM petitions.petitions{cond}", *args)
     rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM petitions.petitions{cond} ORDER BY received_on DESC, id"
+        f"SELECT {select_list(columns)} FROM petitions.petitions{cond} ORDER BY received_on DESC, id"
         f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
         *args,
         limit,
@@ -158,6 +450,92 @@ async def list_petitions(
     return int(total), [dict(r) for r in rows]
 
 
-async def get_petition(conn: Conn, petition_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM petitions.petitions WHERE id = $1", petition_id)
+async def get_petition(conn: Conn, petition_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
+    row = await conn.fetchrow(f"SELECT {select_list(columns)} FROM petitions.petitions WHERE id = $1", petition_id)
     return dict(row) if row else None
+
+
+RESOLVED = (Status.answered.value, Status.replied.value, Status.closed.value)
+OPEN_STATUSES = tuple(
+    s.value
+    for s in (
+        Status.received,
+        Status.classified,
+        Status.forwarded,
+        Status.returned,
+        Status.accepted,
+        Status.in_progress,
+        Status.reopened,
+    )
+)
+
+
+async def petition_stats(conn: Conn, filters: dict[str, Any], group: str) -> list[dict[str, Any]]:
+    """Received, resolved, in progress, overdue, withdrawn, median days to resolve, on-time rate
+    and satisfaction, per group (a SQL expression over the row, built by the caller from fixed
+    parts only)."""
+    cond, args = where_clause(filters)
+    rows = await conn.fetch(
+        f"""
+        SELECT {group} AS "group",
+               count(*) AS received,
+               count(*) FILTER (WHERE status = ANY('{{{",".join(RESOLVED)}}}')) AS resolved,
+               count(*) FILTER (WHERE status = ANY('{{{",".join(OPEN_STATUSES)}}}')) AS in_progress,
+               count(*) FILTER (WHERE overdue) AS overdue,
+               count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
+               count(*) FILTER (WHERE status = 'ineligible') AS ineligible,
+               count(*) FILTER (WHERE status = 'merged') AS merged,
+               count(*) FILTER (WHERE forwards > 0) AS forwarded,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_resolve)
+                   FILTER (WHERE days_to_resolve IS NOT NULL AND status IN ('replied', 'closed'))
+                   AS median_days_to_resolve,
+               count(*) FILTER (WHERE on_time AND status IN ('replied', 'closed')) AS on_time,
+               count(*) FILTER (WHERE on_time IS NOT NULL AND status IN ('replied', 'closed')) AS timed,
+               count(*) FILTER (WHERE verdict = 'satisfied') AS satisfied,
+               count(*) FILTER (WHERE verdict IS NOT NULL) AS verdicts
+        FROM petitions.petitions{cond}
+        GROUP BY 1 ORDER BY 1
+        """,
+        *args,
+    )
+    out = []
+    for r in rows:
+        d = dict(r)
+        timed, verdicts = d.pop("timed"), d.pop("verdicts")
+        d["on_time_rate"] = round(d["on_time"] / timed, 4) if timed else None
+        d["satisfaction_rate"] = round(d["satisfied"] / verdicts, 4) if verdicts else None
+        if d["median_days_to_resolve"] is not None:
+            d["median_days_to_resolve"] = float(d["median_days_to_resolve"])
+        out.append(d)
+    return out
+
+
+# --- what the duties look for ------------------------------------------------------------------------
+
+
+async def deadlines_due(conn: Conn, what: str, today: date, limit: int = 1000) -> list[dict[str, Any]]:
+    """Petitions with a watched deadline that is ``overdue`` (passed) or ``approaching`` (in its
+    warning window) on ``today`` and not yet recorded as such: ``id``, ``deadline``, ``due_on``."""
+    parts = []
+    for k in DEADLINES:
+        statuses = "','".join(s.value for s in PENDING[k])
+        due, warn = f"{k.value}_due", f"{k.value}_warn"
+        when = f"{due} < $1" if what == "overdue" else f"{warn} <= $1 AND $1 <= {due}"
+        parts.append(
+            f"SELECT id, '{k.value}' AS deadline, {due} AS due_on FROM petitions.petitions"
+            f" WHERE status IN ('{statuses}') AND {due} IS NOT NULL AND {when}"
+            f" AND NOT ('{what}:{k.value}:' || {due}::text) = ANY(alerts)"
+        )
+    rows = await conn.fetch(" UNION ALL ".join(parts) + f" ORDER BY due_on, id LIMIT {int(limit)}", today)
+    return [dict(r) for r in rows]
+
+
+async def cases_answered(conn: Conn, limit: int = 1000) -> list[dict[str, Any]]:
+    """Petitions merged into a case that has been answered, not yet answered themselves."""
+    rows = await conn.fetch(
+        "SELECT m.id, m.merged_into AS case_id, c.reply_document FROM petitions.petitions m"
+        " JOIN petitions.petitions c ON c.id = m.merged_into"
+        " WHERE m.status = 'merged' AND c.status IN ('replied', 'closed') ORDER BY m.id LIMIT $1",
+        limit,
+    )
+    return [dict(r) for r in rows]

@@ -20,7 +20,7 @@ from caunoi.scheduling.commands import ProposeRotation
 from caunoi.scheduling.domain import meetings
 from caunoi.scheduling.domain.meetings import Meeting
 from caunoi.scheduling.domain.rotation import month_of
-from caunoi.scheduling.events import Deadline
+from caunoi.scheduling.events import MeetingDeadline
 from caunoi.scheduling.handlers import Deps, propose
 from caunoi.shared.clock import VN
 from caunoi.shared.context import RequestContext
@@ -33,7 +33,7 @@ def _today(now: datetime) -> date:
 
 
 def _missed(state: Meeting, due: Due, today: date) -> list[DomainEvent]:
-    return meetings.decide_deadline_missed(state, Deadline(due.data["deadline"]), due.data["due_on"], today)
+    return meetings.decide_deadline_missed(state, MeetingDeadline(due.data["deadline"]), due.data["due_on"], today)
 
 
 def _minutes(state: Meeting, due: Due, today: date) -> list[DomainEvent]:
@@ -50,8 +50,8 @@ class DeadlinesDuty:
         out = []
         for r in rows:
             for deadline, due_on, done in (
-                (Deadline.opinions, r["opinions_due"], r["opinions_compiled_on"]),
-                (Deadline.broadcast, r["broadcast_due"], r["announced_on"]),
+                (MeetingDeadline.opinions, r["opinions_due"], r["opinions_compiled_on"]),
+                (MeetingDeadline.broadcast, r["broadcast_due"], r["announced_on"]),
             ):
                 key = f"{deadline.value}:{due_on}"
                 if due_on is not None and due_on < today and done is None and key not in r["missed"]:

@@ -80,7 +80,7 @@ class AttendeeGroup(StrEnum):
     citizens = "citizens"  # nhân dân
 
 
-class Deadline(StrEnum):
+class MeetingDeadline(StrEnum):
     """Programme 2's deadlines before a dialogue (seed 004)."""
 
     opinions = "opinions"  # opinions compiled and reported at least 10 days before
@@ -365,7 +365,7 @@ class DeadlineMissed(DomainEvent):
 
     NAME = f"{NS}.DeadlineMissed"
     meeting_id: str
-    deadline: Deadline
+    deadline: MeetingDeadline
     due_on: dt.date
     meeting_date: dt.date
 

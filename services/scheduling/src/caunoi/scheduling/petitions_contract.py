@@ -12,6 +12,8 @@ kernel's rule: a reader must not guess what a new version means).
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ConfigDict
 
 from caunoi.shared.events import DomainEvent, EventRegistry
@@ -35,6 +37,7 @@ class _Tolerant(DomainEvent):
 @registry.register
 class PetitionRaised(_Tolerant):
     NAME = f"{NS}.PetitionRaised"
+    VERSION = 2  # v2 added the deadline the petition is judged by; what is read here did not change
     petition_id: str
     commune_code: str | None = None
     meeting_id: str | None = None
@@ -49,4 +52,13 @@ class PetitionAnsweredOnSpot(_Tolerant):
 @registry.register
 class PetitionForwarded(_Tolerant):
     NAME = f"{NS}.PetitionForwarded"
+    VERSION = 2  # v2 added the deadline and sideways forwarding; what is read here did not change
     petition_id: str
+
+
+def _same(data: dict[str, Any]) -> dict[str, Any]:
+    return data
+
+
+for _name in (PetitionRaised.NAME, PetitionForwarded.NAME):
+    registry.upcaster(_name, 1)(_same)

@@ -33,11 +33,11 @@ from caunoi.scheduling.domain.pilots import Sites
 from caunoi.scheduling.domain.rotation import RotationMeeting, in_month, month_of, rotation
 from caunoi.scheduling.domain.rules import MINUTES_AFTER_HELD, MONTHLY, ORDER_OF_BUSINESS, OWN_SITES, RuleViolated
 from caunoi.scheduling.events import (
-    Deadline,
     DeadlineMissed,
     MeetingAccepted,
     MeetingAnnounced,
     MeetingCancelled,
+    MeetingDeadline,
     MeetingHeld,
     MeetingMoved,
     MeetingPlanned,
@@ -105,7 +105,7 @@ class Meeting:
     minutes_ref: str | None = None
     minutes_closed_on: dt.date | None = None
     #: (deadline, due dt.date) already recorded as missed; minutes reminders already recorded
-    missed: frozenset[tuple[Deadline, dt.date]] = field(default_factory=frozenset)
+    missed: frozenset[tuple[MeetingDeadline, dt.date]] = field(default_factory=frozenset)
     minutes_reminded: frozenset[dt.date] = field(default_factory=frozenset)
     #: changes a calendar subscriber must see (iCalendar SEQUENCE)
     sequence: int = 0
@@ -693,13 +693,15 @@ def decide_close_minutes(state: Meeting, cmd: CloseMinutes, facts: Facts) -> lis
 # --- what time causes ----------------------------------------------------------------------------------
 
 
-def decide_deadline_missed(state: Meeting, deadline: Deadline, due_on: dt.date, today: dt.date) -> list[DomainEvent]:
+def decide_deadline_missed(
+    state: Meeting, deadline: MeetingDeadline, due_on: dt.date, today: dt.date
+) -> list[DomainEvent]:
     """Record that ``deadline`` (due ``due_on``) passed without the step done; nothing if it was
-    done, the meeting moved (another due dt.date), is over, or it was recorded already."""
+    done, the meeting moved (another due date), is over, or it was recorded already."""
     if state.status not in TO_HOLD or state.date is None or today <= due_on:
         return []
-    current = state.opinions_due if deadline is Deadline.opinions else state.broadcast_due
-    done = state.opinions_compiled_on if deadline is Deadline.opinions else state.announced_on
+    current = state.opinions_due if deadline is MeetingDeadline.opinions else state.broadcast_due
+    done = state.opinions_compiled_on if deadline is MeetingDeadline.opinions else state.announced_on
     if current != due_on or done is not None or (deadline, due_on) in state.missed:
         return []
     return [DeadlineMissed(meeting_id=state.meeting_id, deadline=deadline, due_on=due_on, meeting_date=state.date)]

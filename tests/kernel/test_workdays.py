@@ -1,0 +1,46 @@
+"""Working days as Vietnamese offices count them, from the holidays library: weekends, Tết, National
+Day and the substitute days off skipped; the Saturdays worked in exchange counted."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from caunoi.shared.workdays import DayUnit, WorkingCalendar, calendar_vn
+
+CAL = calendar_vn()
+
+
+def test_tet_2026_is_skipped() -> None:
+    # Friday 13 February 2026 is the last working day before Tết (16-20 February)
+    assert [CAL.is_working_day(date(2026, 2, d)) for d in range(13, 24)] == [
+        True, False, False, False, False, False, False, False, False, False, True,
+    ]  # fmt: skip
+    assert CAL.add(date(2026, 2, 13), 1, DayUnit.working) == date(2026, 2, 23)
+    assert CAL.add(date(2026, 2, 13), 10, "working") == date(2026, 3, 6)
+    assert CAL.add(date(2026, 2, 13), 10, "calendar") == date(2026, 2, 23)
+    assert CAL.subtract(date(2026, 2, 23), 1, "working") == date(2026, 2, 13)
+    assert CAL.between(date(2026, 2, 13), date(2026, 3, 6), "working") == 10
+    assert CAL.between(date(2026, 3, 6), date(2026, 2, 13), "working") == -10
+    assert CAL.holiday(date(2026, 2, 17)) is not None and CAL.holiday(date(2026, 2, 23)) is None
+
+
+def test_national_day_2026_with_its_substitute_day_off_and_the_saturday_worked() -> None:
+    # 31 August (Monday) off in exchange for Saturday 22 August; 1-2 September National Day
+    assert not CAL.is_working_day(date(2026, 8, 31))
+    assert not CAL.is_working_day(date(2026, 9, 2))
+    assert CAL.is_working_day(date(2026, 8, 22))
+    assert CAL.add(date(2026, 8, 28), 1, "working") == date(2026, 9, 3)
+    assert CAL.add(date(2026, 8, 28), 3, "working") == date(2026, 9, 7)
+    assert CAL.add(date(2026, 8, 21), 1, "working") == date(2026, 8, 22)
+
+
+def test_tet_2027_too_and_bad_counts() -> None:
+    assert CAL.add(date(2027, 2, 3), 1, "working") == date(2027, 2, 11)
+    assert CAL.add(date(2027, 2, 3), 0, "working") == date(2027, 2, 3)
+    with pytest.raises(ValueError):
+        CAL.add(date(2027, 2, 3), -1)
+    with pytest.raises(ValueError):
+        CAL.add(date(2027, 2, 3), 1, "fortnights")
+    assert WorkingCalendar("VN").is_working_day(date(2027, 2, 11))
