@@ -132,9 +132,9 @@ def snapshot(live: Live) -> tuple[int, list[dict[str, Any]]]:
 
 
 def test_up_loads_the_demo_data(live: Live) -> None:
-    assert "Demo data: 30 petitions (30 new)" in live.started
+    assert "Demo data: 34 petitions (34 new)" in live.started
     _, items = snapshot(live)
-    assert len(items) == 30
+    assert len(items) == 34
     assert {r["status"] for r in items} >= {
         "received", "classified", "ineligible", "answered", "forwarded", "returned", "in_progress", "replied",
         "closed", "reopened", "withdrawn", "merged",
@@ -262,7 +262,7 @@ def test_restarts_lose_and_double_nothing(live: Live) -> None:
     (live.data / "demo-loaded").unlink()
     again = start_up(live.data, live.ports)
     try:
-        assert "Demo data: 30 petitions (0 new)" in again.started
+        assert "Demo data: 34 petitions (0 new)" in again.started
         assert snapshot(again) == (events, items)
     finally:
         stop_up(again)
