@@ -5,6 +5,10 @@ command bodies, queries, the CLI and the generated JSON Schemas all use.
 - ``CommuneCode``: a commune's 5-digit code.
 - ``HamletId``: a hamlet's local id, ``<commune code>-<slug of its first name>``.
 - ``PetitionId``: a petition's reference, ``PA-`` and 8 Crockford base-32 characters.
+- ``NoticeId``: a notice's id, ``NT-`` and 16 Crockford base-32 characters (a hash of the event
+  that caused it and its recipient).
+- ``RecipientRef``: who a notice is for, ``petitioner:<petition id>``, ``hamlet:<hamlet id>`` or
+  ``unit:<unit code>``.
 - ``AggregateId``: anything that may name an aggregate, i.e. one NATS subject token.
 
 Codes always travel with their dataset (``vn-2024`` or ``vn-2025``, see :mod:`caunoi.shared.units`).
@@ -25,6 +29,9 @@ HAMLET_ID_MAX: Final = 120
 REFERENCE_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PETITION_PREFIX: Final = "PA-"
 PETITION_ID_PATTERN: Final = rf"^{PETITION_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
+NOTICE_PREFIX: Final = "NT-"
+NOTICE_ID_PATTERN: Final = rf"^{NOTICE_PREFIX}[{REFERENCE_ALPHABET}]{{16}}$"
+RECIPIENT_PATTERN: Final = rf"^(?:petitioner:{PETITION_ID_PATTERN[1:-1]}|hamlet:\d{{5}}-[a-z0-9]+(?:-[a-z0-9]+)*|unit:{UNIT_CODE_PATTERN[1:-1]})$"
 #: One NATS subject token: no dots, wildcards or whitespace.
 AGGREGATE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,200}$"
 
@@ -33,12 +40,15 @@ CommuneCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CO
 HamletId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=HAMLET_ID_MAX, pattern=HAMLET_ID_PATTERN)]
 PetitionId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=PETITION_ID_PATTERN)]
 AggregateId = Annotated[str, StringConstraints(pattern=AGGREGATE_ID_PATTERN)]
+NoticeId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=NOTICE_ID_PATTERN)]
+RecipientRef = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=RECIPIENT_PATTERN)]
 
 _UNIT = re.compile(UNIT_CODE_PATTERN)
 _COMMUNE = re.compile(COMMUNE_CODE_PATTERN)
 _HAMLET = re.compile(HAMLET_ID_PATTERN)
 _PETITION = re.compile(PETITION_ID_PATTERN)
 _AGGREGATE = re.compile(AGGREGATE_ID_PATTERN)
+_NOTICE = re.compile(NOTICE_ID_PATTERN)
 
 
 def is_unit_code(value: str) -> bool:
@@ -55,6 +65,10 @@ def is_hamlet_id(value: str) -> bool:
 
 def is_petition_id(value: str) -> bool:
     return _PETITION.fullmatch(value) is not None
+
+
+def is_notice_id(value: str) -> bool:
+    return _NOTICE.fullmatch(value) is not None
 
 
 def is_aggregate_id(value: str) -> bool:
