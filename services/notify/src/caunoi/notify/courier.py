@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -112,8 +111,8 @@ class Courier:
         self._wake = asyncio.Event()
         self._stopping = False
         self._busy: set[str] = set()
-        #: notices just recorded, until the read model shows it: id -> when it is due again (None: never)
-        self._recorded: dict[str, tuple[float, datetime | None]] = {}
+        #: notices acted on, until the read model shows it: id -> the log's last sequence then
+        self._recorded: dict[str, int] = {}
         #: notices whose last attempt's outcome is unknown (a marker left by a crash)
         self._uncertain: set[str] = set()
 
@@ -192,18 +191,15 @@ class Courier:
         """Send what is due now; how many were handled."""
         now = self.clock()
         async with self.pool.acquire() as conn:
-            ids = await due_notices(conn, now, self.settings.concurrency * 16)
-        mono = time.monotonic()
-        self._recorded = {k: v for k, v in self._recorded.items() if mono - v[0] < 60}
-        work = [i for i in ids if i not in self._busy and not self._just_recorded(i, now)]
+            due = await due_notices(conn, now, self.settings.concurrency * 16)
+        # a row older than what this courier last saw in the log is the read model lagging: skip it
+        behind = {nid for nid, seq in due if seq < self._recorded.get(nid, 0)}
+        self._recorded = {nid: self._recorded[nid] for nid in behind}
+        work = [nid for nid, _ in due if nid not in self._busy and nid not in behind]
         if not work:
             return 0
         await asyncio.gather(*(self._one(i) for i in work))
         return len(work)
-
-    def _just_recorded(self, nid: str, now: datetime) -> bool:
-        seen = self._recorded.get(nid)
-        return seen is not None and (seen[1] is None or seen[1] > now)
 
     async def _one(self, nid: str) -> None:
         self._busy.add(nid)
@@ -225,7 +221,7 @@ class Courier:
         n = loaded.state
         now = self.clock()
         if n.state is not State.queued or (n.next_attempt_at is not None and n.next_attempt_at > now):
-            self._recorded[nid] = (time.monotonic(), n.next_attempt_at if n.state is State.queued else None)
+            self._recorded[nid] = loaded.last_seq
             if nid in self._uncertain and n.state is not State.queued:  # it was recorded after all
                 await self._clear(nid)
                 self._uncertain.discard(nid)
@@ -295,11 +291,10 @@ class Courier:
                 received_at=self.clock(),
             )
             out = await self.notices.save(loaded, ctx, events)
-            after = out.state
-            if after.state is State.failed:
+            if out.state.state is State.failed:
                 self.stats.failed += 1
-                log.warning("notice.failed", notice=n.id, error=after.last_error)
-            self._recorded[n.id] = (time.monotonic(), after.next_attempt_at if after.state is State.queued else None)
+                log.warning("notice.failed", notice=n.id, error=out.state.last_error)
+            self._recorded[n.id] = out.events[-1].seq if out.events else loaded.last_seq
         await self._clear(n.id)
 
     async def _clear(self, nid: str) -> None:

@@ -173,7 +173,7 @@ class Reach:
             case Channel.sms:
                 return self.phone
             case Channel.zalo:
-                return self.zalo or self.phone
+                return self.zalo
             case Channel.letter:
                 return self.address or ""
 
@@ -367,7 +367,7 @@ def decide_set_contact(c: Contact, cmd: SetContact, facts: ContactFacts) -> list
             field="email",
         )
     if cmd.preferred is not None and cmd.preferred is not Channel.letter:
-        has = {Channel.email: cmd.email, Channel.sms: cmd.phone, Channel.zalo: cmd.zalo or cmd.phone}
+        has = {Channel.email: cmd.email, Channel.sms: cmd.phone, Channel.zalo: cmd.zalo}
         if not has[cmd.preferred]:
             raise ValidationFailed(
                 f"Kênh ưu tiên {cmd.preferred.value} chưa có địa chỉ",

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import structlog
 
 from caunoi.notify import consumed as c
+from caunoi.notify.addresses import normalize_phone
 from caunoi.notify.domain import NOTICE, notice_id
 from caunoi.notify.events import NoticeQueued, Recipient, Trigger, registry
 from caunoi.notify.rules import Rule, rules_for
@@ -61,6 +62,16 @@ class Facts(abc.ABC):
         return dict(row) if row else None
 
 
+def phone(raw: str | None) -> str | None:
+    """A petitioner's number as the gateway takes it (``+84…``); kept as written if it is not one."""
+    if not raw:
+        return None
+    try:
+        return normalize_phone(raw)
+    except ValueError:
+        return raw
+
+
 class PetitionFacts(Facts):
     table = "petitions"
     columns: ClassVar[dict[str, str]] = {
@@ -96,7 +107,7 @@ class PetitionFacts(Facts):
                     " VALUES ($1, $2, $3, $4, $5, $6, $2, '{}', $7, $8, $9, $10, $11, $12, $13)"
                     " ON CONFLICT (petition_id) DO NOTHING",
                     ev.petition_id, ev.commune_code, ev.unit_path, ev.dataset, ev.hamlet_id, ev.hamlet_name,
-                    ev.received_on, ev.text, p.name, p.phone, p.email, p.zalo, p.address,
+                    ev.received_on, ev.text, p.name, phone(p.phone), p.email, phone(p.zalo), p.address,
                 )  # fmt: skip
             case c.PetitionForwarded():
                 await conn.execute(

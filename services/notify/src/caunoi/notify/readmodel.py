@@ -210,15 +210,16 @@ LIST_COLUMNS = (
 )
 
 
-async def due_notices(conn: Conn, now: datetime, limit: int) -> list[str]:
-    """Notices waiting whose next attempt is due, oldest first."""
+async def due_notices(conn: Conn, now: datetime, limit: int) -> list[tuple[str, int]]:
+    """Notices waiting whose next attempt is due, oldest first, with the stream sequence of the
+    last event the row reflects."""
     rows = await conn.fetch(
-        "SELECT id FROM notices.notices WHERE state = 'queued' AND next_attempt_at <= $1"
+        "SELECT id, last_seq FROM notices.notices WHERE state = 'queued' AND next_attempt_at <= $1"
         " ORDER BY next_attempt_at, id LIMIT $2",
         now,
         limit,
     )
-    return [r["id"] for r in rows]
+    return [(r["id"], r["last_seq"]) for r in rows]
 
 
 async def list_notices(
