@@ -47,7 +47,9 @@ async def replied(client: Client, hamlet: str | None, petitioner: dict[str, Any]
     }
     pid = str((await client.command("petitions", "raise", body))["petition_id"])
     if hamlet:
-        await client.command("petitions", "answer", {"petition_id": pid, "answer": "Sẽ sửa.", "answered_by": "Chủ tịch"})
+        await client.command(
+            "petitions", "answer", {"petition_id": pid, "answer": "Sẽ sửa.", "answered_by": "Chủ tịch"}
+        )
     else:
         await client.command("petitions", "forward", {"petition_id": pid, "to_unit": PROVINCE})
     await client.command(
@@ -139,9 +141,7 @@ async def test_a_refused_address_falls_back_to_the_next_channel(client: Client, 
     assert failed["channel"] == "email" and failed["permanent"] is True and "550" in failed["error"]
 
 
-async def test_a_gateway_that_keeps_failing_leaves_the_notice_failed_until_resent(
-    client: Client, sinks: Sinks
-) -> None:
+async def test_a_gateway_that_keeps_failing_leaves_the_notice_failed_until_resent(client: Client, sinks: Sinks) -> None:
     phone = f"09{uuid.uuid4().int % 10**8:08d}"
     e164 = f"+84{phone[1:]}"
     sinks.http.failing[e164] = 503

@@ -31,7 +31,10 @@ PETITION_PREFIX: Final = "PA-"
 PETITION_ID_PATTERN: Final = rf"^{PETITION_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
 NOTICE_PREFIX: Final = "NT-"
 NOTICE_ID_PATTERN: Final = rf"^{NOTICE_PREFIX}[{REFERENCE_ALPHABET}]{{16}}$"
-RECIPIENT_PATTERN: Final = rf"^(?:petitioner:{PETITION_ID_PATTERN[1:-1]}|hamlet:\d{{5}}-[a-z0-9]+(?:-[a-z0-9]+)*|unit:{UNIT_CODE_PATTERN[1:-1]})$"
+_HAMLET_ANY: Final = r"\d{5}-[a-z0-9]+(?:-[a-z0-9]+)*"
+RECIPIENT_PATTERN: Final = (
+    rf"^(?:petitioner:{PETITION_ID_PATTERN[1:-1]}|hamlet:{_HAMLET_ANY}|unit:{UNIT_CODE_PATTERN[1:-1]})$"
+)
 #: One NATS subject token: no dots, wildcards or whitespace.
 AGGREGATE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,200}$"
 
