@@ -15,6 +15,7 @@ same models and envelopes); notify runs alone as a process on its own servers.""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pypdf
 import pytest
 import pytest_asyncio
 from sinks import HttpSink, SmtpSink, notify_env
@@ -316,6 +318,51 @@ async def test_while_the_smtp_server_is_down_notices_wait_and_go_out_once_when_i
         failures = [d for d in log["DeliveryFailed"] if d["notice_id"] in {r["id"] for r in rows}]
         assert len(failures) >= 3 * total and all(not d["permanent"] and d["retry_at"] for d in failures)
         assert not [d for d in log.get("NoticeFailed", []) if d["about"].startswith(f"PA-{tag}")]
+    finally:
+        proc.stop()
+        smtp.stop()
+        http.stop()
+
+
+async def test_a_delay_notice_reaches_a_petitioner_with_neither_phone_nor_email_as_a_printed_letter(
+    system: System,
+) -> None:
+    """Issue 8's delay notice (its event as notify reads it, provisional) for a petitioner known
+    only by address: a letter to print, whose text has the reference and both dates."""
+    s = system
+    smtp, http = SmtpSink().start(), HttpSink().start()
+    proc = notify_process(s, smtp, http, "letter")
+    proc.start()
+    pid = "PA-L0000001"
+    try:
+        await proc.wait_ready(s.servers.nats_url, s.servers.operator)
+        raised = PetitionRaised(
+            petition_id=pid, channel="letter", kind="petition", category="land",
+            petitioner={"name": "Vàng Thị Mỷ", "address": "Bản Nà Lầu, phường Hà Giang 2"}, commune_code=COMMUNE,
+            text="Đề nghị cấp lại giấy chứng nhận quyền sử dụng đất", received_on=date(2026, 11, 1),
+            unit_path=PATH, dataset="vn-2025",
+        )  # fmt: skip
+        subject = s.petitions.subject_for(pid, PATH)
+        last = (await s.petitions.append(subject, NEW_AGGREGATE, [envelope("petitions", pid, raised)])).seqs[-1]
+        delay = CloudEvent(
+            id=str(uuid.uuid4()), source="/caunoi/petitions", type="vn.caunoi.petitions.DelayNoticeRequired.v1",
+            subject=pid, unitcode=COMMUNE, datasetversion="vn-2025",
+            data={"petition_id": pid, "committed_date": "2026-12-01", "new_date": "2026-12-20",
+                  "handling_unit": COMMUNE, "noticed_on": "2026-12-02"},
+        )  # fmt: skip
+        await s.petitions.append(subject, last, [delay])
+        letters = s.root / "letters-letter"
+
+        async def written() -> bool:
+            return any(letters.glob("NT-*.pdf")) if letters.is_dir() else False
+
+        await wait_until(written, 60, "the letter")
+        [pdf] = list(letters.glob("NT-*.pdf"))
+        text = " ".join(pypdf.PdfReader(io.BytesIO(pdf.read_bytes())).pages[0].extract_text().split())
+        assert pid in text and "01/12/2026" in text and "20/12/2026" in text
+        assert "Kính gửi: Ông/bà Vàng Thị Mỷ" in text and "Bản Nà Lầu, phường Hà Giang 2" in text
+        assert "Thông báo chậm giải quyết" in text
+        assert smtp.received == [] and http.received == []
     finally:
         proc.stop()
         smtp.stop()

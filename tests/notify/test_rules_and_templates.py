@@ -16,7 +16,7 @@ from caunoi.notify.compose import context_for
 from caunoi.notify.domain import Notice, Reach
 from caunoi.notify.events import NoticeKind, Recipient, RecipientKind
 from caunoi.notify.rules import PERSONAL, RULES, rules_for
-from caunoi.notify.templates import Templates, TemplateProblem, vndate
+from caunoi.notify.templates import TemplateProblem, Templates, vndate
 from caunoi.shared.events import ConsumedEvent
 
 PETITION: dict[str, Any] = {

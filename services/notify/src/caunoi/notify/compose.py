@@ -31,10 +31,12 @@ class Recipients:
             return await reach_of(conn, recipient, dataset)
 
 
-async def reach_of(conn: Conn, recipient: Recipient, dataset: str) -> Reach | None:
+async def reach_of(
+    conn: Conn, recipient: Recipient, dataset: str, *, facts_schema: str = PETITION_FACTS
+) -> Reach | None:
     if recipient.kind is RecipientKind.petitioner:
         row = await conn.fetchrow(
-            f'SELECT * FROM "{PETITION_FACTS}".petitions WHERE petition_id = $1 AND NOT erased', recipient.id
+            f'SELECT * FROM "{facts_schema}".petitions WHERE petition_id = $1 AND NOT erased', recipient.id
         )
         if row is None or not row["petitioner_name"]:
             return None

@@ -226,11 +226,11 @@ class Planner(Reactor):
             return []
         if self.max_age is not None and datetime.now(UTC) - rec.envelope.time > self.max_age:
             self.stale += 1
-            log.info("notify.event_too_old", event=rec.envelope.id, type=rec.envelope.type, seq=rec.seq)
+            log.info("notify.event_too_old", event_id=rec.envelope.id, type=rec.envelope.type, seq=rec.seq)
             return []
         facts = await self.facts.get(conn, schema, ev)
         if facts is None:
-            log.warning("notify.no_facts", event=rec.envelope.id, type=rec.envelope.type, subject=rec.envelope.subject)
+            log.warning("notify.no_facts", event_id=rec.envelope.id, type=rec.envelope.type, subject=rec.envelope.subject)
             return []
         trigger = Trigger(
             stream=self.stream.name, seq=rec.seq, event_id=rec.envelope.id, type=rec.envelope.type,
