@@ -67,8 +67,11 @@ def test_a_notice_id_is_the_event_and_the_recipient() -> None:
     [
         (Reach("A", phone="+84912345678", address="x"), ALL, [Channel.sms, Channel.letter]),
         (Reach("A", email="a@b.vn", phone="+84912345678"), ALL, [Channel.email, Channel.sms, Channel.letter]),
-        (Reach("A", email="a@b.vn", phone="+849", preferred=Channel.sms), ALL, [Channel.sms, Channel.email,
-                                                                                Channel.letter]),  # fmt: skip
+        (
+            Reach("A", email="a@b.vn", phone="+849", preferred=Channel.sms),
+            ALL,
+            [Channel.sms, Channel.email, Channel.letter],
+        ),
         (Reach("A", zalo="+84912345678", phone="+84912345678"), ALL, [Channel.zalo, Channel.sms, Channel.letter]),
         (Reach("A", email="a@b.vn"), frozenset({Channel.letter}), [Channel.letter]),
         (Reach("A"), ALL, [Channel.letter]),  # neither phone nor email: a letter, handed over
@@ -185,7 +188,7 @@ def test_a_contact_names_its_place_and_a_repeat_changes_nothing() -> None:
     ("body", "hamlet", "code", "field"),
     [
         ({"hamlet_id": "00691-thon-dong-tam", "address": "x"}, None, "unknown_unit", "hamlet_id"),
-        ({"hamlet_id": "00691-thon-dong-tam", "address": "x"}, hamlet_record(retired=True), "unknown_unit", "hamlet_id"),
+        ({"hamlet_id": "00691-thon-dong-tam", "address": "x"}, hamlet_record(True), "unknown_unit", "hamlet_id"),
         ({"unit": "99999", "address": "x"}, None, "unknown_unit", "unit"),
         ({"unit": "00691"}, None, "invalid", "email"),
         ({"unit": "00691", "phone": "0912345678", "preferred": "email"}, None, "invalid", "preferred"),

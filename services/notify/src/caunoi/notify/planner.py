@@ -230,7 +230,8 @@ class Planner(Reactor):
             return []
         facts = await self.facts.get(conn, schema, ev)
         if facts is None:
-            log.warning("notify.no_facts", event_id=rec.envelope.id, type=rec.envelope.type, subject=rec.envelope.subject)
+            env = rec.envelope
+            log.warning("notify.no_facts", event_id=env.id, type=env.type, subject=env.subject)
             return []
         trigger = Trigger(
             stream=self.stream.name, seq=rec.seq, event_id=rec.envelope.id, type=rec.envelope.type,
