@@ -14,15 +14,15 @@ from caunoi.notify.addresses import mask_email, mask_phone, normalize_email, nor
 from caunoi.notify.commands import RemoveContact, ResendNotice, SetContact
 from caunoi.notify.domain import Delivered, Notice, Policy, Reach, State, Undelivered
 from caunoi.notify.events import (
-    Channel,
     ContactSet,
+    DeliveryChannel,
     DeliveryFailed,
     NoticeFailed,
     NoticeKind,
     NoticeQueued,
+    NoticeRecipient,
     NoticeRequeued,
     NoticeSent,
-    Recipient,
     RecipientKind,
     Trigger,
 )
@@ -34,12 +34,12 @@ from caunoi.shared.units import UnitTree
 
 NOW = datetime(2026, 12, 5, 3, tzinfo=UTC)
 UNITS = UnitTree.load("vn-2025")
-PETITIONER = Recipient(kind=RecipientKind.petitioner, id="PA-7KQ2M9XD")
-HAMLET = Recipient(kind=RecipientKind.hamlet, id="00691-thon-dong-tam")
-ALL = frozenset(Channel)
+PETITIONER = NoticeRecipient(kind=RecipientKind.petitioner, id="PA-7KQ2M9XD")
+HAMLET = NoticeRecipient(kind=RecipientKind.hamlet, id="00691-thon-dong-tam")
+ALL = frozenset(DeliveryChannel)
 
 
-def queued(recipient: Recipient = PETITIONER) -> Notice:
+def queued(recipient: NoticeRecipient = PETITIONER) -> Notice:
     nid = domain.notice_id("ev-1", recipient)
     trigger = Trigger(stream="PETITIONS", seq=7, event_id="ev-1", type="vn.caunoi.petitions.ReplyIssued.v1",
                       subject="PA-7KQ2M9XD")  # fmt: skip
@@ -65,20 +65,28 @@ def test_a_notice_id_is_the_event_and_the_recipient() -> None:
 @pytest.mark.parametrize(
     ("reach", "available", "expected"),
     [
-        (Reach("A", phone="+84912345678", address="x"), ALL, [Channel.sms, Channel.letter]),
-        (Reach("A", email="a@b.vn", phone="+84912345678"), ALL, [Channel.email, Channel.sms, Channel.letter]),
+        (Reach("A", phone="+84912345678", address="x"), ALL, [DeliveryChannel.sms, DeliveryChannel.letter]),
         (
-            Reach("A", email="a@b.vn", phone="+849", preferred=Channel.sms),
+            Reach("A", email="a@b.vn", phone="+84912345678"),
             ALL,
-            [Channel.sms, Channel.email, Channel.letter],
+            [DeliveryChannel.email, DeliveryChannel.sms, DeliveryChannel.letter],
         ),
-        (Reach("A", zalo="+84912345678", phone="+84912345678"), ALL, [Channel.zalo, Channel.sms, Channel.letter]),
-        (Reach("A", email="a@b.vn"), frozenset({Channel.letter}), [Channel.letter]),
-        (Reach("A"), ALL, [Channel.letter]),  # neither phone nor email: a letter, handed over
+        (
+            Reach("A", email="a@b.vn", phone="+849", preferred=DeliveryChannel.sms),
+            ALL,
+            [DeliveryChannel.sms, DeliveryChannel.email, DeliveryChannel.letter],
+        ),
+        (
+            Reach("A", zalo="+84912345678", phone="+84912345678"),
+            ALL,
+            [DeliveryChannel.zalo, DeliveryChannel.sms, DeliveryChannel.letter],
+        ),
+        (Reach("A", email="a@b.vn"), frozenset({DeliveryChannel.letter}), [DeliveryChannel.letter]),
+        (Reach("A"), ALL, [DeliveryChannel.letter]),  # neither phone nor email: a letter, handed over
     ],
 )
 def test_channels_the_preferred_first_then_the_others_a_letter_last(
-    reach: Reach, available: frozenset[Channel], expected: list[Channel]
+    reach: Reach, available: frozenset[DeliveryChannel], expected: list[DeliveryChannel]
 ) -> None:
     assert domain.channels_for(queued(), reach, available) == expected
 
@@ -88,7 +96,7 @@ def test_failed_attempts_are_retried_with_doubling_pauses_then_the_notice_fails(
     n = queued()
     pauses = []
     for attempt in range(1, 4):
-        events = domain.decide_outcome(n, Undelivered(Channel.sms, "HTTP 503"), NOW, policy)
+        events = domain.decide_outcome(n, Undelivered(DeliveryChannel.sms, "HTTP 503"), NOW, policy)
         [failed] = events
         assert isinstance(failed, DeliveryFailed) and failed.attempt == attempt and not failed.permanent
         assert failed.retry_at is not None
@@ -96,29 +104,29 @@ def test_failed_attempts_are_retried_with_doubling_pauses_then_the_notice_fails(
         n = fold(n, events)
         assert n.state is State.queued and n.next_attempt_at == failed.retry_at
     assert pauses == [timedelta(seconds=10), timedelta(seconds=20), timedelta(seconds=25)]
-    last = domain.decide_outcome(n, Undelivered(Channel.sms, "HTTP 503"), NOW, policy)
+    last = domain.decide_outcome(n, Undelivered(DeliveryChannel.sms, "HTTP 503"), NOW, policy)
     assert [type(e) for e in last] == [DeliveryFailed, NoticeFailed]
     assert last[0].retry_at is None  # type: ignore[attr-defined]
     n = fold(n, last)
     assert n.state is State.failed and n.attempts == 4 and n.last_error == "HTTP 503"
-    assert last[1].channels == [Channel.sms] and last[1].about == "PA-7KQ2M9XD"  # type: ignore[attr-defined]
+    assert last[1].channels == [DeliveryChannel.sms] and last[1].about == "PA-7KQ2M9XD"  # type: ignore[attr-defined]
 
 
 def test_a_refusal_for_good_moves_on_to_the_next_channel_at_once() -> None:
     n = queued()
     reach = Reach("A", email="a@b.vn", phone="+84912345678")
-    events = domain.decide_outcome(n, Undelivered(Channel.email, "550", permanent=True), NOW, Policy(), left=2)
+    events = domain.decide_outcome(n, Undelivered(DeliveryChannel.email, "550", permanent=True), NOW, Policy(), left=2)
     n = fold(n, events)
-    assert n.state is State.queued and n.next_attempt_at == NOW and n.refused_by == (Channel.email,)
-    assert domain.channels_for(n, reach, ALL) == [Channel.sms, Channel.letter]
+    assert n.state is State.queued and n.next_attempt_at == NOW and n.refused_by == (DeliveryChannel.email,)
+    assert domain.channels_for(n, reach, ALL) == [DeliveryChannel.sms, DeliveryChannel.letter]
     # with no channel left, a refusal fails it
-    events = domain.decide_outcome(n, Undelivered(Channel.sms, "400", permanent=True), NOW, Policy(), left=0)
+    events = domain.decide_outcome(n, Undelivered(DeliveryChannel.sms, "400", permanent=True), NOW, Policy(), left=0)
     assert isinstance(events[-1], NoticeFailed)
 
 
 def test_delivered_records_what_was_sent_and_ends_it() -> None:
     n = queued()
-    out = Delivered(Channel.email, "a***@b.vn", "<x@y>", "ab" * 32, "0123456789ab", "vi")
+    out = Delivered(DeliveryChannel.email, "a***@b.vn", "<x@y>", "ab" * 32, "0123456789ab", "vi")
     [sent] = domain.decide_outcome(n, out, NOW, Policy(), possible_duplicate=True)
     assert isinstance(sent, NoticeSent)
     assert (sent.attempt, sent.round, sent.possible_duplicate, sent.kind, sent.recipient) == (
@@ -139,7 +147,7 @@ def test_only_a_failed_notice_is_resent_in_a_new_round() -> None:
     with pytest.raises(CommandError) as info:
         domain.decide_resend(domain.initial(), cmd)
     assert info.value.code == "not_found"
-    n = fold(n, domain.decide_outcome(n, Undelivered(Channel.sms, "x", permanent=True), NOW, Policy(), left=0))
+    n = fold(n, domain.decide_outcome(n, Undelivered(DeliveryChannel.sms, "x", permanent=True), NOW, Policy(), left=0))
     assert n.state is State.failed
     [again] = domain.decide_resend(n, cmd)
     assert isinstance(again, NoticeRequeued) and again.round == 2

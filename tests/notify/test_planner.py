@@ -19,7 +19,7 @@ from support import Servers
 from caunoi.notify import consumed
 from caunoi.notify.bootstrap import STREAM as NOTIFY
 from caunoi.notify.compose import reach_of
-from caunoi.notify.events import NoticeQueued, Recipient, RecipientKind, registry
+from caunoi.notify.events import NoticeQueued, NoticeRecipient, RecipientKind, registry
 from caunoi.notify.planner import PetitionFacts, Planner
 from caunoi.petitions.events import CommitmentSet, PetitionRaised, ReplyIssued
 from caunoi.shared.aggregate import decode_message
@@ -130,7 +130,7 @@ async def test_each_trigger_queues_one_notice_per_recipient_once(pool: Any) -> N
 
     # the petitioner's contact is kept (number as the gateway takes it) and erased when told
     async with pool.acquire() as conn:
-        who = Recipient(kind=RecipientKind.petitioner, id="PA-AAAAAAAA")
+        who = NoticeRecipient(kind=RecipientKind.petitioner, id="PA-AAAAAAAA")
         reach = await reach_of(conn, who, "vn-2025", facts_schema="from_petitions")
         assert reach is not None and reach.phone == "+84912345678" and reach.name == "Nguyễn Văn An"
     await petitions.add("PA-AAAAAAAA", "vn.caunoi.petitions.PetitionerDataErased.v1", {"petition_id": "PA-AAAAAAAA"})

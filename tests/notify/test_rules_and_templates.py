@@ -14,7 +14,7 @@ import pytest
 from caunoi.notify import consumed as c
 from caunoi.notify.compose import context_for
 from caunoi.notify.domain import Notice, Reach
-from caunoi.notify.events import NoticeKind, Recipient, RecipientKind
+from caunoi.notify.events import NoticeKind, NoticeRecipient, RecipientKind
 from caunoi.notify.rules import PERSONAL, RULES, rules_for
 from caunoi.notify.templates import TemplateProblem, Templates, vndate
 from caunoi.shared.events import ConsumedEvent
@@ -35,15 +35,15 @@ MEETING: dict[str, Any] = {
 }  # fmt: skip
 REPORT = {"unit_code": "00691", "unit_path": ["08", "00691"], "dataset": "vn-2025", "handed_to": []}
 
-HAMLET = Recipient(kind=RecipientKind.hamlet, id="00691-thon-dong-tam")
-PETITIONER = Recipient(kind=RecipientKind.petitioner, id="PA-7KQ2M9XD")
+HAMLET = NoticeRecipient(kind=RecipientKind.hamlet, id="00691-thon-dong-tam")
+PETITIONER = NoticeRecipient(kind=RecipientKind.petitioner, id="PA-7KQ2M9XD")
 
 
-def unit(code: str) -> Recipient:
-    return Recipient(kind=RecipientKind.unit, id=code)
+def unit(code: str) -> NoticeRecipient:
+    return NoticeRecipient(kind=RecipientKind.unit, id=code)
 
 
-SAMPLES: list[tuple[ConsumedEvent, dict[str, Any], NoticeKind, list[Recipient]]] = [
+SAMPLES: list[tuple[ConsumedEvent, dict[str, Any], NoticeKind, list[NoticeRecipient]]] = [
     (c.ReplyIssued(petition_id="PA-7KQ2M9XD", document_no="12/UBND", issued_on=date(2026, 12, 5), by_unit="00691",
                    summary="Đã sửa xong.", recipients=["petitioner", "hamlet"]),
      PETITION, NoticeKind.written_reply, [PETITIONER, HAMLET]),
@@ -81,13 +81,13 @@ SAMPLES: list[tuple[ConsumedEvent, dict[str, Any], NoticeKind, list[Recipient]]]
 ]  # fmt: skip
 
 
-def planned(ev: ConsumedEvent, facts: dict[str, Any]) -> list[tuple[NoticeKind, Recipient, dict[str, Any]]]:
+def planned(ev: ConsumedEvent, facts: dict[str, Any]) -> list[tuple[NoticeKind, NoticeRecipient, dict[str, Any]]]:
     return [(r.kind, who, r.context_for(ev, facts)) for r in rules_for(type(ev)) for who in r.recipients_for(ev, facts)]
 
 
 @pytest.mark.parametrize(("ev", "facts", "kind", "recipients"), SAMPLES, ids=[type(s[0]).__name__ for s in SAMPLES])
 def test_each_rule_names_its_recipients_and_renders_in_both_languages(
-    ev: ConsumedEvent, facts: dict[str, Any], kind: NoticeKind, recipients: list[Recipient]
+    ev: ConsumedEvent, facts: dict[str, Any], kind: NoticeKind, recipients: list[NoticeRecipient]
 ) -> None:
     out = planned(ev, facts)
     assert {k for k, _, _ in out} == {kind}

@@ -11,7 +11,7 @@ import pypdf
 
 from caunoi.notify.compose import context_for, letter_for
 from caunoi.notify.domain import Notice, Reach
-from caunoi.notify.events import NoticeKind, Recipient, RecipientKind
+from caunoi.notify.events import NoticeKind, NoticeRecipient, RecipientKind
 from caunoi.notify.templates import Templates
 from caunoi.printing.document import Document
 from caunoi.printing.letter import render_letter
@@ -25,7 +25,7 @@ CONTEXT = {
 
 def delay_letter(lang: str = "vi") -> bytes:
     n = Notice(id="NT-ABCDEFGHJKMNPQRS", kind=NoticeKind.delay_notice, template="delay_notice",
-               recipient=Recipient(kind=RecipientKind.petitioner, id="PA-7KQ2M9XD"), unit_code="00691",
+               recipient=NoticeRecipient(kind=RecipientKind.petitioner, id="PA-7KQ2M9XD"), unit_code="00691",
                dataset="vn-2025", context=CONTEXT)  # fmt: skip
     reach = Reach("Nguyễn Thị Hường", address="Số 12, tổ 3, phường Hà Giang 2")
     rendered = Templates().render("delay_notice", lang, context_for(n, reach, lang))

@@ -25,7 +25,7 @@ import aiosmtplib
 import httpx
 
 from caunoi.notify.addresses import mask_email, mask_phone
-from caunoi.notify.events import Channel
+from caunoi.notify.events import DeliveryChannel
 from caunoi.notify.settings import NotifySettings
 from caunoi.notify.templates import Rendered
 from caunoi.printing.letter import Letter, render_letter
@@ -53,7 +53,7 @@ class Sent:
 
 
 class Sender(Protocol):
-    channel: Channel
+    channel: DeliveryChannel
 
     async def send(self, out: Outgoing) -> Sent: ...
 
@@ -70,7 +70,7 @@ def message_id(notice_id: str, domain: str) -> str:
 
 
 class Email:
-    channel = Channel.email
+    channel = DeliveryChannel.email
 
     def __init__(self, settings: NotifySettings) -> None:
         self.s = settings
@@ -120,7 +120,7 @@ class Webhook:
     """POST ``{"channel", "to", "text", "notice_id", "message_id"}`` as JSON to the gateway, with
     ``Idempotency-Key: <notice id>``: a gateway that keeps the keys sends a repeat once."""
 
-    def __init__(self, channel: Channel, settings: NotifySettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, channel: DeliveryChannel, settings: NotifySettings, client: httpx.AsyncClient) -> None:
         self.channel = channel
         self.s = settings
         self.client = client
@@ -152,7 +152,7 @@ class Webhook:
 class LetterBox:
     """Letters to print: ``<folder>/<notice id>.pdf``, written whole (a temporary file renamed)."""
 
-    channel = Channel.letter
+    channel = DeliveryChannel.letter
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -176,13 +176,13 @@ class LetterBox:
         return None
 
 
-def senders(settings: NotifySettings, letters: Path, client: httpx.AsyncClient) -> dict[Channel, Sender]:
+def senders(settings: NotifySettings, letters: Path, client: httpx.AsyncClient) -> dict[DeliveryChannel, Sender]:
     """A sender for each channel this installation has."""
-    out: dict[Channel, Sender] = {Channel.letter: LetterBox(letters)}
+    out: dict[DeliveryChannel, Sender] = {DeliveryChannel.letter: LetterBox(letters)}
     available = settings.available()
-    if Channel.email in available:
-        out[Channel.email] = Email(settings)
-    for ch in (Channel.sms, Channel.zalo):
+    if DeliveryChannel.email in available:
+        out[DeliveryChannel.email] = Email(settings)
+    for ch in (DeliveryChannel.sms, DeliveryChannel.zalo):
         if ch in available:
             out[ch] = Webhook(ch, settings, client)
     return out

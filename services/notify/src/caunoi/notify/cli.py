@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from caunoi.notify.events import Channel, NoticeKind
+from caunoi.notify.events import DeliveryChannel, NoticeKind
 from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
 
 SERVICE = "notify"
@@ -65,9 +65,9 @@ def list_(state: str | None, kind: str | None, recipient: str | None, event: str
         ("id", "Mã", "Id"),
         ("state_label", "Trạng thái", "State"),
         ("kind_label", "Loại", "Kind"),
-        ("recipient", "Người nhận", "Recipient"),
+        ("recipient", "Người nhận", "NoticeRecipient"),
         ("about", "Về", "About"),
-        ("channel", "Kênh", "Channel"),
+        ("channel", "Kênh", "DeliveryChannel"),
         ("attempts", "Lần gửi", "Attempts"),
         ("last_error", "Lỗi", "Error"),
     ]
@@ -142,7 +142,9 @@ def _whose(f: Any) -> Any:
 @click.option("--phone", help="Số điện thoại (SMS) / phone.")
 @click.option("--zalo", help="Số Zalo / Zalo number.")
 @click.option("--address", help="Địa chỉ gửi thư / postal address.")
-@click.option("--prefer", "preferred", type=click.Choice([c.value for c in Channel]), help="Kênh ưu tiên / preferred.")
+@click.option(
+    "--prefer", "preferred", type=click.Choice([c.value for c in DeliveryChannel]), help="Kênh ưu tiên / preferred."
+)
 @click.option("--language", "language", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
 @command_options
 def contacts_set(unit: str | None, hamlet_id: str | None, name: str | None, email: str | None, phone: str | None,
@@ -163,7 +165,7 @@ def contacts_list(unit: str | None) -> None:
     if result is None:
         return
     cols = [
-        ("recipient", "Người nhận", "Recipient"),
+        ("recipient", "Người nhận", "NoticeRecipient"),
         ("name", "Tên", "Name"),
         ("email", "Email", "Email"),
         ("phone", "Điện thoại", "Phone"),

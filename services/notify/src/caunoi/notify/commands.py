@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from caunoi.notify.addresses import normalize_email, normalize_phone
-from caunoi.notify.events import Channel, NoticeKind
+from caunoi.notify.events import DeliveryChannel, NoticeKind
 from caunoi.shared.endpoints import Command, Request
 from caunoi.shared.ids import HamletId, NoticeId, RecipientRef, UnitCode
 
@@ -37,7 +37,7 @@ class SetContact(_Whose):
     phone: Phone | None = None
     zalo: Phone | None = None
     address: str | None = Field(default=None, min_length=1, max_length=300)
-    preferred: Channel | None = None
+    preferred: DeliveryChannel | None = None
     lang: Lang = "vi"
 
 

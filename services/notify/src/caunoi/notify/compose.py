@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from caunoi.notify.domain import Notice, Reach
-from caunoi.notify.events import Channel, Recipient, RecipientKind
+from caunoi.notify.events import DeliveryChannel, NoticeRecipient, RecipientKind
 from caunoi.notify.templates import Rendered
 from caunoi.printing.letter import Letter
 from caunoi.shared.projection import Conn, Pool
@@ -25,14 +25,14 @@ class Recipients:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
-    async def reach(self, recipient: Recipient, dataset: str) -> Reach | None:
+    async def reach(self, recipient: NoticeRecipient, dataset: str) -> Reach | None:
         """None: the recipient is not known (or its data were erased): nothing can be sent."""
         async with self.pool.acquire() as conn:
             return await reach_of(conn, recipient, dataset)
 
 
 async def reach_of(
-    conn: Conn, recipient: Recipient, dataset: str, *, facts_schema: str = PETITION_FACTS
+    conn: Conn, recipient: NoticeRecipient, dataset: str, *, facts_schema: str = PETITION_FACTS
 ) -> Reach | None:
     if recipient.kind is RecipientKind.petitioner:
         row = await conn.fetchrow(
@@ -63,7 +63,7 @@ async def reach_of(
         phone=contact["phone"],
         zalo=contact["zalo"],
         address=contact["address"],
-        preferred=Channel(contact["preferred"]) if contact["preferred"] else None,
+        preferred=DeliveryChannel(contact["preferred"]) if contact["preferred"] else None,
         lang=contact["lang"],
     )
 
@@ -88,7 +88,7 @@ def context_for(n: Notice, reach: Reach, lang: str) -> dict[str, Any]:
     }
 
 
-def addressee(reach: Reach, recipient: Recipient, lang: str) -> str:
+def addressee(reach: Reach, recipient: NoticeRecipient, lang: str) -> str:
     if recipient.kind is RecipientKind.petitioner:
         return f"{'Ông/bà' if lang == 'vi' else 'Mr/Ms'} {reach.name}"
     return reach.name

@@ -20,16 +20,16 @@ from typing import Any
 
 from caunoi.notify.commands import RemoveContact, ResendNotice, SetContact
 from caunoi.notify.events import (
-    Channel,
     ContactRemoved,
     ContactSet,
+    DeliveryChannel,
     DeliveryFailed,
     NoticeFailed,
     NoticeKind,
     NoticeQueued,
+    NoticeRecipient,
     NoticeRequeued,
     NoticeSent,
-    Recipient,
     RecipientKind,
     Trigger,
 )
@@ -41,10 +41,15 @@ from caunoi.shared.ids import NOTICE_PREFIX, REFERENCE_ALPHABET
 from caunoi.shared.units import UnitTree, require_unit
 
 #: when a recipient states no preference, in this order; a letter is always the last resort
-DEFAULT_ORDER: tuple[Channel, ...] = (Channel.email, Channel.zalo, Channel.sms, Channel.letter)
+DEFAULT_ORDER: tuple[DeliveryChannel, ...] = (
+    DeliveryChannel.email,
+    DeliveryChannel.zalo,
+    DeliveryChannel.sms,
+    DeliveryChannel.letter,
+)
 
 
-def notice_id(event_id: str, recipient: Recipient) -> str:
+def notice_id(event_id: str, recipient: NoticeRecipient) -> str:
     """``NT-`` and 16 base-32 characters (80 bits) of a hash of the event and the recipient."""
     n = int.from_bytes(hashlib.sha256(f"{event_id}/{recipient.ref}".encode()).digest()[:10], "big")
     return NOTICE_PREFIX + "".join(REFERENCE_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(16)))
@@ -63,7 +68,7 @@ class Notice:
     state: State = State.new
     kind: NoticeKind = NoticeKind.written_reply
     template: str = ""
-    recipient: Recipient | None = None
+    recipient: NoticeRecipient | None = None
     trigger: Trigger | None = None
     unit_code: str = ""
     unit_path: tuple[str, ...] = ()
@@ -75,10 +80,10 @@ class Notice:
     attempts: int = 0
     next_attempt_at: datetime | None = None
     #: channels that refused this notice for good in this round
-    refused_by: tuple[Channel, ...] = ()
-    tried: tuple[Channel, ...] = ()
+    refused_by: tuple[DeliveryChannel, ...] = ()
+    tried: tuple[DeliveryChannel, ...] = ()
     last_error: str | None = None
-    sent_on: Channel | None = None
+    sent_on: DeliveryChannel | None = None
 
     @property
     def exists(self) -> bool:
@@ -162,23 +167,23 @@ class Reach:
     phone: str | None = None
     zalo: str | None = None
     address: str | None = None
-    preferred: Channel | None = None
+    preferred: DeliveryChannel | None = None
     lang: str = "vi"
 
-    def address_for(self, channel: Channel) -> str | None:
+    def address_for(self, channel: DeliveryChannel) -> str | None:
         """Where ``channel`` sends to; a letter needs no address (it can be handed over)."""
         match channel:
-            case Channel.email:
+            case DeliveryChannel.email:
                 return self.email
-            case Channel.sms:
+            case DeliveryChannel.sms:
                 return self.phone
-            case Channel.zalo:
+            case DeliveryChannel.zalo:
                 return self.zalo
-            case Channel.letter:
+            case DeliveryChannel.letter:
                 return self.address or ""
 
 
-def channels_for(n: Notice, reach: Reach, available: frozenset[Channel]) -> list[Channel]:
+def channels_for(n: Notice, reach: Reach, available: frozenset[DeliveryChannel]) -> list[DeliveryChannel]:
     """The channels to try, best first: the recipient's preferred one, then the others in
     :data:`DEFAULT_ORDER`; only those this installation has, the recipient has an address for, and
     that did not refuse this notice for good in this round."""
@@ -192,7 +197,7 @@ def channels_for(n: Notice, reach: Reach, available: frozenset[Channel]) -> list
 
 @dataclass(frozen=True)
 class Delivered:
-    channel: Channel
+    channel: DeliveryChannel
     address: str  # masked
     message_id: str
     content_sha256: str
@@ -202,7 +207,7 @@ class Delivered:
 
 @dataclass(frozen=True)
 class Undelivered:
-    channel: Channel
+    channel: DeliveryChannel
     error: str
     #: the channel will never take it (an address refused, a bad request); the next one is tried
     permanent: bool = False
@@ -265,7 +270,7 @@ def decide_unreachable(n: Notice, reason: str) -> list[DomainEvent]:
     return [_failed(n, n.attempts, list(n.tried), reason)]
 
 
-def _failed(n: Notice, attempts: int, tried: Sequence[Channel], error: str) -> NoticeFailed:
+def _failed(n: Notice, attempts: int, tried: Sequence[DeliveryChannel], error: str) -> NoticeFailed:
     assert n.recipient is not None
     return NoticeFailed(
         notice_id=n.id,
@@ -299,23 +304,23 @@ def decide_resend(n: Notice, cmd: ResendNotice, facts: object = None) -> list[Do
 @dataclass(frozen=True)
 class Contact:
     id: str = ""
-    recipient: Recipient | None = None
+    recipient: NoticeRecipient | None = None
     unit_path: tuple[str, ...] = ()
     dataset: str | None = None
     exists: bool = False
     current: ContactSet | None = None
 
 
-def contact_id(recipient: Recipient) -> str:
+def contact_id(recipient: NoticeRecipient) -> str:
     """``unit-00691``, ``hamlet-00691-thon-dong-tam``: one NATS subject token."""
     return f"{recipient.kind.value}-{recipient.id}"
 
 
-def recipient_of(cmd: SetContact | RemoveContact) -> Recipient:
+def recipient_of(cmd: SetContact | RemoveContact) -> NoticeRecipient:
     if cmd.hamlet_id:
-        return Recipient(kind=RecipientKind.hamlet, id=cmd.hamlet_id)
+        return NoticeRecipient(kind=RecipientKind.hamlet, id=cmd.hamlet_id)
     assert cmd.unit is not None
-    return Recipient(kind=RecipientKind.unit, id=cmd.unit)
+    return NoticeRecipient(kind=RecipientKind.unit, id=cmd.unit)
 
 
 def evolve_contact(c: Contact, ev: DomainEvent) -> Contact:
@@ -366,8 +371,8 @@ def decide_set_contact(c: Contact, cmd: SetContact, facts: ContactFacts) -> list
             message_en="give at least one of email, phone, zalo, address",
             field="email",
         )
-    if cmd.preferred is not None and cmd.preferred is not Channel.letter:
-        has = {Channel.email: cmd.email, Channel.sms: cmd.phone, Channel.zalo: cmd.zalo}
+    if cmd.preferred is not None and cmd.preferred is not DeliveryChannel.letter:
+        has = {DeliveryChannel.email: cmd.email, DeliveryChannel.sms: cmd.phone, DeliveryChannel.zalo: cmd.zalo}
         if not has[cmd.preferred]:
             raise ValidationFailed(
                 f"Kênh ưu tiên {cmd.preferred.value} chưa có địa chỉ",

@@ -45,7 +45,7 @@ class NoticeKind(StrEnum):
     report_overdue = "report_overdue"  # quá hạn báo cáo
 
 
-class Channel(StrEnum):
+class DeliveryChannel(StrEnum):
     email = "email"
     sms = "sms"
     zalo = "zalo"
@@ -63,7 +63,7 @@ class Part(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Recipient(Part):
+class NoticeRecipient(Part):
     kind: RecipientKind
     #: the petition id, the hamlet id or the unit code
     id: str
@@ -74,7 +74,7 @@ class Recipient(Part):
         return f"{self.kind.value}:{self.id}"
 
     @classmethod
-    def parse(cls, ref: str) -> Recipient:
+    def parse(cls, ref: str) -> NoticeRecipient:
         kind, _, rid = ref.partition(":")
         return cls(kind=RecipientKind(kind), id=rid)
 
@@ -98,7 +98,7 @@ class NoticeQueued(DomainEvent):
     notice_id: str
     kind: NoticeKind
     template: str
-    recipient: Recipient
+    recipient: NoticeRecipient
     trigger: Trigger
     #: the unit concerned (the one handling the petition, the meeting's commune...)
     unit_code: str
@@ -120,7 +120,7 @@ class DeliveryFailed(DomainEvent):
     notice_id: str
     round: int
     attempt: int
-    channel: Channel
+    channel: DeliveryChannel
     error: str
     permanent: bool = False
     retry_at: datetime | None = None
@@ -136,11 +136,11 @@ class NoticeSent(DomainEvent):
     NAME = f"{NS}.NoticeSent"
     notice_id: str
     kind: NoticeKind
-    recipient: Recipient
+    recipient: NoticeRecipient
     #: the aggregate the trigger was about (a petition reference, a meeting id)
     about: str
     unit_code: str
-    channel: Channel
+    channel: DeliveryChannel
     #: the address, masked (``n***@example.vn``, ``+84 9•• ••• 678``), or the letter's file
     address: str
     message_id: str
@@ -162,12 +162,12 @@ class NoticeFailed(DomainEvent):
     NAME = f"{NS}.NoticeFailed"
     notice_id: str
     kind: NoticeKind
-    recipient: Recipient
+    recipient: NoticeRecipient
     about: str
     unit_code: str
     round: int
     attempts: int
-    channels: list[Channel]
+    channels: list[DeliveryChannel]
     last_error: str
 
 
@@ -187,7 +187,7 @@ class ContactSet(DomainEvent):
 
     NAME = f"{NS}.ContactSet"
     contact_id: str
-    recipient: Recipient
+    recipient: NoticeRecipient
     name: str | None = None
     unit_path: list[str]
     dataset: str
@@ -195,7 +195,7 @@ class ContactSet(DomainEvent):
     phone: str | None = None
     zalo: str | None = None
     address: str | None = None
-    preferred: Channel | None = None
+    preferred: DeliveryChannel | None = None
     lang: str = "vi"
 
 

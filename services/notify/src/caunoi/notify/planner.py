@@ -22,7 +22,7 @@ import structlog
 from caunoi.notify import consumed as c
 from caunoi.notify.addresses import normalize_phone
 from caunoi.notify.domain import NOTICE, notice_id
-from caunoi.notify.events import NoticeQueued, Recipient, Trigger, registry
+from caunoi.notify.events import NoticeQueued, NoticeRecipient, Trigger, registry
 from caunoi.notify.rules import Rule, rules_for
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.events import ConsumedEvent, DomainEvent
@@ -249,7 +249,7 @@ class Planner(Reactor):
         return await self.facts.snapshot(conn, schema)
 
 
-def queued(nid: str, rule: Rule, r: Recipient, trigger: Trigger, facts: Row, ctx: dict[str, Any]) -> NoticeQueued:
+def queued(nid: str, rule: Rule, r: NoticeRecipient, trigger: Trigger, facts: Row, ctx: dict[str, Any]) -> NoticeQueued:
     return NoticeQueued(
         notice_id=nid,
         kind=rule.kind,

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caunoi.notify import consumed as c
-from caunoi.notify.events import NoticeKind, Recipient, RecipientKind
+from caunoi.notify.events import NoticeKind, NoticeRecipient, RecipientKind
 from caunoi.shared.events import ConsumedEvent
 from caunoi.shared.ids import is_hamlet_id
 
 Facts = Mapping[str, Any]
-Pick = Callable[[Any, Facts], list[Recipient]]
+Pick = Callable[[Any, Facts], list[NoticeRecipient]]
 
 #: facts that never go into a notice's context (and so never into an event): personal data
 PERSONAL = frozenset(
@@ -34,55 +34,55 @@ PERSONAL = frozenset(
 # --- recipients ---------------------------------------------------------------------------------
 
 
-def petitioner(_: Any, facts: Facts) -> list[Recipient]:
+def petitioner(_: Any, facts: Facts) -> list[NoticeRecipient]:
     """The person who raised the petition (unless their data were erased)."""
     if facts.get("erased"):
         return []
-    return [Recipient(kind=RecipientKind.petitioner, id=facts["petition_id"])]
+    return [NoticeRecipient(kind=RecipientKind.petitioner, id=facts["petition_id"])]
 
 
-def petition_hamlet(_: Any, facts: Facts) -> list[Recipient]:
+def petition_hamlet(_: Any, facts: Facts) -> list[NoticeRecipient]:
     """The hamlet where the petition was raised (the one that held the meeting)."""
     hid = facts.get("hamlet_id")
-    return [Recipient(kind=RecipientKind.hamlet, id=hid)] if hid else []
+    return [NoticeRecipient(kind=RecipientKind.hamlet, id=hid)] if hid else []
 
 
 def listed(role: str, pick: Pick) -> Pick:
     """``pick``'s recipients if the event lists ``role`` among its ``recipients``."""
 
-    def chosen(ev: Any, facts: Facts) -> list[Recipient]:
+    def chosen(ev: Any, facts: Facts) -> list[NoticeRecipient]:
         return pick(ev, facts) if role in ev.recipients else []
 
     return chosen
 
 
-def meeting_host(_: Any, facts: Facts) -> list[Recipient]:
+def meeting_host(_: Any, facts: Facts) -> list[NoticeRecipient]:
     """The hamlet that hosts the meeting; the commune's office when the host is not a hamlet of
     the list (an agency's party cell) or not known."""
     host = facts.get("host_id")
     if host and is_hamlet_id(host):
-        return [Recipient(kind=RecipientKind.hamlet, id=host)]
-    return [Recipient(kind=RecipientKind.unit, id=facts["commune_code"])]
+        return [NoticeRecipient(kind=RecipientKind.hamlet, id=host)]
+    return [NoticeRecipient(kind=RecipientKind.unit, id=facts["commune_code"])]
 
 
 def unit_in(name: str) -> Pick:
     """The unit whose code is the event's field ``name``."""
 
-    def pick(ev: Any, _: Facts) -> list[Recipient]:
-        return [Recipient(kind=RecipientKind.unit, id=getattr(ev, name))]
+    def pick(ev: Any, _: Facts) -> list[NoticeRecipient]:
+        return [NoticeRecipient(kind=RecipientKind.unit, id=getattr(ev, name))]
 
     return pick
 
 
-def commune_office(_: Any, facts: Facts) -> list[Recipient]:
+def commune_office(_: Any, facts: Facts) -> list[NoticeRecipient]:
     """The office of the commune the meeting (or petition) belongs to."""
-    return [Recipient(kind=RecipientKind.unit, id=facts["commune_code"])]
+    return [NoticeRecipient(kind=RecipientKind.unit, id=facts["commune_code"])]
 
 
-def meeting_organisers(_: Any, facts: Facts) -> list[Recipient]:
+def meeting_organisers(_: Any, facts: Facts) -> list[NoticeRecipient]:
     """The commune that organises the meeting, and the unit whose head holds it (programme 2)."""
     units = [facts["commune_code"], *([facts["plan_unit"]] if facts.get("plan_unit") else [])]
-    return [Recipient(kind=RecipientKind.unit, id=u) for u in dict.fromkeys(units)]
+    return [NoticeRecipient(kind=RecipientKind.unit, id=u) for u in dict.fromkeys(units)]
 
 
 # --- what the templates show besides the event's own fields ------------------------------------
@@ -115,7 +115,7 @@ class Rule:
     def template_name(self) -> str:
         return self.template or self.kind.value
 
-    def recipients_for(self, ev: Any, facts: Facts) -> list[Recipient]:
+    def recipients_for(self, ev: Any, facts: Facts) -> list[NoticeRecipient]:
         if not self.when(ev, facts):
             return []
         found = [r for pick in self.recipients for r in pick(ev, facts)]

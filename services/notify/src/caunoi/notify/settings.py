@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from caunoi.notify.events import Channel
+from caunoi.notify.events import DeliveryChannel
 
 
 class NotifySettings(BaseSettings):
@@ -52,17 +52,17 @@ class NotifySettings(BaseSettings):
     @classmethod
     def _channels(cls, v: str) -> str:
         for name in v.split(","):
-            if name.strip() and Channel(name.strip()) not in (Channel.sms, Channel.zalo):
+            if name.strip() and DeliveryChannel(name.strip()) not in (DeliveryChannel.sms, DeliveryChannel.zalo):
                 raise ValueError("the webhook carries sms and/or zalo")
         return v
 
-    def available(self) -> frozenset[Channel]:
+    def available(self) -> frozenset[DeliveryChannel]:
         """The channels this installation can send on."""
-        out = {Channel.letter}
+        out = {DeliveryChannel.letter}
         if self.smtp_host:
-            out.add(Channel.email)
+            out.add(DeliveryChannel.email)
         if self.webhook_url:
-            out.update(Channel(n.strip()) for n in self.webhook_channels.split(",") if n.strip())
+            out.update(DeliveryChannel(n.strip()) for n in self.webhook_channels.split(",") if n.strip())
         return frozenset(out)
 
     def letters(self, data_dir: Path) -> Path:
