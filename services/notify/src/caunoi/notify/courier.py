@@ -101,8 +101,9 @@ class Courier:
         self.settings = settings
         self.policy = Policy(settings.max_attempts, settings.backoff, settings.backoff_max)
         self.available = settings.available()
-        self.client = httpx.AsyncClient()
-        self.senders: dict[Any, Sender] = senders(settings, letters, self.client)
+        self.letters = letters
+        #: made when it runs (the process that only answers requests never sends)
+        self.senders: dict[Any, Sender] = {}
         self.nc = nc
         self.clock = clock
         self.stats = CourierStats()
@@ -123,6 +124,8 @@ class Courier:
         if lock is None:
             return
         sub = None
+        client = httpx.AsyncClient()
+        self.senders = senders(self.settings, self.letters, client)
         try:
             async with self.pool.acquire() as conn:
                 await conn.execute(INFLIGHT_DDL)
@@ -141,6 +144,11 @@ class Courier:
                     log.warning("courier.tick_failed", error=repr(e))
                     done = 0
                     await asyncio.sleep(self.settings.poll)
+                except Exception as e:  # a bug must not stop the courier: it tries again
+                    self.stats.last_error = repr(e)
+                    log.exception("courier.tick_failed")
+                    done = 0
+                    await asyncio.sleep(self.settings.poll)
                 if lock.is_closed():
                     log.warning("courier.lock_lost")
                     lock = await self._take_lock()
@@ -156,7 +164,7 @@ class Courier:
             if sub is not None:
                 with contextlib.suppress(Exception):
                     await sub.unsubscribe()
-            await self.client.aclose()
+            await client.aclose()
             with contextlib.suppress(Exception):
                 await lock.close()
 
@@ -243,7 +251,9 @@ class Courier:
         events = domain.decide_outcome(
             n, outcome, now, self.policy, possible_duplicate=nid in self._uncertain, left=len(channels) - 1
         )
-        await self._record(loaded, events, attempt)
+        after = await self._record(loaded, events, attempt)
+        if after is None or after.state is not State.queued:
+            self._uncertain.discard(nid)  # settled; an unknown outcome before still marks the next send
         if isinstance(outcome, Delivered):
             self.stats.sent += 1
             self.stats.by_channel[channel.value] = self.stats.by_channel.get(channel.value, 0) + 1
@@ -253,7 +263,6 @@ class Courier:
             self.stats.failed_attempts += 1
             log.info("notice.attempt_failed", notice=nid, channel=channel.value, error=outcome.error,
                      permanent=outcome.permanent, correlation_id=self._correlation(loaded))  # fmt: skip
-        self._uncertain.discard(nid)
 
     async def _attempt(self, n: Notice, reach: domain.Reach, channel: Any, mid: str) -> Delivered | Undelivered:
         try:
@@ -281,8 +290,10 @@ class Courier:
                 attempt,
             )
 
-    async def _record(self, loaded: Loaded[Notice], events: list[Any], attempt: int) -> None:
+    async def _record(self, loaded: Loaded[Notice], events: list[Any], attempt: int) -> Notice | None:
+        """Append ``events`` and clear the attempt's marker; the notice after them."""
         n = loaded.state
+        after: Notice | None = None
         if events:
             ctx = RequestContext(
                 actor=self.actor,
@@ -291,11 +302,13 @@ class Courier:
                 received_at=self.clock(),
             )
             out = await self.notices.save(loaded, ctx, events)
+            after = out.state
             if out.state.state is State.failed:
                 self.stats.failed += 1
                 log.warning("notice.failed", notice=n.id, error=out.state.last_error)
             self._recorded[n.id] = out.events[-1].seq if out.events else loaded.last_seq
         await self._clear(n.id)
+        return after
 
     async def _clear(self, nid: str) -> None:
         async with self.pool.acquire() as conn:
