@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sinks import HttpSink, SmtpSink, notify_env
 from support import Servers, ServiceProcess, start_servers
 
 from caunoi.shared.client import Client
 
-SERVICES = ("scheduling", "petitions")
+SERVICES = ("scheduling", "petitions", "notify")
+
+
+@dataclass
+class Sinks:
+    """What the session's notify service sends to: a real SMTP server, a real webhook gateway, and
+    a folder of letters."""
+
+    smtp: SmtpSink
+    http: HttpSink
+    letters: Path
 
 
 @pytest.fixture(scope="session")
@@ -26,17 +39,28 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         yield s
 
 
+@pytest.fixture(scope="session")
+def sinks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sinks]:
+    smtp, http = SmtpSink().start(), HttpSink().start()
+    try:
+        yield Sinks(smtp, http, tmp_path_factory.mktemp("letters"))
+    finally:
+        smtp.stop()
+        http.stop()
+
+
 @pytest_asyncio.fixture(scope="session")
-async def services(servers: Servers) -> AsyncIterator[dict[str, ServiceProcess]]:
+async def services(servers: Servers, sinks: Sinks) -> AsyncIterator[dict[str, ServiceProcess]]:
     """Every service as two processes, on the session's servers, as `caunoi up` runs them: its
-    read models and admin requests, and its commands and queries."""
+    read models and admin requests, and its commands and queries. notify sends to the sinks."""
+    extra = {"notify": notify_env(sinks.smtp, sinks.http, str(sinks.letters))}
     procs = {
         f"{name}-{role}": ServiceProcess(
             f"caunoi.{name}",
             name,
             # duties tick once at start; tests record what falls due on demand (admin ``duties``)
             # or with runners of their own and a moved clock
-            {**servers.service_env(name), "CAUNOI_ROLE": role, "CAUNOI_DUTY_INTERVAL": "86400"},
+            {**servers.service_env(name), **extra.get(name, {}), "CAUNOI_ROLE": role, "CAUNOI_DUTY_INTERVAL": "86400"},
             servers.root / "logs" / f"{name}-{role}.log",
         )
         for name in SERVICES

@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from caunoi.shared.envelope import CloudEvent
-from caunoi.shared.events import DomainEvent, EventRegistry, UnknownEventType, split_type
+from caunoi.shared.events import ConsumedEvent, DomainEvent, EventRegistry, UnknownEventType, split_type
 
 
 def test_old_versions_are_upcast_to_the_current_model() -> None:
@@ -55,3 +56,19 @@ def test_envelope_is_cloudevents_structured_json() -> None:
     assert body["data"] == {"a": "Thôn"} and "dataschema" not in body
     assert body["time"].endswith("Z") or "+00:00" in body["time"]
     assert CloudEvent.from_json_bytes(ev.to_json_bytes()) == ev
+
+
+def test_a_consumer_s_model_reads_what_it_needs_from_any_version_on() -> None:
+    """A tolerant reader of another service's event: unknown fields ignored, newer versions read
+    while the fields it declares are there, a newer version without them refused."""
+    reg = EventRegistry()
+
+    @reg.register
+    class Replied(ConsumedEvent):
+        NAME = "p.Replied"
+        petition_id: str
+
+    assert reg.decode("p.Replied.v1", {"petition_id": "A", "summary": "x"}) == Replied(petition_id="A")
+    assert reg.decode("p.Replied.v3", {"petition_id": "B", "case_id": None}) == Replied(petition_id="B")
+    with pytest.raises(ValidationError):
+        reg.decode("p.Replied.v4", {"reference": "C"})

@@ -21,10 +21,25 @@ class DomainEvent(BaseModel):
 
     NAME: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    #: a consumer's model of another service's event (:class:`ConsumedEvent`) reads newer versions too
+    READS_NEWER: ClassVar[bool] = False
 
     @classmethod
     def type_name(cls) -> str:
         return f"{cls.NAME}.v{cls.VERSION}"
+
+
+class ConsumedEvent(DomainEvent):
+    """A *consumer's* model of an event another service publishes: a tolerant reader of the
+    published contract (docs/events/). It declares only the fields the consumer uses, ignores the
+    others, and reads any version from ``VERSION`` on, as long as the fields it declares are still
+    there (a newer version that drops or changes one of them fails to decode, which halts the
+    consumer's projection until its model is updated, rather than guessing). It never imports the
+    producer's package, so services stay separately deployable."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    READS_NEWER: ClassVar[bool] = True
 
 
 E = TypeVar("E", bound=type[DomainEvent])
@@ -74,6 +89,8 @@ class EventRegistry:
         model = self.models.get(name)
         if model is None:
             raise UnknownEventType(f"unknown event type {type_name!r}")
+        if version > model.VERSION and model.READS_NEWER:
+            return model.model_validate(data)
         if version > model.VERSION:
             raise UnknownEventType(f"{type_name!r} is newer than this code ({model.type_name()})")
         while version < model.VERSION:

@@ -7,6 +7,10 @@ command bodies, queries, the CLI and the generated JSON Schemas all use.
 - ``PetitionId``: a petition's reference, ``PA-`` and 8 Crockford base-32 characters.
 - ``MeetingId``: a dialogue meeting's reference, ``HN-`` (hội nghị) and 8 such characters.
 - ``AssignmentId``: a cadre's assignment to follow an area, ``PC-`` (phân công) and 8 such characters.
+- ``NoticeId``: a notice's id, ``NT-`` and 16 Crockford base-32 characters (a hash of the event
+  that caused it and its recipient).
+- ``RecipientRef``: who a notice is for, ``petitioner:<petition id>``, ``hamlet:<hamlet id>`` or
+  ``unit:<unit code>``.
 - ``AggregateId``: anything that may name an aggregate, i.e. one NATS subject token.
 
 Codes always travel with their dataset (``vn-2024`` or ``vn-2025``, see :mod:`caunoi.shared.units`).
@@ -32,6 +36,12 @@ MEETING_PREFIX: Final = "HN-"
 MEETING_ID_PATTERN: Final = rf"^{MEETING_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
 ASSIGNMENT_PREFIX: Final = "PC-"
 ASSIGNMENT_ID_PATTERN: Final = rf"^{ASSIGNMENT_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
+NOTICE_PREFIX: Final = "NT-"
+NOTICE_ID_PATTERN: Final = rf"^{NOTICE_PREFIX}[{REFERENCE_ALPHABET}]{{16}}$"
+_HAMLET_ANY: Final = r"\d{5}-[a-z0-9]+(?:-[a-z0-9]+)*"
+RECIPIENT_PATTERN: Final = (
+    rf"^(?:petitioner:{PETITION_ID_PATTERN[1:-1]}|hamlet:{_HAMLET_ANY}|unit:{UNIT_CODE_PATTERN[1:-1]})$"
+)
 #: One NATS subject token: no dots, wildcards or whitespace.
 AGGREGATE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,200}$"
 
@@ -42,6 +52,8 @@ PetitionId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=Tr
 MeetingId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=MEETING_ID_PATTERN)]
 AssignmentId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=ASSIGNMENT_ID_PATTERN)]
 AggregateId = Annotated[str, StringConstraints(pattern=AGGREGATE_ID_PATTERN)]
+NoticeId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=NOTICE_ID_PATTERN)]
+RecipientRef = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=RECIPIENT_PATTERN)]
 
 _UNIT = re.compile(UNIT_CODE_PATTERN)
 _COMMUNE = re.compile(COMMUNE_CODE_PATTERN)
@@ -49,6 +61,7 @@ _HAMLET = re.compile(HAMLET_ID_PATTERN)
 _PETITION = re.compile(PETITION_ID_PATTERN)
 _AGGREGATE = re.compile(AGGREGATE_ID_PATTERN)
 _MEETING = re.compile(MEETING_ID_PATTERN)
+_NOTICE = re.compile(NOTICE_ID_PATTERN)
 
 
 def is_unit_code(value: str) -> bool:
@@ -79,6 +92,10 @@ def short_reference(prefix: str, seed: str, attempt: int = 0) -> str:
     text = seed if attempt == 0 else f"{seed}#{attempt}"
     n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:5], "big")
     return prefix + "".join(REFERENCE_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(8)))
+
+
+def is_notice_id(value: str) -> bool:
+    return _NOTICE.fullmatch(value) is not None
 
 
 def is_aggregate_id(value: str) -> bool:

@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 import nats
@@ -39,6 +39,7 @@ from caunoi.shared.eventstore import EventStore, StoreError, StreamSpec
 from caunoi.shared.identity import IDENTITIES_STREAM, RevocationWatcher, Verifier, load_public_key
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.projection import Pool, Projection, ProjectionRunner
+from caunoi.shared.reactor import Reactor
 from caunoi.shared.settings import Settings, database_url_with
 from caunoi.shared.units import UnitTree
 
@@ -57,6 +58,19 @@ class ReadModel:
     #: the registry that decodes that stream's events; None: this service's own
     registry: EventRegistry | None = None
     subject_filter: str | None = None
+
+
+class Worker(Protocol):
+    """Background work a service runs beside its read models (e.g. notify's delivery of notices):
+    started by the process that keeps the read models, stopped with it."""
+
+    name: str
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -80,6 +94,7 @@ class Service(Generic[D]):
         read_models: Sequence[ReadModel] = (),
         settings: Settings | None = None,
         duties: Sequence[Duty[D]] = (),
+        workers: Sequence[Callable[[D, Resources], Worker]] = (),
     ) -> None:
         self.name = stream.service
         self.stream = stream
@@ -88,6 +103,9 @@ class Service(Generic[D]):
         self.make_deps = make_deps
         self.read_models = list(read_models)
         self.duties = list(duties)
+        #: how to make each background worker from the dependencies and resources
+        self.make_workers = list(workers)
+        self.workers: list[Worker] = []
         self.settings = settings or Settings()
         self.runners: dict[str, ProjectionRunner] = {}
         self.duty_runner: DutyRunner[D] | None = None
@@ -167,6 +185,10 @@ class Service(Generic[D]):
             await runner.setup()
             self.runners[rm.projection.name] = runner
         self._deps = self.make_deps(self._resources)
+        for rm in self.read_models:
+            if isinstance(rm.projection, Reactor):
+                rm.projection.bind(self._resources)
+        self.workers = [make(self._deps, self._resources) for make in self.make_workers]
         if self.duties:
             self.duty_runner = DutyRunner(self.name, self.duties, self._deps, every=s.duty_interval)
 
@@ -187,6 +209,8 @@ class Service(Generic[D]):
             self._tasks.append(asyncio.create_task(runner.run(), name=f"projection:{runner.projection.name}"))
         if self.duty_runner is not None:
             self._tasks.append(asyncio.create_task(self.duty_runner.run(), name="duties"))
+        for worker in self.workers:
+            self._tasks.append(asyncio.create_task(worker.run(), name=f"worker:{worker.name}"))
 
     async def stop(self) -> None:
         if self._requests is not None:
@@ -195,6 +219,8 @@ class Service(Generic[D]):
             runner.stop()
         if self.duty_runner is not None:
             self.duty_runner.stop()
+        for worker in self.workers:
+            worker.stop()
         if self._watcher is not None:
             self._watcher.stop()
         for t in self._tasks:
@@ -253,6 +279,7 @@ class Service(Generic[D]):
                 "last_tick": self.duty_runner.stats.last_tick.isoformat() if self.duty_runner.stats.last_tick else None,
                 "last_error": self.duty_runner.stats.last_error,
             },
+            "workers": {w.name: w.status() for w in self.workers} if self.settings.role != "endpoints" else {},
         }
 
     def runner_for(self, name: str | None) -> ProjectionRunner:

@@ -1,0 +1,3 @@
+from caunoi.notify.bootstrap import main
+
+main()
