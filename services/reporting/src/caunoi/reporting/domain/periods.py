@@ -178,8 +178,10 @@ class Schedule:
             return f"6 tháng {half} năm {year}", f"{'First' if month == 6 else 'Second'} half of {year}"
         if months == 9 and month == 9:
             return f"9 tháng năm {year}", f"Nine months of {year}"
-        if months == 12 and month == 12:
-            return f"Năm {year}", f"Year {year}"
+        if months == 12:
+            if month == 12:
+                return f"Năm {year}", f"Year {year}"
+            return f"Năm {year} (tính đến tháng {month})", f"Year {year} (to {date(year, month, 1):%B})"
         return f"{months} tháng đến tháng {month}/{year}", f"{months} months to {date(year, month, 1):%B} {year}"
 
 
