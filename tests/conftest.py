@@ -14,7 +14,7 @@ from support import Servers, ServiceProcess, start_servers
 
 from caunoi.shared.client import Client
 
-SERVICES = ("scheduling", "petitions")
+SERVICES = ("scheduling", "petitions", "reporting")
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,8 @@ from support import Servers
 from caunoi.petitions.events import registry as petition_events
 from caunoi.petitions.readmodel import PetitionsProjection
 from caunoi.reporting.compilation import compile_report
+from caunoi.reporting.domain.petition_life import Life
+from caunoi.reporting.queries import P, petition_facts
 from caunoi.reporting.events import Compilation
 from caunoi.scheduling.events import registry as scheduling_events
 from caunoi.shared.aggregate import RecordedEvent, decode_message
@@ -230,8 +232,6 @@ async def test_every_figure_equals_an_independent_count_of_the_raw_events(genera
 async def test_the_reporting_reading_of_a_petition_agrees_with_the_petitions_read_model(generated: Generated) -> None:
     """On-time and overdue as reporting judges them (from the events) equal the petitions
     service's own read model, petition by petition, today."""
-    from caunoi.reporting.domain.petition_life import Life
-    from caunoi.reporting.queries import P
 
     today = generated.world.today
     async with generated.world.petitions_pool.acquire() as conn:
@@ -239,8 +239,6 @@ async def test_the_reporting_reading_of_a_petition_agrees_with_the_petitions_rea
             r["id"]: dict(r) for r in await conn.fetch("SELECT id, on_time, overdue, status FROM petitions.petitions")
         }
     async with generated.live.pool.acquire() as conn:
-        from caunoi.reporting.queries import petition_facts
-
         codes = [f"vn-2025:{PROVINCE}", "vn-2024:02"]
         mine = {r["petition_id"]: Life.of(r) for r in await petition_facts(conn, codes, date(2000, 1, 1), today)}
         assert await conn.fetchval(f"SELECT count(*) FROM {P}") == len(theirs)
