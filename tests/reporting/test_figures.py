@@ -25,8 +25,8 @@ from caunoi.petitions.events import registry as petition_events
 from caunoi.petitions.readmodel import PetitionsProjection
 from caunoi.reporting.compilation import compile_report
 from caunoi.reporting.domain.petition_life import Life
-from caunoi.reporting.queries import P, petition_facts
 from caunoi.reporting.events import Compilation
+from caunoi.reporting.queries import P, petition_facts
 from caunoi.scheduling.events import registry as scheduling_events
 from caunoi.shared.aggregate import RecordedEvent, decode_message
 from caunoi.shared.clock import VN
@@ -246,8 +246,8 @@ async def test_the_reporting_reading_of_a_petition_agrees_with_the_petitions_rea
     for pid, row in theirs.items():
         life = mine[pid]
         assert life.overdue_on(today) == row["overdue"], pid
-        assert life.outstanding_on(today) == (row["status"] in {"received", "classified", "forwarded", "returned",
-                                                                "accepted", "in_progress", "reopened"}), pid  # fmt: skip
+        open_ = {"received", "classified", "forwarded", "returned", "accepted", "in_progress", "reopened"}
+        assert life.outstanding_on(today) == (row["status"] in open_), pid
         if row["on_time"] is not None:
             assert life.replies[-1][1] == row["on_time"], pid
 
@@ -270,3 +270,45 @@ async def test_a_report_from_a_full_replay_is_identical_to_the_live_one(generate
         h.now = noon(date(2026, 1, 5))
     assert await replay.ok("compile", body) == await generated.live.ok("compile", body)
     _ = datetime
+
+
+async def test_the_printed_report_opens_keeps_its_diacritics_and_holds_the_charts(generated: Generated) -> None:
+    """The province's yearly report as the CLI prints it (``caunoi reporting compile --pdf``): the
+    PDF opens with an independent reader (pypdf), its text extracts with the Vietnamese diacritics
+    intact, its font is embedded, and it holds the three charts; the CSV and XLSX hold the figures."""
+    import io
+    import unicodedata
+
+    import openpyxl
+    from pypdf import PdfReader
+
+    from caunoi.reporting import export, printout
+
+    live = generated.live
+    live.now = noon(date(2026, 1, 5))
+    result = await live.ok("compile", {"unit": PROVINCE, "schedule": "yearly", "period": "2025-12"})
+    view = printout.view_of_compilation(result)
+    pdf = printout.render(view, date(2026, 1, 5))
+    reader = PdfReader(io.BytesIO(pdf))
+    text = unicodedata.normalize("NFC", "\n".join(page.extract_text() for page in reader.pages))
+    for phrase in ("BÁO CÁO", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "Tỉnh Tuyên Quang",
+                   "Năm 2025", "KẾT QUẢ THỰC HIỆN", "Hội nghị tiếp xúc, đối thoại", "Phường Hà Giang 2", "Xã Phú Linh",
+                   "Tiếp nhận", "ý kiến, kiến nghị", "Tỷ lệ đúng hạn", "Nơi nhận", "NHẬN XÉT, ĐÁNH GIÁ"):  # fmt: skip
+        assert phrase in text, phrase
+    figures = result["compilation"]["totals"]
+    assert f"{figures['opinions']} ý kiến" in text and f"{figures['meetings_held']} cuộc hội nghị" in text
+    images = [img for page in reader.pages for img in page.images]
+    assert len(images) >= 3
+    fonts = [f.get_object() for page in reader.pages if "/Font" in page["/Resources"]  # type: ignore[operator]
+             for f in page["/Resources"]["/Font"].values()]  # type: ignore[index]  # fmt: skip
+    assert fonts and all("DejaVuSerif" in str(f["/BaseFont"]) for f in fonts)
+    # embedded: each font carries its TrueType program
+    assert all("/FontFile2" in f["/DescendantFonts"][0].get_object()["/FontDescriptor"] for f in fonts)
+
+    rows = export.to_csv(view).decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("Mã,Đơn vị,Hội nghị theo kế hoạch") and rows[-1].startswith(f"08,Tỉnh Tuyên Quang,")
+    assert str(figures["meetings_planned"]) == rows[-1].split(",")[2]
+    book = openpyxl.load_workbook(io.BytesIO(export.to_xlsx(view)))
+    assert book.sheetnames == ["Số liệu", "Theo đơn vị", "Lĩnh vực", "Kênh", "Theo tháng"]
+    sheet = {r[1]: r[2] for r in book["Số liệu"].iter_rows(min_row=2, values_only=True)}
+    assert sheet["opinions"] == figures["opinions"] and sheet["attendees"] == figures["attendees"]
