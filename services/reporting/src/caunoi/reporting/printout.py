@@ -133,8 +133,11 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
 
     if comp["by_unit"]:
         doc.heading("4. Kết quả theo đơn vị", level=2)
+        active = [u for u in comp["by_unit"] if any(u["figures"][k] for k, _ in BY_UNIT)]
         unit_rows = [[u["name"], *(u["figures"][k] for k, _ in BY_UNIT), percent(u["figures"]["on_time_rate"])]
-                     for u in comp["by_unit"]]  # fmt: skip
+                     for u in active]  # fmt: skip
+        if quiet := len(comp["by_unit"]) - len(active):
+            unit_rows.append([f"{quiet} đơn vị khác: không có số liệu", *("0" for _ in BY_UNIT), "—"])
         total = ["Tổng cộng", *(comp["totals"][k] for k, _ in BY_UNIT), percent(comp["totals"]["on_time_rate"])]
         doc.table(["Đơn vị", *(h for _, h in BY_UNIT), "Đúng hạn"], [*unit_rows, total],
                   widths=(40, *(13.5 for _ in BY_UNIT), 13.5), size=8)  # fmt: skip
@@ -150,7 +153,9 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
     s = comp["series"]
     unit_names = {u["code"]: u["name"] for u in comp["by_unit"]}
     doc.heading("6. Biểu đồ", level=2)
-    doc.image(charts.meetings_per_month(s["months"], s["meetings_by_unit"], unit_names), width=165)
+    # the units that held a meeting in the twelve months (a province has a hundred communes)
+    held = {c: v for c, v in s["meetings_by_unit"].items() if any(v)}
+    doc.image(charts.meetings_per_month(s["months"], dict(list(held.items())[:40]), unit_names), width=165)
     doc.image(charts.opinions_by_field(by_field or {"—": 0}, FIELDS_VI), width=150)
     doc.image(charts.on_time_rate(s["months"], s["on_time_rate"]), width=165)
 
