@@ -306,7 +306,7 @@ async def test_the_printed_report_opens_keeps_its_diacritics_and_holds_the_chart
     assert all("/FontFile2" in f["/DescendantFonts"][0].get_object()["/FontDescriptor"] for f in fonts)
 
     rows = export.to_csv(view).decode("utf-8-sig").splitlines()
-    assert rows[0].startswith("Mã,Đơn vị,Hội nghị theo kế hoạch") and rows[-1].startswith(f"08,Tỉnh Tuyên Quang,")
+    assert rows[0].startswith("Mã,Đơn vị,Hội nghị theo kế hoạch") and rows[-1].startswith("08,Tỉnh Tuyên Quang,")
     assert str(figures["meetings_planned"]) == rows[-1].split(",")[2]
     book = openpyxl.load_workbook(io.BytesIO(export.to_xlsx(view)))
     assert book.sheetnames == ["Số liệu", "Theo đơn vị", "Lĩnh vực", "Kênh", "Theo tháng"]

@@ -60,7 +60,8 @@ async def test_a_commune_reports_from_the_other_services_events_and_survives_reb
     })  # fmt: skip
     await client.command("scheduling", "meeting_hold", {
         "meeting_id": meeting["meeting_id"], "chair": "Bí thư Đảng ủy", "attendees": {"citizens": 31, "cadres": 4},
-        "minutes_ref": "01/BB", "order_of_business": {"opening": "Khai mạc", "method": "Hỏi đáp", "conclusion": "Kết luận"},
+        "minutes_ref": "01/BB",
+        "order_of_business": {"opening": "Khai mạc", "method": "Hỏi đáp", "conclusion": "Kết luận"},
     })  # fmt: skip
     await wait_projected(client, "petitions")
     raised = []

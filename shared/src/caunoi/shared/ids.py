@@ -35,7 +35,9 @@ MEETING_ID_PATTERN: Final = rf"^{MEETING_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
 ASSIGNMENT_PREFIX: Final = "PC-"
 ASSIGNMENT_ID_PATTERN: Final = rf"^{ASSIGNMENT_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
 REPORT_PREFIX: Final = "BC-"
-REPORT_ID_PATTERN: Final = r"^BC-(?P<unit>\d{2}(?:\d|\d{3})?)-(?P<schedule>[a-z][a-z0-9_]{0,39})-(?P<period>[A-Z0-9-]{1,40})$"
+REPORT_ID_PATTERN: Final = (
+    r"^BC-(?P<unit>\d{2}(?:\d|\d{3})?)-(?P<schedule>[a-z][a-z0-9_]{0,39})-(?P<period>[A-Z0-9-]{1,40})$"
+)
 #: One NATS subject token: no dots, wildcards or whitespace.
 AGGREGATE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,200}$"
 
