@@ -31,7 +31,7 @@ from caunoi.reporting.compilation import compile_report
 from caunoi.reporting.domain import enrolments, reports
 from caunoi.reporting.domain.enrolments import Enrolment, enrolment_id
 from caunoi.reporting.domain.figures import with_corrections
-from caunoi.reporting.domain.periods import Period, Schedule, Schedules, adhoc_period
+from caunoi.reporting.domain.periods import Period, Schedule, Schedules, adhoc_period, dates_period
 from caunoi.reporting.domain.reports import ADHOC, Report
 from caunoi.reporting.events import Compilation
 from caunoi.shared.aggregate import Loaded, Outcome, Repository, reply
@@ -148,7 +148,7 @@ async def compile_query(q: Compile, ctx: RequestContext, deps: Deps) -> dict[str
     if q.schedule:
         schedule, period = schedule_period(deps, unit, q.schedule, q.period, ctx.received_at)
     else:
-        period = adhoc_period("dates", q.from_date, q.to_date)  # type: ignore[arg-type]
+        period = dates_period(q.from_date, q.to_date)  # type: ignore[arg-type]
         schedule = None
     compilation = await compiled(deps, unit.code, period.start, period.end)
     return {

@@ -225,6 +225,13 @@ class Schedules:
         return [s for s in self.items if dataset in s.datasets]
 
 
+def dates_period(start: date, end: date) -> Period:
+    """Any dates a figure is asked for (no schedule, no due time)."""
+    far = datetime.combine(end, time(23, 59), TZ)
+    vi, en = f"Từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}", f"{start:%d %b %Y} to {end:%d %b %Y}"
+    return Period("dates", f"{start}..{end}", start, end, far, far, vi, en)
+
+
 def adhoc_period(key: str, start: date, end: date) -> Period:
     """An ad-hoc report's period: what the unit says it covers; no due time of its own (it falls
     due when opened)."""
