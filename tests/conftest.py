@@ -17,7 +17,7 @@ from support import Servers, ServiceProcess, start_servers
 
 from caunoi.shared.client import Client
 
-SERVICES = ("scheduling", "petitions", "notify")
+SERVICES = ("scheduling", "petitions", "notify", "reporting")
 
 
 @dataclass

@@ -40,6 +40,8 @@ CAUNOI = [sys.executable, "-m", "caunoi.cli.main"]
 PLACEHOLDER = "PA-XXXXXXXX"
 #: a meeting reference: the one the last command printing one at the start of a line printed
 MEETING = "HN-XXXXXXXX"
+#: a report: the one the last command printing one at the start of a line printed
+REPORT = "BC-XXXXXXXX"
 
 
 def env_for(data: Path) -> dict[str, str]:
@@ -147,6 +149,11 @@ def test_up_loads_the_demo_data(live: Live) -> None:
     assert sum(h["type"].endswith("DelayNoticeRequired.v1") for h in history) == 1
     assert "Đã có văn bản trả lời" in live.cli("petitions", "list").stdout
     assert "QUÁ HẠN" in live.cli("petitions", "list", "--overdue").stdout
+    # reports fell due by themselves; the province sees who filed (late), who is missing, the ad-hoc one filed
+    board = live.cli_json("reporting", "list", "--unit", "08")
+    assert {"late", "missing", "submitted"} <= {i["status"] for i in board["items"]}, board["counts"]
+    shown = live.cli("reporting", "list", "--unit", "08", "--schedule", "weekly").stdout
+    assert "Nộp muộn" in shown and "CHƯA NỘP" in shown
 
 
 async def every_stored_message(live: Live) -> list[StoredMessage]:
@@ -198,7 +205,7 @@ def readme_commands() -> list[list[str]]:
 def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None:
     commands = readme_commands()
     assert len(commands) >= 12 and any(c[:2] == ["petitions", "raise"] for c in commands)
-    reference = meeting = None
+    reference = meeting = report = None
     for args in commands:
         if PLACEHOLDER in args:
             assert reference, f"{shlex.join(args)}: the README uses {PLACEHOLDER} before a raise printed one"
@@ -206,9 +213,14 @@ def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None
         if MEETING in args:
             assert meeting, f"{shlex.join(args)}: the README uses {MEETING} before a command printed one"
             args = [meeting if a == MEETING else a for a in args]
+        if REPORT in args:
+            assert report, f"{shlex.join(args)}: the README uses {REPORT} before a command printed one"
+            args = [report if a == REPORT else a for a in args]
         res = live.cli(*args)
         if printed := re.match(r"(HN-[0-9A-Z]{8}):", res.stdout):
             meeting = printed.group(1)
+        if printed := re.match(r"(BC-[0-9A-Za-z_-]+):", res.stdout):
+            report = printed.group(1)
         if args[:2] == ["petitions", "raise"]:
             found = re.search(r"PA-[0-9A-Z]{8}", res.stdout)
             assert found, res.stdout
@@ -216,6 +228,12 @@ def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None
     shown = live.cli_json("petitions", "show", str(reference))
     assert shown["status"] == "closed" and shown["petition"]["hamlet"] == "Thôn Đồng Tâm"
     assert (live.data.parent / "dang-giai-quyet.xlsx").stat().st_size > 0
+    # the reports: printed with their charts, exported, and the ad-hoc one filed
+    assert (live.data.parent / "bao-cao-thang.pdf").read_bytes().startswith(b"%PDF")
+    assert (live.data.parent / "bao-cao-dot-xuat.pdf").read_bytes().startswith(b"%PDF")
+    assert (live.data.parent / "bao-cao-thang.xlsx").stat().st_size > 0
+    filed = live.cli_json("reporting", "show", str(report))
+    assert filed["status"] == "submitted" and filed["corrections"]["attendees"]["value"] == 40
     # the clerk's login file, its list limited to its commune, and the subscriber's file
     assert (live.data.parent / "lan.json").stat().st_mode & 0o077 == 0
     assert {"portal.json", "thong-ke-08.json"} <= {p.name for p in live.data.parent.iterdir()}

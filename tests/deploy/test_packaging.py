@@ -30,7 +30,16 @@ def closure(dist: str, extras: frozenset[str] = frozenset()) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "dist", ["caunoi-shared", "caunoi-printing", "caunoi-petitions", "caunoi-scheduling", "caunoi-notify", "caunoi-cli"]
+    "dist",
+    [
+        "caunoi-shared",
+        "caunoi-printing",
+        "caunoi-petitions",
+        "caunoi-scheduling",
+        "caunoi-notify",
+        "caunoi-reporting",
+        "caunoi-cli",
+    ],
 )
 def test_a_service_installs_without_the_dev_servers(dist: str) -> None:
     deps = closure(dist)

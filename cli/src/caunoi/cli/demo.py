@@ -147,10 +147,11 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
         await wait_petitions_projected(c)
         recorded = (await c.admin("petitions", "duties"))["recorded"]
         await wait_petitions_projected(c)
+        filed = await load_reports(c, province, communes, pilots)
     finally:
         await c.close()
     marker.write_text("ok\n")
-    echo(f"• Demo data: {n} petitions ({fresh} new); {len(recorded)} deadline events recorded.")
+    echo(f"• Demo data: {n} petitions ({fresh} new); {len(recorded)} deadline events recorded; {filed} reports filed.")
     return fresh
 
 
@@ -275,6 +276,54 @@ class Life:
             await self.do("verdict", verdict="satisfied")
         elif stage == 9:
             await self.do("verdict", verdict="not_resolved", comment="Mương vẫn chưa được nạo vét.")
+
+
+async def load_reports(c: Client, province: Unit, communes: list[Unit], pilots: list[Unit]) -> int:
+    """Reporting: the province owes monthly reports, its demo communes weekly and monthly ones,
+    since 45 days ago, so several have fallen due (``ReportDue``) and passed their deadline
+    (``ReportOverdue``). Half of the communes filed their last weekly report (late, after its
+    deadline), one with a narrative and a corrected figure; a pilot commune filed an ad-hoc
+    report. The rest are missing: what the province sees with ``caunoi reporting list``."""
+    since = (today_vn() - timedelta(days=45)).isoformat()
+    await c.command("reporting", "enrol", {"command_id": f"demo-enrol-{province.code}", "unit_code": province.code,
+                                           "schedules": ["monthly"], "since": since})  # fmt: skip
+    for u in communes:
+        await c.command("reporting", "enrol", {"command_id": f"demo-enrol-{u.code}", "unit_code": u.code,
+                                               "schedules": ["weekly", "monthly"], "since": since})  # fmt: skip
+    names = {"reporting", "enrolments", "petition_facts", "meeting_facts"}
+    for _ in range(2):  # what fell due, then what passed its deadline
+        await _wait_projected(c, "reporting", names, 30)
+        await c.admin("reporting", "duties")
+    await _wait_projected(c, "reporting", names, 30)
+    board = await c.query("reporting", "reports", {"unit": province.code, "schedule": "weekly"})
+    latest: dict[str, str] = {}
+    for r in board["items"]:  # newest first
+        latest.setdefault(r["unit_code"], r["id"])
+    filed = 0
+    for i, u in enumerate(communes[: len(communes) // 2]):
+        rid = latest.get(u.code)
+        if rid is None:
+            continue
+        if i == 0:
+            await c.command("reporting", "narrative", {
+                "command_id": f"demo-narrative-{rid}", "report_id": rid, "section": "assessment",
+                "text": "Tình hình Nhân dân ổn định; các ý kiến tập trung vào giao thông nông thôn và đất đai.",
+            })  # fmt: skip
+            await c.command("reporting", "correct", {
+                "command_id": f"demo-correct-{rid}", "report_id": rid, "figure": "attendees", "value": 42,
+                "reason": "Bổ sung đại biểu dự hội nghị tại chi bộ cơ quan (biên bản số 2)",
+            })  # fmt: skip
+        await c.command("reporting", "submit", {"command_id": f"demo-submit-{rid}", "report_id": rid})
+        filed += 1
+    pilot = pilots[0].code
+    adhoc = await c.command("reporting", "open", {
+        "command_id": f"demo-adhoc-{pilot}", "unit_code": pilot, "title": "Báo cáo đột xuất tình hình mưa lũ",
+        "from_date": (today_vn() - timedelta(days=7)).isoformat(), "to_date": today_vn().isoformat(),
+    })  # fmt: skip
+    await c.command(
+        "reporting", "submit", {"command_id": f"demo-adhoc-submit-{pilot}", "report_id": adhoc["report_id"]}
+    )
+    return filed + 1
 
 
 def pick_pilots(communes: list[Unit]) -> list[Unit]:

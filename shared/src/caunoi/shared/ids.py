@@ -11,6 +11,8 @@ command bodies, queries, the CLI and the generated JSON Schemas all use.
   that caused it and its recipient).
 - ``RecipientRef``: who a notice is for, ``petitioner:<petition id>``, ``hamlet:<hamlet id>`` or
   ``unit:<unit code>``.
+- ``ReportId``: a report, ``BC-`` (báo cáo), the unit's code, the schedule and the period
+  (``BC-00691-monthly-2026-05``): one report per unit, schedule and period.
 - ``AggregateId``: anything that may name an aggregate, i.e. one NATS subject token.
 
 Codes always travel with their dataset (``vn-2024`` or ``vn-2025``, see :mod:`caunoi.shared.units`).
@@ -42,6 +44,10 @@ _HAMLET_ANY: Final = r"\d{5}-[a-z0-9]+(?:-[a-z0-9]+)*"
 RECIPIENT_PATTERN: Final = (
     rf"^(?:petitioner:{PETITION_ID_PATTERN[1:-1]}|hamlet:{_HAMLET_ANY}|unit:{UNIT_CODE_PATTERN[1:-1]})$"
 )
+REPORT_PREFIX: Final = "BC-"
+REPORT_ID_PATTERN: Final = (
+    r"^BC-(?P<unit>\d{2}(?:\d|\d{3})?)-(?P<schedule>[a-z][a-z0-9_]{0,39})-(?P<period>[A-Z0-9-]{1,40})$"
+)
 #: One NATS subject token: no dots, wildcards or whitespace.
 AGGREGATE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,200}$"
 
@@ -51,6 +57,7 @@ HamletId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=HA
 PetitionId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=PETITION_ID_PATTERN)]
 MeetingId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=MEETING_ID_PATTERN)]
 AssignmentId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=ASSIGNMENT_ID_PATTERN)]
+ReportId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=REPORT_ID_PATTERN)]
 AggregateId = Annotated[str, StringConstraints(pattern=AGGREGATE_ID_PATTERN)]
 NoticeId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=NOTICE_ID_PATTERN)]
 RecipientRef = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=RECIPIENT_PATTERN)]
@@ -96,6 +103,11 @@ def short_reference(prefix: str, seed: str, attempt: int = 0) -> str:
 
 def is_notice_id(value: str) -> bool:
     return _NOTICE.fullmatch(value) is not None
+
+
+def report_id(unit_code: str, schedule: str, period: str) -> str:
+    """The one report of a unit for a schedule's period."""
+    return f"{REPORT_PREFIX}{unit_code}-{schedule}-{period}"
 
 
 def is_aggregate_id(value: str) -> bool:

@@ -1,0 +1,3 @@
+from caunoi.reporting.bootstrap import main
+
+main()

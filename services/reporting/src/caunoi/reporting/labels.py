@@ -1,0 +1,85 @@
+"""What clerks read: Vietnamese labels (and English ones for ``--lang en``) of the figures,
+fields, channels, statuses and narrative sections."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from caunoi.reporting.commands import ReportStatus
+from caunoi.reporting.events import Section
+
+#: figure -> (Vietnamese, English), in the order a report lists them
+FIGURES: dict[str, tuple[str, str]] = {
+    "meetings_planned": ("Hội nghị theo kế hoạch", "Meetings planned"),
+    "meetings_held": ("Hội nghị đã tổ chức", "Meetings held"),
+    "meetings_held_p1": ("  trong đó: mô hình «Phát huy tài dân, sức dân»", "  of which programme 1"),
+    "meetings_held_p2": ("  trong đó: người đứng đầu đối thoại", "  of which programme 2"),
+    "attendees": ("Lượt người tham dự", "Attendees"),
+    "units_total": ("Đơn vị phải tổ chức", "Places that should hold meetings"),
+    "units_without": ("Đơn vị chưa tổ chức", "Places that held none"),
+    "opinions": ("Ý kiến, kiến nghị tiếp nhận", "Opinions raised"),
+    "opinions_at_meetings": ("  trong đó: tại hội nghị", "  of which at meetings"),
+    "answered_on_spot": ("Giải đáp trực tiếp tại hội nghị", "Answered on the spot"),
+    "forwarded": ("Chuyển cấp có thẩm quyền giải quyết", "Forwarded to the competent tier"),
+    "resolved": ("Đã giải quyết", "Resolved"),
+    "replies_sent": ("Văn bản trả lời đã gửi", "Written replies sent"),
+    "delay_notices_sent": ("Thông báo giải quyết chậm", "Delay notices"),
+    "outstanding": ("Còn tồn, đang giải quyết (cuối kỳ)", "Outstanding (end of period)"),
+    "overdue": ("Quá hạn (cuối kỳ)", "Overdue (end of period)"),
+    "on_time": ("Trả lời đúng hạn", "Replies on time"),
+    "timed": ("Trả lời có thời hạn", "Replies with a deadline"),
+    "on_time_rate": ("Tỷ lệ đúng hạn", "On-time rate"),
+}
+
+FIELDS_VI: dict[str, str] = {
+    "land": "Đất đai",
+    "planning": "Quy hoạch",
+    "roads": "Giao thông nông thôn",
+    "drainage": "Thủy lợi, thoát nước",
+    "farm_prices": "Giá nông sản",
+    "security": "An ninh trật tự, tệ nạn xã hội",
+    "new_rural": "Xây dựng nông thôn mới",
+    "environment": "Môi trường",
+    "social_policy": "Chính sách xã hội",
+    "administration": "Thủ tục hành chính",
+    "other": "Khác",
+}
+
+CHANNELS_VI: dict[str, str] = {
+    "meeting": "Hội nghị",
+    "reception": "Tiếp công dân",
+    "hotline": "Đường dây nóng",
+    "letter": "Đơn thư",
+    "portal": "Cổng thông tin",
+    "cadre": "Cán bộ phản ánh",
+}
+
+STATUS_VI: dict[ReportStatus, str] = {
+    ReportStatus.pending: "Chưa đến hạn",
+    ReportStatus.submitted: "Đã nộp",
+    ReportStatus.late: "Nộp muộn",
+    ReportStatus.missing: "CHƯA NỘP (quá hạn)",
+}
+
+SECTION_VI: dict[Section, str] = {
+    Section.situation: "Tình hình chung",
+    Section.assessment: "Nhận xét, đánh giá",
+    Section.proposals: "Kiến nghị, đề xuất",
+}
+
+
+def label(value: str | None, vi: Mapping[Any, str], lang: str) -> str:
+    """``value``'s label in ``lang`` (a ``StrEnum`` key matches its string value)."""
+    if value is None:
+        return ""
+    return vi.get(value, value) if lang == "vi" else value.replace("_", " ")
+
+
+def figure_label(key: str, lang: str) -> str:
+    vi, en = FIGURES.get(key, (key, key))
+    return vi if lang == "vi" else en
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %"

@@ -1,0 +1,177 @@
+"""A report printed as the provincial reports in the seeds are laid out: the issuing unit and the
+national motto at the head, place and date, «BÁO CÁO» and what it reports on, I. the results
+(meetings, then the people's opinions: what was raised, answered, forwarded, resolved), the
+figures with any correction beside the computed value, the table by unit below, the charts,
+II. the assessment, III. the proposals, and the recipients (the tier above, «báo cáo»).
+
+Input: a report as the ``report`` query returns it (or a compilation, :func:`view_of_compilation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from caunoi.reporting import charts
+from caunoi.reporting.events import Section
+from caunoi.reporting.labels import CHANNELS_VI, FIELDS_VI, FIGURES, percent
+from caunoi.reporting.pdf import Document
+from caunoi.shared.units import UnitTree
+
+MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+BY_UNIT = (
+    ("meetings_planned", "HN kế hoạch"),
+    ("meetings_held", "HN đã tổ chức"),
+    ("attendees", "Lượt dự"),
+    ("opinions", "Ý kiến"),
+    ("answered_on_spot", "Giải đáp tại HN"),
+    ("forwarded", "Chuyển"),
+    ("resolved", "Đã giải quyết"),
+    ("outstanding", "Tồn"),
+    ("overdue", "Quá hạn"),
+)
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date() if "T" in str(value) else date.fromisoformat(str(value))
+
+
+def view_of_compilation(result: Mapping[str, Any]) -> dict[str, Any]:
+    """A compilation (the ``compile`` query's answer) as a report to print: a draft, uncorrected."""
+    comp = result["compilation"]
+    return {
+        "unit_code": result["unit"]["code"],
+        "unit_name": result["unit"]["name"],
+        "dataset": None,
+        "to_unit": None,
+        "schedule_title": result.get("schedule_title") or "Báo cáo tổng hợp",
+        "period_label": result["period"]["label"],
+        "period_start": result["period"]["start"],
+        "period_end": result["period"]["end"],
+        "compilation": comp,
+        "final": comp["totals"],
+        "corrections": {},
+        "narrative": {},
+        "status": "draft",
+        "submitted_at": None,
+        "title": None,
+    }
+
+
+def render(view: Mapping[str, Any], today: date) -> bytes:
+    tree = UnitTree.load(view["dataset"]) if view.get("dataset") else None
+    unit = tree.find(view["unit_code"]) if tree else None
+    parent = tree.find(view["to_unit"]) if tree and view.get("to_unit") else None
+    comp, final, corrections = view["compilation"], view["final"], view.get("corrections") or {}
+    start, end = _day(view["period_start"]), _day(view["period_end"])
+    dated = _day(view["submitted_at"]) if view.get("submitted_at") else today
+    place = unit.short_name if unit else view["unit_name"]
+
+    doc = Document(f"Báo cáo {view['period_label']} — {view['unit_name']}")
+    doc.masthead(
+        [parent.name.upper() if parent else "", view["unit_name"].upper(), "*"],
+        MOTTO,
+        f"{place}, ngày {dated.day:02d} tháng {dated.month:02d} năm {dated.year}",
+    )
+    what = view.get("title") or view["schedule_title"]
+    doc.title("BÁO CÁO", f"{what} — {view['period_label']}")
+    doc.paragraph(f"(Số liệu từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y})", italic=True, indent=False)
+    if view.get("status") not in ("submitted", "late"):
+        doc.paragraph("DỰ THẢO — số liệu tổng hợp tự động, chưa nộp.", bold=True, indent=False)
+    narrative = view.get("narrative") or {}
+    if text := narrative.get(Section.situation.value):
+        doc.heading("Tình hình chung", level=2)
+        doc.paragraph(text)
+
+    doc.heading("I. KẾT QUẢ THỰC HIỆN")
+    doc.heading("1. Hội nghị tiếp xúc, đối thoại", level=2)
+    without = final["units_without_meeting"]
+    doc.paragraph(
+        f"Trong kỳ, {final['units_total'] - len(without)}/{final['units_total']} đơn vị đã tổ chức "
+        f"{final['meetings_held']} cuộc hội nghị (theo kế hoạch: {final['meetings_planned']} cuộc), với "
+        f"{final['attendees']} lượt người tham dự; trong đó {final['meetings_held_p1']} cuộc thực hiện mô hình "
+        f"«Phát huy tài dân, sức dân – lợi cho dân», {final['meetings_held_p2']} cuộc người đứng đầu cấp ủy "
+        "tiếp xúc, đối thoại với Nhân dân."
+    )
+    if without:
+        names = ", ".join(u["name"] for u in without[:40]) + (" …" if len(without) > 40 else "")
+        doc.paragraph(f"Đơn vị chưa tổ chức hội nghị ({len(without)}): {names}.")
+    doc.heading("2. Tiếp nhận, giải quyết ý kiến, kiến nghị của Nhân dân", level=2)
+    doc.paragraph(
+        f"Tiếp nhận {final['opinions']} ý kiến, kiến nghị (tại hội nghị: {final['opinions_at_meetings']}); "
+        f"giải đáp trực tiếp tại hội nghị {final['answered_on_spot']} ý kiến; chuyển cấp có thẩm quyền giải "
+        f"quyết {final['forwarded']} ý kiến; đã giải quyết {final['resolved']}, đã gửi {final['replies_sent']} "
+        f"văn bản trả lời và {final['delay_notices_sent']} thông báo giải quyết chậm. Cuối kỳ còn "
+        f"{final['outstanding']} ý kiến đang giải quyết, trong đó {final['overdue']} ý kiến quá hạn. Tỷ lệ trả "
+        f"lời đúng hạn: {percent(final['on_time_rate'])}."
+    )
+    if comp["totals"]["forwarded_to"]:
+        to = "; ".join(
+            f"{f['to_unit']}{' – ' + f['to_agency'] if f['to_agency'] else ''}: {f['count']}"
+            for f in comp["totals"]["forwarded_to"][:12]
+        )
+        doc.paragraph(f"Chuyển đến: {to}.")
+
+    doc.heading("3. Số liệu tổng hợp", level=2)
+    rows = []
+    for key, (vi, _) in FIGURES.items():
+        if key == "units_without":
+            computed: Any = len(comp["totals"]["units_without_meeting"])
+        elif key == "on_time_rate":
+            computed = percent(comp["totals"]["on_time_rate"])
+        else:
+            computed = comp["totals"][key]
+        fix = corrections.get(key)
+        shown = final[key] if key not in ("units_without", "on_time_rate") else computed
+        if key == "on_time_rate":
+            shown = percent(final["on_time_rate"])
+        rows.append([vi, computed, shown if fix else "", fix["reason"] if fix else ""])
+    doc.table(["Chỉ tiêu", "Tổng hợp tự động", "Điều chỉnh", "Lý do điều chỉnh"], rows, widths=(70, 28, 24, 53))
+
+    if comp["by_unit"]:
+        doc.heading("4. Kết quả theo đơn vị", level=2)
+        active = [u for u in comp["by_unit"] if any(u["figures"][k] for k, _ in BY_UNIT)]
+        unit_rows = [[u["name"], *(u["figures"][k] for k, _ in BY_UNIT), percent(u["figures"]["on_time_rate"])]
+                     for u in active]  # fmt: skip
+        if quiet := len(comp["by_unit"]) - len(active):
+            unit_rows.append([f"{quiet} đơn vị khác: không có số liệu", *("0" for _ in BY_UNIT), "—"])
+        total = ["Tổng cộng", *(comp["totals"][k] for k, _ in BY_UNIT), percent(comp["totals"]["on_time_rate"])]
+        doc.table(["Đơn vị", *(h for _, h in BY_UNIT), "Đúng hạn"], [*unit_rows, total],
+                  widths=(40, *(13.5 for _ in BY_UNIT), 13.5), size=8)  # fmt: skip
+
+    by_field = comp["totals"]["opinions_by_field"]
+    if by_field:
+        doc.heading("5. Ý kiến, kiến nghị theo lĩnh vực và kênh tiếp nhận", level=2)
+        doc.table(["Lĩnh vực", "Số ý kiến"], [[FIELDS_VI.get(k, k), n] for k, n in by_field.items()], widths=(120, 55))
+        channels = comp["totals"]["opinions_by_channel"]
+        doc.table(["Kênh tiếp nhận", "Số ý kiến"], [[CHANNELS_VI.get(k, k), n] for k, n in channels.items()],
+                  widths=(120, 55))  # fmt: skip
+
+    s = comp["series"]
+    unit_names = {u["code"]: u["name"] for u in comp["by_unit"]}
+    doc.heading("6. Biểu đồ", level=2)
+    # the units that held a meeting in the twelve months (a province has a hundred communes)
+    held = {c: v for c, v in s["meetings_by_unit"].items() if any(v)}
+    doc.image(charts.meetings_per_month(s["months"], dict(list(held.items())[:40]), unit_names), width=165)
+    doc.image(charts.opinions_by_field(by_field or {"—": 0}, FIELDS_VI), width=150)
+    doc.image(charts.on_time_rate(s["months"], s["on_time_rate"]), width=165)
+
+    doc.heading("II. NHẬN XÉT, ĐÁNH GIÁ")
+    doc.paragraph(narrative.get(Section.assessment.value) or "(Chưa có nhận xét.)")
+    doc.heading("III. KIẾN NGHỊ, ĐỀ XUẤT")
+    doc.paragraph(narrative.get(Section.proposals.value) or "(Không có.)")
+
+    recipients = ["Nơi nhận:"]
+    if parent is not None:
+        recipients.append(f"- {parent.name} (báo cáo);")
+    recipients.append("- Lưu văn phòng.")
+    status = {"submitted": "Đã nộp", "late": "Nộp muộn"}.get(str(view.get("status")), "Dự thảo")
+    when = f" lúc {view['submitted_at']}" if view.get("submitted_at") else ""
+    doc.columns(recipients, [f"T/M {view['unit_name'].upper()}", f"{status}{when}"])
+    channels_used = ", ".join(CHANNELS_VI.get(k, k) for k in comp["totals"]["opinions_by_channel"])
+    doc.paragraph(f"Tổng hợp từ dữ liệu sự kiện ({channels_used or 'không có ý kiến'}); "
+                  f"vị trí dữ liệu: {comp['compiled_from']}.", italic=True, indent=False)  # fmt: skip
+    return doc.render()
