@@ -44,7 +44,7 @@ MODELS = consumed()
 
 def test_the_consumers_are_found() -> None:
     modules = {m.__module__.split(".")[1] for m in MODELS}
-    assert {"scheduling", "notify"} <= modules, modules
+    assert {"scheduling", "notify", "reporting"} <= modules, modules
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: f"{m.__module__.split('.')[1]}:{m.NAME.rsplit('.', 1)[1]}")

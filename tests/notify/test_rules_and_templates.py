@@ -5,7 +5,7 @@ version; a broken one is reported, not sent."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,15 @@ MEETING: dict[str, Any] = {
     "date": date(2026, 12, 20), "start_time": "08:00:00", "venue": "Nhà văn hóa thôn", "unit_code": "00691",
     "handed_to": [],
 }  # fmt: skip
-REPORT = {"unit_code": "00691", "unit_path": ["08", "00691"], "dataset": "vn-2025", "handed_to": []}
+REPORT = {
+    "unit_code": "00691",
+    "unit_path": ["08", "00691"],
+    "dataset": "vn-2025",
+    "handed_to": [],
+    "unit_name": "Phường Hà Giang 2",
+    "schedule_title": "Báo cáo tháng",
+    "period_label": "tháng 12/2026",
+}
 
 HAMLET = NoticeRecipient(kind=RecipientKind.hamlet, id="00691-thon-dong-tam")
 PETITIONER = NoticeRecipient(kind=RecipientKind.petitioner, id="PA-7KQ2M9XD")
@@ -72,11 +80,12 @@ SAMPLES: list[tuple[ConsumedEvent, dict[str, Any], NoticeKind, list[NoticeRecipi
      MEETING, NoticeKind.broadcast_reminder, [unit("00691"), unit("08")]),
     (c.MinutesOverdue(meeting_id="M-1", held_on=date(2026, 12, 20), due_on=date(2026, 12, 27)),
      MEETING, NoticeKind.minutes_reminder, [unit("00691")]),
-    (c.ReportDue(report_id="R-1", unit_code="00691", unit_path=["08", "00691"], dataset="vn-2025", period="2026-12",
-                 due_on=date(2026, 12, 15)),
+    (c.ReportDue(report_id="R-1", unit_code="00691", unit_name="Phường Hà Giang 2", unit_path=["08", "00691"],
+                 dataset="vn-2025", schedule="monthly", schedule_title="Báo cáo tháng", period="2026-12",
+                 period_label="tháng 12/2026", due_at=datetime(2026, 12, 15, 10, tzinfo=UTC)),
      REPORT, NoticeKind.report_due, [unit("00691")]),
-    (c.ReportOverdue(report_id="R-1", unit_code="00691", unit_path=["08", "00691"], dataset="vn-2025",
-                     period="2026-12", due_on=date(2026, 12, 15)),
+    (c.ReportOverdue(report_id="R-1", unit_code="00691", schedule="monthly", period="2026-12",
+                     due_at=datetime(2026, 12, 15, 10, tzinfo=UTC)),
      REPORT, NoticeKind.report_overdue, [unit("00691")]),
 ]  # fmt: skip
 

@@ -161,6 +161,9 @@ class Edge:
     max_request_bytes: int = 256 * 1024
     #: when a request arrived (``RequestContext.received_at``, hence ``ctx.today``); tests move it
     clock: Callable[[], datetime] = field(default=utc_now)
+    #: awaited before a query's handler: the service's read models catch up with what was stored
+    #: when the query arrived (see ``Service.caught_up``); None: answer from them as they are
+    settle: Callable[[], Awaitable[None]] | None = None
 
 
 async def dispatch(edge: Edge, ep: Endpoint[D], deps: D, raw: bytes, headers: Mapping[str, str] | None = None) -> bytes:
@@ -181,6 +184,8 @@ async def dispatch(edge: Edge, ep: Endpoint[D], deps: D, raw: bytes, headers: Ma
     if ep.kind == "command":
         clog.bind_command(ep.name, ctx.command_id, ctx.correlation_id)
     try:
+        if ep.kind == "query" and edge.settle is not None:
+            await edge.settle()
         result = await ep.handler(request, ctx, deps)
         if ep.kind == "command":
             events = result.get("events", []) if isinstance(result, dict) else []

@@ -158,7 +158,7 @@ class Service(Generic[D]):
         )
         with contextlib.suppress(StoreError):  # no identity revoked yet: the stream may not exist
             await self._watcher.catch_up()
-        self._edge = Edge(self.name, verifier, s.max_request_bytes)
+        self._edge = Edge(self.name, verifier, s.max_request_bytes, settle=self.caught_up if s.query_settle else None)
         self.stream = replace(self.stream, replicas=s.stream_replicas)
         await provision_stream(nc, self.stream)
         store = JetStreamEventStore(nc, self.stream, timeout=s.store_timeout, retries=s.store_retries)
@@ -281,6 +281,37 @@ class Service(Generic[D]):
             },
             "workers": {w.name: w.status() for w in self.workers} if self.settings.role != "endpoints" else {},
         }
+
+    async def caught_up(self) -> None:
+        """Until every read model of this service has applied what its stream held when this was
+        called, for at most ``CAUNOI_QUERY_SETTLE`` seconds: a query then sees every command
+        acknowledged before it arrived (the clerk's list shows the petition just raised), in any
+        process of the service. A read model halted on a parked event is not waited for. The
+        positions are read from the database, since another process may keep the read models."""
+        runners = list(self.runners.values())
+        if not runners:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.query_settle
+        tips = {store.stream: await store.last_seq() for store in {r.store.stream: r.store for r in runners}.values()}
+        positions = " UNION ALL ".join(
+            f"SELECT '{r.projection.name}' AS name, position FROM \"{r.schema}\".checkpoint" for r in runners
+        )
+        pause = 0.002
+        while True:
+            async with self.resources.pool.acquire() as conn:
+                at = {row["name"]: row["position"] for row in await conn.fetch(positions)}
+                halted = {
+                    row["projection"]
+                    for row in await conn.fetch("SELECT projection FROM projection_parked WHERE resolved_at IS NULL")
+                }
+            behind = [
+                r for r in runners if at[r.projection.name] < tips[r.store.stream] and r.projection.name not in halted
+            ]
+            if not behind or loop.time() >= deadline:
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def runner_for(self, name: str | None) -> ProjectionRunner:
         """By name; without one, the service's only read model or the one named after it."""

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     projection_gather: float = Field(0.002, ge=0, le=1)
     #: events a rebuild (or a projection far behind) applies per transaction
     projection_bulk_batch: int = Field(10_000, ge=100, le=1_000_000)
+    #: a query first waits, at most this long (seconds), for the service's read models to apply what
+    #: was stored when it arrived, so it sees the commands acknowledged before it; 0: never waits
+    query_settle: float = Field(2.0, ge=0, le=60)
     #: how often a service looks for what fell due (deadlines, reports, reminders), in seconds
     duty_interval: float = Field(30.0, gt=0, le=86_400)
     db_pool_size: int = Field(10, ge=2, le=500)

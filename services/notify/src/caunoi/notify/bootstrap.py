@@ -1,5 +1,5 @@
 """The notify service, wired: its read models (its own notices and contacts; its copy of the
-hamlet list; the planners that follow the petitions and scheduling streams), the courier that
+hamlet list; the planners that follow the petitions, scheduling and reporting streams), the courier that
 sends, and the handlers' dependencies.
 
 Run ``python -m caunoi.notify``. Events go to stream ``NOTIFY`` on
@@ -16,7 +16,7 @@ from caunoi.notify.courier import Courier
 from caunoi.notify.domain import CONTACT, NOTICE
 from caunoi.notify.events import registry
 from caunoi.notify.handlers import ENDPOINTS, Deps, Followed
-from caunoi.notify.planner import MeetingFacts, PetitionFacts, Planner
+from caunoi.notify.planner import MeetingFacts, PetitionFacts, Planner, ReportFacts
 from caunoi.notify.readmodel import ContactsProjection, NoticesProjection
 from caunoi.notify.settings import NotifySettings
 from caunoi.notify.templates import Templates
@@ -36,6 +36,7 @@ STREAM = StreamSpec(
 FOLLOWED = {
     consumed.PETITIONS_STREAM.name: (consumed.PETITIONS_STREAM, consumed.petitions),
     consumed.SCHEDULING_STREAM.name: (consumed.SCHEDULING_STREAM, consumed.scheduling),
+    consumed.REPORTING_STREAM.name: (consumed.REPORTING_STREAM, consumed.reporting),
 }
 
 
@@ -83,8 +84,7 @@ def build() -> Service[Deps]:
             ReadModel(ContactsProjection()),
             # notify's own copy of the hamlet list (names of hamlets it writes to)
             ReadModel(HamletsProjection(HAMLETS), stream=consumed.SCHEDULING_STREAM, registry=hamlets.registry),
-            # what causes notices; REPORTING joins when that service ships (issue 10):
-            # ReadModel(Planner("from_reporting", REPORTING_STREAM, EventFacts(), max_age), stream=..., registry=...)
+            # what causes notices
             ReadModel(
                 Planner("from_petitions", consumed.PETITIONS_STREAM, PetitionFacts(), max_age),
                 stream=consumed.PETITIONS_STREAM,
@@ -94,6 +94,11 @@ def build() -> Service[Deps]:
                 Planner("from_scheduling", consumed.SCHEDULING_STREAM, MeetingFacts(), max_age),
                 stream=consumed.SCHEDULING_STREAM,
                 registry=consumed.scheduling,
+            ),
+            ReadModel(
+                Planner("from_reporting", consumed.REPORTING_STREAM, ReportFacts(), max_age),
+                stream=consumed.REPORTING_STREAM,
+                registry=consumed.reporting,
             ),
         ],
         workers=[courier],

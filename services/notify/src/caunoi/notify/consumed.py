@@ -5,13 +5,13 @@ another service's package.
 
 tests/kernel/test_consumed_contracts.py checks every model here against its producer's current
 one (type, version, every declared field). **Provisional** models are marked so: their producer
-does not publish them yet (reporting's reminders, the petitioner's erasure); a type nobody
+does not publish them yet (the petitioner's erasure); a type nobody
 publishes only means its rule never fires.
 """
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 from pydantic import BaseModel, ConfigDict
 
@@ -91,7 +91,7 @@ class ReplyIssued(ConsumedEvent):
     recipients: list[str]
 
 
-# --- petitions: provisional (issue 8) ------------------------------------------------------------
+# --- petitions: deadlines and notices ------------------------------------------------------------
 
 
 @petitions.register
@@ -144,7 +144,7 @@ class PetitionerDataErased(ConsumedEvent):
     petition_id: str
 
 
-# --- scheduling: provisional (issue 9) -----------------------------------------------------------
+# --- scheduling: meetings and reminders -----------------------------------------------------------
 
 
 class _Meeting(ConsumedEvent):
@@ -238,28 +238,33 @@ class MinutesOverdue(ConsumedEvent):
     due_on: date
 
 
-# --- reporting: provisional (issue 10) -----------------------------------------------------------
+# --- reporting -----------------------------------------------------------------------------------
 
 
 class _Report(ConsumedEvent):
     report_id: str
     unit_code: str
-    unit_path: list[str]
-    dataset: str
-    #: e.g. ``weekly``, ``monthly``, ``2026-Q4``
+    #: e.g. ``weekly``, ``monthly``; the period's key, e.g. ``2026-12`` or ``2026-W49``
+    schedule: str
     period: str
-    due_on: date
+    #: the deadline (None for an ad-hoc report without one)
+    due_at: datetime | None = None
 
 
 @reporting.register
 class ReportDue(_Report):
-    """PROVISIONAL (issue 10)."""
+    """A report's period fell due; the unit must file it by ``due_at``."""
 
     NAME = f"{REPORTING_NS}.ReportDue"
+    unit_name: str
+    unit_path: list[str]
+    dataset: str
+    schedule_title: str
+    period_label: str
 
 
 @reporting.register
 class ReportOverdue(_Report):
-    """PROVISIONAL (issue 10)."""
+    """The deadline passed and the report was not submitted."""
 
     NAME = f"{REPORTING_NS}.ReportOverdue"

@@ -7,6 +7,7 @@ the NATS subjects to them.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -183,7 +184,7 @@ async def preview_query(q: PreviewNotice, ctx: RequestContext, deps: Deps) -> di
         "body": rendered.text,
     }
     if q.letter:
-        pdf = render_letter(compose.letter_for(n, reach, rendered, today_vn()))
+        pdf = await asyncio.to_thread(render_letter, compose.letter_for(n, reach, rendered, today_vn()))
         out["letter_pdf"] = base64.b64encode(pdf).decode()
     return out
 

@@ -184,28 +184,32 @@ class MeetingFacts(Facts):
         return {**row, "unit_code": row["commune_code"], "handed_to": []}
 
 
-class EventFacts(Facts):
-    """Events that carry their own place (reports): no table."""
+class ReportFacts(Facts):
+    """A report's place and labels, from ``ReportDue`` (``ReportOverdue`` names only the report)."""
 
-    table = ""
-    columns: ClassVar[dict[str, str]] = {}
-
-    async def setup(self, conn: Conn, schema: str) -> None:
-        return None
+    table = "reports"
+    columns: ClassVar[dict[str, str]] = {
+        "report_id": "text PRIMARY KEY",
+        "unit_code": "text NOT NULL",
+        "unit_name": "text NOT NULL",
+        "unit_path": "text[] NOT NULL",
+        "dataset": "text NOT NULL",
+        "schedule_title": "text NOT NULL",
+        "period_label": "text NOT NULL",
+    }
 
     async def remember(self, conn: Conn, schema: str, ev: DomainEvent) -> None:
-        return None
+        if isinstance(ev, c.ReportDue):
+            await conn.execute(
+                f'INSERT INTO "{schema}".reports VALUES ($1, $2, $3, $4, $5, $6, $7)'
+                " ON CONFLICT (report_id) DO NOTHING",
+                ev.report_id, ev.unit_code, ev.unit_name, ev.unit_path, ev.dataset, ev.schedule_title,
+                ev.period_label,
+            )  # fmt: skip
 
     async def get(self, conn: Conn, schema: str, ev: DomainEvent) -> Row | None:
-        return {
-            "unit_code": getattr(ev, "unit_code"),  # noqa: B009 - every rule's event of this stream has it
-            "unit_path": getattr(ev, "unit_path"),  # noqa: B009
-            "dataset": getattr(ev, "dataset"),  # noqa: B009
-            "handed_to": [],
-        }
-
-    async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
-        return []
+        row = await self._row(conn, schema, str(getattr(ev, "report_id", "")))
+        return None if row is None else {**row, "handed_to": []}
 
 
 class Planner(Reactor):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from jinja2 import (
     TemplateError,
     TemplateNotFound,
 )
+
+from caunoi.shared.clock import VN
 
 BLOCKS = ("subject", "short", "body")
 FALLBACK_LANG = "vi"
@@ -47,6 +49,15 @@ def vndate(value: Any) -> str:
         return ""
     d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
     return f"{d.day:02d}/{d.month:02d}/{d.year}"
+
+
+def vndatetime(value: Any) -> str:
+    """``2026-12-03T07:00:00Z`` (or a datetime) -> ``14:00 03/12/2026``, in Vietnam's time."""
+    if value is None or value == "":
+        return ""
+    t = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    t = t.astimezone(VN) if t.tzinfo else t
+    return f"{t:%H:%M} {vndate(t.date())}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class Templates:
             auto_reload=True,
         )
         self.env.filters["vndate"] = vndate
+        self.env.filters["vndatetime"] = vndatetime
 
     def source(self, name: str, lang: str) -> tuple[str, str, str]:
         """(path, source, version) of the file used for ``name`` in ``lang``."""

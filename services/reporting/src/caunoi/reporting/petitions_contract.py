@@ -5,20 +5,19 @@ Only what a report's figures need is declared: a petition's origin (commune, uni
 hamlet, meeting), its channel, kind and field, the dated steps of its life (answered on the spot,
 classified, forwarded and to whom, returned, accepted, committed, extended, replied, the
 petitioner's verdict, withdrawn, merged), the deadlines those steps carry, and what time recorded
-(``PetitionOverdue``, ``DelayNoticeRequired``). Fields not declared are ignored (the producer may
-add fields); types not declared are skipped (it may add types); a newer version of a declared
-type halts the read model until this reader learns it. tests/reporting/test_contracts.py keeps
-these versions equal to the producer's.
+(``PetitionOverdue``, ``DelayNoticeRequired``). These are
+:class:`~caunoi.shared.events.ConsumedEvent` models: fields not declared are ignored, newer
+versions are read as long as the declared fields are there, types not declared are skipped;
+tests/kernel/test_consumed_contracts.py checks every declared field against the producer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from caunoi.shared.events import DomainEvent, EventRegistry
+from caunoi.shared.events import ConsumedEvent, EventRegistry
 from caunoi.shared.eventstore import StreamSpec
 
 #: the producer's stream, followed read-only (the petitions service provisions it)
@@ -32,10 +31,6 @@ NS = "vn.caunoi.petitions"
 registry = EventRegistry()
 
 
-class _Tolerant(DomainEvent):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
 class Deadline(BaseModel):
     """A deadline an event starts or moves: which one (handle, resolve, committed) and its date."""
 
@@ -45,9 +40,8 @@ class Deadline(BaseModel):
 
 
 @registry.register
-class PetitionRaised(_Tolerant):
+class PetitionRaised(ConsumedEvent):
     NAME = f"{NS}.PetitionRaised"
-    VERSION = 2
     petition_id: str
     channel: str
     kind: str
@@ -63,7 +57,7 @@ class PetitionRaised(_Tolerant):
 
 
 @registry.register
-class PetitionClassified(_Tolerant):
+class PetitionClassified(ConsumedEvent):
     NAME = f"{NS}.PetitionClassified"
     petition_id: str
     category: str
@@ -72,16 +66,15 @@ class PetitionClassified(_Tolerant):
 
 
 @registry.register
-class PetitionAnsweredOnSpot(_Tolerant):
+class PetitionAnsweredOnSpot(ConsumedEvent):
     NAME = f"{NS}.PetitionAnsweredOnSpot"
     petition_id: str
     answered_on: dt.date
 
 
 @registry.register
-class PetitionForwarded(_Tolerant):
+class PetitionForwarded(ConsumedEvent):
     NAME = f"{NS}.PetitionForwarded"
-    VERSION = 2
     petition_id: str
     to_unit: str
     to_agency: str | None = None
@@ -90,7 +83,7 @@ class PetitionForwarded(_Tolerant):
 
 
 @registry.register
-class PetitionReturned(_Tolerant):
+class PetitionReturned(ConsumedEvent):
     NAME = f"{NS}.PetitionReturned"
     petition_id: str
     returned_on: dt.date
@@ -98,7 +91,7 @@ class PetitionReturned(_Tolerant):
 
 
 @registry.register
-class PetitionAccepted(_Tolerant):
+class PetitionAccepted(ConsumedEvent):
     NAME = f"{NS}.PetitionAccepted"
     petition_id: str
     accepted_on: dt.date
@@ -106,16 +99,15 @@ class PetitionAccepted(_Tolerant):
 
 
 @registry.register
-class CommitmentSet(_Tolerant):
+class CommitmentSet(ConsumedEvent):
     NAME = f"{NS}.CommitmentSet"
-    VERSION = 2
     petition_id: str
     committed_date: dt.date
     deadline: Deadline | None = None
 
 
 @registry.register
-class PetitionExtended(_Tolerant):
+class PetitionExtended(ConsumedEvent):
     NAME = f"{NS}.PetitionExtended"
     petition_id: str
     extended_on: dt.date
@@ -123,15 +115,14 @@ class PetitionExtended(_Tolerant):
 
 
 @registry.register
-class ReplyIssued(_Tolerant):
+class ReplyIssued(ConsumedEvent):
     NAME = f"{NS}.ReplyIssued"
-    VERSION = 2
     petition_id: str
     issued_on: dt.date
 
 
 @registry.register
-class VerdictGiven(_Tolerant):
+class VerdictGiven(ConsumedEvent):
     NAME = f"{NS}.VerdictGiven"
     petition_id: str
     verdict: str
@@ -140,21 +131,21 @@ class VerdictGiven(_Tolerant):
 
 
 @registry.register
-class PetitionWithdrawn(_Tolerant):
+class PetitionWithdrawn(ConsumedEvent):
     NAME = f"{NS}.PetitionWithdrawn"
     petition_id: str
     withdrawn_on: dt.date
 
 
 @registry.register
-class PetitionMerged(_Tolerant):
+class PetitionMerged(ConsumedEvent):
     NAME = f"{NS}.PetitionMerged"
     petition_id: str
     merged_on: dt.date
 
 
 @registry.register
-class PetitionOverdue(_Tolerant):
+class PetitionOverdue(ConsumedEvent):
     NAME = f"{NS}.PetitionOverdue"
     petition_id: str
     deadline: str
@@ -163,18 +154,10 @@ class PetitionOverdue(_Tolerant):
 
 
 @registry.register
-class DelayNoticeRequired(_Tolerant):
+class DelayNoticeRequired(ConsumedEvent):
     """Today the delay notice owed to the petitioner is counted when petitions records it; when the
     notify service publishes what it sent, the figure counts that instead (docs/architecture.md)."""
 
     NAME = f"{NS}.DelayNoticeRequired"
     petition_id: str
     noticed_on: dt.date
-
-
-def _same(data: dict[str, Any]) -> dict[str, Any]:
-    return data  # v2 added fields this reader does not need (or reads as optional)
-
-
-for _name in (PetitionRaised.NAME, PetitionForwarded.NAME, CommitmentSet.NAME, ReplyIssued.NAME):
-    registry.upcaster(_name, 1)(_same)

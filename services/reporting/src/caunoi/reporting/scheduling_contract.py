@@ -5,28 +5,23 @@ Only a meeting's life as a report counts it is declared: where and when it is pl
 by the rotation, planned, moved, postponed), called off, and held (``MeetingHeld`` carries the
 whole record: programme, commune and unit path, host, date, attendees). The hamlet list is read
 with the kernel's shared contract (:mod:`caunoi.shared.hamlets`). Fields and types not declared
-here are ignored; tests/reporting/test_contracts.py keeps the versions equal to the producer's.
+here are ignored (``ConsumedEvent``); tests/kernel/test_consumed_contracts.py checks them against
+the producer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import ConfigDict
-
-from caunoi.shared.events import DomainEvent, EventRegistry
+from caunoi.shared.events import ConsumedEvent, EventRegistry
 
 NS = "vn.caunoi.scheduling"
 
 registry = EventRegistry()
 
 
-class _Tolerant(DomainEvent):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
 @registry.register
-class MeetingProposed(_Tolerant):
+class MeetingProposed(ConsumedEvent):
     NAME = f"{NS}.MeetingProposed"
     meeting_id: str
     programme: str = "p1"
@@ -39,7 +34,7 @@ class MeetingProposed(_Tolerant):
 
 
 @registry.register
-class MeetingPlanned(_Tolerant):
+class MeetingPlanned(ConsumedEvent):
     NAME = f"{NS}.MeetingPlanned"
     meeting_id: str
     programme: str
@@ -52,7 +47,7 @@ class MeetingPlanned(_Tolerant):
 
 
 @registry.register
-class MeetingMoved(_Tolerant):
+class MeetingMoved(ConsumedEvent):
     NAME = f"{NS}.MeetingMoved"
     meeting_id: str
     date: dt.date
@@ -61,21 +56,21 @@ class MeetingMoved(_Tolerant):
 
 
 @registry.register
-class MeetingPostponed(_Tolerant):
+class MeetingPostponed(ConsumedEvent):
     NAME = f"{NS}.MeetingPostponed"
     meeting_id: str
     date: dt.date
 
 
 @registry.register
-class MeetingCancelled(_Tolerant):
+class MeetingCancelled(ConsumedEvent):
     NAME = f"{NS}.MeetingCancelled"
     meeting_id: str
     cancelled_on: dt.date
 
 
 @registry.register
-class MeetingHeld(_Tolerant):
+class MeetingHeld(ConsumedEvent):
     NAME = f"{NS}.MeetingHeld"
     meeting_id: str
     programme: str
