@@ -16,7 +16,7 @@ def vn_date(value: Any) -> str:
         try:
             value = date.fromisoformat(value[:10])
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, datetime):
         value = value.astimezone(VN).date()
     if isinstance(value, date):
@@ -30,7 +30,7 @@ def vn_datetime(value: Any) -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, datetime):
         return value.astimezone(VN).strftime("%d/%m/%Y %H:%M")
     return ""

@@ -412,9 +412,8 @@ def _approaching_sql() -> str:
     for k in DEADLINES:
         statuses = "','".join(s.value for s in PENDING[k])
         due = f"{k.value}_due"
-        parts.append(
-            f"(status IN ('{statuses}') AND {due} IS NOT NULL AND ('approaching:{k.value}:' || {due}::text) = ANY(alerts))"
-        )
+        alerted = f"('approaching:{k.value}:' || {due}::text) = ANY(alerts)"
+        parts.append(f"(status IN ('{statuses}') AND {due} IS NOT NULL AND {alerted})")
     return f"(NOT overdue AND ({' OR '.join(parts)}))"
 
 

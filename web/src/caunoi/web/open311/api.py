@@ -173,7 +173,9 @@ def status_notes(row: dict[str, Any], agency: str) -> str:
 def as_request(row: dict[str, Any], unit_name: Any) -> dict[str, Any]:
     """A petition row as a GeoReport service request."""
     status = row["status"]
-    agency = unit_name(row.get("handling_unit")) + (f" – {row['handling_agency']}" if row.get("handling_agency") else "")
+    agency = unit_name(row.get("handling_unit")) + (
+        f" – {row['handling_agency']}" if row.get("handling_agency") else ""
+    )
     is_open = status in OPEN_VALUES
     expected = row.get("committed_date") or row.get("due") if is_open else None
     category = Category(row["category"]) if row.get("category") in Category.__members__ else Category.other

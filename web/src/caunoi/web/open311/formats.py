@@ -51,7 +51,8 @@ def to_xml(kind: str, body: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> 
             el = ET.SubElement(root, item_name or "item")
             for k, v in item.items():
                 _element(el, k, v)
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    out: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    return out
 
 
 def respond(fmt: str, kind: str, body: Any, status: int = 200) -> Response:

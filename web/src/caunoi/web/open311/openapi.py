@@ -16,13 +16,23 @@ _DT = {"type": ["string", "null"], "format": "date-time"}
 
 
 def _fmt() -> dict[str, Any]:
-    return {"name": "fmt", "in": "path", "required": True, "description": "json or xml",
-            "schema": {"type": "string", "enum": ["json", "xml"]}}  # fmt: skip
+    return {
+        "name": "fmt",
+        "in": "path",
+        "required": True,
+        "description": "json or xml",
+        "schema": {"type": "string", "enum": ["json", "xml"]},
+    }
 
 
 def _api_key(required: bool = True) -> dict[str, Any]:
-    return {"name": "api_key", "in": "query", "required": required, "schema": _STR,
-            "description": "the client system's key (caunoi web open311-key issue)"}  # fmt: skip
+    return {
+        "name": "api_key",
+        "in": "query",
+        "required": required,
+        "schema": _STR,
+        "description": "the client system's key (caunoi web open311-key issue)",
+    }
 
 
 def _ok(schema: dict[str, Any], what: str) -> dict[str, Any]:
@@ -36,8 +46,12 @@ def _ok(schema: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    texts = {400: "a parameter is missing or wrong", 403: "api_key was not provided or is not valid",
-             404: "service_code or service_request_id was not found", 503: "the petitions service does not answer"}  # fmt: skip
+    texts = {
+        400: "a parameter is missing or wrong",
+        403: "api_key was not provided or is not valid",
+        404: "service_code or service_request_id was not found",
+        503: "the petitions service does not answer",
+    }
     return {str(c): _ok({"$ref": "#/components/schemas/Errors"}, texts[c]) for c in codes}
 
 
@@ -74,17 +88,18 @@ def document() -> dict[str, Any]:
             "properties": {
                 "variable": {"type": "boolean"},
                 "code": _STR,
-                "datatype": {"type": "string", "enum": ["string", "number", "datetime", "text", "singlevaluelist",
-                                                        "multivaluelist"]},  # fmt: skip
+                "datatype": {
+                    "type": "string",
+                    "enum": ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"],
+                },
                 "required": {"type": "boolean"},
                 "datatype_description": _STR,
                 "order": {"type": "integer"},
                 "description": _STR,
                 "values": {
                     "type": "array",
-                    "items": {"type": "object", "required": ["key", "name"],
-                              "properties": {"key": _STR, "name": _STR}},
-                },  # fmt: skip
+                    "items": {"type": "object", "required": ["key", "name"], "properties": {"key": _STR, "name": _STR}},
+                },
             },
         },
         "ServiceDefinition": {
@@ -167,8 +182,10 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "Service discovery",
                     "parameters": [_fmt()],
-                    "responses": {"200": _ok({"$ref": "#/components/schemas/Discovery"}, "the endpoints"),
-                                  **_errors(400)},  # fmt: skip
+                    "responses": {
+                        "200": _ok({"$ref": "#/components/schemas/Discovery"}, "the endpoints"),
+                        **_errors(400),
+                    },
                 }
             },
             f"{BASE}/services.{{fmt}}": {
@@ -204,31 +221,41 @@ def document() -> dict[str, Any]:
                             }
                         },
                     },
-                    "responses": {"200": _ok(_list("Created"), "the new request's id"),
-                                  **_errors(400, 403, 404, 503)},  # fmt: skip
+                    "responses": {
+                        "200": _ok(_list("Created"), "the new request's id"),
+                        **_errors(400, 403, 404, 503),
+                    },
                 },
                 "get": {
                     "summary": "Requests the key's identity may see",
                     "parameters": [
                         _fmt(),
                         _api_key(),
-                        {"name": "service_request_id", "in": "query", "schema": _STR,
-                         "description": "comma-separated ids"},
+                        {
+                            "name": "service_request_id",
+                            "in": "query",
+                            "schema": _STR,
+                            "description": "comma-separated ids",
+                        },
                         {"name": "service_code", "in": "query", "schema": _STR},
                         {"name": "start_date", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                         {"name": "end_date", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                         {"name": "status", "in": "query", "schema": _STR, "description": "open, closed or both"},
-                    ],  # fmt: skip
-                    "responses": {"200": _ok(_list("ServiceRequest"), "the requests"),
-                                  **_errors(400, 403, 404, 503)},  # fmt: skip
+                    ],
+                    "responses": {
+                        "200": _ok(_list("ServiceRequest"), "the requests"),
+                        **_errors(400, 403, 404, 503),
+                    },
                 },
             },
             f"{BASE}/requests/{{rid}}.{{fmt}}": {
                 "get": {
                     "summary": "One request",
                     "parameters": [{"name": "rid", "in": "path", "required": True, "schema": _STR}, _fmt(), _api_key()],
-                    "responses": {"200": _ok(_list("ServiceRequest"), "the request (a list of one)"),
-                                  **_errors(400, 403, 404, 503)},  # fmt: skip
+                    "responses": {
+                        "200": _ok(_list("ServiceRequest"), "the request (a list of one)"),
+                        **_errors(400, 403, 404, 503),
+                    },
                 }
             },
             f"{BASE}/openapi.json": {

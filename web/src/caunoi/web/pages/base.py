@@ -94,7 +94,9 @@ def new_command_id() -> str:
     return str(uuid.uuid4())
 
 
-def payload_from(form: FormData, fields: Sequence[str], flags: Sequence[str] = (), lists: Sequence[str] = ()) -> dict[str, Any]:
+def payload_from(
+    form: FormData, fields: Sequence[str], flags: Sequence[str] = (), lists: Sequence[str] = ()
+) -> dict[str, Any]:
     """A command body from a form: ``fields`` as text (empty: left out, so the service's
     default applies), ``flags`` as checkboxes, ``lists`` as repeated values; a dotted name
     (``petitioner.name``) becomes a nested object. The service validates everything."""
@@ -170,4 +172,3 @@ def int_arg(request: Request, name: str, default: int, lo: int = 0, hi: int = 10
         return max(lo, min(hi, int(request.query_params.get(name, default))))
     except ValueError:
         return default
-

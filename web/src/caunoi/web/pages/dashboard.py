@@ -15,7 +15,7 @@ from caunoi.shared.client import RequestFailed
 from caunoi.web import charts
 from caunoi.web.auth import require_user
 from caunoi.web.i18n import chooser, lang_of
-from caunoi.web.pages.base import Refusal, Module, ask, refused, render, state
+from caunoi.web.pages.base import Module, Refusal, ask, refused, render, state
 
 
 def figures(groups: list[dict[str, Any]], key: str) -> list[float | None]:

@@ -25,7 +25,7 @@ from caunoi.web.pages.base import Module, Refusal, ask, new_command_id, payload_
 
 SERVICE = "scheduling"
 ATTENDEE_EN = {g: g.value.replace("_", " ") for g in AttendeeGroup}
-LABELS = {
+LABELS: dict[str, Any] = {
     "STATUS_VI": STATUS_VI,
     "STATUS_EN": STATUS_EN,
     "PROGRAMME_VI": PROGRAMME_VI,
@@ -59,7 +59,10 @@ async def calendar_page(request: Request) -> Response:
     unit = request.query_params.get("unit") or None
     last = date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
     result = await ask(
-        request, SERVICE, "meetings", {"unit": unit, "from_date": month.isoformat(), "to_date": last.isoformat(), "limit": 1000}
+        request,
+        SERVICE,
+        "meetings",
+        {"unit": unit, "from_date": month.isoformat(), "to_date": last.isoformat(), "limit": 1000},
     )
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for m in result["items"]:

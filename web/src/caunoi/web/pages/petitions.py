@@ -48,7 +48,7 @@ from caunoi.web.pages.base import (
 
 SERVICE = "petitions"
 PAGE = 50
-LABELS = {
+LABELS: dict[str, Any] = {
     "STATUS_VI": STATUS_VI,
     "STATUS_EN": STATUS_EN,
     "KIND_VI": KIND_VI,
@@ -263,7 +263,10 @@ def timeline(history: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
 
 
 async def petition_page(
-    request: Request, open_action: str | None = None, refusal: Refusal | None = None, values: dict[str, Any] | None = None
+    request: Request,
+    open_action: str | None = None,
+    refusal: Refusal | None = None,
+    values: dict[str, Any] | None = None,
 ) -> Response:
     pid = request.path_params["pid"]
     shown = await ask(request, SERVICE, "show", {"petition_id": pid})
