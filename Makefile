@@ -38,6 +38,7 @@ typecheck: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/python -m caunoi.shared.contracts write
+	$(BIN)/python -m caunoi.web.open311.openapi docs/open311/openapi.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -35,6 +35,7 @@ from caunoi.shared.clock import VN
 from caunoi.web.open311.formats import FORMATS, error, respond
 from caunoi.web.open311.keys import ApiKey
 from caunoi.web.open311.openapi import document
+from caunoi.web.reads import show_petition
 
 BASE: Final = "/open311/v2"
 SPEC: Final = "http://wiki.open311.org/GeoReport_v2"
@@ -298,12 +299,13 @@ async def get_requests(request: Request) -> Response:
         rows = []
         for rid in ids[:MAX_REQUESTS]:
             try:
-                shown = await st.gateway.query("petitions", "show", {"petition_id": rid}, key.token)
+                shown = await show_petition(lambda body: st.gateway.query("petitions", "show", body, key.token), rid)
             except RequestFailed as e:
                 if e.code in ("not_found", "forbidden", "invalid"):
                     continue
                 return refused(fmt, e)
-            rows.append(shown["petition"])
+            if shown.get("petition") is not None:
+                rows.append(shown["petition"])
         return respond(fmt, "requests", [as_request(r, st.unit_name) for r in rows])
     span = dates(request)
     if span is None:
@@ -343,13 +345,15 @@ async def get_request(request: Request) -> Response:
     rid = request.path_params["rid"]
     st = state_of(request)
     try:
-        shown = await st.gateway.query("petitions", "show", {"petition_id": rid}, key.token)
+        shown = await show_petition(lambda body: st.gateway.query("petitions", "show", body, key.token), rid)
     except RequestFailed as e:
         if e.code in ("not_found", "invalid"):
             return error(fmt, 404, f"service_request_id {rid} was not found")
         return refused(fmt, e)
     except ServiceUnreachable:
         return error(fmt, 503, "the petitions service does not answer; try again later")
+    if shown.get("petition") is None:
+        return error(fmt, 503, "the request is being recorded; try again in a moment")
     return respond(fmt, "requests", [as_request(shown["petition"], st.unit_name)])
 
 

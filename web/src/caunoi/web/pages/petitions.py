@@ -45,6 +45,7 @@ from caunoi.web.pages.base import (
     send,
     state,
 )
+from caunoi.web.reads import show_petition
 
 SERVICE = "petitions"
 PAGE = 50
@@ -269,7 +270,9 @@ async def petition_page(
     values: dict[str, Any] | None = None,
 ) -> Response:
     pid = request.path_params["pid"]
-    shown = await ask(request, SERVICE, "show", {"petition_id": pid})
+    shown = await show_petition(lambda body: ask(request, SERVICE, "show", body), pid)
+    if shown.get("petition") is None:  # the read model is behind: the page reloads itself
+        return render(request, "petitions/pending.html", pid=pid)
     lang = lang_of(request)
     return render(
         request,

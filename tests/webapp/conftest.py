@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 from support import Servers, ServiceProcess
+from webapp.helpers import Web
 
 from caunoi.cli.embedded import free_port
-
-
-@dataclass
-class Web:
-    url: str
-    keys_file: Path
-    proc: ServiceProcess
 
 
 def wait_up(url: str, proc: ServiceProcess, timeout: float = 60.0) -> None:
