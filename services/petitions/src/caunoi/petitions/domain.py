@@ -437,6 +437,21 @@ ACTS: dict[str, Act] = {
 }
 
 
+def deadline_to_extend(state: Petition) -> tuple[DeadlineKind, Deadline | None]:
+    """An extension moves the committed date if there is one, else the statutory limit."""
+    which = DeadlineKind.committed if state.committed_date is not None else DeadlineKind.resolve
+    return which, state.deadline(which)
+
+
+def may_extend(state: Petition, facts: Facts) -> bool:
+    """There is a deadline to extend and an extension left, at the matter's complexity or a
+    higher one an extension may declare."""
+    policy = facts.policy.for_kind(state.kind)
+    higher = _COMPLEXITY_ORDER[_COMPLEXITY_ORDER.index(state.complexity) :]
+    room = max(policy.extensions_allowed(c) for c in higher)
+    return deadline_to_extend(state)[1] is not None and state.extensions < room
+
+
 def available_actions(state: Petition, facts: Facts) -> list[str]:
     """The commands this petition's state allows the acting unit (``facts.actor``), by name: what
     a client offers. The decisions below check the same table, so an offered command is refused
@@ -449,6 +464,8 @@ def available_actions(state: Petition, facts: Facts) -> list[str]:
         if name == "answer" and state.channel not in ON_SPOT_CHANNELS:
             continue
         if name == "commit" and state.committed_date is not None:
+            continue
+        if name == "extend" and not may_extend(state, facts):
             continue
         out.append(name)
     return out
@@ -661,8 +678,7 @@ def decide_extend(state: Petition, cmd: ExtendDeadline, facts: Facts) -> list[Do
     _must_exist(state, cmd.petition_id)
     _require(state, ACTS["extend"].statuses, "gia hạn", "extend")
     _must_handle(state, facts)
-    which = DeadlineKind.committed if state.committed_date is not None else DeadlineKind.resolve
-    current = state.deadline(which)
+    which, current = deadline_to_extend(state)
     if current is None:
         raise InvalidState(
             "Ý kiến chưa có thời hạn để gia hạn", message_en="the petition has no deadline to extend", field="until"
