@@ -29,7 +29,7 @@ def closure(dist: str, extras: frozenset[str] = frozenset()) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("dist", ["caunoi-shared", "caunoi-petitions", "caunoi-scheduling", "caunoi-cli"])
+@pytest.mark.parametrize("dist", ["caunoi-shared", "caunoi-petitions", "caunoi-scheduling", "caunoi-cli", "caunoi-web"])
 def test_a_service_installs_without_the_dev_servers(dist: str) -> None:
     deps = closure(dist)
     assert "caunoi-shared" in deps

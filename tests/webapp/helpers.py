@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from support import Servers, ServiceProcess, wait_projected
+from support import DATASET, Servers, ServiceProcess, wait_projected
 
-from caunoi.shared.client import Login
+from caunoi.cli.bus import CLIENTS
+from caunoi.cli.installation import record_issued
 from caunoi.shared.context import Role
+from caunoi.shared.identity import Verifier, load_public_key
+from caunoi.shared.units import slugify
 
 PROVINCE, COMMUNE, OTHER = "08", "00691", "00694"
 
@@ -38,8 +41,11 @@ async def hamlet(servers: Servers) -> str:
 
 
 async def login_file(servers: Servers, folder: Path, name: str, unit: str, role: Role) -> Path:
-    """A person's login file, as the operator gives it out."""
-    login, _ = await servers.issue(unit, role)
-    path = folder / f"{name}.json"
-    Login(**{**login.__dict__, "name": name}).save(path)
+    """A person's login file, issued and recorded as ``caunoi identities issue`` does."""
+    inst = servers.installation
+    cred = inst.issue(subject=f"{slugify(name)}.{unit}", name=name, unit=unit, dataset=DATASET, roles=[role])
+    operator = Verifier(load_public_key(inst.public_key)).actor(servers.operator.headers())
+    await record_issued(servers.operator, operator, cred)
+    path = folder / f"{slugify(name)}.json"
+    inst.login_for(cred, servers.nats_url, CLIENTS).save(path)
     return path

@@ -55,6 +55,7 @@ def line(
 ) -> str:
     """Counts over time; ``secondary``: a rate on its own axis (right)."""
     config = _config(title, 420, width=1200)
+    config.secondary_range = (0, 100)
     config.x_label_rotation = 25
     config.dots_size = 3
     chart = pygal.Line(config)
