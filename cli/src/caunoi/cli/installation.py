@@ -6,6 +6,7 @@ Layout under the data directory (files holding secrets are readable only by thei
     keys/identity.pem          the Ed25519 key credentials are signed with (operators only)
     keys/identity.pub          its public half, which services verify credentials with
     keys/nats/<user>.nk        nkey seeds: operator, one per service, clients, subscribers
+    keys/web-session.key       the key the web application signs its session cookies with
     nats/conf/                 nats-server.conf, permissions.conf (copies of deploy/nats/) and
                                auth.conf, users.json (this installation's users)
     credentials/operator.json  the local operator's login (credential + NATS user)
@@ -14,6 +15,7 @@ Layout under the data directory (files holding secrets are readable only by thei
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +38,7 @@ from caunoi.shared.identity import (
     load_private_key,
     new_signing_key,
     registry,
+    write_private,
 )
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.settings import Settings
@@ -60,6 +63,10 @@ class Installation:
     @property
     def public_key(self) -> Path:
         return self.keys / "identity.pub"
+
+    @property
+    def web_session_key(self) -> Path:
+        return self.keys / "web-session.key"
 
     @property
     def nats_keys(self) -> Path:
@@ -89,6 +96,8 @@ class Installation:
             private.chmod(0o700)
         if new:
             new_signing_key(self.signing_key, self.public_key)
+        if not self.web_session_key.is_file():
+            write_private(self.web_session_key, secrets.token_urlsafe(48).encode() + b"\n")
         services = installed_services()
         bus = self.bus()
         bus.ensure(OPERATOR, "operator")
@@ -109,6 +118,15 @@ class Installation:
         if with_nats_user:
             env["CAUNOI_NATS_USER"] = service
             env["CAUNOI_NATS_NKEY_FILE"] = str(self.nats_keys / f"{service}.nk")
+        return env
+
+    def client_env(self, with_nats_user: bool = True) -> dict[str, str]:
+        """The environment of a long-lived client of the services (the web application): the
+        ``clients`` bus user, which only sends requests and reads its replies."""
+        env = {"CAUNOI_IDENTITY_PUBLIC_KEY": str(self.public_key)}
+        if with_nats_user:
+            env["CAUNOI_NATS_USER"] = CLIENTS
+            env["CAUNOI_NATS_NKEY_FILE"] = str(self.nats_keys / f"{CLIENTS}.nk")
         return env
 
     def login_for(self, credential: Credential | None, nats_url: str, nats_user: str | None) -> Login:

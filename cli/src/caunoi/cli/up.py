@@ -9,11 +9,13 @@ set on first start; stops everything cleanly on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -64,6 +66,31 @@ class ServiceProcess:
             self.log_file.close()
 
 
+#: the web application's module: a client of the services (no events, no tables), started after them
+WEB_MODULE = "caunoi.web"
+
+
+def web_installed() -> bool:
+    return importlib.util.find_spec(WEB_MODULE) is not None
+
+
+def wait_http(url: str, proc: ServiceProcess, timeout: float = 60.0) -> None:
+    """Until ``url`` answers 200 (the web application is up and connected to NATS)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (OSError, ValueError):
+            pass
+        if proc.proc is not None and proc.proc.poll() is not None:
+            raise click.ClickException(f"the web application exited with {proc.proc.returncode}; see {proc.log_path}")
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"the web application did not answer on {url} within {timeout:.0f}s")
+        time.sleep(0.2)
+
+
 def installed_services() -> list[tuple[str, str]]:
     """(name, module) of every installed service, from the ``caunoi.services`` entry points."""
     out = []
@@ -102,9 +129,14 @@ async def wait_ready(nats_url: str, login: Login, names: list[str], timeout: flo
 @click.option(
     "--pg-port", type=int, default=lambda: int(os.environ.get("CAUNOI_PG_PORT", "55432")), show_default="55432"
 )
+@click.option(
+    "--web-port", type=int, default=lambda: int(os.environ.get("CAUNOI_WEB_PORT", "8080")), show_default="8080"
+)
 @click.option("--no-demo", is_flag=True, help="Không nạp dữ liệu mẫu / skip the demo data set.")
 @click.option("--exit-after-start", is_flag=True, hidden=True, help="Start, load demo, print, then stop (for tests).")
-def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_after_start: bool) -> None:
+def up(
+    data_dir: Path | None, nats_port: int, pg_port: int, web_port: int, no_demo: bool, exit_after_start: bool
+) -> None:
     if data_dir is not None:
         os.environ["CAUNOI_DATA_DIR"] = str(data_dir)
     settings = Settings()
@@ -168,12 +200,29 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
         click.echo(f"• Starting services: {', '.join(sorted({p.name for p in procs}))} …")
         asyncio.run(wait_ready(nats_url, login, sorted({p.name for p in procs})))
 
+        # the web application: a client of the services, as the installation's `clients` bus user
+        web_url = None
+        if web_installed():
+            web = ServiceProcess(
+                "web",
+                WEB_MODULE,
+                {**env, **inst.client_env(embedded_nats), "CAUNOI_WEB_PORT": str(web_port)},
+                data / "logs" / "web.log",
+            )
+            web.start()
+            stack.callback(web.stop)
+            web_url = f"http://127.0.0.1:{web_port}"
+            click.echo(f"• Starting the web application on {web_url} …")
+            wait_http(f"{web_url}/healthz", web)
+            procs.append(web)
+
         write_runtime(
             {
                 "nats_url": nats_url,
                 "database_url": db_url,
                 "data_dir": str(data),
                 "pid": os.getpid(),
+                "web_url": web_url,
                 "services": {p.log_path.stem: p.proc.pid if p.proc else None for p in procs},
             }
         )
@@ -189,8 +238,11 @@ def up(data_dir: Path | None, nats_port: int, pg_port: int, no_demo: bool, exit_
         click.echo(f"  Data        {data}")
         click.echo(f"  Logs        {data / 'logs'}")
         for p in procs:
-            role = p.env["CAUNOI_ROLE"]
+            role = p.env.get("CAUNOI_ROLE", "http")
             click.echo(f"  {p.name:<11} {role:<12} pid {p.proc.pid if p.proc else '-'}  log {p.log_path}")
+        if web_url:
+            click.echo(f"  Web         {web_url}  (log in with a login file, e.g. {inst.operator_login})")
+            click.echo(f"  Open311     {web_url}/open311/v2/services.json")
         click.echo("")
         click.echo("Try, in another terminal (after `. .venv/bin/activate`):")
         click.echo("  caunoi status")

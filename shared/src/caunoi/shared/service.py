@@ -467,6 +467,20 @@ async def ping(_: Request, ctx: RequestContext, service: Service[Any]) -> Any:
     return {"service": service.name, "role": service.settings.role, "pid": os.getpid()}
 
 
+async def whoami(_: Request, ctx: RequestContext, service: Service[Any]) -> Any:
+    """Who the request's credential proves, as this service verified it (revocations included):
+    how a client that holds a credential for someone (the web application) learns who that is."""
+    actor = ctx.actor
+    return {
+        "id": actor.id,
+        "name": actor.name,
+        "unit": actor.unit,
+        "dataset": actor.dataset,
+        "roles": sorted(actor.roles),
+        "credential": actor.credential,
+    }
+
+
 ADMIN_ENDPOINTS: list[Endpoint[Any]] = [
     admin("status", Request, admin_status, "Service, stream and projection status"),
     admin("rebuild", ProjectionArg, admin_rebuild, "Rebuild a read model from sequence 1 (shadow, then swap)"),
@@ -474,8 +488,12 @@ ADMIN_ENDPOINTS: list[Endpoint[Any]] = [
     admin("skip", SkipArg, admin_skip, "Skip a parked event (recorded)"),
     admin("duties", Request, admin_duties, "Record what fell due now (deadlines, reminders) without waiting"),
 ]
-#: every service has them: the admin requests and a ping
-KERNEL_ENDPOINTS: list[Endpoint[Any]] = [*ADMIN_ENDPOINTS, query("ping", Request, ping, "Which process answers")]
+#: every service has them: the admin requests, a ping and who the credential proves
+KERNEL_ENDPOINTS: list[Endpoint[Any]] = [
+    *ADMIN_ENDPOINTS,
+    query("ping", Request, ping, "Which process answers"),
+    query("whoami", Request, whoami, "Who the request's credential proves (verified, not revoked)"),
+]
 _KERNEL = frozenset(KERNEL_ENDPOINTS)
 
 

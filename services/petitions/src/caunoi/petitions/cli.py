@@ -13,6 +13,7 @@ import click
 from caunoi.petitions.domain import PENDING, STATUS_EN, STATUS_VI
 from caunoi.petitions.events import Category, Channel, Complexity, DeadlineKind, Kind, Status
 from caunoi.petitions.export import FORMATS, render
+from caunoi.petitions.labels import EVENT_LABELS, KIND_VI, detail
 from caunoi.petitions.readmodel import LIFECYCLE
 from caunoi.shared.client import Client
 from caunoi.shared.clitools import REPLAYED, call, command_options, echo_json, get_ctx, send_command, table
@@ -21,72 +22,6 @@ from caunoi.shared.ids import is_hamlet_id
 from caunoi.shared.units import slugify
 
 SERVICE = "petitions"
-
-KIND_VI = {
-    Kind.feedback: "Phản ánh",
-    Kind.petition: "Kiến nghị",
-    Kind.proposal: "Đề xuất",
-    Kind.complaint: "Khiếu nại lần đầu",
-    Kind.complaint_second: "Khiếu nại lần hai",
-    Kind.denunciation: "Tố cáo",
-}
-#: what each event of a petition's timeline says, in Vietnamese and English
-EVENT_LABELS: dict[str, tuple[str, str]] = {
-    "PetitionRaised": ("Tiếp nhận", "received"),
-    "PetitionClassified": ("Phân loại", "classified"),
-    "PetitionAnsweredOnSpot": ("Giải đáp tại hội nghị", "answered on the spot"),
-    "PetitionForwarded": ("Chuyển", "forwarded"),
-    "PetitionReturned": ("Trả lại đơn vị chuyển", "returned to the sender"),
-    "PetitionAccepted": ("Thụ lý", "accepted"),
-    "CommitmentSet": ("Cam kết thời hạn", "date committed"),
-    "PetitionExtended": ("Gia hạn", "extended"),
-    "ReplyIssued": ("Văn bản trả lời", "written reply"),
-    "VerdictGiven": ("Ý kiến người nêu", "petitioner's verdict"),
-    "PetitionWithdrawn": ("Rút đơn", "withdrawn"),
-    "PetitionMerged": ("Gộp vào vụ việc", "merged into a case"),
-    "DeadlineApproaching": ("Sắp đến hạn", "deadline approaching"),
-    "PetitionOverdue": ("Quá hạn", "overdue"),
-    "DelayNoticeRequired": ("Phải thông báo chậm giải quyết", "delay notice required"),
-}
-
-
-def detail(name: str, d: dict[str, Any]) -> str:
-    """What one event of the timeline says, briefly, and the deadline it sets."""
-    what = _detail(name, d)
-    dl = d.get("deadline")
-    if isinstance(dl, dict):
-        limit = f" ({dl['limit']} {dl['unit']})" if dl.get("limit") else ""
-        what = f"{what}  ⏱ {dl['kind']} {dl['due_on']}{limit}".strip()
-    return what
-
-
-def _detail(name: str, d: dict[str, Any]) -> str:
-    match name:
-        case "PetitionClassified":
-            return f"{d['kind']}, {d['category']}" + ("" if d["eligible"] else f" ✗ {d.get('reason') or ''}")
-        case "PetitionForwarded":
-            return f"{d['from_unit']} → {d['to_unit']}" + (f" ({d['to_agency']})" if d.get("to_agency") else "")
-        case "PetitionReturned":
-            return f"{d['from_unit']} → {d['to_unit']}: {d['reason']}"
-        case "PetitionAccepted":
-            return f"{d['complexity']}" + (", remote" if d.get("remote_area") else "")
-        case "CommitmentSet":
-            return str(d["committed_date"])
-        case "PetitionExtended":
-            return f"#{d['number']} {d['previous_due']} → {d['new_due']}: {d['reason']}"
-        case "ReplyIssued":
-            return f"{d['document_no']} ({d['issued_on']})" + (f", case {d['case_id']}" if d.get("case_id") else "")
-        case "VerdictGiven":
-            return str(d["verdict"])
-        case "PetitionMerged":
-            return f"→ {d['case_id']}"
-        case "PetitionRaised":
-            return str(d["channel"])
-        case "DeadlineApproaching" | "PetitionOverdue":
-            return f"{d['deadline']} {d['due_on']}"
-        case "DelayNoticeRequired":
-            return f"committed {d['committed_date']}"
-    return ""
 
 
 def status_label(status: str) -> str:

@@ -156,7 +156,11 @@ class ListPetitions(Request):
     kind: Kind | None = None
     category: Category | None = None
     channel: Channel | None = None
+    #: raised at this meeting (``HN-…``)
+    meeting_id: str | None = Field(default=None, min_length=1, max_length=80)
     overdue: bool | None = None
+    #: time marked a watched deadline approaching, and none has passed
+    approaching: bool | None = None
     received_from: date | None = None
     received_to: date | None = None
     #: the petitioner's name, any case, with or without accents (officials only)
@@ -167,6 +171,8 @@ class ListPetitions(Request):
     public: bool = False
     #: every lifecycle date of each petition (exports)
     full: bool = False
+    #: also how many each status holds under the other filters (an inbox's counts)
+    counts: bool = False
     limit: int = Field(default=50, ge=1, le=5000)
     offset: int = Field(default=0, ge=0, le=10_000_000)
 

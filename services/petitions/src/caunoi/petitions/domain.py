@@ -356,14 +356,21 @@ def tree_of(state: Petition, facts: Facts) -> UnitTree:
     return facts.units if state.dataset in (None, facts.units.dataset) else UnitTree.load(state.dataset)
 
 
-def _must_handle(state: Petition, facts: Facts) -> None:
-    """Acts of the handling unit: only it (and the units above it) may do them."""
+def may_handle(state: Petition, facts: Facts) -> bool:
+    """Whether the actor is the unit handling the petition now, or a unit above it."""
     actor = facts.actor
     if actor is None:
-        return
+        return True
     tree = tree_of(state, facts)
     path = tree.path(state.handling_unit) if state.handling_unit in tree else [state.handling_unit]
-    if not may_reach(actor, facts.units, state.dataset, path):
+    return may_reach(actor, facts.units, state.dataset, path)
+
+
+def _must_handle(state: Petition, facts: Facts) -> None:
+    """Acts of the handling unit: only it (and the units above it) may do them."""
+    if not may_handle(state, facts):
+        actor = facts.actor
+        assert actor is not None
         raise Forbidden(
             f"Chỉ đơn vị đang giải quyết ({state.handling_unit}) hoặc cấp trên của đơn vị đó được làm việc này",
             message_en=f"only the unit handling the petition ({state.handling_unit}) or a unit above it may do this",
@@ -386,6 +393,89 @@ def _resolve_deadline(
         remote=state.remote_area if remote is None else remote,
         calendar=facts.calendar,
     )
+
+
+# --- which command each status allows ---------------------------------------------------------------
+
+FORWARDABLE = AWAITING_HANDLING | {Status.classified, Status.accepted, Status.reopened}
+COMMITTABLE = AWAITING_HANDLING | {Status.classified, Status.accepted, Status.reopened}
+REPLIABLE = frozenset(
+    {
+        Status.answered,
+        Status.classified,
+        Status.forwarded,
+        Status.returned,
+        Status.accepted,
+        Status.in_progress,
+        Status.reopened,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Act:
+    """A command on an existing petition: the statuses it is accepted in, and whether only the
+    unit handling the petition (or one above it) may give it."""
+
+    statuses: frozenset[Status]
+    handling_unit_only: bool = True
+
+
+#: every command on an existing petition, by its request name (``caunoi.cmd.petitions.<name>``)
+ACTS: dict[str, Act] = {
+    "classify": Act(AWAITING_HANDLING | {Status.classified}),
+    "answer": Act(frozenset({Status.received, Status.classified})),
+    "forward": Act(FORWARDABLE),
+    "return": Act(frozenset({Status.forwarded})),
+    "accept": Act(AWAITING_HANDLING | {Status.classified}),
+    "commit": Act(COMMITTABLE),
+    "extend": Act(BEING_RESOLVED),
+    "reply": Act(REPLIABLE),
+    "verdict": Act(frozenset({Status.replied}), handling_unit_only=False),
+    "withdraw": Act(OPEN | {Status.merged}, handling_unit_only=False),
+    "merge": Act(OPEN),
+}
+
+
+def deadline_to_extend(state: Petition) -> tuple[DeadlineKind, Deadline | None]:
+    """An extension moves the committed date if there is one, else the statutory limit."""
+    which = DeadlineKind.committed if state.committed_date is not None else DeadlineKind.resolve
+    return which, state.deadline(which)
+
+
+def may_extend(state: Petition, facts: Facts) -> bool:
+    """There is a deadline to extend and an extension left, at the matter's complexity or a
+    higher one an extension may declare."""
+    policy = facts.policy.for_kind(state.kind)
+    higher = _COMPLEXITY_ORDER[_COMPLEXITY_ORDER.index(state.complexity) :]
+    room = max(policy.extensions_allowed(c) for c in higher)
+    return deadline_to_extend(state)[1] is not None and state.extensions < room
+
+
+def available_actions(state: Petition, facts: Facts) -> list[str]:
+    """The commands this petition's state allows the acting unit (``facts.actor``), by name: what
+    a client offers. The decisions below check the same table, so an offered command is refused
+    only for its input (or a change made since)."""
+    handles = may_handle(state, facts)
+    out = []
+    for name, act in ACTS.items():
+        if state.status not in act.statuses or (act.handling_unit_only and not handles):
+            continue
+        if name == "answer" and state.channel not in ON_SPOT_CHANNELS:
+            continue
+        if name == "commit" and state.committed_date is not None:
+            continue
+        if name == "extend" and not may_extend(state, facts):
+            continue
+        out.append(name)
+    return out
+
+
+def forward_targets(state: Petition, facts: Facts) -> list[str]:
+    """Where the unit handling it may forward it: the units above it, nearest first, and the
+    unit itself (across, to another agency)."""
+    tree = tree_of(state, facts)
+    return [*(u.code for u in tree.higher_units(state.handling_unit)), state.handling_unit]
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -437,7 +527,7 @@ def decide_raise(state: Petition, cmd: RaisePetition, facts: Facts) -> list[Doma
 
 def decide_classify(state: Petition, cmd: ClassifyPetition, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.petition_id)
-    _require(state, AWAITING_HANDLING | {Status.classified}, "phân loại", "classify")
+    _require(state, ACTS["classify"].statuses, "phân loại", "classify")
     _must_handle(state, facts)
     if not cmd.eligible and not cmd.reason:
         raise ValidationFailed(
@@ -460,7 +550,7 @@ def decide_classify(state: Petition, cmd: ClassifyPetition, facts: Facts) -> lis
 
 def decide_answer(state: Petition, cmd: AnswerOnSpot, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.petition_id)
-    _require(state, {Status.received, Status.classified}, "giải đáp trực tiếp", "answer on the spot")
+    _require(state, ACTS["answer"].statuses, "giải đáp trực tiếp", "answer on the spot")
     _must_handle(state, facts)
     if state.channel not in ON_SPOT_CHANNELS:
         raise InvalidState(
@@ -474,13 +564,10 @@ def decide_answer(state: Petition, cmd: AnswerOnSpot, facts: Facts) -> list[Doma
     ]
 
 
-FORWARDABLE = AWAITING_HANDLING | {Status.classified, Status.accepted, Status.reopened}
-
-
 def decide_forward(state: Petition, cmd: ForwardPetition, facts: Facts) -> list[DomainEvent]:
     """Up the tiers (any number of them), or across to another agency of the unit handling it."""
     _must_exist(state, cmd.petition_id)
-    _require(state, FORWARDABLE, "chuyển", "forward")
+    _require(state, ACTS["forward"].statuses, "chuyển", "forward")
     _must_handle(state, facts)
     tree = tree_of(state, facts)
     higher = [u.code for u in tree.higher_units(state.handling_unit)]
@@ -514,7 +601,7 @@ def decide_forward(state: Petition, cmd: ForwardPetition, facts: Facts) -> list[
 def decide_return(state: Petition, cmd: ReturnPetition, facts: Facts) -> list[DomainEvent]:
     """The receiving unit refuses what was forwarded to it: back to the sender."""
     _must_exist(state, cmd.petition_id)
-    _require(state, {Status.forwarded}, "trả lại", "return")
+    _require(state, ACTS["return"].statuses, "trả lại", "return")
     _must_handle(state, facts)
     back = state.forwards[-1]
     on = _on(cmd.returned_on, facts, state, "returned_on")
@@ -530,13 +617,9 @@ def decide_return(state: Petition, cmd: ReturnPetition, facts: Facts) -> list[Do
     ]
 
 
-def _eligible_to_resolve(state: Petition, action_vi: str, action_en: str) -> None:
-    _require(state, AWAITING_HANDLING | {Status.classified}, action_vi, action_en)
-
-
 def decide_accept(state: Petition, cmd: AcceptPetition, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.petition_id)
-    _eligible_to_resolve(state, "thụ lý", "accept")
+    _require(state, ACTS["accept"].statuses, "thụ lý", "accept")
     _must_handle(state, facts)
     on = _on(cmd.accepted_on, facts, state, "accepted_on")
     return [
@@ -552,9 +635,6 @@ def decide_accept(state: Petition, cmd: AcceptPetition, facts: Facts) -> list[Do
     ]
 
 
-COMMITTABLE = AWAITING_HANDLING | {Status.classified, Status.accepted, Status.reopened}
-
-
 def decide_commit(state: Petition, cmd: SetCommitment, facts: Facts) -> list[DomainEvent]:
     """The resolver commits to a date (taking the petition on, if it had not yet)."""
     _must_exist(state, cmd.petition_id)
@@ -564,7 +644,7 @@ def decide_commit(state: Petition, cmd: SetCommitment, facts: Facts) -> list[Dom
             message_en="a committed date is already set; changing it is an extension",
             field="committed_date",
         )
-    _require(state, COMMITTABLE, "đặt thời hạn cam kết", "set a committed date for")
+    _require(state, ACTS["commit"].statuses, "đặt thời hạn cam kết", "set a committed date for")
     _must_handle(state, facts)
     if state.received_on is not None and cmd.committed_date < state.received_on:
         raise ValidationFailed(
@@ -596,10 +676,9 @@ def decide_extend(state: Petition, cmd: ExtendDeadline, facts: Facts) -> list[Do
     """Gia hạn: the committed date if there is one, else the statutory limit, counted against
     the extensions the kind allows at the matter's complexity."""
     _must_exist(state, cmd.petition_id)
-    _require(state, BEING_RESOLVED, "gia hạn", "extend")
+    _require(state, ACTS["extend"].statuses, "gia hạn", "extend")
     _must_handle(state, facts)
-    which = DeadlineKind.committed if state.committed_date is not None else DeadlineKind.resolve
-    current = state.deadline(which)
+    which, current = deadline_to_extend(state)
     if current is None:
         raise InvalidState(
             "Ý kiến chưa có thời hạn để gia hạn", message_en="the petition has no deadline to extend", field="until"
@@ -656,22 +735,9 @@ def decide_extend(state: Petition, cmd: ExtendDeadline, facts: Facts) -> list[Do
     ]
 
 
-REPLIABLE = frozenset(
-    {
-        Status.answered,
-        Status.classified,
-        Status.forwarded,
-        Status.returned,
-        Status.accepted,
-        Status.in_progress,
-        Status.reopened,
-    }
-)
-
-
 def decide_reply(state: Petition, cmd: IssueReply, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.petition_id)
-    _require(state, REPLIABLE, "ban hành văn bản trả lời", "issue a written reply for")
+    _require(state, ACTS["reply"].statuses, "ban hành văn bản trả lời", "issue a written reply for")
     _must_handle(state, facts)
     on = _on(cmd.issued_on, facts, state, "issued_on")
     return [
@@ -690,7 +756,7 @@ def decide_reply(state: Petition, cmd: IssueReply, facts: Facts) -> list[DomainE
 def decide_verdict(state: Petition, cmd: GiveVerdict, facts: Facts) -> list[DomainEvent]:
     """The petitioner's word on the reply; "not resolved" reopens it (phản ánh lại)."""
     _must_exist(state, cmd.petition_id)
-    _require(state, {Status.replied}, "ghi ý kiến của người nêu", "record the verdict on")
+    _require(state, ACTS["verdict"].statuses, "ghi ý kiến của người nêu", "record the verdict on")
     on = _on(cmd.given_on, facts, state, "given_on")
     reopened = cmd.verdict is Verdict.not_resolved
     return [
@@ -706,7 +772,7 @@ def decide_verdict(state: Petition, cmd: GiveVerdict, facts: Facts) -> list[Doma
 
 def decide_withdraw(state: Petition, cmd: WithdrawPetition, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.petition_id)
-    _require(state, OPEN | {Status.merged}, "rút đơn", "withdraw")
+    _require(state, ACTS["withdraw"].statuses, "rút đơn", "withdraw")
     on = _on(cmd.withdrawn_on, facts, state, "withdrawn_on")
     return [PetitionWithdrawn(petition_id=state.id, reason=cmd.reason, withdrawn_on=on)]
 
@@ -714,7 +780,7 @@ def decide_withdraw(state: Petition, cmd: WithdrawPetition, facts: Facts) -> lis
 def decide_merge(state: Petition, cmd: MergePetition, facts: Facts) -> list[DomainEvent]:
     """Into a case about the same matter, still open, handled where the actor may act."""
     _must_exist(state, cmd.petition_id)
-    _require(state, OPEN, "gộp", "merge")
+    _require(state, ACTS["merge"].statuses, "gộp", "merge")
     _must_handle(state, facts)
     case = facts.case
     if case is None or case.status is Status.new:

@@ -38,9 +38,10 @@ from caunoi.petitions.readmodel import (
     get_petition,
     list_petitions,
     petition_stats,
+    status_counts,
 )
 from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
-from caunoi.shared.authz import query_area
+from caunoi.shared.authz import COMMAND_ROLES, query_area
 from caunoi.shared.context import Actor, RequestContext, Role
 from caunoi.shared.duties import SYSTEM_ROLE
 from caunoi.shared.endpoints import Endpoint, Request, command, query
@@ -192,7 +193,9 @@ async def list_query(q: ListPetitions, ctx: RequestContext, deps: Deps) -> dict[
         "kind": q.kind.value if q.kind else None,
         "category": q.category.value if q.category else None,
         "channel": q.channel.value if q.channel else None,
+        "meeting_id": q.meeting_id,
         "overdue": q.overdue,
+        "approaching": q.approaching,
         "received_from": q.received_from,
         "received_to": q.received_to,
         "search": q.search,
@@ -203,7 +206,9 @@ async def list_query(q: ListPetitions, ctx: RequestContext, deps: Deps) -> dict[
         columns = (*columns, *PRIVATE_COLUMNS)
     async with deps.pool.acquire() as conn:
         total, rows = await list_petitions(conn, filters, columns, q.limit, q.offset)
-    return {"total": total, "items": rows, "personal_data": private}
+        counts = await status_counts(conn, filters) if q.counts else None
+    out = {"total": total, "items": rows, "personal_data": private}
+    return out | {"counts": counts} if counts is not None else out
 
 
 async def show_query(q: ShowPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
@@ -216,10 +221,16 @@ async def show_query(q: ShowPetition, ctx: RequestContext, deps: Deps) -> dict[s
     private = sees_personal_data(ctx.actor)
     async with deps.pool.acquire() as conn:
         row = await get_petition(conn, q.petition_id, (*EXPORT_COLUMNS, *(PRIVATE_COLUMNS if private else ())))
+    facts = facts_for(ctx, deps)
+    actions = domain.available_actions(loaded.state, facts) if ctx.actor.roles & COMMAND_ROLES else []
     return {
         "petition": row,
         "status": loaded.state.status.value,
         "personal_data": private,
+        #: the commands its state allows this actor (what a client offers)
+        "actions": actions,
+        #: where it may be forwarded (the units above the one handling it, then that unit itself)
+        "forward_to": domain.forward_targets(loaded.state, facts) if "forward" in actions else [],
         "history": [
             {
                 "seq": r.seq,
@@ -266,11 +277,13 @@ async def stats_query(q: PetitionStats, ctx: RequestContext, deps: Deps) -> dict
     filters = {"area": codes, "received_from": q.received_from, "received_to": q.received_to}
     async with deps.pool.acquire() as conn:
         groups = await petition_stats(conn, filters, group)
+        overall = await petition_stats(conn, filters, "'total'")
     names = {u: deps.units.find(u) for g in groups if isinstance(u := g["group"], str)}
     for g in groups:
         found = names.get(g["group"])
         g["name"] = found.name if found and q.group_by is GroupBy.unit else None
-    return {"unit": unit, "group_by": q.group_by.value, "period": q.period.value, "groups": groups}
+    total = overall[0] if overall else None
+    return {"unit": unit, "group_by": q.group_by.value, "period": q.period.value, "groups": groups, "total": total}
 
 
 async def policy_query(q: Request, ctx: RequestContext, deps: Deps) -> dict[str, Any]:

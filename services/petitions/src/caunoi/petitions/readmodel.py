@@ -405,6 +405,23 @@ def area_codes(tree: UnitTree, unit: str, legacy: Sequence[str], legacy_dataset:
     return [qualified(tree.dataset, unit), *(qualified(legacy_dataset, c) for c in legacy)]
 
 
+def _approaching_sql() -> str:
+    """SQL: time marked a watched deadline approaching (``DeadlineApproaching``) and none has
+    passed: the badge beside the overdue one."""
+    parts = []
+    for k in DEADLINES:
+        statuses = "','".join(s.value for s in PENDING[k])
+        due = f"{k.value}_due"
+        alerted = f"('approaching:{k.value}:' || {due}::text) = ANY(alerts)"
+        parts.append(f"(status IN ('{statuses}') AND {due} IS NOT NULL AND {alerted})")
+    return f"(NOT overdue AND ({' OR '.join(parts)}))"
+
+
+APPROACHING = _approaching_sql()
+#: what a listing adds to each row: the deadline watched now (``due``) and ``approaching``
+WATCH_COLUMNS = ("status", *(f"{k.value}_due" for k in DEADLINES))
+
+
 def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     """SQL conditions for a listing's filters (None: no condition)."""
     where: list[str] = []
@@ -418,11 +435,13 @@ def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
         where.append(f"reach && {arg(list(codes))}::text[]")
     if statuses := filters.get("status"):
         where.append(f"status = ANY({arg(list(statuses))}::text[])")
-    for name in ("kind", "category", "channel"):
+    for name in ("kind", "category", "channel", "meeting_id"):
         if (value := filters.get(name)) is not None:
             where.append(f'"{name}" = {arg(value)}')
     if (overdue := filters.get("overdue")) is not None:
         where.append(f"overdue = {arg(overdue)}")
+    if (approaching := filters.get("approaching")) is not None:
+        where.append(APPROACHING if approaching else f"NOT {APPROACHING}")
     if (start := filters.get("received_from")) is not None:
         where.append(f"received_on >= {arg(start)}")
     if (end := filters.get("received_to")) is not None:
@@ -438,21 +457,50 @@ def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
 async def list_petitions(
     conn: Conn, filters: dict[str, Any], columns: Sequence[str], limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
+    """A page of rows, each with the deadline watched now (``due``) and whether time marked it
+    ``approaching``."""
     cond, args = where_clause(filters)
     total = await conn.fetchval(f"SELECT count(*) FROM petitions.petitions{cond}", *args)
     rows = await conn.fetch(
-        f"SELECT {select_list(columns)} FROM petitions.petitions{cond} ORDER BY received_on DESC, id"
-        f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
+        f"SELECT {_watched_select(columns)} FROM petitions.petitions{cond}"
+        f" ORDER BY received_on DESC, id LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
         *args,
         limit,
         offset,
     )
-    return int(total), [dict(r) for r in rows]
+    return int(total), [_watched(dict(r), columns) for r in rows]
+
+
+def _watched_select(columns: Sequence[str]) -> str:
+    return f"{select_list(tuple(dict.fromkeys((*columns, *WATCH_COLUMNS))))}, {APPROACHING} AS approaching"
+
+
+def _watched(row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    """The row's ``columns``, the deadline watched now (``due``) and ``approaching``."""
+    return {c: row[c] for c in columns} | {"due": watched_due(row), "approaching": row["approaching"]}
+
+
+async def status_counts(conn: Conn, filters: dict[str, Any]) -> dict[str, Any]:
+    """How many petitions each status holds under the listing's other filters, and how many are
+    overdue and approaching: the counts beside an inbox's filters."""
+    cond, args = where_clause({**filters, "status": None})
+    rows = await conn.fetch(
+        f"SELECT status, count(*) AS n, count(*) FILTER (WHERE overdue) AS overdue,"
+        f" count(*) FILTER (WHERE {APPROACHING}) AS approaching"
+        f" FROM petitions.petitions{cond} GROUP BY status ORDER BY status",
+        *args,
+    )
+    return {
+        "by_status": {r["status"]: r["n"] for r in rows},
+        "overdue": sum(r["overdue"] for r in rows),
+        "approaching": sum(r["approaching"] for r in rows),
+    }
 
 
 async def get_petition(conn: Conn, petition_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"SELECT {select_list(columns)} FROM petitions.petitions WHERE id = $1", petition_id)
-    return dict(row) if row else None
+    """One row, with ``due`` and ``approaching`` as in a listing."""
+    row = await conn.fetchrow(f"SELECT {_watched_select(columns)} FROM petitions.petitions WHERE id = $1", petition_id)
+    return _watched(dict(row), columns) if row else None
 
 
 RESOLVED = (Status.answered.value, Status.replied.value, Status.closed.value)

@@ -1,0 +1,126 @@
+"""The web application in process, without servers: every form route refuses a post without the
+session's CSRF token before anything is sent; a refused command's message lands at its field;
+forms become command bodies; the committed OpenAPI document is valid, current, and lists exactly
+the Open311 routes the app serves."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+from starlette.datastructures import FormData
+from starlette.routing import Mount, Route
+
+with warnings.catch_warnings():  # starlette would rather have httpx2 under its test client; httpx is what we have
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from caunoi.shared.client import RequestFailed
+from caunoi.shared.settings import Settings
+from caunoi.web.app import create_app
+from caunoi.web.open311.formats import to_xml
+from caunoi.web.open311.openapi import document, render
+from caunoi.web.pages.base import Refusal, payload_from
+from caunoi.web.settings import WebSettings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def app(tmp_path: Path) -> TestClient:
+    key = tmp_path / "web-session.key"
+    key.write_text("test-session-key-" + "x" * 40)
+    web = WebSettings(session_key_file=key, open311_keys_file=tmp_path / "keys.json")
+    core = Settings(data_dir=tmp_path, nats_url="nats://127.0.0.1:1")  # nothing listens there
+    return TestClient(create_app(web, core), follow_redirects=False)
+
+
+def form_routes(client: TestClient) -> list[str]:
+    """Every path of the app that takes a POST, with its parameters filled in."""
+    out = []
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if isinstance(route, Route) and "POST" in (route.methods or ()) and not route.path.startswith("/open311"):
+            out.append(re.sub(r"\{(\w+)\}", lambda m: {"pid": "PA-ABCDEFGH", "mid": "HN-ABCDEFGH"}.get(
+                m.group(1), "forward"), route.path))  # fmt: skip
+    return out
+
+
+def test_every_form_route_refuses_a_post_without_the_sessions_token(app: TestClient) -> None:
+    paths = form_routes(app)
+    assert {"/login", "/logout", "/petitions/new", "/petitions/PA-ABCDEFGH/forward", "/meetings/HN-ABCDEFGH/hold",
+            "/meetings/HN-ABCDEFGH/close"} <= set(paths)  # fmt: skip
+    app.get("/login")  # a session, with its token
+    for path in paths:
+        assert app.post(path, data={"text": "x"}).status_code == 403, path
+        assert app.post(path, data={"csrf_token": "forged"}).status_code == 403, path
+    token = re.search(r'name="csrf_token" value="([^"]+)"', app.get("/login").text)
+    assert token is not None
+    # with the right token the log-in form goes on to its own checks (no file, no credential)
+    res = app.post("/login", data={"csrf_token": token.group(1)})
+    assert res.status_code == 400 and "Chọn tệp đăng nhập" in res.text
+
+
+def test_pages_need_a_log_in_and_the_session_cookie_is_httponly_and_samesite(app: TestClient) -> None:
+    res = app.get("/petitions")
+    assert res.status_code == 303 and res.headers["location"] == "/login?next=/petitions"
+    cookie = app.get("/login").headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert app.get("/login?next=//evil.example").text.count('value="/"') == 1  # only this site's paths
+
+
+def test_a_refusal_lands_at_its_field_in_the_pages_language() -> None:
+    error = {"code": "invalid", "message": "Dữ liệu không hợp lệ ở trường 'petitioner.name'",
+             "message_en": "invalid value for 'petitioner.name'", "field": "petitioner.name",
+             "details": {"errors": [{"field": "petitioner.name", "message": "too short"},
+                                    {"field": "text", "message": "field required"}]}}  # fmt: skip
+    vi = Refusal.of(RequestFailed(error), "vi")
+    assert vi.at("petitioner.name") == error["message"] and vi.at("text") == "Dữ liệu không hợp lệ: field required"
+    en = Refusal.of(RequestFailed(error), "en")
+    assert en.at("petitioner.name") == error["message_en"] and en.field == "petitioner.name"
+    whole = Refusal.of(RequestFailed({"code": "conflict", "message": "Đã bị thay đổi"}), "vi")
+    assert whole.field is None and whole.message == "Đã bị thay đổi" and not whole.fields
+
+
+def test_a_form_becomes_a_command_body() -> None:
+    form = FormData(
+        [("petitioner.name", " An "), ("petitioner.phone", ""), ("text", "Đường hỏng"),
+         ("petitioner.confidential", "on"), ("recipients", "petitioner"), ("recipients", "hamlet")]
+    )  # fmt: skip
+    body = payload_from(form, ["petitioner.name", "petitioner.phone", "text", "kind"], ["petitioner.confidential"],
+                        ["recipients"])  # fmt: skip
+    assert body == {"petitioner": {"name": "An", "confidential": True}, "text": "Đường hỏng",
+                    "recipients": ["petitioner", "hamlet"]}  # fmt: skip
+
+
+def test_the_openapi_document_is_committed_valid_and_the_apps() -> None:
+    committed = REPO / "docs" / "open311" / "openapi.json"
+    assert committed.read_text() == render(), "run `make schemas`"
+    doc = json.loads(committed.read_text())
+    validate(doc)
+    served = set()
+    from caunoi.web.open311.api import routes
+
+    for route in routes():
+        assert isinstance(route, Route) and not isinstance(route, Mount)
+        for method in route.methods or ():
+            if method != "HEAD":
+                served.add((route.path, method.lower()))
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    assert served == documented
+    assert document()["paths"]["/open311/v2/requests.{fmt}"]["post"]["requestBody"]["content"]
+
+
+def test_xml_answers_are_the_specs_shape() -> None:
+    import xml.etree.ElementTree as ET
+
+    body = to_xml("requests", [{"service_request_id": "PA-1", "status": "open", "lat": None}])
+    assert body.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
+    root = ET.fromstring(body)
+    assert root.tag == "service_requests" and root.find("request/lat") is not None
+    assert root.findtext("request/lat") == ""
+    errors = ET.fromstring(to_xml("errors", [{"code": 403, "description": "api_key"}]))
+    assert errors.findtext("error/code") == "403"

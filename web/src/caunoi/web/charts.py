@@ -1,0 +1,67 @@
+"""Charts as inline SVG drawn on the server (pygal, no script sent to the browser)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pygal
+from pygal.style import Style
+
+STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    foreground="#1f2933",
+    foreground_strong="#1f2933",
+    foreground_subtle="#7b8794",
+    colors=("#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed"),
+    font_family="system-ui, 'Noto Sans', 'Segoe UI', sans-serif",
+    label_font_size=12,
+    major_label_font_size=12,
+    legend_font_size=13,
+    title_font_size=15,
+)
+Series = Sequence[tuple[str, Sequence[float | None]]]
+
+
+def _config(title: str, height: int, width: int = 760) -> pygal.Config:
+    config = pygal.Config()
+    config.js = []  # no script: the SVG is a picture
+    config.disable_xml_declaration = True
+    config.title = title
+    config.style = STYLE
+    config.width = width
+    config.height = height
+    config.legend_at_bottom = True
+    config.legend_at_bottom_columns = 3
+    config.truncate_label = 28
+    config.print_values = False
+    config.show_y_guides = True
+    config.no_data_text = "—"
+    return config
+
+
+def bar(title: str, labels: Sequence[str], series: Series, horizontal: bool = False) -> str:
+    config = _config(title, max(300, 26 * len(labels) + 120) if horizontal else 360)
+    config.x_label_rotation = 0 if horizontal else 25
+    chart = pygal.HorizontalBar(config) if horizontal else pygal.Bar(config)
+    chart.x_labels = list(labels)
+    for name, values in series:
+        chart.add(name, list(values))
+    return str(chart.render(is_unicode=True))
+
+
+def line(
+    title: str, labels: Sequence[str], series: Series, secondary: tuple[str, Sequence[float | None]] | None = None
+) -> str:
+    """Counts over time; ``secondary``: a rate on its own axis (right)."""
+    config = _config(title, 420, width=1200)
+    config.secondary_range = (0, 100)
+    config.x_label_rotation = 25
+    config.dots_size = 3
+    chart = pygal.Line(config)
+    chart.x_labels = list(labels)
+    for name, values in series:
+        chart.add(name, list(values))
+    if secondary is not None:
+        chart.add(secondary[0], list(secondary[1]), secondary=True)
+    return str(chart.render(is_unicode=True))

@@ -1,0 +1,174 @@
+"""What every page module uses: its navigation entry and routes (:class:`Module`), rendering a
+template with the common context, calling a service as the logged-in person, and turning a
+refused command into messages at the fields they concern."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.routing import BaseRoute
+
+from caunoi.shared.client import RequestFailed
+from caunoi.shared.clock import VN
+from caunoi.web.auth import User, csrf_token, current_user, require_user
+from caunoi.web.i18n import chooser, labeller, lang_of, message
+
+if TYPE_CHECKING:
+    from caunoi.web.app import WebState
+
+
+@dataclass(frozen=True)
+class Module:
+    """An area of the web application: one navigation entry and one group of routes. A new
+    area (reports, models, failed notices) is one more module listed in ``caunoi.web.modules``."""
+
+    name: str
+    #: the navigation label, Vietnamese and English
+    title: tuple[str, str]
+    #: where the navigation entry leads
+    path: str
+    routes: Sequence[BaseRoute]
+    #: show the entry only to these roles (what the services let them do decides the rest)
+    roles: frozenset[str] = frozenset()
+
+    def shown_to(self, user: User | None) -> bool:
+        return user is not None and (not self.roles or user.has(*self.roles))
+
+
+def state(request: Request) -> WebState:
+    st: WebState = request.app.state.web
+    return st
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    st = state(request)
+    lang = lang_of(request)
+    user = current_user(request)
+    flashes = request.session.pop("flash", []) if "session" in request.scope else []
+    ctx = {
+        "user": user,
+        "lang": lang,
+        "_": chooser(lang),
+        "label": labeller(lang),
+        "csrf_token": csrf_token(request) if "session" in request.scope else "",
+        "nav": [m for m in st.modules if m.shown_to(user)],
+        "flashes": flashes,
+        "path": request.url.path,
+        "unit_name": st.unit_name,
+        "today": datetime.now(VN).date(),
+        **context,
+    }
+    return st.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+async def ask(request: Request, service: str, name: str, payload: Mapping[str, Any] | None = None) -> Any:
+    """A query as the logged-in person."""
+    user = require_user(request)
+    return await state(request).gateway.query(service, name, dict(payload or {}), user.token)
+
+
+async def send(request: Request, service: str, name: str, payload: Mapping[str, Any]) -> Any:
+    """A command as the logged-in person."""
+    user = require_user(request)
+    return await state(request).gateway.command(service, name, dict(payload), user.token)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- forms ------------------------------------------------------------------------------------
+
+
+def new_command_id() -> str:
+    """A form's command id, rendered in it: posting it twice (a double click, a retry after a
+    lost answer) stores one result."""
+    return str(uuid.uuid4())
+
+
+def payload_from(
+    form: FormData, fields: Sequence[str], flags: Sequence[str] = (), lists: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A command body from a form: ``fields`` as text (empty: left out, so the service's
+    default applies), ``flags`` as checkboxes, ``lists`` as repeated values; a dotted name
+    (``petitioner.name``) becomes a nested object. The service validates everything."""
+    out: dict[str, Any] = {}
+
+    def put(name: str, value: Any) -> None:
+        *parents, last = name.split(".")
+        target = out
+        for p in parents:
+            target = target.setdefault(p, {})
+        target[last] = value
+
+    for name in fields:
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            put(name, value.strip())
+    for name in flags:
+        put(name, form.get(name) in ("on", "true", "1"))
+    for name in lists:
+        put(name, [v for v in form.getlist(name) if isinstance(v, str) and v])
+    return out
+
+
+@dataclass
+class Refusal:
+    """A refused command as a form shows it: the message at its field, or above the form."""
+
+    message: str
+    field: str | None = None
+    code: str = ""
+    fields: dict[str, str] = dc_field(default_factory=dict)
+
+    @classmethod
+    def of(cls, e: RequestFailed, lang: str) -> Refusal:
+        err = e.error
+        text = message(err, lang)
+        fields: dict[str, str] = {}
+        where = err.get("field")
+        if isinstance(where, str) and where:
+            fields[where] = text
+        details = err.get("details")
+        for item in details.get("errors", []) if isinstance(details, dict) else []:
+            name = item.get("field")
+            if isinstance(name, str) and name and name not in fields:
+                prefix = "Dữ liệu không hợp lệ: " if lang == "vi" else ""
+                fields[name] = prefix + str(item.get("message", ""))
+        return cls(text, where if isinstance(where, str) else None, str(err.get("code", "")), fields)
+
+    def at(self, name: str) -> str | None:
+        return self.fields.get(name)
+
+
+def refused(request: Request, e: RequestFailed) -> Refusal:
+    return Refusal.of(e, lang_of(request))
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+def parse_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def int_arg(request: Request, name: str, default: int, lo: int = 0, hi: int = 10_000_000) -> int:
+    try:
+        return max(lo, min(hi, int(request.query_params.get(name, default))))
+    except ValueError:
+        return default
