@@ -156,6 +156,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                     r["fill"]["seconds"] += time.perf_counter() - t0
                     sample += filler.sample()
                 have = int((await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]["messages"])
+                await work.quiet(system.nats_pids)  # the server's own work after the fill is not the load's
                 run = await work.load_times(nc, sample, n["loads"], Meter(nats=list(system.nats_pids)))
                 r["load"].append({"stream_messages": have, **run.to_json()})
                 progress(f"load at {have:,} messages: p50 {run.p(50):.2f} ms, p99 {run.p(99):.2f} ms")
@@ -228,13 +229,23 @@ def peer(system: System, root: Path, n: dict[str, Any], events: int) -> dict[str
     ]
     progress(f"peer: eventsourcing library, {n['peer_commands']:,} commands per level, catch-up over {events:,} events")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
-    for line in proc.stderr.splitlines():
-        if line.startswith("[peer"):
-            print(line, file=sys.stderr, flush=True)
-    if proc.returncode not in (0, 2) or not out.is_file():
-        progress(f"peer failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-        return {"error": proc.stderr[-2000:]}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith("[peer"):
+                print(line, end="", file=sys.stderr, flush=True)
+        rc = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if rc not in (0, 2) or not out.is_file():
+        tail = "".join(lines[-40:])
+        progress(f"peer failed ({rc}):\n{tail}")
+        return {"error": tail}
     result: dict[str, Any] = json.loads(out.read_text())
     result["seconds"] = round(time.perf_counter() - t0, 1)
     return result

@@ -133,7 +133,6 @@ class System:
             "NATS_URL": self.nats_url,
             "DATABASE_URL": self.pg.url,
             "CAUNOI_DATA_DIR": str(self.installation.data_dir),
-            "CAUNOI_LOG_LEVEL": "warning",
             "CAUNOI_STREAM_REPLICAS": str(self.replicas),
             "CAUNOI_ROLE": role,
             **self.installation.service_env(SERVICE),

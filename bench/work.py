@@ -331,6 +331,17 @@ async def load_times(nc: NATS, petition_ids: list[str], n: int, meter: Meter) ->
     return await closed_loop(Run("load", 1), n, op, meter, warmup=20 if n > 20 else 0)
 
 
+async def quiet(pids: list[int], timeout: float = 20.0) -> None:
+    """Until the processes use less than 5 % of a core over half a second (or ``timeout``)."""
+    meter = Meter(nats=pids)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = meter.snapshot()["nats"]
+        await asyncio.sleep(0.5)
+        if meter.snapshot()["nats"] - before < 0.025:
+            return
+
+
 async def raw_read(system: System, meter: Meter) -> Run:
     """The whole PETITIONS stream read by the kernel's stream reader, nothing else done."""
     run = Run("raw read", 1)
