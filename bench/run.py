@@ -302,7 +302,7 @@ def main() -> int:
         "--quick", action="store_true", help="small sizes (100k-event stream), ~3 minutes: to check the script"
     )
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="the report (and .json/.png beside it)")
-    ap.add_argument("--endpoint-processes", type=int, default=int(os.environ.get("CAUNOI_ENDPOINT_PROCESSES", "2")))
+    ap.add_argument("--endpoint-processes", type=int, default=int(os.environ.get("CAUNOI_ENDPOINT_PROCESSES", "1")))
     ap.add_argument("--no-peer", action="store_true", help="skip the eventsourcing library")
     ap.add_argument("--no-cluster", action="store_true", help="skip the 3-node cluster")
     ap.add_argument("--no-up", action="store_true", help="skip the cold `caunoi up`")
