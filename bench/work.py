@@ -331,15 +331,16 @@ async def load_times(nc: NATS, petition_ids: list[str], n: int, meter: Meter) ->
     return await closed_loop(Run("load", 1), n, op, meter, warmup=20 if n > 20 else 0)
 
 
-async def quiet(pids: list[int], timeout: float = 20.0) -> None:
-    """Until the processes use less than 5 % of a core over half a second (or ``timeout``)."""
+async def quiet(pids: list[int], timeout: float = 30.0) -> None:
+    """Until the processes used less than 5 % of a core in each of three seconds in a row (or
+    ``timeout``): after a fill, nats-server goes on writing its indexes for a while."""
     meter = Meter(nats=pids)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    calm = 0
+    while time.monotonic() < deadline and calm < 3:
         before = meter.snapshot()["nats"]
-        await asyncio.sleep(0.5)
-        if meter.snapshot()["nats"] - before < 0.025:
-            return
+        await asyncio.sleep(1.0)
+        calm = calm + 1 if meter.snapshot()["nats"] - before < 0.05 else 0
 
 
 async def raw_read(system: System, meter: Meter) -> Run:

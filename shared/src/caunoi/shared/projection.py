@@ -302,7 +302,7 @@ class ProjectionRunner:
                 total += await writing
             writing = asyncio.create_task(self._apply_group(schema, msgs, decoded, live=live))
 
-        chunks = self.bulk_reader(self.store.stream, start, self.subject_filter, min(self.bulk_batch, 5_000))
+        chunks = self.bulk_reader(self.store.stream, start, self.subject_filter, min(self.bulk_batch, 1_000))
         with gc_paused():
             try:
                 async for chunk in chunks:
