@@ -269,6 +269,8 @@ def markdown(R: dict[str, Any], png: str, json_name: str) -> str:
         "",
         table(R),
         "",
+        sharing(R),
+        "",
         f"![results]({png})",
         "",
         "## Machine",
@@ -347,34 +349,105 @@ def markdown(R: dict[str, Any], png: str, json_name: str) -> str:
 
 def notes(R: dict[str, Any]) -> list[str]:
     """One paragraph per goal not met, from the numbers."""
-    s = R.get("single") or {}
     out: list[str] = []
     for r in rows(R):
         if "not met" in r["met"]:
-            out.append(f"- **{r['what']}**: {r['caunoi'].replace('**', '')} against {r['goal']}. " + _why(r, s))
+            why = _why(r, R)
+            out.append(
+                f"- **{r['what']}**: {r['caunoi'].replace('**', '')}; goal {r['goal']}." + (f" {why}" if why else "")
+            )
     if not out:
         out.append("Every goal was met in this run.")
     return out
 
 
-def _why(r: Row, s: dict[str, Any]) -> str:
-    what = r["what"]
-    if what.startswith("rebuild"):
-        rb = s.get("rebuild") or {}
-        per = rb.get("cpu_us_per_op", {})
-        return (
-            f"Per event the projections process spent {_f(per.get('svc:projections'), 1)} µs of CPU, PostgreSQL"
-            f" {_f(per.get('postgres'), 1)} µs, nats-server {_f(per.get('nats'), 1)} µs: the Python work of decoding"
-            " (pydantic) and folding each event is the limit."
+def sharing(R: dict[str, Any]) -> str:
+    """How busy the rest of the machine was during the measured runs."""
+    wall = others = steal = 0.0
+    for where in ("single", "cluster"):
+        for run in (R.get(where) or {}).values():
+            if isinstance(run, dict) and "cpu_s" in run and "wall_s" in run:
+                wall += run["wall_s"]
+                others += run["cpu_s"].get("others", 0.0)
+                steal += run["cpu_s"].get("steal", 0.0)
+    if not wall:
+        return ""
+    busy = others * 100 / wall
+    return (
+        f"During the measured runs other processes used {busy:.0f} % of a core on average (steal {steal * 100 / wall:.0f} %)"
+        + (
+            ": the machine was shared, so wall-clock rates and latencies are pessimistic; the CPU per operation is the"
+            " measure to compare."
+            if busy > 20
+            else ": the machine was otherwise quiet."
         )
-    if "throughput" in what or "round trip" in what:
-        key = "single" if not what.startswith("cluster") else "cluster"
+    )
+
+
+def _total_cpu(run: dict[str, Any]) -> float:
+    per = run.get("cpu_us_per_op", {})
+    return sum(v for k, v in per.items() if k not in ("others", "steal", "machine_busy", "machine_total"))
+
+
+def _why(r: Row, R: dict[str, Any]) -> str:
+    what = r["what"]
+    s = R.get("cluster" if what.startswith("cluster") else "single") or {}
+    cores = int(R["machine"].get("cores") or 2)
+    if what.startswith("rebuild"):
+        per = (s.get("rebuild") or {}).get("cpu_us_per_op", {})
+        proj = per.get("svc:projections")
         return (
-            f"See the CPU table ({key}): the service's endpoint processes spend the CPU per command shown there,"
-            " on 2 cores shared with nats-server, PostgreSQL and the benchmark client."
+            f"Per event the service's projections process spent {_f(proj, 1)} µs of CPU (reading, pydantic decoding"
+            f" of the whole envelope, folding, COPY encoding), PostgreSQL {_f(per.get('postgres'), 1)} µs, nats-server"
+            f" {_f(per.get('nats'), 1)} µs. Decoding of a group overlaps PostgreSQL's writing of the previous one, so the"
+            f" projections process's one core is the limit: about {_f(1e6 / proj if proj else None)} events/s with the"
+            " machine to itself. Reaching 50,000 needs under 20 µs per event in one process, or the work split over"
+            " processes (not done)."
+        )
+    if "round trip" in what:
+        cmd, raw = s.get("raise_c1") or {}, s.get("raw_c1") or {}
+        per = cmd.get("cpu_us_per_op", {})
+        return (
+            f"A `raise` adds a request/reply hop to the service process and back to the append ({_f(cmd.get('p50_ms', 0) - raw.get('p50_ms', 0), 2)}"
+            f" ms more at the median), and per command the endpoint process spent {_f(per.get('svc:endpoints'))} µs of CPU"
+            " (request parsing, credential and role checks, pydantic validation, the decision, the envelope, the"
+            " append through nats-py, the reply, the log line)."
+        )
+    if "throughput" in what:
+        c = 20 if "20 clients" in what else 100
+        cmd, raw = s.get(f"raise_c{c}") or {}, s.get(f"raw_pipelined_{c}") or {}
+        total, raw_total = _total_cpu(cmd), _total_cpu(raw)
+        return (
+            f"A `raise` cost {_f(total)} µs of CPU across the processes (service endpoints"
+            f" {_f(cmd.get('cpu_us_per_op', {}).get('svc:endpoints'))}, its projection"
+            f" {_f(cmd.get('cpu_us_per_op', {}).get('svc:projections'))}, nats-server {_f(cmd.get('cpu_us_per_op', {}).get('nats'))},"
+            f" PostgreSQL {_f(cmd.get('cpu_us_per_op', {}).get('postgres'))}, the client {_f(cmd.get('cpu_us_per_op', {}).get('bench'))})"
+            f" against {_f(raw_total)} µs for a raw publish: on {cores} cores that caps it near"
+            f" {_f(cores * 1e6 / total if total else None)}/s even with the machine to itself."
         )
     if "lag" in what:
-        return "At this rate the cores are busy with the commands themselves (see the CPU table)."
+        lag = s.get("lag") or {}
+        cmd = lag.get("commands") or {}
+        total = _total_cpu(cmd)
+        return (
+            f"Each command with its projection cost {_f(total)} µs of CPU here, so {_f(lag.get('rate_asked'))}/s needs"
+            f" {_f(total * (lag.get('rate_asked') or 0) / 1e4)} % of a core out of {cores * 100} %; only"
+            f" {_f(lag.get('rate_sent'))}/s could be sent, and the projection fell behind while the cores were short."
+        )
+    if "load" in what:
+        loads = s.get("load") or []
+        return (
+            "A load asks the stream's subject index for the aggregate's subject and count, then reads exactly that"
+            " many (one message: the last by subject). nats-server's CPU per load in this run: "
+            + ", ".join(f"{_f(x['cpu_us_per_op'].get('nats'))} µs at {_f(x['stream_messages'] / 1000)}k" for x in loads)
+            + "; right after a fill the server still writes its indexes, which disturbs the first loads."
+        )
+    if "peak resident" in what:
+        return (
+            "The projections process holds two groups of up to CAUNOI_PROJECTION_BULK_BATCH (10,000) decoded events"
+            " during a rebuild (one being written, the next being decoded); smaller groups use less memory and more CPU"
+            " per event. Between rebuilds the processes stay near their size after start."
+        )
     return ""
 
 
