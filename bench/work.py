@@ -317,18 +317,24 @@ async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, 
 
 
 async def load_times(nc: NATS, petition_ids: list[str], n: int, meter: Meter) -> Run:
-    """One aggregate's load, as a command handler does it (``Repository.load``: a batched direct
-    get on the aggregate's subject, the events decoded and folded), for petitions picked at random."""
+    """One aggregate's load, as a command handler does it (``Repository.load``: the subject and
+    count from the stream's subject index, then the messages, decoded and folded), for petitions
+    picked at random; the second of two passes (other petitions each)."""
     repo = Repository(JetStreamEventStore(nc, STREAM), registry, PETITION, UnitTree.load(DATASET))
     rnd = random.Random(7)
-    picks = [rnd.choice(petition_ids) for _ in range(n)]
+    picks = [rnd.choice(petition_ids) for _ in range(2 * n)]
 
-    async def op(i: int) -> None:
-        loaded = await repo.load(picks[i])
-        if not loaded.exists:
-            raise RuntimeError(f"{picks[i]} has no events")
+    def op_from(offset: int) -> Callable[[int], Awaitable[None]]:
+        async def op(i: int) -> None:
+            loaded = await repo.load(picks[offset + i])
+            if not loaded.exists:
+                raise RuntimeError(f"{picks[offset + i]} has no events")
 
-    return await closed_loop(Run("load", 1), n, op, meter, warmup=20 if n > 20 else 0)
+        return op
+
+    # a first pass, not counted: right after a fill nats-server goes on indexing for a while
+    await closed_loop(Run("load warm-up", 1), n, op_from(0), meter)
+    return await closed_loop(Run("load", 1), n, op_from(n), meter)
 
 
 async def quiet(pids: list[int], timeout: float = 30.0) -> None:

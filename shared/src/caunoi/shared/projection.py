@@ -404,21 +404,28 @@ class ProjectionRunner:
         return found
 
     def _decode_all(self, msgs: Sequence[Message]) -> Decoded | None:
-        """Decode a group before its transaction (what :meth:`_apply` would do inside it); None
-        if any message fails to decode, so the usual path finds and isolates it."""
-        records: list[RecordedEvent] = []
-        junk: list[tuple[str, int, str, str]] = []
+        """Decode a group before its transaction (a bulk read decodes the next group while this
+        one is written); None if any message fails, so the usual path finds and isolates it."""
         try:
-            for msg in msgs:
-                try:
-                    rec = self.decode(msg)
-                except NotAnEvent as e:
-                    junk.append((self.projection.name, msg.seq, msg.subject, str(e)))
-                    continue
-                if rec is not None:
-                    records.append(rec)
+            return self._decode(msgs)
         except Exception:  # noqa: BLE001 - the usual path reports it
             return None
+
+    def _decode(self, msgs: Sequence[Message], after: int = 0) -> Decoded:
+        """The events of the messages after sequence ``after`` this read model applies, and the
+        junk among them; a known event that does not decode raises."""
+        records: list[RecordedEvent] = []
+        junk: list[tuple[str, int, str, str]] = []
+        for msg in msgs:
+            if msg.seq <= after:
+                continue
+            try:
+                rec = self.decode(msg)
+            except NotAnEvent as e:
+                junk.append((self.projection.name, msg.seq, msg.subject, str(e)))
+                continue
+            if rec is not None:
+                records.append(rec)
         return Decoded(records, junk)
 
     def _ours(self, env: CloudEvent, msg: Message) -> bool:
@@ -433,7 +440,7 @@ class ProjectionRunner:
             if msgs[-1].seq <= pos:
                 return
             if decoded is None:
-                decoded = self._decode_all([m for m in msgs if m.seq > pos]) or self._decode_raising(msgs, pos)
+                decoded = self._decode(msgs, after=pos)  # a failure fails the batch: narrowed down
             records = decoded.records if msgs[0].seq > pos else [r for r in decoded.records if r.seq > pos]
             junk = decoded.junk if msgs[0].seq > pos else [j for j in decoded.junk if j[1] > pos]
             if records:
@@ -446,22 +453,6 @@ class ProjectionRunner:
                 )
                 log.warning("projection.junk_passed_over", projection=self.projection.name, seqs=[j[1] for j in junk])
             await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1', msgs[-1].seq)
-
-    def _decode_raising(self, msgs: Sequence[Message], pos: int) -> Decoded:
-        """Decode, letting the first failure raise (it fails the batch, which is then narrowed down)."""
-        records: list[RecordedEvent] = []
-        junk: list[tuple[str, int, str, str]] = []
-        for msg in msgs:
-            if msg.seq <= pos:
-                continue
-            try:
-                rec = self.decode(msg)
-            except NotAnEvent as e:
-                junk.append((self.projection.name, msg.seq, msg.subject, str(e)))
-                continue
-            if rec is not None:
-                records.append(rec)
-        return Decoded(records, junk)
 
     async def _apply_isolating(self, schema: str, msgs: Sequence[Message], *, live: bool) -> None:
         """Apply ``msgs``; if that fails, halves in turn, down to the one event that fails."""
