@@ -253,7 +253,7 @@ async def publish(
     ``Nats-Batch-Id``, ``Nats-Batch-Sequence`` from 1, ``Nats-Batch-Commit`` on the last, which
     alone asks for the ack), :data:`BATCHES_IN_FLIGHT` batches in flight; every ack is checked.
     With ``sync_interval: always`` a batch is stored with far fewer fsyncs than as many single
-    publishes (about 5,000 single publishes/s here against ~50,000 messages/s in batches)."""
+    publishes (bench/RESULTS.md gives the fill's rate beside the pipelined single publishes')."""
     conn = await _Connection.open(
         url, user=None, password=None, token=None, nkey_seed=seed, tls=None, timeout=30.0, name="caunoi-bench-fill"
     )
