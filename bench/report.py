@@ -184,6 +184,30 @@ def rows(R: dict[str, Any]) -> list[Row]:
                         "met": _verdict(share >= 0.7),
                     }
                 )
+    ns = R.get("cluster_no_sync")
+    if cl and ns:
+        parts = []
+        for key, label in (
+            ("raw_c1", "1 client"),
+            ("raw_pipelined_20", "20 in flight"),
+            ("raw_pipelined_100", "100 in flight"),
+        ):
+            a, b = cl.get(key), ns.get(key)
+            if a and b:
+                parts.append(
+                    f"{label}: {_f(a['per_s'])}/s with, {_f(b['per_s'])}/s without"
+                    + (f" (p50 {_f(a['p50_ms'], 2)} vs {_f(b['p50_ms'], 2)} ms)" if key == "raw_c1" else "")
+                )
+        out.append(
+            {
+                "what": "cluster: what `sync_interval: always` costs (raw durable publishes, R3)",
+                "goal": "measured",
+                "raw": "; ".join(parts),
+                "peer": "–",
+                "caunoi": "the durable setting is the default in deploy/cluster/",
+                "met": "–",
+            }
+        )
     return out
 
 

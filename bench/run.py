@@ -261,6 +261,28 @@ async def cluster(root: Path, args: argparse.Namespace, n: dict[str, Any], resul
         await system.stop_services()
     finally:
         system.stop()
+    progress("the same cluster without sync_interval: always (what durability costs): raw publishes")
+    system = start_clustered(root / "cluster-nosync", sync_always=False)
+    try:
+        results["cluster_no_sync"] = await raw_rows(system, (20, 100), n["cluster_c1"], n["cluster_levels"])
+    finally:
+        system.stop()
+
+
+async def raw_rows(system: System, levels: tuple[int, ...], c1: int, total: int) -> dict[str, Any]:
+    """Raw durable publishes alone (c=1, then pipelined at each level) of a real event's bytes."""
+    out: dict[str, Any] = {}
+    nc = await system.connect("bench-raw")
+    try:
+        await work.provision_raw(nc, system.replicas)
+        payload = work.sample_event()
+        meter = Meter(nats=list(system.nats_pids))
+        out["raw_c1"] = (await work.raw_publish_one_by_one(nc, payload, c1, meter, warmup=50)).to_json()
+        for c in levels:
+            out[f"raw_pipelined_{c}"] = (await work.raw_publish_pipelined(system, payload, c, total, meter)).to_json()
+    finally:
+        await nc.close()
+    return out
 
 
 async def system_settings(system: System) -> dict[str, Any]:

@@ -213,12 +213,12 @@ def start_single(root: Path) -> System:
     return System(root, inst, srv.url, pg, [srv.pid], [srv.monitor_url], nats_server=srv)
 
 
-def start_clustered(root: Path) -> System:
-    """The 3 nodes of deploy/cluster/ on loopback (``sync_interval: always``), PostgreSQL, streams
-    with 3 replicas."""
+def start_clustered(root: Path, sync_always: bool = True) -> System:
+    """The 3 nodes of deploy/cluster/ on loopback (``sync_interval: always``, unless told otherwise
+    to measure what it costs), PostgreSQL, streams with 3 replicas."""
     inst = prepare(root)
     with own_sessions():
-        cluster = start_cluster(root / "cluster", inst)
+        cluster = start_cluster(root / "cluster", inst, sync_always=sync_always)
         try:
             pg = start_postgres(root, port=free_port())
         except BaseException:

@@ -215,11 +215,21 @@ class Raiser:
         return await closed_loop(Run("raise", concurrency), total, op, meter, warmup)
 
 
+_SAMPLE_EVENT: list[bytes] = []
+
+
 async def one_stored_event(nc: NATS, raiser: Raiser) -> bytes:
     """The bytes the service stored for a raise: the payload of the raw publishes."""
     pid = await raiser.raise_one()
     store = JetStreamEventStore(nc, STREAM)
-    return (await store.load(pid))[0].data
+    data = (await store.load(pid))[0].data
+    _SAMPLE_EVENT[:] = [data]
+    return data
+
+
+def sample_event() -> bytes:
+    """The last stored event :func:`one_stored_event` got (the runs without a service use it)."""
+    return _SAMPLE_EVENT[0]
 
 
 async def settle(client: Client, timeout: float = 300.0) -> None:
