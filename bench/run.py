@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import signal
@@ -26,6 +27,8 @@ import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -330,6 +333,9 @@ def main() -> int:
     ap.add_argument("--no-up", action="store_true", help="skip the cold `caunoi up`")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
     args = ap.parse_args()
+    # the kernel's and the servers' info logs (every template command, every server start) would
+    # drown the progress lines
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
     def on_term(signum: int, _frame: FrameType | None) -> None:
         raise Interrupted(f"signal {signum}")
