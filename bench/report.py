@@ -453,10 +453,18 @@ def _why(r: Row, R: dict[str, Any]) -> str:
         lag = s.get("lag") or {}
         cmd = lag.get("commands") or {}
         total = _total_cpu(cmd)
+        asked, sent = lag.get("rate_asked") or 0, lag.get("rate_sent") or 0
+        busy = (cmd.get("load_pct") or {}).get("machine_busy")
+        out = (
+            f"Each command with its projection cost {_f(total)} µs of CPU here (commands arriving one by one cost more"
+            f" than many in flight), so {_f(asked)}/s needs {_f(total * asked / 1e4)} % of a core of the"
+            f" {cores * 100} %; the machine was {_f(busy)} % busy meanwhile."
+        )
+        if sent < 0.95 * asked:
+            out += f" Only {_f(sent)}/s could be sent."
         return (
-            f"Each command with its projection cost {_f(total)} µs of CPU here, so {_f(lag.get('rate_asked'))}/s needs"
-            f" {_f(total * (lag.get('rate_asked') or 0) / 1e4)} % of a core out of {cores * 100} %; only"
-            f" {_f(lag.get('rate_sent'))}/s could be sent, and the projection fell behind while the cores were short."
+            out
+            + " The projection applies a batch per ~10 ms (CAUNOI_PROJECTION_GATHER); when the cores are short, batches wait."
         )
     if "load" in what:
         loads = s.get("load") or []
