@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 from support import Servers
 
+from caunoi.cli.bus import OPERATOR
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
@@ -19,7 +20,8 @@ from caunoi.shared.eventstore import NEW_AGGREGATE, StreamSpec
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.projection import Conn, ProjectionRunner
 from caunoi.shared.service import ensure_database
-from caunoi.shared.settings import database_url_with
+from caunoi.shared.settings import database_url_with, inbox_prefix
+from caunoi.shared.streamread import read_stream
 
 pytestmark = pytest.mark.asyncio
 
@@ -271,3 +273,49 @@ async def test_a_read_model_whose_columns_changed_is_filled_again_from_the_log(e
     again = ProjectionRunner(env.pool, env.nc, env.store, registry, V2())  # same shape: kept as is
     await again.setup()
     assert again.status.position == 5
+
+
+async def test_a_long_backlog_read_in_bulk_is_applied_in_order_and_isolates_a_failing_event(
+    servers: Servers, env: Env
+) -> None:
+    """A runner far behind reads in bulk (the kernel's stream reader), decoding one group while
+    the previous one is written: every event is applied once, in order, and one that cannot apply
+    is still parked alone, the events before it applied and those after it waiting."""
+    for i in range(2000):
+        await env.emit("bad" if i == 1299 else f"k{i % 5}", i)
+    CountingProjection.poison = {"bad"}
+    seed = servers.installation.bus().seed(OPERATOR)
+    reads: list[int] = []
+
+    def bulk(stream: str, start: int, subject_filter: str | None, batch: int) -> Any:
+        reads.append(start)
+        return read_stream(
+            servers.nats_url, stream, start, subject_filter=subject_filter, batch=batch, nkey_seed=seed,
+            inbox_prefix=inbox_prefix(OPERATOR),
+        )  # fmt: skip
+
+    r = env.runner(
+        batch=100, bulk_reader=bulk, bulk_batch=300, bulk_threshold=100, max_attempts=2, base_backoff=0.01,
+        halted_retry_every=0.05,
+    )  # fmt: skip
+    task = asyncio.create_task(r.run())
+    try:
+        for _ in range(500):
+            if r.status.halted_at:
+                break
+            await asyncio.sleep(0.02)
+        assert r.status.halted_at == 1300
+        assert sum(row["events"] for row in await r.snapshot()) == 1299
+        assert [p["seq"] for p in await r.parked()] == [1300]
+        assert await r.skip(1300, "test")
+        for _ in range(500):
+            if sum(row["events"] for row in await r.snapshot()) == 1999:
+                break
+            await asyncio.sleep(0.02)
+        snap = {row["key"]: row["total"] for row in await r.snapshot()}
+        assert snap == {f"k{k}": sum(i for i in range(2000) if i % 5 == k and i != 1299) for k in range(5)}
+        assert r.status.position == 2000
+        assert reads and reads[0] == 101, reads  # after the first batch, the rest in bulk
+    finally:
+        r.stop()
+        await asyncio.wait_for(task, 5)

@@ -86,11 +86,16 @@ def service_permissions(svc: ServiceStreams) -> dict[str, Any]:
         f"$JS.API.STREAM.UPDATE.{own}",
         f"$JS.API.STREAM.INFO.{own}",
         f"$JS.API.DIRECT.GET.{own}",
+        *_replay_consumer(own),
     ]
     subscribe = [f"caunoi.cmd.{svc.name}.>", f"caunoi.q.{svc.name}.>", f"caunoi.admin.{svc.name}.>", _inbox(svc.name)]
     subscribe.append(f"{svc.stream.subject_prefix}.>")  # wake-ups of its projections
     for other in svc.follows:
-        publish += [f"$JS.API.DIRECT.GET.{other.name}", f"$JS.API.STREAM.INFO.{other.name}"]
+        publish += [
+            f"$JS.API.DIRECT.GET.{other.name}",
+            f"$JS.API.STREAM.INFO.{other.name}",
+            *_replay_consumer(other.name),
+        ]
         subscribe.append(f"{other.subject_prefix}.>")
     return {
         "publish": {"allow": publish},
@@ -98,6 +103,16 @@ def service_permissions(svc: ServiceStreams) -> dict[str, Any]:
         # replies go to whatever inbox a request names, and only to it
         "allow_responses": True,
     }
+
+
+def _replay_consumer(stream: str) -> list[str]:
+    """What a projection's bulk read (``caunoi.shared.streamread``, a rebuild) needs: an
+    ephemeral pull consumer without acks on ``stream``, created, pulled from and deleted."""
+    return [
+        f"$JS.API.CONSUMER.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",
+        f"$JS.API.CONSUMER.DELETE.{stream}.*",
+    ]
 
 
 def client_permissions(user: str = CLIENTS) -> dict[str, Any]:

@@ -109,10 +109,13 @@ async def direct_get_batch(
     if subject is not None:
         req["next_by_subj"] = subject
     out: list[StoredMessage] = []
-    async with mux.inbox() as (inbox, q):
+    loop = asyncio.get_running_loop()
+    async with mux.inbox() as (inbox, q), asyncio.timeout(timeout) as deadline:
         await nc.publish(f"$JS.API.DIRECT.GET.{stream}", json.dumps(req).encode(), reply=inbox)
         while True:
-            msg = await asyncio.wait_for(q.get(), timeout)
+            # ``timeout`` for each message, without a task and a timer per message (wait_for)
+            msg = q.get_nowait() if not q.empty() else await q.get()
+            deadline.reschedule(loop.time() + timeout)
             h = _headers(msg)
             status = h.get("Status")
             if status is not None:

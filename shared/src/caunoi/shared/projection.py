@@ -26,16 +26,16 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast, runtime_checkable
 
 import asyncpg
 import structlog
 from nats.aio.client import Client as NATS
 from pydantic import ValidationError
 
-from caunoi.shared.aggregate import RecordedEvent, decode_message
+from caunoi.shared.aggregate import RecordedEvent, typed_envelope
 from caunoi.shared.envelope import CloudEvent
-from caunoi.shared.events import EventRegistry, UnknownEventType
+from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import EventStore, Message
 
 log = structlog.get_logger(__name__)
@@ -125,6 +125,19 @@ class NotAnEvent(Exception):
 
 
 @dataclass
+class Decoded:
+    """A batch's messages decoded: the events this read model applies, and the junk."""
+
+    records: list[RecordedEvent]
+    junk: list[tuple[str, int, str, str]]
+
+
+_UNSEEN = object()
+#: decode with the general path (an older version of a known type: envelope, then upcast)
+_GENERAL = object()
+
+
+@dataclass
 class ProjectionStatus:
     name: str
     position: int
@@ -157,9 +170,13 @@ class ProjectionRunner:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stopping: bool = False
     status: ProjectionStatus = field(init=False)
+    _envelopes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.status = ProjectionStatus(self.projection.name, 0)
+        self._source = self.source
+        self._prefix = f"{self.store.spec.subject_prefix}."  # an event's subject: <prefix><its subject>.<unit path>
+        self._prefix_len = len(self._prefix)
 
     @property
     def schema(self) -> str:
@@ -268,35 +285,64 @@ class ProjectionRunner:
 
     async def _bulk(self, schema: str, *, live: bool) -> int:
         """Apply everything stored now, read in bulk and applied ``bulk_batch`` events per
-        transaction. The reader reads ahead while a batch is written."""
+        transaction. Reading and decoding the next group overlap with writing the previous one
+        (PostgreSQL works on its own core meanwhile); groups are written one after another, in
+        order."""
         assert self.bulk_reader is not None
         async with self.pool.acquire() as conn:
             start = await self.position(conn, schema) + 1
         total = 0
         group: list[Message] = []
-        chunks = self.bulk_reader(self.store.stream, start, self.subject_filter, min(self.bulk_batch, 5_000))
+        writing: asyncio.Task[int] | None = None
+
+        async def handover(msgs: list[Message]) -> None:
+            nonlocal total, writing
+            decoded = self._decode_all(msgs)  # while the previous group is being written
+            if writing is not None:
+                total += await writing
+            writing = asyncio.create_task(self._apply_group(schema, msgs, decoded, live=live))
+
+        chunks = self.bulk_reader(self.store.stream, start, self.subject_filter, min(self.bulk_batch, 1_000))
         with gc_paused():
             try:
                 async for chunk in chunks:
                     group.extend(chunk)
                     if len(group) >= self.bulk_batch:
-                        total += await self._apply_group(schema, group, live=live)
+                        await handover(group)
                         group = []
                 if group:
-                    total += await self._apply_group(schema, group, live=live)
+                    await handover(group)
+                if writing is not None:
+                    total += await writing
+                    writing = None
             finally:
+                if writing is not None:  # the read failed: let the write under way end
+                    with contextlib.suppress(Exception):
+                        await writing
                 await chunks.aclose()  # type: ignore[attr-defined]
         return total
 
-    async def _apply_group(self, schema: str, group: Sequence[Message], *, live: bool) -> int:
-        await self._apply_isolating(schema, group, live=live)
+    async def _apply_group(self, schema: str, group: Sequence[Message], decoded: Decoded | None, *, live: bool) -> int:
+        if decoded is None:
+            await self._apply_isolating(schema, group, live=live)
+        else:
+            try:
+                await self._apply(schema, group, decoded)
+            except Exception:  # noqa: BLE001 - narrowed down by the usual path
+                await self._apply_isolating(schema, group, live=live)
         if live:
             self.status.position = group[-1].seq
         return len(group)
 
     async def _step(self, schema: str, *, live: bool, batch: int | None = None) -> int:
-        async with self.pool.acquire() as conn:
-            pos = await self.position(conn, schema)
+        if live:
+            # what this runner applied last (read at setup): a query per step cost more than the
+            # step's own work under load. Another runner ahead of it only makes it read events
+            # that the checkpoint, locked in the batch's transaction, then passes over.
+            pos = self.status.position
+        else:
+            async with self.pool.acquire() as conn:
+                pos = await self.position(conn, schema)
         msgs = await self.store.read(pos + 1, batch or self.batch, self.subject_filter)
         if not msgs:
             return 0
@@ -313,16 +359,25 @@ class ProjectionRunner:
         """The event in ``msg``; None for a type this read model does not know; ``NotAnEvent``
         for junk. A known type whose data does not decode raises (that halts the projection)."""
         type_name = msg.type_name
-        if type_name is not None and not self.registry.knows(type_name):
-            return None
-        model = self.registry.current(type_name) if type_name else None
-        if model is not None:  # the usual case: one pass over envelope and data
-            try:
-                rec = decode_message(self.registry, msg)
-            except (ValidationError, ValueError, UnknownEventType):
-                rec = None  # the checks below say why
-            if rec is not None and self._ours(rec.envelope, msg):
-                return rec
+        if type_name is not None:
+            envelope = self._envelopes.get(type_name, _UNSEEN)
+            if envelope is _UNSEEN:
+                envelope = self._envelope_for(type_name)
+            if envelope is None:
+                return None  # a type this read model does not know
+            if envelope is not _GENERAL:  # the usual case: one pass over envelope and data
+                try:
+                    env = envelope.model_validate_json(msg.data)
+                except ValidationError:
+                    env = None  # the checks below say why
+                if (
+                    env is not None
+                    and env.type == type_name
+                    and env.source == self._source
+                    and msg.subject.startswith(self._prefix)
+                    and msg.subject.startswith(env.subject + ".", self._prefix_len)
+                ):
+                    return RecordedEvent(msg.seq, msg.subject, env, cast(DomainEvent, env.data))
         try:
             env = CloudEvent.from_json_bytes(msg.data)
         except (ValidationError, ValueError) as e:
@@ -335,27 +390,59 @@ class ProjectionRunner:
             return None
         return RecordedEvent(msg.seq, msg.subject, env, self.registry.decode(env.type, env.data))
 
+    def _envelope_for(self, type_name: str) -> type[CloudEvent] | object | None:
+        """What decodes messages of ``type_name`` (by its header), remembered: the typed envelope of
+        its current version, ``_GENERAL`` (an older version: envelope, then upcast), None (a type
+        this read model does not know: skipped)."""
+        if not self.registry.knows(type_name):
+            found: type[CloudEvent] | object | None = None
+        else:
+            model = self.registry.current(type_name)
+            found = typed_envelope(model) if model is not None else _GENERAL
+        if len(self._envelopes) < 1000:  # types come from headers: bounded, whatever is stored
+            self._envelopes[type_name] = found
+        return found
+
+    def _decode_all(self, msgs: Sequence[Message]) -> Decoded | None:
+        """Decode a group before its transaction (a bulk read decodes the next group while this
+        one is written); None if any message fails, so the usual path finds and isolates it."""
+        try:
+            return self._decode(msgs)
+        except Exception:  # noqa: BLE001 - the usual path reports it
+            return None
+
+    def _decode(self, msgs: Sequence[Message], after: int = 0) -> Decoded:
+        """The events of the messages after sequence ``after`` this read model applies, and the
+        junk among them; a known event that does not decode raises."""
+        records: list[RecordedEvent] = []
+        junk: list[tuple[str, int, str, str]] = []
+        for msg in msgs:
+            if msg.seq <= after:
+                continue
+            try:
+                rec = self.decode(msg)
+            except NotAnEvent as e:
+                junk.append((self.projection.name, msg.seq, msg.subject, str(e)))
+                continue
+            if rec is not None:
+                records.append(rec)
+        return Decoded(records, junk)
+
     def _ours(self, env: CloudEvent, msg: Message) -> bool:
         return env.source == self.source and msg.subject.startswith(f"{self.store.spec.subject_prefix}.{env.subject}.")
 
-    async def _apply(self, schema: str, msgs: Sequence[Message]) -> None:
-        """One batch in one transaction, with the checkpoint."""
+    async def _apply(self, schema: str, msgs: Sequence[Message], decoded: Decoded | None = None) -> None:
+        """One batch in one transaction, with the checkpoint. ``decoded``: the batch's events,
+        decoded before (a bulk read decodes the next group while this one is written)."""
         async with self.pool.acquire() as conn, conn.transaction():
             # Lock the checkpoint row: two runners on one schema would otherwise double-apply.
             pos = await conn.fetchval(f'SELECT position FROM "{schema}".checkpoint WHERE id = 1 FOR UPDATE')
-            todo = [m for m in msgs if m.seq > pos]
-            if not todo:
+            if msgs[-1].seq <= pos:
                 return
-            records: list[RecordedEvent] = []
-            junk: list[tuple[str, int, str, str]] = []
-            for msg in todo:
-                try:
-                    rec = self.decode(msg)
-                except NotAnEvent as e:
-                    junk.append((self.projection.name, msg.seq, msg.subject, str(e)))
-                    continue
-                if rec is not None:
-                    records.append(rec)
+            if decoded is None:
+                decoded = self._decode(msgs, after=pos)  # a failure fails the batch: narrowed down
+            records = decoded.records if msgs[0].seq > pos else [r for r in decoded.records if r.seq > pos]
+            junk = decoded.junk if msgs[0].seq > pos else [j for j in decoded.junk if j[1] > pos]
             if records:
                 await self.projection.apply(conn, schema, records)
             if junk:
@@ -365,7 +452,7 @@ class ProjectionRunner:
                     junk,
                 )
                 log.warning("projection.junk_passed_over", projection=self.projection.name, seqs=[j[1] for j in junk])
-            await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1', todo[-1].seq)
+            await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1', msgs[-1].seq)
 
     async def _apply_isolating(self, schema: str, msgs: Sequence[Message], *, live: bool) -> None:
         """Apply ``msgs``; if that fails, halves in turn, down to the one event that fails."""

@@ -38,9 +38,10 @@ from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import EventStore, StoreError, StreamSpec
 from caunoi.shared.identity import IDENTITIES_STREAM, RevocationWatcher, Verifier, load_public_key
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
-from caunoi.shared.projection import Pool, Projection, ProjectionRunner
+from caunoi.shared.projection import BulkReader, Pool, Projection, ProjectionRunner
 from caunoi.shared.reactor import Reactor
-from caunoi.shared.settings import Settings, database_url_with
+from caunoi.shared.settings import Settings, database_url_with, inbox_prefix
+from caunoi.shared.streamread import read_stream
 from caunoi.shared.units import UnitTree
 
 log = structlog.get_logger(__name__)
@@ -181,6 +182,7 @@ class Service(Generic[D]):
                 poll_every=s.projection_poll,
                 gather=s.projection_gather,
                 bulk_batch=s.projection_bulk_batch,
+                bulk_reader=self.bulk_reader(nc),
             )
             await runner.setup()
             self.runners[rm.projection.name] = runner
@@ -191,6 +193,31 @@ class Service(Generic[D]):
         self.workers = [make(self._deps, self._resources) for make in self.make_workers]
         if self.duties:
             self.duty_runner = DutyRunner(self.name, self.duties, self._deps, every=s.duty_interval)
+
+    def bulk_reader(self, nc: NATS) -> BulkReader:
+        """How this process's projections read a long backlog (a rebuild, a runner far behind):
+        :func:`caunoi.shared.streamread.read_stream`, as this process's NATS user, from the server
+        the connection is on now (any node of a cluster has the whole stream)."""
+        s = self.settings
+        seed_file = s.nkey_file() if s.nats_user else None
+        seed = seed_file.read_text().strip() if seed_file is not None else None
+        prefix = inbox_prefix(s.nats_user) if s.nats_user else "_INBOX"
+
+        def read(stream: str, start: int, subject_filter: str | None, batch: int) -> Any:
+            url = nc.connected_url.geturl() if nc.connected_url else s.nats_servers()[0]
+            return read_stream(
+                url,
+                stream,
+                start,
+                subject_filter=subject_filter,
+                batch=batch,
+                nkey_seed=seed,
+                inbox_prefix=prefix,
+                timeout=s.store_timeout,
+                name=f"caunoi-{self.name}-replay",
+            )
+
+        return read
 
     def serves(self, ep: Endpoint[Any]) -> bool:
         """Whether this process's role answers ``ep``: the projections role answers the admin

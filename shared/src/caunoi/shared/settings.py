@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     projection_poll: float = Field(1.0, gt=0)
     #: after applying a partial batch, a projection waits this long for more events (seconds):
     #: under load fewer, larger transactions, at the cost of that much lag
-    projection_gather: float = Field(0.002, ge=0, le=1)
+    projection_gather: float = Field(0.01, ge=0, le=1)
     #: events a rebuild (or a projection far behind) applies per transaction
     projection_bulk_batch: int = Field(10_000, ge=100, le=1_000_000)
     #: a query first waits, at most this long (seconds), for the service's read models to apply what

@@ -90,6 +90,11 @@ class RawMessage:
     msg_id: str | None  #: the ``Nats-Msg-Id`` header
     data: bytes  #: the body
 
+    @property
+    def type_name(self) -> str | None:
+        """The event type (as :class:`caunoi.shared.eventstore.Message` names it)."""
+        return self.type
+
 
 class StreamReadError(Exception):
     """The server refused or failed the read (an ``-ERR``, an API error, an unexpected status)."""

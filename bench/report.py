@@ -1,0 +1,562 @@
+"""The benchmark's report: issue 7's table (goal, raw limit, peer, caunoi, whether the goal is met),
+the details behind it, the machine, and a chart. Every number comes from the run's results."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, str]
+
+
+def _f(x: Any, digits: int = 0) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:,.{digits}f}"
+
+
+def _get(d: dict[str, Any] | None, *keys: Any) -> Any:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _verdict(ok: bool | None) -> str:
+    return "–" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def _peer_cmd(peer: dict[str, Any] | None, c: int) -> dict[str, Any] | None:
+    for r in _get(peer, "commands") or []:
+        if r.get("concurrency") == c:
+            return dict(r)
+    return None
+
+
+def rows(R: dict[str, Any]) -> list[Row]:
+    s, peer, cl = R.get("single") or {}, R.get("peer"), R.get("cluster")
+    out: list[Row] = []
+
+    rb, events = s.get("rebuild"), s.get("events")
+    peer_cu = _get(peer, "catchup", "no_write", "events_per_s")
+    peer_w = _get(peer, "catchup", "write_one_row_per_event", "events_per_s")
+    if rb:
+        rate = rb["per_s"]
+        ok = rate >= 50_000 and (peer_cu is None or rate > peer_cu)
+        out.append(
+            {
+                "what": f"rebuild of the petitions read model over {_f(events)} events",
+                "goal": "≥ 50,000 events/s, and faster than the peer's catch-up",
+                "raw": f"JetStream read {_f(_get(s, 'raw_read', 'per_s'))} msg/s; PostgreSQL COPY {_f(_get(s, 'copy', 'per_s'))} rows/s",
+                "peer": f"catch-up {_f(peer_cu)} events/s without writing; {_f(peer_w)} events/s writing a row per event",
+                "caunoi": f"**{_f(rate)} events/s** ({_f(rb['wall_s'], 1)} s)",
+                "met": _verdict(ok),
+            }
+        )
+    raw1, cmd1 = s.get("raw_c1"), s.get("raise_c1")
+    p1 = _peer_cmd(peer, 1)
+    if raw1 and cmd1:
+        ok = cmd1["p50_ms"] <= 1.5 * raw1["p50_ms"] and cmd1["p99_ms"] <= 5.0
+        out.append(
+            {
+                "what": "`raise` round trip, 1 client (p50 / p99)",
+                "goal": f"p50 ≤ 1.5 × raw = {_f(1.5 * raw1['p50_ms'], 2)} ms; p99 ≤ 5 ms",
+                "raw": f"durable publish, Msg-Id + expected-last-subject-sequence: {_f(raw1['p50_ms'], 2)} / {_f(raw1['p99_ms'], 2)} ms",
+                "peer": f"{_f(_get(p1, 'p50_ms'), 2)} / {_f(_get(p1, 'p99_ms'), 2)} ms (in-process)" if p1 else "–",
+                "caunoi": f"**{_f(cmd1['p50_ms'], 2)} / {_f(cmd1['p99_ms'], 2)} ms** ({_f(cmd1['p50_ms'] / raw1['p50_ms'], 2)} × raw)",
+                "met": _verdict(ok),
+            }
+        )
+    for c in (20, 100):
+        raw, cmd, pc = s.get(f"raw_pipelined_{c}"), s.get(f"raise_c{c}"), _peer_cmd(peer, c)
+        if raw and cmd:
+            share = cmd["per_s"] / raw["per_s"] if raw["per_s"] else math.nan
+            out.append(
+                {
+                    "what": f"`raise` throughput, {c} clients, distinct petitions",
+                    "goal": f"≥ 70 % of raw = {_f(0.7 * raw['per_s'])}/s",
+                    "raw": f"pipelined durable publish, same headers, {c} in flight: {_f(raw['per_s'])} msg/s",
+                    "peer": f"{_f(_get(pc, 'throughput_per_s'))}/s" if pc else "–",
+                    "caunoi": f"**{_f(cmd['per_s'])}/s** ({_f(100 * share)} % of raw; p50 {_f(cmd['p50_ms'], 1)} ms)",
+                    "met": _verdict(share >= 0.7),
+                }
+            )
+    lag = s.get("lag")
+    if lag:
+        sent = lag.get("rate_sent") or 0
+        ok = lag["lag_p99_ms"] <= 50 and sent >= 0.95 * lag["rate_asked"] and not lag["errors"]
+        out.append(
+            {
+                "what": f"event → read-model lag at a steady {_f(lag['rate_asked'])} commands/s",
+                "goal": "p99 ≤ 50 ms",
+                "raw": "–",
+                "peer": "–",
+                "caunoi": f"**p99 {_f(lag['lag_p99_ms'], 1)} ms** (p50 {_f(lag['lag_p50_ms'], 1)} ms; {_f(sent)} commands/s sent, {lag['errors']} errors)",
+                "met": _verdict(ok),
+            }
+        )
+    loads = s.get("load") or []
+    if loads:
+        first, last = loads[0], loads[-1]
+        ok = last["p50_ms"] <= 1.5 * first["p50_ms"]
+        out.append(
+            {
+                "what": "one aggregate's load as the stream grows",
+                "goal": "flat (to 10M)",
+                "raw": "–",
+                "peer": "–",
+                "caunoi": "**"
+                + " → ".join(f"{_f(x['p50_ms'], 2)} ms" for x in loads)
+                + "** p50 at "
+                + " → ".join(f"{_f(x['stream_messages'] / 1000)}k" for x in loads)
+                + " messages",
+                "met": _verdict(ok) + (" (to 1M)" if last["stream_messages"] >= 900_000 else ""),
+            }
+        )
+    up = R.get("cold_up")
+    if up:
+        ready = up.get("ready_s")
+        out.append(
+            {
+                "what": "cold `make up` to ready (after install, new data dir, no demo data)",
+                "goal": "≤ 10 s",
+                "raw": "–",
+                "peer": "–",
+                "caunoi": f"**{_f(ready, 1)} s**",
+                "met": _verdict(ready is not None and ready <= 10),
+            }
+        )
+        rss = {k: v["rss_mb"] for k, v in (up.get("rss") or {}).items()}
+        if rss:
+            worst = max(rss.values())
+            out.append(
+                {
+                    "what": "resident memory per service process (after `up`)",
+                    "goal": "≤ 80 MB",
+                    "raw": "–",
+                    "peer": "–",
+                    "caunoi": "**" + ", ".join(f"{k} {_f(v)} MB" for k, v in sorted(rss.items())) + "**",
+                    "met": _verdict(worst <= 80),
+                }
+            )
+    peaks = {**(s.get("rss_after_rebuild") or {})}
+    if peaks:
+        worst = max(v["peak_mb"] for v in peaks.values())
+        out.append(
+            {
+                "what": "peak resident memory per service process (after the commands and the 1M rebuild)",
+                "goal": "≤ 80 MB",
+                "raw": "–",
+                "peer": "–",
+                "caunoi": "**"
+                + ", ".join(f"{k.split(' (')[0]} {_f(v['peak_mb'])} MB" for k, v in sorted(peaks.items()))
+                + "**",
+                "met": _verdict(worst <= 80),
+            }
+        )
+    if cl:
+        raw1, cmd1 = cl.get("raw_c1"), cl.get("raise_c1")
+        if raw1 and cmd1:
+            ok = cmd1["p50_ms"] <= 1.5 * raw1["p50_ms"] and cmd1["p99_ms"] <= 5.0
+            out.append(
+                {
+                    "what": "cluster (3 nodes, R3): `raise` round trip, 1 client (p50 / p99)",
+                    "goal": f"p50 ≤ 1.5 × raw = {_f(1.5 * raw1['p50_ms'], 2)} ms; p99 ≤ 5 ms",
+                    "raw": f"durable publish, same headers: {_f(raw1['p50_ms'], 2)} / {_f(raw1['p99_ms'], 2)} ms",
+                    "peer": "–",
+                    "caunoi": f"**{_f(cmd1['p50_ms'], 2)} / {_f(cmd1['p99_ms'], 2)} ms** ({_f(cmd1['p50_ms'] / raw1['p50_ms'], 2)} × raw)",
+                    "met": _verdict(ok),
+                }
+            )
+        for c in (20, 100):
+            raw, cmd = cl.get(f"raw_pipelined_{c}"), cl.get(f"raise_c{c}")
+            if raw and cmd:
+                share = cmd["per_s"] / raw["per_s"] if raw["per_s"] else math.nan
+                out.append(
+                    {
+                        "what": f"cluster (3 nodes, R3): `raise` throughput, {c} clients",
+                        "goal": f"≥ 70 % of raw = {_f(0.7 * raw['per_s'])}/s",
+                        "raw": f"pipelined durable publish, {c} in flight: {_f(raw['per_s'])} msg/s",
+                        "peer": "–",
+                        "caunoi": f"**{_f(cmd['per_s'])}/s** ({_f(100 * share)} % of raw; p50 {_f(cmd['p50_ms'], 1)} ms)",
+                        "met": _verdict(share >= 0.7),
+                    }
+                )
+    ns = R.get("cluster_no_sync")
+    if cl and ns:
+        parts = []
+        for key, label in (
+            ("raw_c1", "1 client"),
+            ("raw_pipelined_20", "20 in flight"),
+            ("raw_pipelined_100", "100 in flight"),
+        ):
+            a, b = cl.get(key), ns.get(key)
+            if a and b:
+                parts.append(
+                    f"{label}: {_f(a['per_s'])}/s with, {_f(b['per_s'])}/s without"
+                    + (f" (p50 {_f(a['p50_ms'], 2)} vs {_f(b['p50_ms'], 2)} ms)" if key == "raw_c1" else "")
+                )
+        out.append(
+            {
+                "what": "cluster: what `sync_interval: always` costs (raw durable publishes, R3)",
+                "goal": "measured",
+                "raw": "; ".join(parts),
+                "peer": "–",
+                "caunoi": "the durable setting is the default in deploy/cluster/",
+                "met": "–",
+            }
+        )
+    return out
+
+
+def table(R: dict[str, Any]) -> str:
+    head = "| what | goal | raw limit, same run | peer: `eventsourcing` on PostgreSQL, same run | caunoi | goal |"
+    lines = [head, "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows(R):
+        lines.append(f"| {r['what']} | {r['goal']} | {r['raw']} | {r['peer']} | {r['caunoi']} | {r['met']} |")
+    return "\n".join(lines)
+
+
+CPU_KEYS = [
+    ("bench", "bench client"),
+    ("svc:endpoints", "service endpoints"),
+    ("svc:projections", "service projections"),
+    ("nats", "nats-server"),
+    ("postgres", "PostgreSQL"),
+    ("others", "other processes"),
+    ("steal", "steal"),
+]
+
+
+def cpu_table(R: dict[str, Any]) -> str:
+    lines = [
+        "| run | ops | wall s | " + " | ".join(label for _, label in CPU_KEYS) + " | machine busy |",
+        "| --- | ---: | ---: | " + " | ".join("---:" for _ in CPU_KEYS) + " | ---: |",
+    ]
+
+    def add(label: str, run: dict[str, Any] | None) -> None:
+        if not run:
+            return
+        per = run.get("cpu_us_per_op", {})
+        load = run.get("load_pct", {})
+        cells = [f"{_f(per.get(k), 0)} µs ({_f(load.get(k), 0)} %)" if k in per else "–" for k, _ in CPU_KEYS]
+        lines.append(
+            f"| {label} | {_f(run.get('ops'))} | {_f(run.get('wall_s'), 1)} | "
+            + " | ".join(cells)
+            + f" | {_f(load.get('machine_busy'), 0)} % |"
+        )
+
+    for where in ("single", "cluster"):
+        s = R.get(where) or {}
+        tag = "" if where == "single" else "cluster: "
+        add(f"{tag}raw publish c=1", s.get("raw_c1"))
+        add(f"{tag}raise c=1", s.get("raise_c1"))
+        for c in (20, 100):
+            add(f"{tag}raw pipelined {c}", s.get(f"raw_pipelined_{c}"))
+            add(f"{tag}raise c={c}", s.get(f"raise_c{c}"))
+        if where == "single":
+            add("lag run (commands)", _get(s, "lag", "commands"))
+            add("raw read", s.get("raw_read"))
+            add("COPY", s.get("copy"))
+            cu = s.get("catch_up")
+            if cu:
+                add("catch-up after the fill (per event)", {**cu, "ops": cu["events"], **_per_op(cu)})
+            add("rebuild (per event)", s.get("rebuild"))
+    return "\n".join(lines)
+
+
+def _per_op(run: dict[str, Any]) -> dict[str, Any]:
+    ops, wall = run["events"], run["wall_s"]
+    cpu = run.get("cpu_s", {})
+    return {
+        "cpu_us_per_op": {k: v * 1e6 / ops for k, v in cpu.items() if ops},
+        "load_pct": {k: v * 100 / wall for k, v in cpu.items() if wall and k != "machine_total"},
+    }
+
+
+def markdown(R: dict[str, Any], png: str, json_name: str) -> str:
+    m = R["machine"]
+    s = R.get("single") or {}
+    peer = R.get("peer") or {}
+    pd = peer.get("describe") or {}
+    fl = s.get("fill") or {}
+    settings = R.get("settings") or {}
+    js = settings.get("nats_jetstream") or {}
+    pg = settings.get("postgres") or {}
+    out = [
+        "# caunoi benchmark results",
+        "",
+        f"`{R['command']}` on {R['started']}, {_f(R['duration_s'])} s in all; every number below comes from this one"
+        f" run ([{json_name}]({json_name}) has them all; how to read them: [README.md](README.md)).",
+        "",
+        table(R),
+        "",
+        sharing(R),
+        "",
+        f"![results]({png})",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "| --- | --- |",
+        *(f"| {k} | {v} |" for k, v in m.items()),
+        f"| load average after the run | {R.get('load_after', '?')} |",
+        "",
+        "## How it ran",
+        "",
+        f"- nats-server with the deployment's config (`deploy/nats/nats-server.conf`): JetStream"
+        f" `sync_interval: always` (the server reports `sync_always: {js.get('sync_always')}`), file storage;"
+        f" PostgreSQL {pg.get('server_version')} from the pgserver wheel (fsync {pg.get('fsync')}, synchronous_commit"
+        f" {pg.get('synchronous_commit')}, wal_sync_method {pg.get('wal_sync_method')}). Free loopback ports, one temp dir.",
+        f"- The petitions service as `caunoi up` runs it: one projections process and {R['endpoint_processes']} endpoint"
+        " process(es) in a queue group, each with its own NATS user; the benchmark client is one nats-py connection.",
+        f"- Commands: `raise` on a new petition each (channels hotline, letter, reception, portal; the event is"
+        f" {_f(s.get('event_bytes'))} bytes). Raw publishes send those bytes with the service's headers (`Nats-Msg-Id`,"
+        " `Content-Type`, `Caunoi-Type`, `Nats-Expected-Last-Subject-Sequence: 0`), each to a new subject of a stream"
+        " with the same settings; 1 client waits for each ack (nats-py, like the service), the pipelined ones keep"
+        " 20 or 100 in flight on one connection speaking the protocol directly.",
+        f"- The stream filled to {_f(s.get('events'))} events: {_f(fl.get('events'))} real petitions events"
+        f" ({_f(fl.get('rate'))} events/s; `bench/fill.py`): the service's own handlers made four petition lives"
+        " (raise; raise, answer, reply; raise, forward, commit, reply; raise, forward, commit) on the kernel's in-memory"
+        " store, and each petition of the fill is a copy of one with fresh references and event and command ids,"
+        " published in JetStream atomic batches of 1,000. The rebuild decodes and folds every one of them.",
+        "- Rebuild: `caunoi.admin.petitions.rebuild` (what `caunoi projections rebuild petitions` sends), timed from"
+        " request to reply: replay into a shadow schema, secondary indexes, swap. The catch-up row: the service started"
+        " with the whole fill still to apply.",
+        f"- The peer: `eventsourcing` {pd.get('eventsourcing_version')} with `eventsourcing.postgres` (psycopg"
+        f" {pd.get('psycopg_version')}, implementation `{pd.get('psycopg_impl')}`: what `pip install"
+        ' "eventsourcing[postgres]"` gives), on the same PostgreSQL server, library defaults. Commands: one new'
+        " `Petition` aggregate saved per command, c threads sharing one application. Catch-up: its `ProjectionRunner`"
+        f" over {_f(_get(peer, 'catchup', 'no_write', 'events'))} events of petition lives, counting them (no write),"
+        " and writing a row per event with its tracking record over the first 20,000. See bench/PEER.md.",
+        "",
+        "## CPU per operation, by process",
+        "",
+        "CPU time (user + system, from /proc) each group of processes used during a run, per operation, and in"
+        " brackets its average use in % of one core (2 cores = 200 %). `other processes` is everything else on the"
+        " machine, `steal` the time the hypervisor took: when they are high the machine was shared and the wall-clock"
+        " numbers are pessimistic; CPU per operation is the robust measure.",
+        "",
+        cpu_table(R),
+        "",
+    ]
+    loads = s.get("load") or []
+    if loads:
+        out += ["## One aggregate's load", "", "| stream messages | p50 ms | p99 ms |", "| ---: | ---: | ---: |"]
+        out += [f"| {_f(x['stream_messages'])} | {_f(x['p50_ms'], 3)} | {_f(x['p99_ms'], 3)} |" for x in loads]
+        out.append("")
+    cl = R.get("cluster")
+    if cl:
+        out += [
+            "## The 3-node cluster",
+            "",
+            "Nodes from `deploy/cluster/` (`sync_interval: always` in"
+            " `nats-cluster-common.conf`) started by `caunoi.cli.cluster`, streams with 3 replicas, the service"
+            " connected to all three nodes.",
+            "",
+        ]
+    rss = {**(s.get("rss_after_commands") or {}), **(s.get("rss_after_rebuild") or {})}
+    if rss:
+        out += [
+            "## Memory of the service processes",
+            "",
+            "| process | resident MB | peak MB |",
+            "| --- | ---: | ---: |",
+        ]
+        out += [f"| {k} | {_f(v['rss_mb'])} | {_f(v['peak_mb'])} |" for k, v in rss.items()]
+        out.append("")
+    out += ["## What falls short, and why", "", *notes(R), ""]
+    return "\n".join(out)
+
+
+def notes(R: dict[str, Any]) -> list[str]:
+    """One paragraph per goal not met, from the numbers."""
+    out: list[str] = []
+    for r in rows(R):
+        if "not met" in r["met"]:
+            why = _why(r, R)
+            out.append(
+                f"- **{r['what']}**: {r['caunoi'].replace('**', '')}; goal {r['goal']}." + (f" {why}" if why else "")
+            )
+    if not out:
+        out.append("Every goal was met in this run.")
+    return out
+
+
+def sharing(R: dict[str, Any]) -> str:
+    """How busy the rest of the machine was during the measured runs."""
+    wall = others = steal = 0.0
+    for where in ("single", "cluster"):
+        for run in (R.get(where) or {}).values():
+            if isinstance(run, dict) and "cpu_s" in run and "wall_s" in run:
+                wall += run["wall_s"]
+                others += run["cpu_s"].get("others", 0.0)
+                steal += run["cpu_s"].get("steal", 0.0)
+    if not wall:
+        return ""
+    busy = others * 100 / wall
+    return (
+        f"During the measured runs other processes used {busy:.0f} % of a core on average (steal {steal * 100 / wall:.0f} %)"
+        + (
+            ": the machine was shared, so wall-clock rates and latencies are pessimistic; the CPU per operation is the"
+            " measure to compare."
+            if busy > 20
+            else ": the machine was otherwise quiet."
+        )
+    )
+
+
+def _total_cpu(run: dict[str, Any]) -> float:
+    per = run.get("cpu_us_per_op", {})
+    return sum(v for k, v in per.items() if k not in ("others", "steal", "machine_busy", "machine_total"))
+
+
+def _why(r: Row, R: dict[str, Any]) -> str:
+    what = r["what"]
+    s = R.get("cluster" if what.startswith("cluster") else "single") or {}
+    cores = int(R["machine"].get("cores") or 2)
+    if what.startswith("rebuild"):
+        per = (s.get("rebuild") or {}).get("cpu_us_per_op", {})
+        proj = per.get("svc:projections")
+        return (
+            f"Per event the service's projections process spent {_f(proj, 1)} µs of CPU (reading, pydantic decoding"
+            f" of the whole envelope, folding, COPY encoding), PostgreSQL {_f(per.get('postgres'), 1)} µs, nats-server"
+            f" {_f(per.get('nats'), 1)} µs. Decoding of a group overlaps PostgreSQL's writing of the previous one, so the"
+            f" projections process's one core is the limit: about {_f(1e6 / proj if proj else None)} events/s with the"
+            " machine to itself. Reaching 50,000 needs under 20 µs per event in one process, or the work split over"
+            " processes (not done)."
+        )
+    if "round trip" in what:
+        cmd, raw = s.get("raise_c1") or {}, s.get("raw_c1") or {}
+        per = cmd.get("cpu_us_per_op", {})
+        return (
+            f"A `raise` adds a request/reply hop to the service process and back to the append ({_f(cmd.get('p50_ms', 0) - raw.get('p50_ms', 0), 2)}"
+            f" ms more at the median), and per command the endpoint process spent {_f(per.get('svc:endpoints'))} µs of CPU"
+            " (request parsing, credential and role checks, pydantic validation, the decision, the envelope, the"
+            " append through nats-py, the reply, the log line)."
+        )
+    if "throughput" in what:
+        c = 20 if "20 clients" in what else 100
+        cmd, raw = s.get(f"raise_c{c}") or {}, s.get(f"raw_pipelined_{c}") or {}
+        total, raw_total = _total_cpu(cmd), _total_cpu(raw)
+        return (
+            f"A `raise` cost {_f(total)} µs of CPU across the processes (service endpoints"
+            f" {_f(cmd.get('cpu_us_per_op', {}).get('svc:endpoints'))}, its projection"
+            f" {_f(cmd.get('cpu_us_per_op', {}).get('svc:projections'))}, nats-server {_f(cmd.get('cpu_us_per_op', {}).get('nats'))},"
+            f" PostgreSQL {_f(cmd.get('cpu_us_per_op', {}).get('postgres'))}, the client {_f(cmd.get('cpu_us_per_op', {}).get('bench'))})"
+            f" against {_f(raw_total)} µs for a raw publish: on {cores} cores that caps it near"
+            f" {_f(cores * 1e6 / total if total else None)}/s even with the machine to itself."
+        )
+    if "lag" in what:
+        lag = s.get("lag") or {}
+        cmd = lag.get("commands") or {}
+        total = _total_cpu(cmd)
+        asked, sent = lag.get("rate_asked") or 0, lag.get("rate_sent") or 0
+        busy = (cmd.get("load_pct") or {}).get("machine_busy")
+        out = (
+            f"Each command with its projection cost {_f(total)} µs of CPU here (commands arriving one by one cost more"
+            f" than many in flight), so {_f(asked)}/s needs {_f(total * asked / 1e4)} % of a core of the"
+            f" {cores * 100} %; the machine was {_f(busy)} % busy meanwhile."
+        )
+        if sent < 0.95 * asked:
+            out += f" Only {_f(sent)}/s could be sent."
+        return (
+            out
+            + " The projection applies a batch per ~10 ms (CAUNOI_PROJECTION_GATHER); when the cores are short, batches wait."
+        )
+    if "load" in what:
+        loads = s.get("load") or []
+        return (
+            "A load asks the stream's subject index for the aggregate's subject and count, then reads exactly that"
+            " many (one message: the last by subject). nats-server's CPU per load in this run: "
+            + ", ".join(f"{_f(x['cpu_us_per_op'].get('nats'))} µs at {_f(x['stream_messages'] / 1000)}k" for x in loads)
+            + "; right after a fill the server still writes its indexes, which disturbs the first loads."
+        )
+    if "peak resident" in what:
+        return (
+            "The projections process holds two groups of up to CAUNOI_PROJECTION_BULK_BATCH (10,000) decoded events"
+            " during a rebuild (one being written, the next being decoded); smaller groups use less memory and more CPU"
+            " per event. Between rebuilds the processes stay near their size after start."
+        )
+    return ""
+
+
+def chart(R: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s, peer, cl = R.get("single") or {}, R.get("peer") or {}, R.get("cluster") or {}
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    ax = axes[0][0]
+    bars = {
+        "caunoi rebuild": _get(s, "rebuild", "per_s"),
+        "caunoi catch-up": _get(s, "catch_up", "per_s"),
+        "peer catch-up\n(no write)": _get(peer, "catchup", "no_write", "events_per_s"),
+        "peer catch-up\n(row per event)": _get(peer, "catchup", "write_one_row_per_event", "events_per_s"),
+        "raw JetStream\nread": _get(s, "raw_read", "per_s"),
+    }
+    _bars(ax, bars, "events/s", f"Rebuild over {_f(s.get('events'))} events", goal=50_000)
+    ax = axes[0][1]
+    p1 = _peer_cmd(peer, 1) or {}
+    lat = {
+        "raw publish": (_get(s, "raw_c1", "p50_ms"), _get(s, "raw_c1", "p99_ms")),
+        "caunoi raise": (_get(s, "raise_c1", "p50_ms"), _get(s, "raise_c1", "p99_ms")),
+        "peer command": (p1.get("p50_ms"), p1.get("p99_ms")),
+        "cluster raw": (_get(cl, "raw_c1", "p50_ms"), _get(cl, "raw_c1", "p99_ms")),
+        "cluster raise": (_get(cl, "raise_c1", "p50_ms"), _get(cl, "raise_c1", "p99_ms")),
+    }
+    names = [k for k, v in lat.items() if v[0] is not None]
+    x = range(len(names))
+    ax.bar([i - 0.2 for i in x], [lat[k][0] for k in names], 0.4, label="p50")
+    ax.bar([i + 0.2 for i in x], [lat[k][1] for k in names], 0.4, label="p99")
+    ax.set_xticks(list(x), names, fontsize=8)
+    ax.set_ylabel("ms")
+    ax.set_title("Round trip, 1 client")
+    ax.legend()
+    ax = axes[1][0]
+    groups = ["raw (pipelined)", "caunoi raise", "peer", "cluster raw", "cluster raise"]
+    for j, c in enumerate((20, 100)):
+        vals = [
+            _get(s, f"raw_pipelined_{c}", "per_s"),
+            _get(s, f"raise_c{c}", "per_s"),
+            (_peer_cmd(peer, c) or {}).get("throughput_per_s"),
+            _get(cl, f"raw_pipelined_{c}", "per_s"),
+            _get(cl, f"raise_c{c}", "per_s"),
+        ]
+        ax.bar([i + (j - 0.5) * 0.4 for i in range(len(groups))], [v or 0 for v in vals], 0.4, label=f"{c} clients")
+    ax.set_xticks(list(range(len(groups))), groups, fontsize=8)
+    ax.set_ylabel("per second")
+    ax.set_title("Throughput")
+    ax.legend()
+    ax = axes[1][1]
+    loads = s.get("load") or []
+    if loads:
+        ax.plot([x["stream_messages"] for x in loads], [x["p50_ms"] for x in loads], "o-", label="p50")
+        ax.plot([x["stream_messages"] for x in loads], [x["p99_ms"] for x in loads], "s--", label="p99")
+        ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("messages in the stream")
+        ax.set_ylabel("ms")
+        ax.legend()
+    ax.set_title("One aggregate's load")
+    fig.suptitle(f"caunoi benchmark, {R['started']} ({R['machine']['cores']} cores, {R['machine']['cpu']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _bars(ax: Any, values: dict[str, Any], unit: str, title: str, goal: float | None = None) -> None:
+    names = [k for k, v in values.items() if v is not None]
+    ax.bar(names, [values[k] for k in names])
+    for i, k in enumerate(names):
+        ax.text(i, values[k], _f(values[k]), ha="center", va="bottom", fontsize=8)
+    if goal:
+        ax.axhline(goal, color="red", linestyle="--", label=f"goal {_f(goal)}")
+        ax.legend()
+    ax.set_ylabel(unit)
+    ax.set_title(title)
+    ax.tick_params(axis="x", labelsize=8)

@@ -1,0 +1,529 @@
+"""The measured pieces: raw JetStream publishes, the ``raise`` command, the read-model lag, one
+aggregate's load, the raw read and COPY limits, the rebuild, the cold start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+from meter import Meter, Usage, measured, percentile, rss_mb
+from nats.aio.client import Client as NATS
+from system import DATASET, SERVICE, System, free_port, progress
+
+from caunoi.cli.demo import demo_area
+from caunoi.petitions.bootstrap import STREAM
+from caunoi.petitions.domain import PETITION
+from caunoi.petitions.events import registry
+from caunoi.petitions.readmodel import PetitionsProjection
+from caunoi.shared.aggregate import Repository
+from caunoi.shared.client import Client, Login
+from caunoi.shared.eventstore import StreamSpec
+from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
+from caunoi.shared.jsapi import parse_error
+from caunoi.shared.settings import inbox_prefix
+from caunoi.shared.streamread import _SID_DATA, _Connection, read_stream
+from caunoi.shared.units import UnitTree
+
+RAW = StreamSpec("BENCHRAW", "benchraw", "benchmark: raw publishes with the service's headers")
+CHANNELS = ["hotline", "letter", "reception", "portal"]
+OPINIONS = [
+    ("land", "Đề nghị xem xét giải quyết tranh chấp ranh giới đất giữa hai hộ ở cuối thôn."),
+    ("roads", "Đường liên thôn xuống cấp, mùa mưa lầy lội, đề nghị bê tông hóa."),
+    ("drainage", "Mương thoát nước bị bồi lấp, ngập úng khi mưa lớn, đề nghị nạo vét."),
+    ("farm_prices", "Giá chè búp tươi giảm mạnh, đề nghị hỗ trợ liên kết tiêu thụ."),
+    ("security", "Tình trạng thanh niên tụ tập, đua xe ban đêm, đề nghị tăng cường tuần tra."),
+    ("social_policy", "Đề nghị rà soát lại danh sách hộ cận nghèo năm nay."),
+]
+
+
+@dataclass
+class Run:
+    """One measured piece: latencies (s), errors, CPU usage."""
+
+    name: str
+    concurrency: int
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    ops: int = 0
+
+    @property
+    def n(self) -> int:
+        return self.ops or len(self.latencies)
+
+    def p(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.usage.wall if self.usage.wall else float("nan")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "concurrency": self.concurrency,
+            "ops": self.n,
+            "p50_ms": round(self.p(50), 3),
+            "p99_ms": round(self.p(99), 3),
+            "per_s": round(self.rate, 1),
+            "errors": len(self.errors),
+            "error_samples": self.errors[:5],
+            "cpu_us_per_op": {k: round(v, 1) for k, v in self.usage.per_op_us(self.n + len(self.errors)).items()},
+            "load_pct": {k: round(v, 1) for k, v in self.usage.load().items()},
+            **self.usage.to_json(),
+        }
+
+
+async def closed_loop(run: Run, total: int, op: Callable[[int], Awaitable[None]], meter: Meter, warmup: int = 0) -> Run:
+    """``run.concurrency`` tasks doing ``op`` one after another, ``total`` in all (after ``warmup``
+    unmeasured ones)."""
+    for i in range(warmup):
+        await op(-1 - i)
+    counter = iter(range(total))
+
+    async def worker() -> None:
+        for i in counter:
+            t0 = time.perf_counter()
+            try:
+                await op(i)
+            except Exception as e:  # noqa: BLE001 - counted and reported
+                run.errors.append(f"{type(e).__name__}: {e}"[:300])
+            else:
+                run.latencies.append(time.perf_counter() - t0)
+
+    with measured(meter, run.usage):
+        await asyncio.gather(*(worker() for _ in range(run.concurrency)))
+    return run
+
+
+# ------------------------------------------------------------------------------ raw JetStream
+
+
+def raw_headers(msg_id: str) -> dict[str, str]:
+    """What the event store sends with an event of a new aggregate."""
+    return {
+        "Nats-Msg-Id": msg_id,
+        "Content-Type": "application/cloudevents+json",
+        "Caunoi-Type": "vn.caunoi.petitions.PetitionRaised.v1",
+        "Nats-Expected-Last-Subject-Sequence": "0",
+    }
+
+
+async def raw_publish_one_by_one(nc: NATS, payload: bytes, total: int, meter: Meter, warmup: int) -> Run:
+    """c=1 durable publishes, each to a new subject, each waiting for its ack (nats-py, as the
+    service publishes)."""
+
+    async def op(_: int) -> None:
+        msg_id = str(uuid.uuid4())
+        ack = await nc.request(f"caunoi.benchraw.{msg_id}.08.00691", payload, timeout=10.0, headers=raw_headers(msg_id))
+        if (err := parse_error(json.loads(ack.data))) is not None:
+            raise err
+
+    return await closed_loop(Run("raw publish", 1), total, op, meter, warmup)
+
+
+async def raw_publish_pipelined(system: System, payload: bytes, window: int, total: int, meter: Meter) -> Run:
+    """Durable publishes with the same headers, ``window`` in flight on one connection speaking
+    the protocol directly (no client library in the way): what JetStream itself sustains."""
+    conn = await _Connection.open(
+        system.nats_url.split(",")[0],
+        user=None,
+        password=None,
+        token=None,
+        nkey_seed=system.operator_seed,
+        tls=None,
+        timeout=30.0,
+        name="caunoi-bench-raw",
+    )
+    inbox = f"{inbox_prefix('operator')}.{uuid.uuid4().hex}"
+    conn.subscribe(f"{inbox}.*", _SID_DATA)
+    reply = f"{inbox}.a".encode()
+    run = Run("raw pipelined publish", window)
+    sent = acked = 0
+    try:
+        with measured(meter, run.usage):
+            while acked < total:
+                while sent < total and sent - acked < window:
+                    msg_id = str(uuid.uuid4())
+                    h = "NATS/1.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in raw_headers(msg_id).items()) + "\r\n"
+                    hb = h.encode()
+                    conn.write(
+                        b"HPUB caunoi.benchraw.%s.08.00691 %s %d %d\r\n%s%s\r\n"
+                        % (msg_id.encode(), reply, len(hb), len(hb) + len(payload), hb, payload)
+                    )
+                    sent += 1
+                for _, _, hdr, data in await conn.take(30.0):
+                    acked += 1
+                    if hdr or b'"error"' in data:
+                        run.errors.append((hdr + data)[:300].decode(errors="replace"))
+    finally:
+        conn.close()
+    run.ops = acked - len(run.errors)
+    return run
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+class Raiser:
+    """Raises new petitions (a new command id, so a new petition, each time)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        _, communes = demo_area(DATASET)
+        self.communes = [u.code for u in communes]
+        self.n = 0
+
+    def body(self) -> dict[str, Any]:
+        self.n += 1
+        i = self.n
+        category, text = OPINIONS[i % len(OPINIONS)]
+        return {
+            "command_id": str(uuid.uuid4()),
+            "channel": CHANNELS[i % len(CHANNELS)],
+            "kind": "petition" if i % 3 else "feedback",
+            "category": category,
+            "petitioner": {"name": f"Người dân {i}", "confidential": i % 7 == 0},
+            "commune_code": self.communes[i % len(self.communes)],
+            "text": text,
+        }
+
+    async def raise_one(self) -> str:
+        res = await self.client.command(SERVICE, "raise", self.body())
+        if res.get("replayed") or len(res.get("events", [])) != 1:
+            raise RuntimeError(f"unexpected result {res}")
+        return str(res["petition_id"])
+
+    async def closed_loop(self, concurrency: int, total: int, meter: Meter, warmup: int = 0) -> Run:
+        async def op(_: int) -> None:
+            await self.raise_one()
+
+        return await closed_loop(Run("raise", concurrency), total, op, meter, warmup)
+
+
+_SAMPLE_EVENT: list[bytes] = []
+
+
+async def one_stored_event(nc: NATS, raiser: Raiser) -> bytes:
+    """The bytes the service stored for a raise: the payload of the raw publishes."""
+    pid = await raiser.raise_one()
+    store = JetStreamEventStore(nc, STREAM)
+    data = (await store.load(pid))[0].data
+    _SAMPLE_EVENT[:] = [data]
+    return data
+
+
+def sample_event() -> bytes:
+    """The last stored event :func:`one_stored_event` got (the runs without a service use it)."""
+    return _SAMPLE_EVENT[0]
+
+
+async def settle(client: Client, timeout: float = 300.0) -> None:
+    """Until the read models have applied the whole stream."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = await client.admin(SERVICE, "status")
+        if all(p["lag"] == 0 for p in st["projections"]):
+            return
+        await asyncio.sleep(0.05)
+    progress("warning: the read model did not catch up")
+
+
+async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, meter: Meter) -> dict[str, Any]:
+    """Open loop: a raise every 1/``rate`` s for ``seconds``; the read model polled every ~2 ms
+    for the petitions still outstanding; lag = first seen - reply received (an upper bound by up
+    to one poll)."""
+    reply_at: dict[str, float] = {}
+    outstanding: set[str] = set()
+    lags: list[float] = []
+    sending = True
+    run = Run("lag", 0)
+    conn = await asyncpg.connect(pg_url)
+    polls = 0
+
+    async def poller() -> int:
+        nonlocal polls
+        deadline = None
+        while True:
+            start = time.perf_counter()
+            if outstanding:
+                rows = await conn.fetch("SELECT id FROM petitions.petitions WHERE id = ANY($1)", list(outstanding))
+                polls += 1
+                for r in rows:
+                    lags.append(start - reply_at[r["id"]])
+                    outstanding.discard(r["id"])
+            elif not sending:
+                return 0
+            if not sending:
+                deadline = deadline or start + 30
+                if start > deadline:
+                    return len(outstanding)
+            await asyncio.sleep(max(0.0, start + 0.002 - time.perf_counter()))
+
+    async def one() -> None:
+        t0 = time.perf_counter()
+        try:
+            pid = await raiser.raise_one()
+        except Exception as e:  # noqa: BLE001
+            run.errors.append(f"{type(e).__name__}: {e}"[:300])
+            return
+        t = time.perf_counter()
+        run.latencies.append(t - t0)
+        reply_at[pid] = t
+        outstanding.add(pid)
+
+    poll = asyncio.create_task(poller())
+    tasks = []
+    total = int(rate * seconds)
+    late = 0
+    try:
+        with measured(meter, run.usage):
+            start = time.perf_counter()
+            for i in range(total):
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                elif delay < -0.05:
+                    late += 1
+                tasks.append(asyncio.create_task(one()))
+            await asyncio.gather(*tasks)
+        sent_wall = run.usage.wall
+        sending = False
+        missing = await poll
+    finally:
+        poll.cancel()
+        with contextlib.suppress(BaseException):
+            await poll
+        await conn.close()
+    lags_ms = [x * 1000 for x in lags]
+    return {
+        "rate_asked": rate,
+        "rate_sent": round(len(run.latencies) / sent_wall, 1) if sent_wall else None,
+        "sent_late": late,
+        "commands": run.to_json(),
+        "lag_p50_ms": round(percentile(lags_ms, 50), 2),
+        "lag_p99_ms": round(percentile(lags_ms, 99), 2),
+        "lag_max_ms": round(max(lags_ms, default=float("nan")), 2),
+        "not_seen_in_30s": missing,
+        "errors": len(run.errors),
+    }
+
+
+# ------------------------------------------------------------------------------ reads
+
+
+async def load_times(nc: NATS, petition_ids: list[str], n: int, meter: Meter) -> Run:
+    """One aggregate's load, as a command handler does it (``Repository.load``: the subject and
+    count from the stream's subject index, then the messages, decoded and folded), for petitions
+    picked at random; the second of two passes (other petitions each)."""
+    repo = Repository(JetStreamEventStore(nc, STREAM), registry, PETITION, UnitTree.load(DATASET))
+    rnd = random.Random(7)
+    picks = [rnd.choice(petition_ids) for _ in range(2 * n)]
+
+    def op_from(offset: int) -> Callable[[int], Awaitable[None]]:
+        async def op(i: int) -> None:
+            loaded = await repo.load(picks[offset + i])
+            if not loaded.exists:
+                raise RuntimeError(f"{picks[offset + i]} has no events")
+
+        return op
+
+    # a first pass, not counted: right after a fill nats-server goes on indexing for a while
+    await closed_loop(Run("load warm-up", 1), n, op_from(0), meter)
+    return await closed_loop(Run("load", 1), n, op_from(n), meter)
+
+
+async def quiet(pids: list[int], timeout: float = 30.0) -> None:
+    """Until the processes used less than 5 % of a core in each of three seconds in a row (or
+    ``timeout``): after a fill, nats-server goes on writing its indexes for a while."""
+    meter = Meter(nats=pids)
+    deadline = time.monotonic() + timeout
+    calm = 0
+    while time.monotonic() < deadline and calm < 3:
+        before = meter.snapshot()["nats"]
+        await asyncio.sleep(1.0)
+        calm = calm + 1 if meter.snapshot()["nats"] - before < 0.05 else 0
+
+
+async def raw_read(system: System, meter: Meter) -> Run:
+    """The whole PETITIONS stream read by the kernel's stream reader, nothing else done."""
+    run = Run("raw read", 1)
+    count = 0
+    with measured(meter, run.usage):
+        async with contextlib.aclosing(
+            read_stream(
+                system.nats_url.split(",")[0],
+                STREAM.name,
+                1,
+                batch=5000,
+                nkey_seed=system.operator_seed,
+                inbox_prefix=inbox_prefix("operator"),
+            )
+        ) as chunks:
+            async for chunk in chunks:
+                count += len(chunk)
+    run.ops = count
+    return run
+
+
+async def copy_limit(pg_url: str, rows: int, meter: Meter) -> Run:
+    """PostgreSQL COPY of ``rows`` rows shaped like the petitions read model's (same columns and
+    types, primary key, no secondary index) into a new table, 10,000 per COPY, one transaction."""
+    projection = PetitionsProjection()
+    cols = projection.columns
+    conn = await asyncpg.connect(pg_url)
+    run = Run("COPY", 1)
+    try:
+        await conn.execute("DROP TABLE IF EXISTS bench_copy")
+        await conn.execute(f"CREATE TABLE bench_copy ({', '.join(f'{c} {t}' for c, t in cols.items())})")
+        now = __import__("datetime").datetime.now(__import__("datetime").UTC)
+        today = now.date()
+        rest = (
+            "received",
+            "hotline",
+            "petition",
+            "roads",
+            "Người dân",
+            False,
+            "00691",
+            None,
+            None,
+            ["08", "00691"],
+            "vn-2025",
+            "00691",
+            ["08", "00691"],
+            None,
+            "Đường liên thôn xuống cấp, đề nghị bê tông hóa.",
+            None,
+            today,
+            None,
+            None,
+            None,
+            None,
+            None,
+            now,
+            now,
+        )
+
+        def chunk(start: int, n: int) -> list[tuple[Any, ...]]:
+            return [(f"PA-{i:08d}", *rest, i, "c") for i in range(start, start + n)]
+
+        chunks = [chunk(i, 10_000) for i in range(0, rows, 10_000)]
+        with measured(meter, run.usage):
+            async with conn.transaction():
+                for c in chunks:
+                    await conn.copy_records_to_table("bench_copy", records=c, columns=list(cols))
+        run.ops = rows
+        await conn.execute("DROP TABLE bench_copy")
+    finally:
+        await conn.close()
+    return run
+
+
+async def rebuild(client: Client, events: int, meter: Meter) -> Run:
+    """``caunoi.admin.petitions.rebuild`` (what ``caunoi projections rebuild petitions`` sends),
+    timed from the request to the reply: replay into a shadow schema, indexes, swap."""
+    run = Run("rebuild", 1)
+    with measured(meter, run.usage):
+        msg = await client.nc.request(
+            f"caunoi.admin.{SERVICE}.rebuild",
+            orjson.dumps({"projection": "petitions"}),
+            timeout=3600,
+            headers=client.login.headers(),
+        )
+    body = json.loads(msg.data)
+    if not body.get("ok"):
+        run.errors.append(str(body.get("error")))
+    elif body["result"]["position"] < events:
+        run.errors.append(f"rebuilt to {body['result']['position']}, expected {events}")
+    run.ops = events
+    return run
+
+
+# ------------------------------------------------------------------------------ cold start
+
+
+def cold_up(root: Path, timeout: float = 120.0) -> dict[str, Any]:
+    """``caunoi up --no-demo`` (what ``make up`` runs, without loading the demo data) in a new data
+    directory: seconds from launch to "caunoi is running" (keys, initdb, servers, every service
+    answering), then the resident memory of each service process."""
+    data = root / "cold-up"
+    env = {
+        **os.environ,
+        "CAUNOI_DATA_DIR": str(data),
+        "CAUNOI_NATS_PORT": str(free_port()),
+        "CAUNOI_PG_PORT": str(free_port()),
+        "CAUNOI_LOG_LEVEL": "warning",
+    }
+    env.pop("NATS_URL", None)
+    env.pop("DATABASE_URL", None)
+    caunoi = Path(sys.executable).parent / "caunoi"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(caunoi), "up", "--no-demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    out: list[str] = []
+    ready = None
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline().decode(errors="replace")
+            if not line:
+                break
+            out.append(line.rstrip())
+            if "caunoi is running" in line:
+                ready = time.perf_counter() - t0
+                break
+        rss: dict[str, dict[str, float]] = {}
+        if ready is not None:
+            time.sleep(2.0)  # the processes settle (imports done, pools open)
+            runtime = json.loads((data / "runtime.json").read_text())
+            for name, pid in runtime["services"].items():
+                now, peak = rss_mb(int(pid))
+                rss[name] = {"rss_mb": round(now, 1), "peak_mb": round(peak, 1)}
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return {"ready_s": round(ready, 2) if ready else None, "rss": rss, "log_tail": out[-8:] if ready is None else []}
+
+
+async def provision_raw(nc: NATS, replicas: int) -> None:
+    await provision_stream(nc, StreamSpec(RAW.name, RAW.service, RAW.description, replicas))
+
+
+def service_rss(system: System) -> dict[str, dict[str, float]]:
+    out = {}
+    for s in system.services:
+        if s.proc is not None and s.proc.poll() is None:
+            now, peak = rss_mb(s.pid)
+            out[f"{SERVICE} {s.role} (pid {s.pid})"] = {"rss_mb": round(now, 1), "peak_mb": round(peak, 1)}
+    return out
+
+
+def login_headers(login: Login) -> dict[str, str] | None:
+    return login.headers()
