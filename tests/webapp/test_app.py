@@ -39,20 +39,24 @@ def app(tmp_path: Path) -> TestClient:
     return TestClient(create_app(web, core), follow_redirects=False)
 
 
+PARAMS = {"pid": "PA-ABCDEFGH", "mid": "HN-ABCDEFGH", "rid": "BC-00691-monthly-2026-05", "nid": "NT-0000000000000000",
+          "action": "submit"}  # fmt: skip
+
+
 def form_routes(client: TestClient) -> list[str]:
     """Every path of the app that takes a POST, with its parameters filled in."""
     out = []
     for route in client.app.routes:  # type: ignore[attr-defined]
         if isinstance(route, Route) and "POST" in (route.methods or ()) and not route.path.startswith("/open311"):
-            out.append(re.sub(r"\{(\w+)\}", lambda m: {"pid": "PA-ABCDEFGH", "mid": "HN-ABCDEFGH"}.get(
-                m.group(1), "forward"), route.path))  # fmt: skip
+            out.append(re.sub(r"\{(\w+)\}", lambda m: PARAMS.get(m.group(1), "forward"), route.path))
     return out
 
 
 def test_every_form_route_refuses_a_post_without_the_sessions_token(app: TestClient) -> None:
     paths = form_routes(app)
-    assert {"/login", "/logout", "/petitions/new", "/petitions/PA-ABCDEFGH/forward", "/meetings/HN-ABCDEFGH/hold",
-            "/meetings/HN-ABCDEFGH/close"} <= set(paths)  # fmt: skip
+    assert {"/login", "/logout", "/petitions/new", "/petitions/PA-ABCDEFGH/submit", "/meetings/HN-ABCDEFGH/hold",
+            "/meetings/HN-ABCDEFGH/close", "/reports/open", "/reports/BC-00691-monthly-2026-05/submit",
+            "/notices/NT-0000000000000000/resend"} <= set(paths)  # fmt: skip
     app.get("/login")  # a session, with its token
     for path in paths:
         assert app.post(path, data={"text": "x"}).status_code == 403, path

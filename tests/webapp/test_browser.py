@@ -10,55 +10,23 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import pytest_asyncio
 from support import Servers
-from webapp.helpers import COMMUNE, OTHER, PROVINCE, Web, hamlet, login_file
+from webapp.helpers import COMMUNE, OTHER, PROVINCE, Web, hamlet, logged_in, login_file, require_chromium
 
 from caunoi.shared.context import Role
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "browser tests need Debian's Chromium at /usr/bin/chromium; `make test` installs it when run as root on"
-        " Debian (apt-get install chromium), otherwise these tests are skipped",
-        allow_module_level=True,
-    )
+require_chromium()
 
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, expect  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]  # fmt: skip
 REPO = Path(__file__).resolve().parents[2]
 #: ``make screenshots`` sets it to docs/screenshots
 SCREENSHOTS = os.environ.get("CAUNOI_SCREENSHOTS")
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-async def logged_in(browser: Browser, web: Web, login: Path, **context: Any) -> Page:
-    """A browser of its own (cookies apart), logged in with the login file."""
-    ctx = await browser.new_context(**({"viewport": {"width": 1280, "height": 900}} | context))
-    page = await ctx.new_page()
-    await page.goto(f"{web.url}/login")
-    await page.set_input_files("input[name=login_file]", str(login))
-    await page.click("form button.primary")
-    await page.wait_for_url(re.compile(r".*/petitions$"))
-    return page
 
 
 async def test_a_petition_from_the_commune_to_the_provinces_reply(
@@ -74,6 +42,7 @@ async def test_a_petition_from_the_commune_to_the_provinces_reply(
     await expect(page.get_by_test_id("me")).to_contain_text("Phường Hà Giang 2")
     await page.keyboard.press("n")  # the inbox's shortcut to intake
     await page.wait_for_url(re.compile(r".*/petitions/new$"))
+    await expect(page.locator("textarea[name=text]")).to_be_focused()  # the page is loaded: autofocus took effect
     await page.keyboard.type("Mương thoát nước thôn Cầu Nối bị bồi lấp, mưa lớn là ngập")  # autofocus: the text
     await page.keyboard.press("Tab")
     await page.keyboard.type("Hoàng Văn Sơn")

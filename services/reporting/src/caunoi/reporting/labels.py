@@ -62,10 +62,24 @@ STATUS_VI: dict[ReportStatus, str] = {
     ReportStatus.missing: "CHƯA NỘP (quá hạn)",
 }
 
+STATUS_EN: dict[ReportStatus, str] = {
+    ReportStatus.pending: "Not due yet",
+    ReportStatus.submitted: "Submitted",
+    ReportStatus.late: "Submitted late",
+    ReportStatus.missing: "MISSING (overdue)",
+}
+
 SECTION_VI: dict[Section, str] = {
     Section.situation: "Tình hình chung",
     Section.assessment: "Nhận xét, đánh giá",
     Section.proposals: "Kiến nghị, đề xuất",
+}
+
+
+SECTION_EN: dict[Section, str] = {
+    Section.situation: "General situation",
+    Section.assessment: "Assessment",
+    Section.proposals: "Proposals",
 }
 
 

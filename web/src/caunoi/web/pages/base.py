@@ -153,6 +153,38 @@ def refused(request: Request, e: RequestFailed) -> Refusal:
     return Refusal.of(e, lang_of(request))
 
 
+# --- the unit a page is about -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitOption:
+    """One choice of a page's unit picker: ``code`` "" is the person's own unit (the services'
+    default; the whole country for a national identity)."""
+
+    code: str
+    name: str
+    depth: int
+    selected: bool
+
+
+def unit_options(request: Request, chosen: str | None) -> list[UnitOption]:
+    """The units a page may be shown for, as one select: the person's own unit (or the country),
+    the way down to the chosen one (to go back up), and the units right below it (to go down).
+    Whether the person reaches a unit is the services' to say: a unit typed into the address
+    outside their reach comes back ``forbidden``, shown at the picker."""
+    user = require_user(request)
+    tree = state(request).units
+    top = user.unit if user.unit and user.unit in tree else None
+    scope = chosen if chosen and chosen in tree else top
+    path = tree.path(scope) if scope else []
+    way = path[path.index(top) + 1 :] if top in path else ([] if scope == top else path)
+    own = tree.get(top).name if top else chooser(lang_of(request))("Toàn quốc", "National")
+    out = [UnitOption("", own, 0, scope == top)]
+    out += [UnitOption(code, tree.get(code).name, depth, code == scope) for depth, code in enumerate(way, 1)]
+    out += [UnitOption(u.code, u.name, len(way) + 1, False) for u in tree.children(scope)]
+    return out
+
+
 # --- values -----------------------------------------------------------------------------------
 
 
