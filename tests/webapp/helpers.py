@@ -4,7 +4,10 @@ units, issued and recorded as ``caunoi identities issue`` does, and a browser lo
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +22,10 @@ from caunoi.shared.identity import Verifier, load_public_key
 from caunoi.shared.units import slugify
 
 if TYPE_CHECKING:
+    from conftest import Sinks
     from playwright.async_api import Browser, Page
+
+    from caunoi.shared.client import Client
 
 PROVINCE, COMMUNE, OTHER = "08", "00691", "00694"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -81,3 +87,26 @@ async def logged_in(browser: Browser, web: Web, login: Path, **context: Any) -> 
     await page.click("form button.primary")
     await page.wait_for_url(re.compile(r".*/petitions$"))
     return page
+
+
+async def failed_notice(c: Client, sinks: Sinks, commune: str) -> tuple[str, str]:
+    """A written reply (to a petition raised by letter in ``commune``) whose SMS the gateway keeps
+    refusing: the notice fails after its attempts; the gateway then works again. Its notice id and
+    the number it goes to."""
+    phone = f"09{uuid.uuid4().int % 10**8:08d}"
+    e164 = f"+84{phone[1:]}"
+    sinks.http.failing[e164] = 503
+    body = {"channel": "letter", "category": "roads", "petitioner": {"name": "Sùng Mí Chứ", "phone": phone},
+            "commune_code": commune, "text": "Đường lên cột cờ bị sạt sau mưa lớn."}  # fmt: skip
+    pid = (await c.command("petitions", "raise", body))["petition_id"]
+    await c.command("petitions", "forward", {"petition_id": pid, "to_unit": PROVINCE})
+    await c.command("petitions", "reply", {"petition_id": pid, "document_no": "7/SXD", "summary": "Đã gia cố."})
+    deadline = time.monotonic() + 30
+    while True:
+        await wait_projected(c, "notify")
+        items = (await c.query("notify", "list", {"event": pid, "limit": 10}))["items"]
+        if items and items[0]["state"] == "failed":
+            del sinks.http.failing[e164]
+            return str(items[0]["id"]), e164
+        assert time.monotonic() < deadline, items
+        await asyncio.sleep(0.2)

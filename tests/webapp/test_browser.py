@@ -3,8 +3,8 @@ logs in, takes in a petition with the keyboard, forwards it; a province officer 
 inbox (search without accents), commits a date and issues the written reply; the timeline shows
 every step; a clerk of another commune cannot open it. A refused command shows the service's
 Vietnamese message at its field. The pages fit a phone; English is one click away. The main
-pages are photographed (``make screenshots`` writes them to docs/screenshots/, with the demo
-data)."""
+pages, reports and notices included, are photographed (``make screenshots`` writes them to
+docs/screenshots/, with the demo data)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,19 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import Sinks
 from support import Servers
-from webapp.helpers import COMMUNE, OTHER, PROVINCE, Web, hamlet, logged_in, login_file, require_chromium
+from webapp.helpers import (
+    COMMUNE,
+    OTHER,
+    PROVINCE,
+    Web,
+    failed_notice,
+    hamlet,
+    logged_in,
+    login_file,
+    require_chromium,
+)
 
 from caunoi.shared.context import Role
 
@@ -137,7 +148,7 @@ async def test_on_a_phone_in_english(web: Web, servers: Servers, browser: Browse
     officer = await login_file(servers, tmp_path, "Trần Văn Bình", PROVINCE, Role.officer)
     page = await logged_in(browser, web, officer, viewport={"width": 390, "height": 844}, is_mobile=True,
                            has_touch=True)  # fmt: skip
-    for path in ("/petitions", "/petitions/new", "/meetings", "/dashboard"):
+    for path in ("/petitions", "/petitions/new", "/meetings", "/dashboard", "/reports", "/reports/compile", "/notices"):
         await page.goto(f"{web.url}{path}")
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
     await page.goto(f"{web.url}/petitions")
@@ -190,11 +201,18 @@ async def test_meetings_and_dashboard(web: Web, servers: Servers, browser: Brows
     await expect(page.get_by_test_id("by-field")).to_contain_text("Xây dựng nông thôn mới")
 
 
-async def test_screenshots_of_the_main_pages(web: Web, servers: Servers, browser: Browser, tmp_path: Path) -> None:
+async def test_screenshots_of_the_main_pages(
+    web: Web, servers: Servers, browser: Browser, sinks: Sinks, tmp_path: Path
+) -> None:
     """The main pages, photographed on a desktop and a phone; with CAUNOI_SCREENSHOTS set (``make
     screenshots``), into that folder, with the demo data loaded."""
     target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path / "screenshots"
     target.mkdir(parents=True, exist_ok=True)
+    c = await servers.client()  # a failed notice (before the demo's notices keep the courier busy)
+    try:
+        nid, _number = await failed_notice(c, sinks, COMMUNE)
+    finally:
+        await c.close()
     if SCREENSHOTS:
         from caunoi.cli import demo
 
@@ -220,13 +238,37 @@ async def test_screenshots_of_the_main_pages(web: Web, servers: Servers, browser
     if await held.count():
         await held.click()
         await page.screenshot(path=target / "meeting.png", full_page=True)
+    # reports: the province's board, a filed report, the figures of any unit and dates
+    await page.goto(f"{web.url}/reports")
+    await page.screenshot(path=target / "reports.png", full_page=True)
+    filed = page.locator("[data-testid=reports] tr[data-status=late] a").first
+    if await filed.count():
+        await filed.click()
+        await page.wait_for_url(re.compile(r".*/reports/BC-"))
+        await page.screenshot(path=target / "report.png", full_page=True)
+    await page.goto(f"{web.url}/reports/compile")
+    await page.screenshot(path=target / "compile.png", full_page=True)
+    # notices: failed first, and one failed notice with its resend form
+    await page.goto(f"{web.url}/notices")
+    await page.screenshot(path=target / "notices.png", full_page=True)
+    await page.goto(f"{web.url}/notices/{nid}")
+    await page.screenshot(path=target / "notice.png", full_page=True)
     intake = await logged_in(browser, web, clerk)
     await intake.goto(f"{web.url}/petitions/new")
     await intake.screenshot(path=target / "intake.png", full_page=True)
+    # the commune clerk's report fallen due: its forms
+    await intake.goto(f"{web.url}/reports?status=missing")
+    draft = intake.locator("[data-testid=reports] tr[data-status=missing] a").first
+    if await draft.count():
+        await draft.click()
+        await intake.wait_for_url(re.compile(r".*/reports/BC-"))
+        await intake.locator("details[data-action=correct] summary").click()
+        await intake.screenshot(path=target / "report-draft.png", full_page=True)
     phone = await logged_in(browser, web, officer, viewport={"width": 390, "height": 844}, is_mobile=True)
     await phone.screenshot(path=target / "phone-inbox.png")
     for name, p in shots.items():
         await p.screenshot(path=target / name)
     made = {p.name for p in target.glob("*.png")}
-    assert {"login.png", "inbox.png", "dashboard.png", "meetings.png", "intake.png", "phone-inbox.png"} <= made
+    assert {"login.png", "inbox.png", "dashboard.png", "meetings.png", "intake.png", "phone-inbox.png", "reports.png",
+            "compile.png", "notices.png", "notice.png"} <= made  # fmt: skip
     assert all((target / n).stat().st_size > 5000 for n in made)

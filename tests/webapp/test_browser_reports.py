@@ -12,7 +12,6 @@ import io
 import re
 import time
 import unicodedata
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 from conftest import Sinks
 from pypdf import PdfReader
 from support import Servers, wait_projected
-from webapp.helpers import PROVINCE, Web, logged_in, login_file, require_chromium
+from webapp.helpers import PROVINCE, Web, failed_notice, logged_in, login_file, require_chromium
 
 from caunoi.shared.client import Client
 from caunoi.shared.clock import today_vn
@@ -155,34 +154,12 @@ async def test_a_commune_files_its_report_and_the_province_sees_who_filed(
     assert xlsx.sheetnames[:2] == ["Số liệu", "Theo đơn vị"]
 
 
-async def failed_notice(c: Client, sinks: Sinks) -> tuple[str, str]:
-    """A written reply whose SMS the gateway keeps refusing: the notice fails (after its attempts).
-    The gateway then works again. Its notice id and the number."""
-    phone = f"09{uuid.uuid4().int % 10**8:08d}"
-    e164 = f"+84{phone[1:]}"
-    sinks.http.failing[e164] = 503
-    body = {"channel": "letter", "category": "roads", "petitioner": {"name": "Sùng Mí Chứ", "phone": phone},
-            "commune_code": FILER, "text": "Đường lên cột cờ Lũng Cú bị sạt."}  # fmt: skip
-    pid = (await c.command("petitions", "raise", body))["petition_id"]
-    await c.command("petitions", "forward", {"petition_id": pid, "to_unit": PROVINCE})
-    await c.command("petitions", "reply", {"petition_id": pid, "document_no": "7/SXD", "summary": "Đã gia cố."})
-    deadline = time.monotonic() + 30
-    while True:
-        await wait_projected(c, "notify")
-        items = (await c.query("notify", "list", {"event": pid, "limit": 10}))["items"]
-        if items and items[0]["state"] == "failed":
-            del sinks.http.failing[e164]
-            return items[0]["id"], e164
-        assert time.monotonic() < deadline, items
-        await asyncio.sleep(0.2)
-
-
 async def test_an_operator_resends_a_failed_notice_and_picks_a_province(
     web: Web, servers: Servers, browser: Browser, sinks: Sinks, tmp_path: Path
 ) -> None:
     c = await servers.client()
     try:
-        nid, number = await failed_notice(c, sinks)
+        nid, number = await failed_notice(c, sinks, FILER)
     finally:
         await c.close()
     operator = await login_file(servers, tmp_path, "Quản trị hệ thống", "", Role.operator)
