@@ -74,8 +74,24 @@ async def test_a_commune_files_its_report_and_the_province_sees_who_filed(
     clerk = await login_file(servers, tmp_path, "Giàng Thị Mỷ", FILER, Role.clerk)
     officer = await login_file(servers, tmp_path, "Trần Văn Bình", PROVINCE, Role.officer)
 
-    # -- the commune's clerk opens the report fallen due -------------------------------------------
+    # -- the commune's clerk: an ad-hoc report of its own (its dates the wrong way round first) -----
     page = await logged_in(browser, web, clerk)
+    await page.click("nav.nav a[href='/reports']")
+    adhoc = page.locator("details[data-action=open]")
+    await adhoc.locator("summary").click()
+    await adhoc.locator("input[name=title]").fill("Báo cáo đột xuất tình hình sạt lở")
+    await adhoc.locator("input[name=from_date]").fill(today_vn().isoformat())
+    await adhoc.locator("input[name=to_date]").fill((today_vn() - timedelta(days=3)).isoformat())
+    await adhoc.locator("button[type=submit]").click()
+    await expect(page.locator("details[data-action=open] .form-error")).to_contain_text("from_date")
+    await page.locator("details[data-action=open] input[name=from_date]").fill(
+        (today_vn() - timedelta(days=6)).isoformat()
+    )
+    await page.locator("details[data-action=open] button[type=submit]").click()
+    await page.wait_for_url(re.compile(rf".*/reports/BC-{FILER}-adhoc-\w+$"))
+    await expect(page.locator("h1")).to_contain_text("Báo cáo đột xuất tình hình sạt lở")
+
+    # -- and the report fallen due --------------------------------------------------------------------
     await page.click("nav.nav a[href='/reports']")
     await page.locator(f"[data-testid=reports] tr[data-id='{mine['id']}'] a").click()
     await page.wait_for_url(re.compile(f".*/reports/{mine['id']}$"))

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from caunoi.shared.client import RequestFailed
 from caunoi.shared.clock import VN
+from caunoi.shared.units import UnitTree
 from caunoi.web.auth import User, csrf_token, current_user, require_user
 from caunoi.web.i18n import chooser, labeller, lang_of, message
 
@@ -168,18 +169,22 @@ class UnitOption:
 
 
 def unit_options(request: Request, chosen: str | None) -> list[UnitOption]:
-    """The units a page may be shown for, as one select: the person's own unit (or the country),
-    the way down to the chosen one (to go back up), and the units right below it (to go down).
-    Whether the person reaches a unit is the services' to say: a unit typed into the address
-    outside their reach comes back ``forbidden``, shown at the picker."""
+    """The units a page may be shown for, as one select (:func:`unit_choices`) for the person
+    logged in. Whether the person reaches a unit is the services' to say: a unit typed into the
+    address outside their reach comes back ``forbidden``, shown at the picker."""
     user = require_user(request)
-    tree = state(request).units
-    top = user.unit if user.unit and user.unit in tree else None
+    national = chooser(lang_of(request))("Toàn quốc", "National")
+    return unit_choices(state(request).units, user.unit or None, chosen, national)
+
+
+def unit_choices(tree: UnitTree, own: str | None, chosen: str | None, national: str) -> list[UnitOption]:
+    """``own``'s unit (None: the country, named ``national``), the way down from it to ``chosen``
+    (to go back up) and the units right below ``chosen`` (to go down)."""
+    top = own if own and own in tree else None
     scope = chosen if chosen and chosen in tree else top
     path = tree.path(scope) if scope else []
     way = path[path.index(top) + 1 :] if top in path else ([] if scope == top else path)
-    own = tree.get(top).name if top else chooser(lang_of(request))("Toàn quốc", "National")
-    out = [UnitOption("", own, 0, scope == top)]
+    out = [UnitOption("", tree.get(top).name if top else national, 0, scope == top)]
     out += [UnitOption(code, tree.get(code).name, depth, code == scope) for depth, code in enumerate(way, 1)]
     out += [UnitOption(u.code, u.name, len(way) + 1, False) for u in tree.children(scope)]
     return out
