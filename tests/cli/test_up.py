@@ -260,6 +260,14 @@ def test_the_web_application_serves_the_demo_and_open311(live: Live) -> None:
     assert inbox.status_code == 200 and inbox.url.path == "/petitions"
     assert "Đã có văn bản trả lời" in inbox.text and "Quá hạn" in inbox.text
     assert web.get("/dashboard").status_code == 200 and web.get("/meetings").status_code == 200
+    # the demo's reports: filed late, missing; one printed; the notices
+    board = web.get("/reports", params={"unit": "08", "schedule": "weekly"})
+    assert board.status_code == 200 and "Nộp muộn" in board.text and "CHƯA NỘP" in board.text
+    filed = re.search(r'data-id="(BC-[^"]+)"[^>]*data-status="late"', board.text)
+    assert filed is not None
+    pdf = web.get(f"/reports/{filed.group(1)}/export/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert web.get("/notices", params={"state": "sent"}).status_code == 200
     key = (live.data.parent / "open311-key.txt").read_text().strip()
     form = {"api_key": key, "service_code": "roads", "address_id": "00691", "description": "Ổ gà đầu thôn"}
     created = httpx.post(f"{live.web_url}/open311/v2/requests.json", data=form)

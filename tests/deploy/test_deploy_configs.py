@@ -158,16 +158,21 @@ def test_every_installed_service_has_a_container(variant: str) -> None:
         assert set(deps.values()) == {"service_healthy"}
 
 
-def test_the_web_application_is_a_client_with_its_own_container() -> None:
-    web = compose(COMPOSE)["web"]
+@pytest.mark.parametrize("variant", sorted(COMPOSE_FILES))
+def test_the_web_application_is_a_client_with_its_own_container(variant: str) -> None:
+    web = compose(COMPOSE_FILES[variant])["web"]
     assert command(web) == ["python", "-m", "caunoi.web"]
     e = env(web)
     assert e["CAUNOI_NATS_USER"] == "clients" and e["NATS_URL"] == "nats://nats:4222"
+    local = "./deploy/local" if variant == "single" else "../local"
     mounts = dict(v.rsplit(":", 2)[:2] for v in volumes(web))
-    assert mounts["./deploy/local/keys/nats/clients.nk"] == e["CAUNOI_NATS_NKEY_FILE"]
-    assert mounts["./deploy/local/keys/web-session.key"] == e["CAUNOI_WEB_SESSION_KEY_FILE"]
-    assert e["CAUNOI_WEB_OPEN311_KEYS_FILE"].startswith(mounts["./deploy/local/web"] + "/")
+    assert mounts[f"{local}/keys/nats/clients.nk"] == e["CAUNOI_NATS_NKEY_FILE"]
+    assert mounts[f"{local}/keys/identity.pub"] == e["CAUNOI_IDENTITY_PUBLIC_KEY"]
+    assert mounts[f"{local}/keys/web-session.key"] == e["CAUNOI_WEB_SESSION_KEY_FILE"]
+    assert e["CAUNOI_WEB_OPEN311_KEYS_FILE"].startswith(mounts[f"{local}/web"] + "/")
     assert web["ports"] == [f"127.0.0.1:{e['CAUNOI_WEB_PORT']}:{e['CAUNOI_WEB_PORT']}"]
+    assert set(depends_on(web)) == {*NATS_SERVICES[variant], "postgres"}
+    assert e["CAUNOI_STREAM_REPLICAS"] == REPLICAS[variant]
     text = DOCKERFILE.read_text()
     assert "COPY web/ web/" in text and "./web" in text and "caunoi.web.app" in text
 

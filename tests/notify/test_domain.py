@@ -148,11 +148,13 @@ def test_only_a_failed_notice_is_resent_in_a_new_round() -> None:
         domain.decide_resend(domain.initial(), cmd)
     assert info.value.code == "not_found"
     n = fold(n, domain.decide_outcome(n, Undelivered(DeliveryChannel.sms, "x", permanent=True), NOW, Policy(), left=0))
-    assert n.state is State.failed
+    assert n.state is State.failed and domain.available_actions(n) == ["resend"]
     [again] = domain.decide_resend(n, cmd)
     assert isinstance(again, NoticeRequeued) and again.round == 2
     n = fold(n, [again])
     assert (n.state, n.round, n.attempts, n.refused_by) == (State.queued, 2, 0, ())
+    # what a client offers is what the decision accepts
+    assert domain.available_actions(n) == domain.available_actions(queued()) == []
 
 
 def test_a_recipient_nobody_can_reach_fails_the_notice() -> None:

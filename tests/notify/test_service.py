@@ -151,6 +151,7 @@ async def test_a_gateway_that_keeps_failing_leaves_the_notice_failed_until_resen
     assert "503" in item["last_error"]
     listed = await client.query("notify", "list", {"state": "failed", "limit": 1000})
     assert item["id"] in {i["id"] for i in listed["items"]}
+    assert (await client.query("notify", "show", {"notice_id": item["id"]}))["actions"] == ["resend"]
 
     del sinks.http.failing[e164]
     out = await client.command("notify", "resend", {"notice_id": item["id"], "reason": "cổng SMS đã hoạt động lại"})
@@ -163,6 +164,7 @@ async def test_a_gateway_that_keeps_failing_leaves_the_notice_failed_until_resen
     with pytest.raises(RequestFailed) as info:
         await client.command("notify", "resend", {"notice_id": item["id"], "reason": "lần nữa"})
     assert info.value.code == "invalid_state" and await stream_messages(client, "NOTIFY") == before
+    assert (await client.query("notify", "show", {"notice_id": item["id"]}))["actions"] == []
 
 
 async def test_a_unit_sees_and_acts_on_its_own_area_only(servers: Servers, client: Client, sinks: Sinks) -> None:

@@ -109,8 +109,15 @@ async def test_overdue_then_filed_late_and_the_tier_above_sees_who_filed(pool: P
     shown = await svc.ok("report", {"report_id": rid}, as_=OFFICER)
     assert shown["compilation"]["totals"]["attendees"] == 0 and shown["final"]["attendees"] == 85
     assert shown["status"] == "pending" and shown["narrative"] == {"assessment": "Nhân dân đồng thuận cao."}
+    # what a client offers: the filing commands to the commune's clerk alone (the tier above reads)
+    assert (shown["actions"], shown["correctable"]) == ([], [])
+    own = await svc.ok("report", {"report_id": rid}, as_=CLERK)
+    assert own["actions"] == ["narrative", "correct", "submit"] and "attendees" in own["correctable"]
+    assert "on_time_rate" not in own["correctable"]
+    assert (await svc.ok("report", {"report_id": rid}, as_=credential("", Role.auditor)))["actions"] == []
     filed = await svc.ok("submit", {"report_id": rid}, as_=CLERK)
     assert filed["late"] is False and filed["submitted_at"]
+    assert (await svc.ok("report", {"report_id": rid}, as_=CLERK))["actions"] == []
 
     # the other does not: at 17:00 its deadline passes, ReportOverdue once
     svc.now = at(2026, 5, 15, 17, 1)
@@ -153,7 +160,8 @@ async def test_refusals_store_nothing(pool: Pool) -> None:
     assert rid == "BC-00691-monthly-2026-06"
     err = await svc.error("open", {"unit_code": COMMUNE, "schedule": "monthly", "period": "2026-06"}, as_=CLERK)
     assert err["code"] == "duplicate"
-    # filing: before the period ends, by another unit, an uncorrectable figure, nothing to withdraw
+    # filing: before the period ends (not offered), by another unit, an uncorrectable figure, nothing to withdraw
+    assert (await svc.ok("report", {"report_id": rid}, as_=CLERK))["actions"] == ["narrative", "correct"]
     err = await svc.error("submit", {"report_id": rid}, as_=CLERK)
     assert err["code"] == "invalid_state" and "2026-06-14" in str(err["details"])
     assert (await svc.error("submit", {"report_id": rid}, as_=OFFICER))["code"] == "forbidden"

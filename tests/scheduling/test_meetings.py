@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 import vobject
 from scheduling.harness import PROVINCE, RURAL, WARD, WARD_2, Scheduling, hamlets, make, pilot
+from support import credential
 
 from caunoi.scheduling.events import DeadlineMissed, MeetingHeld, MinutesOverdue, registry
 from caunoi.shared.aggregate import decode_message
+from caunoi.shared.context import Role
 from caunoi.shared.projection import Pool
 
 pytestmark = pytest.mark.asyncio
@@ -47,6 +49,11 @@ async def test_the_yearly_plan_and_its_deadlines_recorded_once(pool: Pool) -> No
     assert a["status"] == "planned"
     shown = await svc.ok("meeting", {"meeting_id": a["meeting_id"]})
     assert (shown["opinions_due"], shown["broadcast_due"]) == ("2026-12-10", "2026-12-13")
+    # what its state allows (what the web application offers); an auditor acts on nothing
+    assert {"meeting_hold", "meeting_announce", "meeting_compile"} <= set(shown["actions"])
+    assert "meeting_close" not in shown["actions"]
+    audited = await svc.ok("meeting", {"meeting_id": a["meeting_id"]}, as_=credential("", Role.auditor))
+    assert audited["actions"] == [] and audited["status"] == "planned"
     plan = await svc.ok("plan", {"plan_unit": PROVINCE, "year": 2026})
     assert [m["id"] for m in plan["items"]] == [a["meeting_id"]]
     assert (await svc.ok("plan", {"plan_unit": PROVINCE, "year": 2027}))["total"] == 1
@@ -90,7 +97,8 @@ async def test_the_yearly_plan_and_its_deadlines_recorded_once(pool: Pool) -> No
     assert held.attendees_total == 72 and held.order_of_business.speakers[1].assigned_to.startswith("Sở")
     assert (held.commune_code, held.unit_path, held.venue) == (WARD, ["08", WARD], "Hội trường phường")
     await svc.ok("meeting_close", {"meeting_id": a["meeting_id"], "summary": "Đã hoàn thành biên bản"})
-    assert (await svc.ok("meeting", {"meeting_id": a["meeting_id"]}))["status"] == "minutes_closed"
+    closed = await svc.ok("meeting", {"meeting_id": a["meeting_id"]})
+    assert (closed["status"], closed["actions"]) == ("minutes_closed", [])
     assert (await svc.ok("meeting", {"meeting_id": svc_b}))["status"] == "planned"
     assert await svc.snapshots() == await svc.rebuilt()
 

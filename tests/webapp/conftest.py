@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+import pytest_asyncio
 from support import Servers, ServiceProcess
-from webapp.helpers import Web
+from webapp.helpers import ARGS, CHROMIUM, Web
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
 
 from caunoi.cli.embedded import free_port
 
@@ -46,3 +51,16 @@ def web(servers: Servers, services: object) -> Iterator[Web]:
         yield Web(url, keys, proc)
     finally:
         proc.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, driven by Playwright (the test modules skip where it is missing)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()

@@ -21,10 +21,12 @@ with warnings.catch_warnings():  # starlette would rather have httpx2 under its 
 
 from caunoi.shared.client import RequestFailed
 from caunoi.shared.settings import Settings
+from caunoi.shared.units import UnitTree
 from caunoi.web.app import create_app
+from caunoi.web.charts import counts_axis
 from caunoi.web.open311.formats import to_xml
 from caunoi.web.open311.openapi import document, render
-from caunoi.web.pages.base import Refusal, payload_from
+from caunoi.web.pages.base import Refusal, payload_from, unit_choices
 from caunoi.web.settings import WebSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,20 +41,24 @@ def app(tmp_path: Path) -> TestClient:
     return TestClient(create_app(web, core), follow_redirects=False)
 
 
+PARAMS = {"pid": "PA-ABCDEFGH", "mid": "HN-ABCDEFGH", "rid": "BC-00691-monthly-2026-05", "nid": "NT-0000000000000000",
+          "action": "submit"}  # fmt: skip
+
+
 def form_routes(client: TestClient) -> list[str]:
     """Every path of the app that takes a POST, with its parameters filled in."""
     out = []
     for route in client.app.routes:  # type: ignore[attr-defined]
         if isinstance(route, Route) and "POST" in (route.methods or ()) and not route.path.startswith("/open311"):
-            out.append(re.sub(r"\{(\w+)\}", lambda m: {"pid": "PA-ABCDEFGH", "mid": "HN-ABCDEFGH"}.get(
-                m.group(1), "forward"), route.path))  # fmt: skip
+            out.append(re.sub(r"\{(\w+)\}", lambda m: PARAMS.get(m.group(1), "forward"), route.path))
     return out
 
 
 def test_every_form_route_refuses_a_post_without_the_sessions_token(app: TestClient) -> None:
     paths = form_routes(app)
-    assert {"/login", "/logout", "/petitions/new", "/petitions/PA-ABCDEFGH/forward", "/meetings/HN-ABCDEFGH/hold",
-            "/meetings/HN-ABCDEFGH/close"} <= set(paths)  # fmt: skip
+    assert {"/login", "/logout", "/petitions/new", "/petitions/PA-ABCDEFGH/submit", "/meetings/HN-ABCDEFGH/hold",
+            "/meetings/HN-ABCDEFGH/close", "/reports/open", "/reports/BC-00691-monthly-2026-05/submit",
+            "/notices/NT-0000000000000000/resend"} <= set(paths)  # fmt: skip
     app.get("/login")  # a session, with its token
     for path in paths:
         assert app.post(path, data={"text": "x"}).status_code == 403, path
@@ -124,3 +130,28 @@ def test_xml_answers_are_the_specs_shape() -> None:
     assert root.findtext("request/lat") == ""
     errors = ET.fromstring(to_xml("errors", [{"code": 403, "description": "api_key"}]))
     assert errors.findtext("error/code") == "403"
+
+
+def test_the_unit_picker_goes_down_the_tiers_from_ones_own_unit() -> None:
+    tree = UnitTree.load("vn-2025")
+    national = unit_choices(tree, None, None, "Toàn quốc")
+    assert (national[0].code, national[0].name, national[0].selected) == ("", "Toàn quốc", True)
+    assert [o.code for o in national[1:]] == [u.code for u in tree.children(None)] and len(national) == 35
+    # a national operator who chose a province: the country, the province (chosen), its communes
+    province = unit_choices(tree, None, "08", "Toàn quốc")
+    assert [(o.code, o.depth, o.selected) for o in province[:2]] == [("", 0, False), ("08", 1, True)]
+    assert {o.code for o in province[2:]} == {u.code for u in tree.children("08")} and province[2].depth == 2
+    # a province officer who chose one of its communes: back up to the province, the commune, nothing below
+    officer = unit_choices(tree, "08", "00691", "Toàn quốc")
+    assert [(o.code, o.name, o.depth, o.selected) for o in officer] == [
+        ("", "Tỉnh Tuyên Quang", 0, False), ("00691", "Phường Hà Giang 2", 1, True),
+    ]  # fmt: skip
+    # a commune's clerk: its commune alone (the page shows no picker); an unknown code is ignored
+    assert [o.code for o in unit_choices(tree, "00691", "99999", "Toàn quốc")] == [""]
+
+
+def test_counts_get_whole_ticks_and_a_rate_axis_round_ones() -> None:
+    assert counts_axis([("a", [0, 1, 2])]) == [0, 1, 2, 3]
+    assert counts_axis([("a", [0, 95]), ("b", [None, 3])]) == list(range(0, 101, 10))
+    assert counts_axis([("a", [0, 30])], intervals=5) == [0, 6, 12, 18, 24, 30]  # 0, 20, … 100 % beside it
+    assert counts_axis([("a", [0.5])]) is None and counts_axis([("a", [None])]) is None

@@ -3,62 +3,41 @@ logs in, takes in a petition with the keyboard, forwards it; a province officer 
 inbox (search without accents), commits a date and issues the written reply; the timeline shows
 every step; a clerk of another commune cannot open it. A refused command shows the service's
 Vietnamese message at its field. The pages fit a phone; English is one click away. The main
-pages are photographed (``make screenshots`` writes them to docs/screenshots/, with the demo
-data)."""
+pages, reports and notices included, are photographed (``make screenshots`` writes them to
+docs/screenshots/, with the demo data)."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import pytest_asyncio
+from conftest import Sinks
 from support import Servers
-from webapp.helpers import COMMUNE, OTHER, PROVINCE, Web, hamlet, login_file
+from webapp.helpers import (
+    COMMUNE,
+    OTHER,
+    PROVINCE,
+    Web,
+    failed_notice,
+    hamlet,
+    logged_in,
+    login_file,
+    require_chromium,
+)
 
 from caunoi.shared.context import Role
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "browser tests need Debian's Chromium at /usr/bin/chromium; `make test` installs it when run as root on"
-        " Debian (apt-get install chromium), otherwise these tests are skipped",
-        allow_module_level=True,
-    )
+require_chromium()
 
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, expect  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]  # fmt: skip
 REPO = Path(__file__).resolve().parents[2]
 #: ``make screenshots`` sets it to docs/screenshots
 SCREENSHOTS = os.environ.get("CAUNOI_SCREENSHOTS")
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-async def logged_in(browser: Browser, web: Web, login: Path, **context: Any) -> Page:
-    """A browser of its own (cookies apart), logged in with the login file."""
-    ctx = await browser.new_context(**({"viewport": {"width": 1280, "height": 900}} | context))
-    page = await ctx.new_page()
-    await page.goto(f"{web.url}/login")
-    await page.set_input_files("input[name=login_file]", str(login))
-    await page.click("form button.primary")
-    await page.wait_for_url(re.compile(r".*/petitions$"))
-    return page
 
 
 async def test_a_petition_from_the_commune_to_the_provinces_reply(
@@ -74,6 +53,7 @@ async def test_a_petition_from_the_commune_to_the_provinces_reply(
     await expect(page.get_by_test_id("me")).to_contain_text("Phường Hà Giang 2")
     await page.keyboard.press("n")  # the inbox's shortcut to intake
     await page.wait_for_url(re.compile(r".*/petitions/new$"))
+    await expect(page.locator("textarea[name=text]")).to_be_focused()  # the page is loaded: autofocus took effect
     await page.keyboard.type("Mương thoát nước thôn Cầu Nối bị bồi lấp, mưa lớn là ngập")  # autofocus: the text
     await page.keyboard.press("Tab")
     await page.keyboard.type("Hoàng Văn Sơn")
@@ -168,7 +148,7 @@ async def test_on_a_phone_in_english(web: Web, servers: Servers, browser: Browse
     officer = await login_file(servers, tmp_path, "Trần Văn Bình", PROVINCE, Role.officer)
     page = await logged_in(browser, web, officer, viewport={"width": 390, "height": 844}, is_mobile=True,
                            has_touch=True)  # fmt: skip
-    for path in ("/petitions", "/petitions/new", "/meetings", "/dashboard"):
+    for path in ("/petitions", "/petitions/new", "/meetings", "/dashboard", "/reports", "/reports/compile", "/notices"):
         await page.goto(f"{web.url}{path}")
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
     await page.goto(f"{web.url}/petitions")
@@ -221,11 +201,18 @@ async def test_meetings_and_dashboard(web: Web, servers: Servers, browser: Brows
     await expect(page.get_by_test_id("by-field")).to_contain_text("Xây dựng nông thôn mới")
 
 
-async def test_screenshots_of_the_main_pages(web: Web, servers: Servers, browser: Browser, tmp_path: Path) -> None:
+async def test_screenshots_of_the_main_pages(
+    web: Web, servers: Servers, browser: Browser, sinks: Sinks, tmp_path: Path
+) -> None:
     """The main pages, photographed on a desktop and a phone; with CAUNOI_SCREENSHOTS set (``make
     screenshots``), into that folder, with the demo data loaded."""
     target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path / "screenshots"
     target.mkdir(parents=True, exist_ok=True)
+    c = await servers.client()  # a failed notice (before the demo's notices keep the courier busy)
+    try:
+        nid, _number = await failed_notice(c, sinks, COMMUNE)
+    finally:
+        await c.close()
     if SCREENSHOTS:
         from caunoi.cli import demo
 
@@ -251,13 +238,37 @@ async def test_screenshots_of_the_main_pages(web: Web, servers: Servers, browser
     if await held.count():
         await held.click()
         await page.screenshot(path=target / "meeting.png", full_page=True)
+    # reports: the province's board, a filed report, the figures of any unit and dates
+    await page.goto(f"{web.url}/reports")
+    await page.screenshot(path=target / "reports.png", full_page=True)
+    filed = page.locator("[data-testid=reports] tr[data-status=late] a").first
+    if await filed.count():
+        await filed.click()
+        await page.wait_for_url(re.compile(r".*/reports/BC-"))
+        await page.screenshot(path=target / "report.png", full_page=True)
+    await page.goto(f"{web.url}/reports/compile")
+    await page.screenshot(path=target / "compile.png", full_page=True)
+    # notices: failed first, and one failed notice with its resend form
+    await page.goto(f"{web.url}/notices")
+    await page.screenshot(path=target / "notices.png", full_page=True)
+    await page.goto(f"{web.url}/notices/{nid}")
+    await page.screenshot(path=target / "notice.png", full_page=True)
     intake = await logged_in(browser, web, clerk)
     await intake.goto(f"{web.url}/petitions/new")
     await intake.screenshot(path=target / "intake.png", full_page=True)
+    # the commune clerk's report fallen due: its forms
+    await intake.goto(f"{web.url}/reports?status=missing")
+    draft = intake.locator("[data-testid=reports] tr[data-status=missing] a").first
+    if await draft.count():
+        await draft.click()
+        await intake.wait_for_url(re.compile(r".*/reports/BC-"))
+        await intake.locator("details[data-action=correct] summary").click()
+        await intake.screenshot(path=target / "report-draft.png", full_page=True)
     phone = await logged_in(browser, web, officer, viewport={"width": 390, "height": 844}, is_mobile=True)
     await phone.screenshot(path=target / "phone-inbox.png")
     for name, p in shots.items():
         await p.screenshot(path=target / name)
     made = {p.name for p in target.glob("*.png")}
-    assert {"login.png", "inbox.png", "dashboard.png", "meetings.png", "intake.png", "phone-inbox.png"} <= made
+    assert {"login.png", "inbox.png", "dashboard.png", "meetings.png", "intake.png", "phone-inbox.png", "reports.png",
+            "compile.png", "notices.png", "notice.png"} <= made  # fmt: skip
     assert all((target / n).stat().st_size > 5000 for n in made)

@@ -37,12 +37,34 @@ def _config(title: str, height: int, width: int = 760) -> pygal.Config:
     config.print_values = False
     config.show_y_guides = True
     config.no_data_text = "—"
+    config.formatter = _number
     return config
+
+
+def _number(value: float | None) -> str:
+    """Axis and value labels: whole numbers as such, others to three significant digits."""
+    if value is None:
+        return ""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
+
+
+def counts_axis(series: Series, intervals: int | None = None) -> list[int] | None:
+    """Whole-number ticks for counts (pygal would put 0.2, 0.4… under a few): at most about ten,
+    up to the largest value, or exactly ``intervals`` of them (a secondary 0-100 % axis then gets
+    round labels); None when there is nothing or a value is not whole."""
+    values = [v for _name, vs in series for v in vs if v is not None]
+    if not values or any(not float(v).is_integer() for v in values):
+        return None
+    top = int(max(values))
+    step = max(1, -(-top // (intervals or 10)))
+    last = step * intervals if intervals else top + step
+    return list(range(0, last + 1, step))
 
 
 def bar(title: str, labels: Sequence[str], series: Series, horizontal: bool = False) -> str:
     config = _config(title, max(300, 26 * len(labels) + 120) if horizontal else 360)
     config.x_label_rotation = 0 if horizontal else 25
+    config.y_labels = counts_axis(series)
     chart = pygal.HorizontalBar(config) if horizontal else pygal.Bar(config)
     chart.x_labels = list(labels)
     for name, values in series:
@@ -58,6 +80,7 @@ def line(
     config.secondary_range = (0, 100)
     config.x_label_rotation = 25
     config.dots_size = 3
+    config.y_labels = counts_axis(series, intervals=5 if secondary is not None else None)
     chart = pygal.Line(config)
     chart.x_labels = list(labels)
     for name, values in series:

@@ -10,25 +10,10 @@ from typing import Any
 import click
 
 from caunoi.notify.events import DeliveryChannel, NoticeKind
+from caunoi.notify.labels import KIND_VI, STATE_VI
 from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
 
 SERVICE = "notify"
-
-STATE_VI = {"queued": "Chờ gửi", "sent": "Đã gửi", "failed": "Thất bại"}
-KIND_VI = {
-    NoticeKind.written_reply: "Văn bản trả lời",
-    NoticeKind.delay_notice: "Thông báo chậm giải quyết",
-    NoticeKind.meeting_announced: "Thông báo hội nghị",
-    NoticeKind.meeting_moved: "Đổi lịch hội nghị",
-    NoticeKind.meeting_cancelled: "Hủy hội nghị",
-    NoticeKind.opinions_reminder: "Nhắc tổng hợp ý kiến",
-    NoticeKind.broadcast_reminder: "Nhắc thông báo truyền thanh",
-    NoticeKind.minutes_reminder: "Nhắc hoàn thành biên bản",
-    NoticeKind.deadline_approaching: "Sắp đến hạn",
-    NoticeKind.petition_overdue: "Quá hạn giải quyết",
-    NoticeKind.report_due: "Đến hạn báo cáo",
-    NoticeKind.report_overdue: "Quá hạn báo cáo",
-}
 
 
 def _kind(kind: str, lang: str) -> str:

@@ -285,10 +285,20 @@ def _failed(n: Notice, attempts: int, tried: Sequence[DeliveryChannel], error: s
     )
 
 
+#: the states a notice may be sent again from (``resend``)
+RESENDABLE = frozenset({State.failed})
+
+
+def available_actions(n: Notice) -> list[str]:
+    """The commands this notice's state allows, by request name: what a client offers (``resend``
+    a failed notice); :func:`decide_resend` checks the same."""
+    return ["resend"] if n.state in RESENDABLE else []
+
+
 def decide_resend(n: Notice, cmd: ResendNotice, facts: object = None) -> list[DomainEvent]:
     if not n.exists:
         raise NotFound(f"Không tìm thấy thông báo {cmd.notice_id}", message_en=f"no notice {cmd.notice_id}")
-    if n.state is not State.failed:
+    if n.state not in RESENDABLE:
         raise InvalidState(
             f"Chỉ gửi lại được thông báo đã thất bại; thông báo {n.id} đang «{n.state.value}»",
             message_en=f"only a failed notice can be sent again; {n.id} is {n.state.value}",

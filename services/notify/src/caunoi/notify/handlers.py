@@ -29,7 +29,7 @@ from caunoi.notify.readmodel import get_notice, list_contacts, list_notices, not
 from caunoi.notify.templates import TemplateProblem, Templates
 from caunoi.printing.letter import render_letter
 from caunoi.shared.aggregate import Outcome, Repository, decode_message, reply
-from caunoi.shared.authz import query_area
+from caunoi.shared.authz import COMMAND_ROLES, query_area
 from caunoi.shared.clock import today_vn
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
@@ -119,6 +119,8 @@ async def show_query(q: ShowNotice, ctx: RequestContext, deps: Deps) -> dict[str
     return {
         "notice": row,
         "state": loaded.state.state.value,
+        #: the commands its state allows this actor (what a client offers)
+        "actions": domain.available_actions(loaded.state) if ctx.actor.roles & COMMAND_ROLES else [],
         "history": [
             {
                 "seq": r.seq,

@@ -14,7 +14,7 @@ import click
 from caunoi.reporting import export, printout
 from caunoi.reporting.commands import ReportStatus
 from caunoi.reporting.events import Section
-from caunoi.reporting.labels import FIELDS_VI, FIGURES, SECTION_VI, STATUS_VI, figure_label, label, percent
+from caunoi.reporting.labels import FIELDS_VI, SECTION_VI, STATUS_VI, figure_rows, label, percent
 from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
 from caunoi.shared.clock import today_vn
 
@@ -94,19 +94,9 @@ def enrolments(unit: str | None) -> None:
     click.echo(f"\n{result['total']}")
 
 
-def _figures_table(totals: dict[str, Any], final: dict[str, Any], corrections: dict[str, Any], lang: str) -> str:
-    rows = []
-    for key in FIGURES:
-        if key == "units_without":
-            computed: Any = len(totals["units_without_meeting"])
-            shown: Any = computed
-        elif key == "on_time_rate":
-            computed, shown = percent(totals[key]), percent(final[key])
-        else:
-            computed, shown = totals[key], final[key]
-        fix = corrections.get(key)
-        rows.append({"figure": figure_label(key, lang), "computed": computed, "final": shown if fix else "",
-                     "reason": fix["reason"] if fix else ""})  # fmt: skip
+def _figures_table(view: dict[str, Any], lang: str) -> str:
+    rows = [{"figure": r["label"], "computed": r["computed"], "final": "" if r["corrected"] is None else r["corrected"],
+             "reason": r["reason"] or ""} for r in figure_rows(view, lang)]  # fmt: skip
     cols = [("figure", "Chỉ tiêu", "Figure"), ("computed", "Tổng hợp", "Computed"),
             ("final", "Điều chỉnh", "Corrected"), ("reason", "Lý do", "Reason")]  # fmt: skip
     return table(rows, cols, lang)
@@ -116,7 +106,7 @@ def _echo_view(view: dict[str, Any], lang: str) -> None:
     comp = view["compilation"]
     click.echo(f"{view['unit_name']} ({view['unit_code']}) — {view['schedule_title']}, {view['period_label']}")
     click.echo(f"{view['period_start']} → {view['period_end']}\n")
-    click.echo(_figures_table(comp["totals"], view["final"], view.get("corrections") or {}, lang))
+    click.echo(_figures_table(view, lang))
     if comp["by_unit"]:
         rows = [{"name": u["name"], **u["figures"], "rate": percent(u["figures"]["on_time_rate"])}
                 for u in comp["by_unit"]]  # fmt: skip

@@ -30,12 +30,12 @@ from caunoi.reporting.commands import (
 from caunoi.reporting.compilation import compile_report
 from caunoi.reporting.domain import enrolments, reports
 from caunoi.reporting.domain.enrolments import Enrolment, enrolment_id
-from caunoi.reporting.domain.figures import with_corrections
+from caunoi.reporting.domain.figures import CORRECTABLE, with_corrections
 from caunoi.reporting.domain.periods import Period, Schedule, Schedules, adhoc_period, dates_period
 from caunoi.reporting.domain.reports import ADHOC, Report
 from caunoi.reporting.events import Compilation
 from caunoi.shared.aggregate import Loaded, Outcome, Repository, reply
-from caunoi.shared.authz import is_national, query_area, require_reach
+from caunoi.shared.authz import COMMAND_ROLES, is_national, query_area, require_reach
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
 from caunoi.shared.errors import Forbidden, NotFound, ValidationFailed
@@ -188,9 +188,15 @@ def report_result(out: Outcome[Report]) -> dict[str, Any]:
     )
 
 
+def files(ctx: RequestContext, state: Report) -> bool:
+    """Whether the actor files this report: its own unit's (the tier above reads it, never writes
+    it), or a national operator."""
+    return is_national(ctx.actor) or ctx.actor.unit == state.head.get("unit_code")
+
+
 def own_unit(ctx: RequestContext, state: Report) -> None:
     """A report is filed by its own unit (the tier above reads it, never writes it)."""
-    if state.exists and not is_national(ctx.actor) and ctx.actor.unit != state.head["unit_code"]:
+    if state.exists and not files(ctx, state):
         raise Forbidden(
             f"Chỉ đơn vị {state.head['unit_code']} lập và nộp báo cáo này",
             message_en=f"only unit {state.head['unit_code']} drafts and files this report",
@@ -276,6 +282,11 @@ async def show_report(q: ShowReport, ctx: RequestContext, deps: Deps) -> dict[st
         row["compilation"] = compilation.model_dump(mode="json")
         corrections = {k: c["value"] for k, c in row["corrections"].items()}
         row["final"] = with_corrections(compilation.totals, corrections).model_dump(mode="json")
+    state = (await deps.reports.load(q.report_id)).state
+    allowed = ctx.actor.roles & COMMAND_ROLES and files(ctx, state)
+    #: the filing commands its state (the log's) allows this actor, and the figures it may correct
+    row["actions"] = reports.available_actions(state, bool(allowed), ctx.today)
+    row["correctable"] = list(CORRECTABLE) if "correct" in row["actions"] else []
     return row
 
 

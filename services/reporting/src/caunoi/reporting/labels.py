@@ -62,10 +62,24 @@ STATUS_VI: dict[ReportStatus, str] = {
     ReportStatus.missing: "CHƯA NỘP (quá hạn)",
 }
 
+STATUS_EN: dict[ReportStatus, str] = {
+    ReportStatus.pending: "Not due yet",
+    ReportStatus.submitted: "Submitted",
+    ReportStatus.late: "Submitted late",
+    ReportStatus.missing: "MISSING (overdue)",
+}
+
 SECTION_VI: dict[Section, str] = {
     Section.situation: "Tình hình chung",
     Section.assessment: "Nhận xét, đánh giá",
     Section.proposals: "Kiến nghị, đề xuất",
+}
+
+
+SECTION_EN: dict[Section, str] = {
+    Section.situation: "General situation",
+    Section.assessment: "Assessment",
+    Section.proposals: "Proposals",
 }
 
 
@@ -83,3 +97,26 @@ def figure_label(key: str, lang: str) -> str:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def figure_rows(view: Mapping[str, Any], lang: str = "vi") -> list[dict[str, Any]]:
+    """A report's figures in report order as every output shows them (terminal, printout, web):
+    the computed value, and beside it the corrected value and its reason where the unit corrected
+    it. ``units_without`` counts the places that held none; the on-time rate is a percentage."""
+    computed, final = view["compilation"]["totals"], view["final"]
+    corrections = view.get("corrections") or {}
+    rows = []
+    for key in FIGURES:
+        if key == "units_without":
+            value: Any = len(computed["units_without_meeting"])
+            shown: Any = value
+        elif key == "on_time_rate":
+            value, shown = percent(computed[key]), percent(final[key])
+        else:
+            value, shown = computed[key], final[key]
+        fix = corrections.get(key)
+        rows.append({
+            "key": key, "label": figure_label(key, lang), "computed": value,
+            "corrected": shown if fix else None, "reason": fix["reason"] if fix else None,
+        })  # fmt: skip
+    return rows

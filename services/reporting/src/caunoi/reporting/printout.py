@@ -15,7 +15,7 @@ from typing import Any
 
 from caunoi.reporting import charts
 from caunoi.reporting.events import Section
-from caunoi.reporting.labels import CHANNELS_VI, FIELDS_VI, FIGURES, percent
+from caunoi.reporting.labels import CHANNELS_VI, FIELDS_VI, figure_rows, percent
 from caunoi.reporting.pdf import Document
 from caunoi.shared.units import UnitTree
 
@@ -65,7 +65,7 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
     tree = UnitTree.load(view["dataset"]) if view.get("dataset") else None
     unit = tree.find(view["unit_code"]) if tree else None
     parent = tree.find(view["to_unit"]) if tree and view.get("to_unit") else None
-    comp, final, corrections = view["compilation"], view["final"], view.get("corrections") or {}
+    comp, final = view["compilation"], view["final"]
     start, end = _day(view["period_start"]), _day(view["period_end"])
     dated = _day(view["submitted_at"]) if view.get("submitted_at") else today
     place = unit.short_name if unit else view["unit_name"]
@@ -116,19 +116,8 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
         doc.paragraph(f"Chuyển đến: {to}.")
 
     doc.heading("3. Số liệu tổng hợp", level=2)
-    rows = []
-    for key, (vi, _) in FIGURES.items():
-        if key == "units_without":
-            computed: Any = len(comp["totals"]["units_without_meeting"])
-        elif key == "on_time_rate":
-            computed = percent(comp["totals"]["on_time_rate"])
-        else:
-            computed = comp["totals"][key]
-        fix = corrections.get(key)
-        shown = final[key] if key not in ("units_without", "on_time_rate") else computed
-        if key == "on_time_rate":
-            shown = percent(final["on_time_rate"])
-        rows.append([vi, computed, shown if fix else "", fix["reason"] if fix else ""])
+    rows = [[r["label"], r["computed"], "" if r["corrected"] is None else r["corrected"], r["reason"] or ""]
+            for r in figure_rows(view)]  # fmt: skip
     doc.table(["Chỉ tiêu", "Tổng hợp tự động", "Điều chỉnh", "Lý do điều chỉnh"], rows, widths=(70, 28, 24, 53))
 
     if comp["by_unit"]:

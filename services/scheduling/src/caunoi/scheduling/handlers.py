@@ -52,7 +52,7 @@ from caunoi.scheduling.events import MeetingProposed, MeetingStatus, Programme, 
 from caunoi.scheduling.readmodel import HAMLETS
 from caunoi.scheduling.settings import SchedulingSettings
 from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
-from caunoi.shared.authz import query_area, require_reach
+from caunoi.shared.authz import COMMAND_ROLES, query_area, require_reach
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
 from caunoi.shared.errors import Conflict, NotFound
@@ -396,7 +396,10 @@ async def show_meeting(q: ShowMeeting, ctx: RequestContext, deps: Deps) -> dict[
             f"Không tìm thấy hội nghị {q.meeting_id}", message_en=f"no meeting {q.meeting_id}", field="meeting_id"
         )
     require_reach(ctx.actor, deps.units, row["dataset"], row["unit_path"], what=f"meeting {q.meeting_id}")
-    return row
+    if not ctx.actor.roles & COMMAND_ROLES:
+        return row | {"actions": []}
+    #: the commands its state (the log's) allows (what a client offers)
+    return row | {"actions": meetings.available_actions((await deps.meetings.load(q.meeting_id)).state)}
 
 
 async def show_rotation(q: ShowRotation, ctx: RequestContext, deps: Deps) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from caunoi.shared.client import RequestFailed
 from caunoi.shared.clock import VN
+from caunoi.shared.units import UnitTree
 from caunoi.web.auth import User, csrf_token, current_user, require_user
 from caunoi.web.i18n import chooser, labeller, lang_of, message
 
@@ -151,6 +152,42 @@ class Refusal:
 
 def refused(request: Request, e: RequestFailed) -> Refusal:
     return Refusal.of(e, lang_of(request))
+
+
+# --- the unit a page is about -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitOption:
+    """One choice of a page's unit picker: ``code`` "" is the person's own unit (the services'
+    default; the whole country for a national identity)."""
+
+    code: str
+    name: str
+    depth: int
+    selected: bool
+
+
+def unit_options(request: Request, chosen: str | None) -> list[UnitOption]:
+    """The units a page may be shown for, as one select (:func:`unit_choices`) for the person
+    logged in. Whether the person reaches a unit is the services' to say: a unit typed into the
+    address outside their reach comes back ``forbidden``, shown at the picker."""
+    user = require_user(request)
+    national = chooser(lang_of(request))("Toàn quốc", "National")
+    return unit_choices(state(request).units, user.unit or None, chosen, national)
+
+
+def unit_choices(tree: UnitTree, own: str | None, chosen: str | None, national: str) -> list[UnitOption]:
+    """``own``'s unit (None: the country, named ``national``), the way down from it to ``chosen``
+    (to go back up) and the units right below ``chosen`` (to go down)."""
+    top = own if own and own in tree else None
+    scope = chosen if chosen and chosen in tree else top
+    path = tree.path(scope) if scope else []
+    way = path[path.index(top) + 1 :] if top in path else ([] if scope == top else path)
+    out = [UnitOption("", tree.get(top).name if top else national, 0, scope == top)]
+    out += [UnitOption(code, tree.get(code).name, depth, code == scope) for depth, code in enumerate(way, 1)]
+    out += [UnitOption(u.code, u.name, len(way) + 1, False) for u in tree.children(scope)]
+    return out
 
 
 # --- values -----------------------------------------------------------------------------------

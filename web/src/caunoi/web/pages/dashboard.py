@@ -15,7 +15,7 @@ from caunoi.shared.client import RequestFailed
 from caunoi.web import charts
 from caunoi.web.auth import require_user
 from caunoi.web.i18n import chooser, lang_of
-from caunoi.web.pages.base import Module, Refusal, ask, refused, render, state
+from caunoi.web.pages.base import Module, Refusal, ask, refused, render, state, unit_options
 
 
 def figures(groups: list[dict[str, Any]], key: str) -> list[float | None]:
@@ -62,8 +62,7 @@ async def dashboard(request: Request) -> Response:
             secondary=(_("Tỉ lệ đúng hạn (%)", "On-time rate (%)"), [_pct(g.get("on_time_rate")) for g in months]),
         ),
     }
-    tree = state(request).units
-    scope = by_category.get("unit") or user.unit
+    scope = by_category.get("unit") or base["unit"] or user.unit
     return render(
         request,
         "dashboard.html",
@@ -72,7 +71,7 @@ async def dashboard(request: Request) -> Response:
         by_category=list(zip(cat_names, cats, strict=True)),
         by_unit=list(zip(unit_names, units, strict=True)),
         scope=scope or "",
-        sub_units=tree.children(scope) if scope and scope in tree else [],
+        units=unit_options(request, base["unit"]),
         filters={"unit": p.get("unit", ""), "from": p.get("from", ""), "to": p.get("to", "")},
         refusal=refusal,
     )

@@ -14,7 +14,6 @@ from starlette.routing import Route
 
 from caunoi.petitions.domain import STATUS_EN as PETITION_STATUS_EN
 from caunoi.petitions.domain import STATUS_VI as PETITION_STATUS_VI
-from caunoi.scheduling.domain.meetings import TO_HOLD
 from caunoi.scheduling.events import AttendeeGroup, MeetingStatus
 from caunoi.scheduling.labels import ATTENDEE_VI, PROGRAMME_EN, PROGRAMME_VI, STATUS_EN, STATUS_VI, TARGET_VI
 from caunoi.shared.client import RequestFailed
@@ -99,6 +98,7 @@ async def meeting_page(
     m = await ask(request, SERVICE, "meeting", {"meeting_id": mid})
     opinions = await ask(request, "petitions", "list", {"meeting_id": mid, "limit": 500})
     status = MeetingStatus(m["status"])
+    actions = m.get("actions", [])  # what the meeting's state allows this person (the service says)
     return render(
         request,
         "meetings/show.html",
@@ -106,8 +106,8 @@ async def meeting_page(
         **LABELS,
         m=m,
         opinions=opinions["items"],
-        may_hold=status in TO_HOLD,
-        may_close=status is MeetingStatus.held,
+        may_hold="meeting_hold" in actions,
+        may_close="meeting_close" in actions,
         may_take_opinions=status is not MeetingStatus.cancelled,
         groups=list(AttendeeGroup),
         hold_fields=HOLD_FIELDS,

@@ -44,6 +44,7 @@ from caunoi.web.pages.base import (
     render,
     send,
     state,
+    unit_options,
 )
 from caunoi.web.reads import show_petition
 
@@ -132,7 +133,7 @@ def inbox_filters(request: Request) -> dict[str, Any]:
 
 
 async def inbox(request: Request) -> Response:
-    user = require_user(request)
+    require_user(request)
     f = inbox_filters(request)
     offset = int_arg(request, "offset", 0)
     query = {
@@ -158,8 +159,6 @@ async def inbox(request: Request) -> Response:
             raise
         refusal = refused(request, e)
         result = {"total": 0, "items": [], "personal_data": False, "counts": None}
-    units = state(request).units
-    below = units.children(user.unit) if user.unit and user.unit in units else []
     return render(
         request,
         "petitions/inbox.html",
@@ -169,7 +168,7 @@ async def inbox(request: Request) -> Response:
         offset=offset,
         page=PAGE,
         refusal=refusal,
-        sub_units=below,
+        units=unit_options(request, f["unit"] or None),
         query_without_offset=urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "offset"]),
     )
 

@@ -186,6 +186,26 @@ def decide_open(state: Report, cmd: OpenReport, facts: OpenFacts) -> list[Domain
     return [ReportOpened(**facts.spec, title=facts.title, opened_on=facts.today)]
 
 
+#: the filing unit's commands on a report, by request name (``caunoi.cmd.reporting.<name>``)
+FILING = ("narrative", "correct", "submit")
+
+
+def period_over(state: Report, today: date) -> bool:
+    """A report is submitted once its period has ended."""
+    end: date = state.head["period_end"]
+    return today >= end
+
+
+def available_actions(state: Report, files_it: bool, today: date) -> list[str]:
+    """The filing commands this report's state allows an actor, by request name: what a client
+    offers. ``files_it``: the actor files it (its own unit, or national; the handlers check the
+    same). The decisions check the same state, so an offered command is refused only for its input
+    (or a change made since)."""
+    if not files_it or not state.exists or state.submitted:
+        return []
+    return [name for name in FILING if name != "submit" or period_over(state, today)]
+
+
 def editable(state: Report, report_id_: str) -> None:
     if not state.exists:
         raise NotFound(f"Không có báo cáo {report_id_}", message_en=f"no report {report_id_}", field="report_id")
@@ -233,7 +253,7 @@ class SubmitFacts:
 def decide_submit(state: Report, cmd: SubmitReport, facts: SubmitFacts) -> list[DomainEvent]:
     editable(state, cmd.report_id)
     end: date = state.head["period_end"]
-    if facts.today < end:
+    if not period_over(state, facts.today):
         raise InvalidState(
             f"Kỳ báo cáo đến hết ngày {end:%d/%m/%Y}; chưa nộp được",
             message_en=f"the period runs until {end}; it cannot be submitted yet", details={"period_end": end},

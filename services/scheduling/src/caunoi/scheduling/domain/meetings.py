@@ -69,6 +69,20 @@ S = MeetingStatus
 OPEN = frozenset({S.proposed, S.planned, S.postponed, S.announced})
 TO_HOLD = frozenset({S.planned, S.postponed, S.announced})
 
+#: every command on an existing meeting, by its request name (``caunoi.cmd.scheduling.<name>``), and
+#: the statuses it is accepted in: the decisions below check this table, and ``available_actions``
+#: (the ``meeting`` query's ``actions``) offers from it
+ACTS: dict[str, frozenset[MeetingStatus]] = {
+    "meeting_accept": frozenset({S.proposed}),
+    "meeting_move": OPEN,
+    "meeting_postpone": OPEN,
+    "meeting_cancel": OPEN,
+    "meeting_compile": TO_HOLD,
+    "meeting_announce": frozenset({S.planned, S.postponed}),
+    "meeting_hold": TO_HOLD,
+    "meeting_close": frozenset({S.held}),
+}
+
 STATUS_VI = {
     S.proposed: "Đề xuất",
     S.planned: "Đã lên lịch",
@@ -242,6 +256,20 @@ class Facts:
     listed: dict[str, HamletRecord] = field(default_factory=dict)
 
 
+def available_actions(state: Meeting) -> list[str]:
+    """The commands this meeting's state allows, by request name: what a client offers. The
+    decisions check the same table (and the one-time compilation), so an offered command is refused
+    only for its input (or a change made since)."""
+    out = []
+    for name, statuses in ACTS.items():
+        if state.status not in statuses:
+            continue
+        if name == "meeting_compile" and state.opinions_compiled_on is not None:
+            continue
+        out.append(name)
+    return out
+
+
 # --- helpers ------------------------------------------------------------------------------------
 
 
@@ -405,7 +433,7 @@ def proposed(slot: RotationScheduled, sites: Sites) -> MeetingProposed:
 
 def decide_accept(state: Meeting, cmd: AcceptMeeting, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.meeting_id)
-    _in(state, frozenset({S.proposed}), "chấp nhận", "accept")
+    _in(state, ACTS["meeting_accept"], "chấp nhận", "accept")
     return [MeetingAccepted(meeting_id=state.meeting_id, chair=cmd.chair)]
 
 
@@ -458,7 +486,7 @@ def decide_plan(state: Meeting, cmd: PlanDialogue, facts: Facts) -> list[DomainE
 
 def decide_move(state: Meeting, cmd: MoveMeeting, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.meeting_id)
-    _in(state, OPEN, "đổi lịch", "move")
+    _in(state, ACTS["meeting_move"], "đổi lịch", "move")
     assert state.date is not None and state.programme is not None
     on = cmd.date or state.date
     host_id, host_name = state.host_id, state.host_name
@@ -497,7 +525,7 @@ def decide_move(state: Meeting, cmd: MoveMeeting, facts: Facts) -> list[DomainEv
 
 def decide_postpone(state: Meeting, cmd: PostponeMeeting, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.meeting_id)
-    _in(state, OPEN, "hoãn", "postpone")
+    _in(state, ACTS["meeting_postpone"], "hoãn", "postpone")
     assert state.date is not None and state.programme is not None
     if cmd.to_date <= state.date:
         raise ValidationFailed(
@@ -522,13 +550,13 @@ def decide_postpone(state: Meeting, cmd: PostponeMeeting, facts: Facts) -> list[
 
 def decide_cancel(state: Meeting, cmd: CancelMeeting, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.meeting_id)
-    _in(state, OPEN, "hủy", "cancel")
+    _in(state, ACTS["meeting_cancel"], "hủy", "cancel")
     return [MeetingCancelled(meeting_id=state.meeting_id, reason=cmd.reason, cancelled_on=facts.today)]
 
 
 def decide_compile(state: Meeting, cmd: CompileOpinions, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.meeting_id)
-    _in(state, TO_HOLD, "ghi nhận tổng hợp ý kiến", "record compiled opinions for")
+    _in(state, ACTS["meeting_compile"], "ghi nhận tổng hợp ý kiến", "record compiled opinions for")
     if state.opinions_compiled_on is not None:
         raise InvalidState(
             f"Đã ghi nhận tổng hợp ý kiến ngày {state.opinions_compiled_on}",
@@ -552,7 +580,7 @@ def decide_compile(state: Meeting, cmd: CompileOpinions, facts: Facts) -> list[D
 
 def decide_announce(state: Meeting, cmd: AnnounceMeeting, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.meeting_id)
-    _in(state, frozenset({S.planned, S.postponed}), "thông báo", "announce")
+    _in(state, ACTS["meeting_announce"], "thông báo", "announce")
     assert state.date is not None
     on = cmd.announced_on or facts.today
     _not_future(on, facts.today, "announced_on")
@@ -607,7 +635,7 @@ def decide_hold(state: Meeting, cmd: HoldMeeting, facts: Facts) -> list[DomainEv
             message_en=f"meeting {state.meeting_id} is only proposed: accept it first",
             field="meeting_id",
         )
-    _in(state, TO_HOLD, "ghi nhận đã tổ chức", "record as held")
+    _in(state, ACTS["meeting_hold"], "ghi nhận đã tổ chức", "record as held")
     assert state.date is not None and state.programme is not None
     held_on = cmd.held_on or state.date
     _not_future(held_on, facts.today, "held_on")
@@ -672,7 +700,7 @@ def decide_close_minutes(state: Meeting, cmd: CloseMinutes, facts: Facts) -> lis
             field="meeting_id",
             details={"status": state.status.value},
         )
-    _in(state, frozenset({S.held}), "khóa biên bản", "close the minutes of")
+    _in(state, ACTS["meeting_close"], "khóa biên bản", "close the minutes of")
     assert state.held_on is not None
     on = cmd.closed_on or facts.today
     _not_future(on, facts.today, "closed_on")
