@@ -80,6 +80,9 @@ ENVELOPE_ATTRIBUTES: dict[str, str] = {
     "causationid": "Extension: the id of the command (its command id) or event that directly caused this event.",
     "actor": "Extension: the verified identity (credential subject) that sent the command.",
     "actorunit": "Extension: the administrative unit that identity acted for (official code, in `datasetversion`).",
+    "chainprev": "Extension: the `chainhash` of the previous event of the same aggregate, or 64 zeros for its first "
+    "(tamper evidence; absent from events stored before the chain existed). See docs/architecture.md, Audit.",
+    "chainhash": "Extension: SHA-256 (hex) of the event's RFC 8785 canonical form without `chainhash` itself.",
 }
 
 #: NATS headers every stored event carries (see ``EventStore``).
@@ -215,7 +218,8 @@ def envelope_schema() -> dict[str, Any]:
         description=(
             "A caunoi event as stored and published: a CloudEvents 1.0 event in structured JSON mode "
             f"(`{CONTENT_TYPE}`), so any CloudEvents SDK reads it. Extension attributes: `unitcode`, "
-            "`datasetversion`, `correlationid`, `causationid` (lower-case, as the spec requires). Optional "
+            "`datasetversion`, `correlationid`, `causationid`, `actor`, `actorunit`, `chainprev`, `chainhash` "
+            "(lower-case, as the spec requires). Optional "
             "attributes with no value are left out, never written as null."
         ),
     )
