@@ -7,13 +7,19 @@ Unit codes only mean something in their dataset, so ``reach`` holds qualified co
 (``vn-2024``) units it succeeded. Text search ignores Vietnamese accents: the projection writes
 folded copies of the text (``search``) and of the petitioner's name, as PostgreSQL's ``unaccent``
 is not always installed.
+
+Personal data come sealed in the events (v3): the projection opens them with the key store as it
+applies a batch (one read of the store per batch), keeps them in the private columns while the key
+lives, and drops them when the petitioner is erased (``PetitionerDataErased``), which a replay of
+the log (whose sealed copies no longer open) reproduces exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import date
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from caunoi.petitions.domain import PENDING, alert_key
 from caunoi.petitions.events import (
@@ -21,9 +27,11 @@ from caunoi.petitions.events import (
     Deadline,
     DeadlineApproaching,
     DeadlineKind,
+    PersonalData,
     PetitionAccepted,
     PetitionAnsweredOnSpot,
     PetitionClassified,
+    PetitionerDataErased,
     PetitionExtended,
     PetitionForwarded,
     PetitionMerged,
@@ -40,6 +48,14 @@ from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
 from caunoi.shared.units import UnitTree, fold
+from caunoi.shared.vault import Vault
+
+if TYPE_CHECKING:
+    from caunoi.shared.service import Resources
+
+#: the personal data opened for the batch being applied (per task: the live runner and an audit
+#: replay apply batches at the same time), by event id
+_opened: ContextVar[dict[str, PersonalData | None]] = ContextVar("petitions_opened", default={})  # noqa: B039
 
 DEADLINES = tuple(DeadlineKind)
 #: every date of a petition's life, in order: the columns of an export
@@ -80,12 +96,19 @@ class PetitionsProjection(RowPerAggregate):
         "category": "text NOT NULL",
         "eligible": "boolean",
         "ineligible_reason": "text",
-        "petitioner_name": "text NOT NULL",
+        #: personal data (officials only): None once erased, or while the key store cannot open them
+        "petitioner_name": "text",
         "petitioner_phone": "text",
         "petitioner_address": "text",
         "confidential": "boolean NOT NULL",
         #: the name folded (lowercase, no accents), for search
         "petitioner_search": "text NOT NULL",
+        #: the text with the passages the clerk marked as identifying someone (officials only)
+        "text_private": "text",
+        #: the key the personal data are sealed under (None: raised before they were sealed)
+        "personal_key": "text",
+        #: the petitioner's personal data were erased
+        "erased": "boolean NOT NULL",
         "commune_code": "text NOT NULL",
         "hamlet_id": "text",
         "hamlet": "text",
@@ -157,6 +180,29 @@ class PetitionsProjection(RowPerAggregate):
         "petitions_committed_due": "(committed_due) WHERE committed_due IS NOT NULL",
     }
 
+    def __init__(self, vault: Vault | None = None) -> None:
+        self.vault = vault
+
+    def bind(self, resources: Resources) -> None:
+        """Open personal data with the service's key store (the service calls this once started)."""
+        self.vault = resources.vault
+
+    async def apply(self, conn: Conn, schema: str, events: Sequence[RecordedEvent]) -> None:
+        sealed = [r for r in events if isinstance(r.event, PetitionRaised) and r.event.personal is not None]
+        opened: dict[str, PersonalData | None] = {}
+        if sealed and self.vault is not None:
+            boxes = [(r.event.personal, r.event.petition_id) for r in sealed if isinstance(r.event, PetitionRaised)]
+            clear = await self.vault.open_many([(box, ctx) for box, ctx in boxes if box is not None])
+            opened = {
+                r.envelope.id: PersonalData.model_validate(c) if c is not None else None
+                for r, c in zip(sealed, clear, strict=True)
+            }
+        token = _opened.set(opened)
+        try:
+            await super().apply(conn, schema, events)
+        finally:
+            _opened.reset(token)
+
     def key(self, rec: RecordedEvent) -> str | None:
         return rec.envelope.subject
 
@@ -180,6 +226,7 @@ class PetitionsProjection(RowPerAggregate):
 
 def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
     at = rec.envelope.time
+    who = ev.petitioner or _opened.get().get(rec.envelope.id)  # in clear (before v3), or opened
     return {
         "id": ev.petition_id,
         "status": Status.received.value,
@@ -188,11 +235,14 @@ def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
         "category": ev.category.value,
         "eligible": None,
         "ineligible_reason": None,
-        "petitioner_name": ev.petitioner.name,
-        "petitioner_phone": ev.petitioner.phone,
-        "petitioner_address": ev.petitioner.address,
-        "confidential": ev.petitioner.confidential,
-        "petitioner_search": fold(ev.petitioner.name),
+        "petitioner_name": who.name if who else None,
+        "petitioner_phone": who.phone if who else None,
+        "petitioner_address": who.address if who else None,
+        "confidential": ev.confidential,
+        "petitioner_search": fold(who.name) if who else "",
+        "text_private": who.text if isinstance(who, PersonalData) else None,
+        "personal_key": ev.personal.key_id if ev.personal else None,
+        "erased": False,
         "commune_code": ev.commune_code,
         "hamlet_id": ev.hamlet_id,
         "hamlet": ev.hamlet_name,
@@ -343,6 +393,8 @@ def _event_change(row: Row, ev: Any) -> Row | None:
             return {"alerts": [*row["alerts"], alert_key("approaching", ev.deadline, ev.due_on)]}
         case PetitionOverdue():
             return {"alerts": [*row["alerts"], alert_key("overdue", ev.deadline, ev.due_on)]}
+        case PetitionerDataErased():
+            return {c: None for c in PERSONAL_COLUMNS} | {"petitioner_search": "", "erased": True}
     return None
 
 
@@ -382,14 +434,9 @@ PUBLIC_COLUMNS = (
     "updated_at",
 )
 #: personal data and what stays in the office: officials of the units concerned only
-PRIVATE_COLUMNS = (
-    "petitioner_name",
-    "petitioner_phone",
-    "petitioner_address",
-    "confidential",
-    "answer",
-    "internal_note",
-)
+#: personal data: dropped when the petitioner is erased
+PERSONAL_COLUMNS = ("petitioner_name", "petitioner_phone", "petitioner_address", "text_private")
+PRIVATE_COLUMNS = (*PERSONAL_COLUMNS, "confidential", "answer", "internal_note", "erased")
 EXPORT_COLUMNS = tuple(
     dict.fromkeys((*PUBLIC_COLUMNS, *LIFECYCLE, "extensions", "forwards", "reopened", "days_to_resolve"))
 )
