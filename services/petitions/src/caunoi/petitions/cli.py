@@ -47,6 +47,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "DeadlineApproaching": ("Sắp đến hạn", "deadline approaching"),
     "PetitionOverdue": ("Quá hạn", "overdue"),
     "DelayNoticeRequired": ("Phải thông báo chậm giải quyết", "delay notice required"),
+    "PetitionerDataErased": ("Xóa dữ liệu cá nhân người nêu", "petitioner's personal data erased"),
 }
 
 
@@ -86,6 +87,8 @@ def _detail(name: str, d: dict[str, Any]) -> str:
             return f"{d['deadline']} {d['due_on']}"
         case "DelayNoticeRequired":
             return f"committed {d['committed_date']}"
+        case "PetitionerDataErased":
+            return str(d["reason"])
     return ""
 
 
@@ -167,7 +170,12 @@ def petition_command(
     "--hamlet",
     help="Thôn, tổ dân phố: tên (vd. «Thôn Đồng Tâm») hoặc mã (vd. 00691-thon-dong-tam) / hamlet name or id.",
 )
-@click.option("--text", required=True, help="Nội dung ý kiến.")
+@click.option(
+    "--text",
+    required=True,
+    help="Nội dung ý kiến; đoạn nêu danh tính ai đó đặt trong [[ ]] (được mã hóa, công khai hiện […])"
+    " / the text; passages that identify someone between [[ ]] (sealed; the public sees […]).",
+)
 @click.option("--received-on", help="Ngày tiếp nhận (YYYY-MM-DD), mặc định hôm nay.")
 @click.option("--meeting", "meeting_id", help="Mã hội nghị (nếu nêu tại hội nghị).")
 @command_options

@@ -598,29 +598,41 @@ def verify_export(lines: Iterable[str], keys: dict[str, dict[str, bytes]] | None
     return [v.finish() for v in verifiers.values()]
 
 
-def _print(report: Report, lang: str) -> None:
+def render(report: Report, lang: str = "vi") -> str:
+    """A report as an auditor reads it."""
     vi = lang == "vi"
-    w = sys.stdout.write
-    w(f"{'Luồng' if vi else 'Stream'} {report.stream}: {report.messages} "
-      f"{'thông điệp' if vi else 'messages'} ({report.first_seq}-{report.last_seq}), "
-      f"{report.chained} {'có chuỗi băm' if vi else 'chained'}, {report.checkpoints} checkpoint\n")  # fmt: skip
+    lines = [
+        f"{'Luồng' if vi else 'Stream'} {report.stream}: {report.messages} {'thông điệp' if vi else 'messages'}"
+        f" ({report.first_seq}-{report.last_seq}), {report.chained} {'có chuỗi băm' if vi else 'chained'},"
+        f" {report.checkpoints} checkpoint"
+    ]
     for kid, pinned in report.keys.items():
-        trust = (
-            ("khóa đã ghim" if vi else "pinned key")
-            if pinned
-            else ("khóa kèm theo, chưa ghim" if vi else "key carried in the export, not pinned")
-        )
-        w(f"  {'ký bởi' if vi else 'signed by'} {kid} ({trust})\n")
+        if pinned:
+            trust = "khóa đã ghim" if vi else "pinned key"
+        else:
+            trust = "khóa kèm theo, chưa ghim" if vi else "the key it carries, not pinned"
+        lines.append(f"  {'ký bởi' if vi else 'signed by'} {kid} ({trust})")
     for note in report.notes:
-        w(f"  {'ghi chú' if vi else 'note'}: {note}\n")
-    if report.ok:
-        w(f"  {'KHÔNG phát hiện thay đổi' if vi else 'OK: no break found'}\n")
-        return
+        lines.append(f"  {'ghi chú' if vi else 'note'}: {note}")
     first = report.first_break
-    assert first is not None
-    w(f"  {'Mắt xích hỏng đầu tiên' if vi else 'First broken link'}: {first.describe(lang)}\n")
-    for f in report.findings[:20]:
-        w(f"    {f.describe(lang)}\n")
+    if first is None:
+        lines.append(f"  {'KHÔNG phát hiện thay đổi' if vi else 'OK: no break found'}")
+    else:
+        lines.append(f"  {'Mắt xích hỏng đầu tiên' if vi else 'First broken link'}: {first.describe(lang)}")
+        lines += [f"    {f.describe(lang)}" for f in report.findings[:20]]
+        if len(report.findings) > 20:
+            lines.append(f"    … {len(report.findings) - 20} {'nữa' if vi else 'more'}")
+    return "\n".join(lines)
+
+
+def load_keys(paths: Iterable[str]) -> dict[str, bytes]:
+    """Pinned keys from public key files: key id -> raw key."""
+    out = {}
+    for path in paths:
+        with open(path, "rb") as f:
+            raw = public_key_raw(f.read())
+        out[key_id(raw)] = raw
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -634,9 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     keys: dict[str, dict[str, bytes]] = {}
     for spec in a.key:
         service, _, path = spec.partition("=")
-        with open(path, "rb") as f:
-            raw = public_key_raw(f.read())
-        keys.setdefault(service, {})[key_id(raw)] = raw
+        keys.setdefault(service, {}).update(load_keys([path]))
     with open(a.export, encoding="utf-8") as f:
         reports = verify_export(f, keys)
     if a.json:
@@ -644,7 +654,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         for r in reports:
-            _print(r, a.lang)
+            print(render(r, a.lang))
     return 0 if reports and all(r.ok for r in reports) else 1
 
 
