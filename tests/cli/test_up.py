@@ -144,7 +144,7 @@ def test_up_loads_the_demo_data(live: Live) -> None:
     assert overdue and all(r["overdue"] for r in overdue)
     late = next(r for r in overdue if r["status"] == "in_progress")
     history = live.cli_json("petitions", "show", late["id"])["history"]
-    assert sum(h["type"].endswith("DelayNoticeRequired.v1") for h in history) == 1
+    assert sum(h["type"].endswith("DelayNoticeRequired.v2") for h in history) == 1
     assert "Đã có văn bản trả lời" in live.cli("petitions", "list").stdout
     assert "QUÁ HẠN" in live.cli("petitions", "list", "--overdue").stdout
 
@@ -248,7 +248,7 @@ def test_the_examples_run(live: Live, tmp_path: Path) -> None:
         "--area", "08", "--out", str(portal),
     )  # fmt: skip
     out = run_example(live, "raise_and_follow.py", "--login", str(portal), "--commune", "00691")
-    assert re.search(r"raised PA-[0-9A-Z]{8}: received", out) and "PetitionRaised.v2: unit 00691" in out
+    assert re.search(r"raised PA-[0-9A-Z]{8}: received", out) and "PetitionRaised.v3: unit 00691" in out
     out = run_example(live, "petitions_by_category.py")
     assert re.search(r"roads\s+\d+", out), out
 

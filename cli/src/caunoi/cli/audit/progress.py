@@ -37,13 +37,13 @@ class Progress:
         if total is not None:
             self.total = total
         now = time.monotonic()
-        if now - self._drawn >= self.every:
+        if self.out.isatty() and now - self._drawn >= self.every:
             self._drawn = now
             self.out.write("\r" + self.line())
             self.out.flush()
 
     def close(self) -> None:
-        self.out.write("\r" + self.line() + "\n")
+        self.out.write(("\r" if self.out.isatty() else "") + self.line() + "\n")
         self.out.flush()
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from caunoi.cli.audit.reading import Item, Reader, stream_info, streams
+from caunoi.shared.clock import VN
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.units import UnitTree
 
@@ -35,17 +36,21 @@ class Entry:
     type: str
     aggregate: str
     actor: str | None
+    #: the unit the actor acted for (None: a national actor, or the service itself)
+    actor_unit: str | None
+    #: the unit the event concerns
     unit: str | None
     data: dict[str, Any]
 
     def row(self, erased: bool, lang: str) -> dict[str, Any]:
         return {
-            "time": self.time.isoformat(timespec="seconds"),
+            "time": self.time.astimezone(VN).isoformat(timespec="seconds"),
             "stream": self.stream,
             "seq": self.seq,
             "type": self.type,
             "aggregate": self.aggregate,
             "actor": self.actor,
+            "actor_unit": self.actor_unit,
             "unit": self.unit,
             "data": shown(self.data, erased, lang),
         }
@@ -77,7 +82,8 @@ def entry(spec: StreamSpec, it: Item) -> Entry | None:
         short_type(str(ev["type"])),
         str(ev.get("subject", "")),
         ev.get("actor"),
-        ev.get("actorunit") or ev.get("unitcode"),
+        ev.get("actorunit"),
+        ev.get("unitcode"),
         data if isinstance(data, dict) else {},
     )
 
@@ -146,12 +152,13 @@ async def activity(reader: Reader, since: datetime, until: datetime, keep: Calla
 
 
 def by_unit(unit: str, tree: UnitTree) -> Callable[[Entry], bool]:
-    """Events a unit or one of the units below it did (the actor's unit)."""
+    """What the unit or a unit below it did (its people are the actors), and what national actors
+    and the services did about its matters (the event concerns it)."""
 
-    def keep(e: Entry) -> bool:
-        return e.unit is not None and (e.unit == unit or (e.unit in tree and unit in tree.path(e.unit)))
+    def within(code: str | None) -> bool:
+        return code is not None and (code == unit or (code in tree and unit in tree.path(code)))
 
-    return keep
+    return lambda e: within(e.actor_unit) or (e.actor_unit is None and within(e.unit))
 
 
 def by_actor(actor: str) -> Callable[[Entry], bool]:

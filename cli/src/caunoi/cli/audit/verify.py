@@ -3,13 +3,15 @@ hash and its aggregate's chain, each signed checkpoint; the first broken link na
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from caunoi.cli.audit.progress import Progress
 from caunoi.cli.audit.reading import Reader, stream_info
-from caunoi.shared.audit.verifier import Report, StreamVerifier, load_keys
+from caunoi.shared.audit.verifier import Report, StreamVerifier, aggregate_of, load_keys
 from caunoi.shared.eventstore import StreamSpec
+from caunoi.shared.jsapi import api
 
 
 def pinned_keys(keys_dir: Path | None, service: str) -> dict[str, bytes]:
@@ -43,18 +45,40 @@ async def verify_stream(
     verifier = StreamVerifier(spec.service, keys, start=start)
     bar = Progress(spec.name, end - start + 1, progress_lang) if progress_lang else None
     done = 0
+    absent: list[int] = []
+    read: Counter[str] = Counter()
     async for items in reader.items(spec.name, start, end):
         for it in items:
             if it.data is None:
                 verifier.absent(it.seq, it.why)
+                absent.append(it.seq)
             else:
                 verifier.add(it.seq, it.subject, it.data)
+                read[it.subject] += 1
         done += len(items)
         if bar:
             bar.update(done)
     if bar:
         bar.close()
+    if absent:
+        await _unreadable(reader, spec, verifier, absent, read, whole=start == 1 and end == info.last_seq)
     report = verifier.finish(last_seq=end)
     if start == 1 and info.first_seq > 1:
         report.notes.append(f"the stream starts at {info.first_seq}: earlier messages are gone")
     return report
+
+
+async def _unreadable(
+    reader: Reader, spec: StreamSpec, verifier: StreamVerifier, absent: list[int], read: Counter[str], whole: bool
+) -> None:
+    """Tell a message the store deleted (missing) from one it still holds but will not return
+    (its bytes were changed: the store's own checksum fails), and for the latter, when the whole
+    stream was read, which subject (aggregate) holds more than could be read."""
+    info = await api(reader.nc, f"$JS.API.STREAM.INFO.{spec.name}", {"deleted_details": True, "subjects_filter": ">"})
+    state = info["state"]
+    deleted = set(state.get("deleted") or [])
+    held = [s for s in absent if s not in deleted]
+    short = [subj for subj, n in (state.get("subjects") or {}).items() if n > read.get(subj, 0)] if whole else []
+    hint = aggregate_of(short[0]) if len(short) == 1 and len(held) == 1 else None
+    for seq in held:
+        verifier.unreadable(seq, hint)

@@ -148,6 +148,38 @@ def digest_of(msg: StoredMessage) -> tuple[str, str]:
     return v.aggregate_of(msg.subject), v.digest(event, fast_canonical)
 
 
+def checkpoint_data(
+    stream: str,
+    first: int,
+    to: int,
+    messages: Sequence[StoredMessage],
+    previous_root: str,
+    signer: Signer,
+    signed_at: datetime,
+) -> dict[str, Any]:
+    """The signed data of the checkpoint over ``messages`` (the range ``first``-``to`` as stored)."""
+    leaves: list[bytes] = []
+    entries: list[list[str] | None] = [None] * (to - first + 1)
+    for m in messages:
+        aggregate, d = digest_of(m)
+        leaves.append(v.leaf(m.seq, m.subject, d))
+        entries[m.seq - first] = [aggregate, d[: v.SHORT]]
+    data: dict[str, Any] = {
+        "stream": stream,
+        "from_seq": first,
+        "to_seq": to,
+        "count": len(leaves),
+        "root": v.root(leaves),
+        "previous_root": previous_root,
+        "entries": entries,
+        "key_id": signer.key_id,
+        "public_key": base64.b64encode(signer.public_raw).decode(),
+        "signed_at": signed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    data["signature"] = signer.sign(data)
+    return data
+
+
 class Checkpointer:
     """Seals its service's stream, a range at a time."""
 
@@ -187,31 +219,17 @@ class Checkpointer:
         last, first, to = await self.pending()
         if to < first:
             return False
-        leaves: list[bytes] = []
-        entries: list[list[str] | None] = [None] * (to - first + 1)
+        messages: list[StoredMessage] = []
         seq = first
         while seq <= to:
             page = [m for m in await self.store.read(seq, min(256, to - seq + 1)) if m.seq <= to]
             if not page:
                 break
-            for m in page:
-                aggregate, d = digest_of(m)
-                leaves.append(v.leaf(m.seq, m.subject, d))
-                entries[m.seq - first] = [aggregate, d[: v.SHORT]]
+            messages += page
             seq = page[-1].seq + 1
-        data: dict[str, Any] = {
-            "stream": self.store.stream,
-            "from_seq": first,
-            "to_seq": to,
-            "count": len(leaves),
-            "root": v.root(leaves),
-            "previous_root": last.root if last else GENESIS,
-            "entries": entries,
-            "key_id": self.signer.key_id,
-            "public_key": base64.b64encode(self.signer.public_raw).decode(),
-            "signed_at": ctx.received_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        }
-        data["signature"] = self.signer.sign(data)
+        data = checkpoint_data(
+            self.store.stream, first, to, messages, last.root if last else GENESIS, self.signer, ctx.received_at
+        )
         event = CheckpointSigned.model_validate(data)
         env = CloudEvent.model_construct(
             id=str(uuid.uuid5(_EVENT_IDS, f"{self.store.stream}:{first}-{to}")),
@@ -222,6 +240,7 @@ class Checkpointer:
             data=data,  # as signed (the model checked it)
             datacontenttype="application/json",
             specversion="1.0",
+            unitcode=SCOPE,
             correlationid=ctx.correlation_id,
             causationid=ctx.command_id,
             actor=ctx.actor.id,
@@ -232,7 +251,7 @@ class Checkpointer:
         except WrongExpectedSequence:
             return False  # another runner sealed it meanwhile
         self.made += 1
-        log.info("audit.checkpoint", stream=self.store.stream, from_seq=first, to_seq=to, count=len(leaves))
+        log.info("audit.checkpoint", stream=self.store.stream, from_seq=first, to_seq=to, count=data["count"])
         return True
 
     async def catch_up(self, ctx: RequestContext, limit: int = 10_000) -> list[dict[str, int]]:

@@ -287,6 +287,8 @@ class Auditor:
 
     async def _run(self, job: Job, runners: list[ProjectionRunner]) -> None:
         try:
+            for live, progress in zip(runners, job.models, strict=True):  # the work ahead, for the progress
+                progress.target = await live.store.last_seq()
             for live, progress in zip(runners, job.models, strict=True):
                 await self._one(live, progress, job.from_seq)
             job.state = "done"

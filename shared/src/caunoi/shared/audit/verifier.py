@@ -149,9 +149,9 @@ def _write(v: Any) -> Iterator[str]:
         yield "]"
     elif isinstance(v, dict):
         yield "{"
-        for i, k in enumerate(sorted(v, key=lambda s: s.encode("utf-16-be"))):
-            if not isinstance(k, str):
-                raise CanonicalError(f"object key {k!r} is not a string")
+        if not all(isinstance(k, str) for k in v):
+            raise CanonicalError("object keys must be strings")
+        for i, k in enumerate(sorted(v, key=lambda s: s.encode("utf-16-be", "surrogatepass"))):
             if i:
                 yield ","
             yield json.dumps(k, ensure_ascii=False)
@@ -313,12 +313,6 @@ class _Event:
     changed: bool
 
 
-@dataclass
-class _Checkpoint:
-    seq: int
-    data: dict[str, Any]
-
-
 class StreamVerifier:
     """Feed it the messages of one stream in sequence order (:meth:`add`, :meth:`absent` for a
     sequence with no readable message), then :meth:`finish`.
@@ -336,7 +330,7 @@ class StreamVerifier:
         self._subjects: dict[str, list[_Event]] = {}
         self._leaves: dict[int, tuple[bytes, str, str]] = {}  # seq -> (leaf, aggregate, digest)
         self._absent: set[int] = set()
-        self._checkpoints: list[_Checkpoint] = []
+        self._checkpoint_seqs: set[int] = set()
         self._previous_cp: dict[str, Any] | None = None
         self._findings: dict[tuple[int, str], Finding] = {}
 
@@ -393,7 +387,23 @@ class StreamVerifier:
                 self._find(seq, "changed", aggregate, "its content does not match its chainhash")
             events.append(_Event(seq, str(prev), str(stored_hash), changed))
         if event.get("type") == CHECKPOINT_TYPE and aggregate == CHECKPOINT_AGGREGATE:
+            self._checkpoint_seqs.add(seq)
             self._checkpoint(seq, event.get("data") or {})
+
+    def unreadable(self, seq: int, aggregate: str | None = None) -> None:
+        """What :meth:`absent` recorded at ``seq`` is a message the store still holds but refuses to
+        return (a live store knows it did not delete it): its stored bytes were changed."""
+        self._findings.pop((seq, "missing"), None)
+        self._find(seq, "changed", aggregate, "the store holds a message here but refuses to return it: its bytes "
+                   "no longer match the store's own checksum")  # fmt: skip
+
+    def _name(self, seq: int, aggregate: str, detail: str) -> None:
+        """Name the aggregate of what was found at ``seq`` (or record it missing)."""
+        found = [f for (s, _), f in self._findings.items() if s == seq]
+        for f in found:
+            f.aggregate = f.aggregate or aggregate
+        if not found:
+            self._find(seq, "missing", aggregate, detail)
 
     def _gap_to(self, seq: int) -> None:
         if seq < self._expected:
@@ -463,7 +473,7 @@ class StreamVerifier:
                 continue
             agg, short = entry[0], entry[1]
             if have is None:
-                self._find(s, "missing", agg, f"its checkpoint lists an event of {agg} here")
+                self._name(s, agg, f"its checkpoint lists an event of {agg} here")
             elif have[2][:SHORT] != short:
                 moved = by_digest.get(have[2][:SHORT])
                 if moved is not None:
@@ -520,7 +530,7 @@ class StreamVerifier:
             else:
                 gap = next((s for s in sorted(self._absent) if (accepted[-1].seq if accepted else 0) < s < e.seq), None)
                 if gap is not None:
-                    self._find(gap, "missing", aggregate, f"the event before {e.seq} of {aggregate}")
+                    self._name(gap, aggregate, f"the event before {e.seq} of {aggregate}")
                 else:
                     self._find(e.seq, "missing", aggregate, "the event before this one is absent")
                 self._accept(e, accepted, pending)
@@ -549,16 +559,12 @@ class StreamVerifier:
             self._gap_to(last_seq + 1)
             self._expected = last_seq + 1
         self._chains()
-        # a missing message's aggregate, when its checkpoint or its chain named it
-        named = {f.seq: f.aggregate for f in self._findings.values() if f.kind == "missing" and f.aggregate}
-        for f in self._findings.values():
-            if f.kind == "missing" and f.aggregate is None:
-                f.aggregate = named.get(f.seq)
         unique: dict[tuple[int, str], Finding] = {}
         for f in sorted(self._findings.values(), key=lambda f: (f.seq, f.aggregate is None)):
             unique.setdefault((f.seq, f.kind), f)
         self.report.findings = sorted(unique.values(), key=lambda f: (f.seq, f.kind))
-        uncovered = [s for s in self._leaves if s > self.report.checkpointed_to]
+        # (the last checkpoint itself is sealed by the next one)
+        uncovered = [s for s in self._leaves if s > self.report.checkpointed_to and s not in self._checkpoint_seqs]
         if uncovered:
             self.report.notes.append(
                 f"{len(uncovered)} message(s) after the last checkpoint ({min(uncovered)}-{max(uncovered)}) are "
