@@ -41,6 +41,7 @@ from caunoi.shared.eventstore import EventStore, StoreError, StreamSpec
 from caunoi.shared.identity import IDENTITIES_STREAM, RevocationWatcher, Verifier, load_public_key
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.projection import Pool, Projection, ProjectionRunner
+from caunoi.shared.reactor import Reactor
 from caunoi.shared.settings import Settings, database_url_with
 from caunoi.shared.units import UnitTree
 from caunoi.shared.vault import PgVault, Vault
@@ -196,9 +197,8 @@ class Service(Generic[D]):
             self.runners[rm.projection.name] = runner
         self._deps = self.make_deps(self._resources)
         for rm in self.read_models:
-            bind = getattr(rm.projection, "bind", None)  # a reactor, or a read model that opens the vault
-            if callable(bind):
-                bind(self._resources)
+            if isinstance(rm.projection, Reactor):
+                rm.projection.bind(self._resources)
         self.workers = [make(self._deps, self._resources) for make in self.make_workers]
         self.checkpointer = checkpoints.for_service(nc, store, s.audit_key_file(self.name), s.audit_checkpoint_events)
         duties: list[Duty[Any]] = [*self.duties]

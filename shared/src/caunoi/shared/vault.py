@@ -4,8 +4,10 @@ Events never carry personal data in clear: a service seals it (:meth:`Vault.seal
 under a key of its own for that person, and the event carries the :class:`Sealed` box (key id,
 nonce, ciphertext). The keys live outside the log, in the key store's own PostgreSQL database
 ``caunoi_vault`` (table ``vault_keys``), each wrapped (AES-256-GCM) by the installation's master key
-``<data dir>/keys/vault.key`` (``CAUNOI_VAULT_KEY``). Read models, rebuilds and replays only read
-keys; nothing but an erasure ever changes one.
+``<data dir>/keys/vault.key`` (``CAUNOI_VAULT_KEY``). Read models keep the sealed boxes as the
+events carry them (so rebuilds, replays and a fresh installation fed the same log make the same
+rows, and never touch a key); queries of those who may see personal data open them. Nothing but
+an erasure ever changes a key.
 
 **Erasing** a person destroys their key (:meth:`Vault.destroy`): the wrapped key is overwritten
 with NULL, the row keeps who erased it, when and why (a tombstone: the key id can never be used

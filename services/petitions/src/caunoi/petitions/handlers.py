@@ -39,7 +39,9 @@ from caunoi.petitions.readmodel import (
     area_codes,
     get_petition,
     list_petitions,
+    open_personal,
     petition_stats,
+    petitioner_matches,
 )
 from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
 from caunoi.shared.authz import query_area
@@ -229,13 +231,16 @@ async def list_query(q: ListPetitions, ctx: RequestContext, deps: Deps) -> dict[
         "received_from": q.received_from,
         "received_to": q.received_to,
         "search": q.search,
-        "petitioner": q.petitioner,
     }
     columns = EXPORT_COLUMNS if q.full else PUBLIC_COLUMNS
     if private:
         columns = (*columns, *PRIVATE_COLUMNS)
     async with deps.pool.acquire() as conn:
+        if q.petitioner:
+            filters["ids"] = await petitioner_matches(conn, filters, q.petitioner, deps.vault)
         total, rows = await list_petitions(conn, filters, columns, q.limit, q.offset)
+    if private:
+        rows = await open_personal(rows, deps.vault)
     return {"total": total, "items": rows, "personal_data": private}
 
 
@@ -249,6 +254,8 @@ async def show_query(q: ShowPetition, ctx: RequestContext, deps: Deps) -> dict[s
     private = sees_personal_data(ctx.actor)
     async with deps.pool.acquire() as conn:
         row = await get_petition(conn, q.petition_id, (*EXPORT_COLUMNS, *(PRIVATE_COLUMNS if private else ())))
+    if row is not None and private:
+        [row] = await open_personal([row], deps.vault)
     state = loaded.state
     # officials see the petitioner as sealed (while the key lives); nobody sees erased data
     opened = None

@@ -8,18 +8,18 @@ Unit codes only mean something in their dataset, so ``reach`` holds qualified co
 folded copies of the text (``search``) and of the petitioner's name, as PostgreSQL's ``unaccent``
 is not always installed.
 
-Personal data come sealed in the events (v3): the projection opens them with the key store as it
-applies a batch (one read of the store per batch), keeps them in the private columns while the key
-lives, and drops them when the petitioner is erased (``PetitionerDataErased``), which a replay of
-the log (whose sealed copies no longer open) reproduces exactly.
+Personal data come sealed in the events (v3) and stay sealed here (``personal_sealed``): the read
+model is a function of the log alone, whatever keys exist, so a rebuild, an audit replay or a
+fresh installation fed the same log makes the same rows. Officials' queries open the boxes of the
+rows they return (:func:`open_personal`); an erasure (``PetitionerDataErased``) drops the box, and
+the name, phone and address petitions raised before v3 carry in clear.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextvars import ContextVar
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from caunoi.petitions.domain import PENDING, alert_key
 from caunoi.petitions.events import (
@@ -48,14 +48,7 @@ from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
 from caunoi.shared.units import UnitTree, fold
-from caunoi.shared.vault import Vault
-
-if TYPE_CHECKING:
-    from caunoi.shared.service import Resources
-
-#: the personal data opened for the batch being applied (per task: the live runner and an audit
-#: replay apply batches at the same time), by event id
-_opened: ContextVar[dict[str, PersonalData | None]] = ContextVar("petitions_opened", default={})  # noqa: B039
+from caunoi.shared.vault import Sealed, Vault
 
 DEADLINES = tuple(DeadlineKind)
 #: every date of a petition's life, in order: the columns of an export
@@ -96,16 +89,16 @@ class PetitionsProjection(RowPerAggregate):
         "category": "text NOT NULL",
         "eligible": "boolean",
         "ineligible_reason": "text",
-        #: personal data (officials only): None once erased, or while the key store cannot open them
+        #: personal data in clear: petitions raised before they were sealed (v1, v2); None once erased
         "petitioner_name": "text",
         "petitioner_phone": "text",
         "petitioner_address": "text",
         "confidential": "boolean NOT NULL",
-        #: the name folded (lowercase, no accents), for search
+        #: that name folded (lowercase, no accents), for search
         "petitioner_search": "text NOT NULL",
-        #: the text with the passages the clerk marked as identifying someone (officials only)
-        "text_private": "text",
-        #: the key the personal data are sealed under (None: raised before they were sealed)
+        #: personal data sealed (v3: JSON of the event's box), opened by officials' queries; None once erased
+        "personal_sealed": "text",
+        #: the key they are sealed under
         "personal_key": "text",
         #: the petitioner's personal data were erased
         "erased": "boolean NOT NULL",
@@ -180,29 +173,6 @@ class PetitionsProjection(RowPerAggregate):
         "petitions_committed_due": "(committed_due) WHERE committed_due IS NOT NULL",
     }
 
-    def __init__(self, vault: Vault | None = None) -> None:
-        self.vault = vault
-
-    def bind(self, resources: Resources) -> None:
-        """Open personal data with the service's key store (the service calls this once started)."""
-        self.vault = resources.vault
-
-    async def apply(self, conn: Conn, schema: str, events: Sequence[RecordedEvent]) -> None:
-        sealed = [r for r in events if isinstance(r.event, PetitionRaised) and r.event.personal is not None]
-        opened: dict[str, PersonalData | None] = {}
-        if sealed and self.vault is not None:
-            boxes = [(r.event.personal, r.event.petition_id) for r in sealed if isinstance(r.event, PetitionRaised)]
-            clear = await self.vault.open_many([(box, ctx) for box, ctx in boxes if box is not None])
-            opened = {
-                r.envelope.id: PersonalData.model_validate(c) if c is not None else None
-                for r, c in zip(sealed, clear, strict=True)
-            }
-        token = _opened.set(opened)
-        try:
-            await super().apply(conn, schema, events)
-        finally:
-            _opened.reset(token)
-
     def key(self, rec: RecordedEvent) -> str | None:
         return rec.envelope.subject
 
@@ -226,7 +196,7 @@ class PetitionsProjection(RowPerAggregate):
 
 def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
     at = rec.envelope.time
-    who = ev.petitioner or _opened.get().get(rec.envelope.id)  # in clear (before v3), or opened
+    who = ev.petitioner  # in clear: raised before personal data were sealed
     return {
         "id": ev.petition_id,
         "status": Status.received.value,
@@ -240,7 +210,7 @@ def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
         "petitioner_address": who.address if who else None,
         "confidential": ev.confidential,
         "petitioner_search": fold(who.name) if who else "",
-        "text_private": who.text if isinstance(who, PersonalData) else None,
+        "personal_sealed": ev.personal.model_dump_json() if ev.personal else None,
         "personal_key": ev.personal.key_id if ev.personal else None,
         "erased": False,
         "commune_code": ev.commune_code,
@@ -435,8 +405,10 @@ PUBLIC_COLUMNS = (
 )
 #: personal data and what stays in the office: officials of the units concerned only
 #: personal data: dropped when the petitioner is erased
-PERSONAL_COLUMNS = ("petitioner_name", "petitioner_phone", "petitioner_address", "text_private")
+PERSONAL_COLUMNS = ("petitioner_name", "petitioner_phone", "petitioner_address", "personal_sealed")
 PRIVATE_COLUMNS = (*PERSONAL_COLUMNS, "confidential", "answer", "internal_note", "erased")
+#: what officials read of personal data: the clear columns, filled from the sealed box if any
+OPENED_COLUMNS = ("petitioner_name", "petitioner_phone", "petitioner_address", "text_private")
 EXPORT_COLUMNS = tuple(
     dict.fromkeys((*PUBLIC_COLUMNS, *LIFECYCLE, "extensions", "forwards", "reopened", "days_to_resolve"))
 )
@@ -477,8 +449,8 @@ def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     if text := filters.get("search"):
         for word in fold(text).split():
             where.append(f"search LIKE {arg('%' + word + '%')}")
-    if who := filters.get("petitioner"):
-        where.append(f"petitioner_search LIKE {arg('%' + fold(who) + '%')}")
+    if (ids := filters.get("ids")) is not None:
+        where.append(f"id = ANY({arg(list(ids))}::text[])")
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
@@ -495,6 +467,34 @@ async def list_petitions(
         offset,
     )
     return int(total), [dict(r) for r in rows]
+
+
+async def open_personal(rows: list[dict[str, Any]], vault: Vault) -> list[dict[str, Any]]:
+    """Officials' rows with their sealed personal data opened (one read of the key store): the
+    name, phone and address, and the text with its marked passages (``text_private``). A box whose
+    key was destroyed opens to nothing."""
+    sealed = [r for r in rows if r.get("personal_sealed")]
+    opened = await vault.open_many([(Sealed.model_validate_json(r["personal_sealed"]), r["id"]) for r in sealed])
+    clear = {r["id"]: PersonalData.model_validate(o) for r, o in zip(sealed, opened, strict=True) if o is not None}
+    for r in rows:
+        r.pop("personal_sealed", None)
+        r.setdefault("text_private", None)
+        if (p := clear.get(r["id"])) is not None:
+            r |= {"petitioner_name": p.name, "petitioner_phone": p.phone, "petitioner_address": p.address,
+                  "text_private": p.text}  # fmt: skip
+    return rows
+
+
+async def petitioner_matches(conn: Conn, filters: dict[str, Any], who: str, vault: Vault) -> list[str]:
+    """The petitions among ``filters`` whose petitioner's name holds ``who`` (any case, accents
+    optional): names in clear are searched in PostgreSQL, sealed ones opened (officials only)."""
+    cond, args = where_clause(filters)
+    rows = await conn.fetch(f"SELECT id, petitioner_search, personal_sealed FROM petitions.petitions{cond}", *args)
+    want = fold(who)
+    found = [r["id"] for r in rows if want in r["petitioner_search"]]
+    sealed = [dict(r) for r in rows if r["personal_sealed"]]
+    opened = await open_personal(sealed, vault)
+    return found + [r["id"] for r in opened if r["petitioner_name"] and want in fold(r["petitioner_name"])]
 
 
 async def get_petition(conn: Conn, petition_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
