@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from caunoi.shared import errors as _errors
+from caunoi.shared.audit import checkpoints as audit_checkpoints
 from caunoi.shared.endpoints import Endpoint
 from caunoi.shared.envelope import CONTENT_TYPE, LEGACY_TYPE_HEADER, TYPE_HEADER, CloudEvent
 from caunoi.shared.events import DomainEvent
@@ -202,6 +203,17 @@ def event_schema(rt: Service[Any], cls: type[DomainEvent]) -> dict[str, Any]:
         id_=event_id_url(cls),
         title=type_name,
         description=" ".join(parts),
+    )
+
+
+def kernel_event_schema(cls: type[DomainEvent]) -> dict[str, Any]:
+    """JSON Schema of the ``data`` of an event the kernel appends to every service's stream."""
+    return _with_header(
+        cls.model_json_schema(mode="validation"),
+        id_=event_id_url(cls),
+        title=cls.type_name(),
+        description=f"{_own_doc(cls)} Appended by each service to its own stream on "
+        "`caunoi.<service>.audit-checkpoints.vn`; formats in docs/architecture.md (Audit).",
     )
 
 
@@ -546,6 +558,8 @@ def generate(runtimes: Sequence[Service[Any]] | None = None) -> dict[str, str]:
 
     put(ENVELOPE_PATH, envelope_schema(), "the envelope schema")
     put(REPLY_PATH, reply_schema(), "the reply schema")
+    for cls in audit_checkpoints.registry:  # the kernel's: in every service's stream
+        put(f"{EVENTS_DIR}/audit/{event_file_name(cls)}", kernel_event_schema(cls), f"event {cls.type_name()}")
     for rt in rts:
         for cls in rt.registry:
             put(event_path(rt.name, cls), event_schema(rt, cls), f"event {cls.type_name()}")

@@ -36,8 +36,8 @@ from caunoi.shared.audit import verifier as v
 from caunoi.shared.audit.checkpoints import AGGREGATE, SCOPE
 from caunoi.shared.envelope import CONTENT_TYPE, TYPE_HEADER
 from caunoi.shared.eventstore import StreamSpec
-from caunoi.shared.jetstream import provision_stream
-from caunoi.shared.jsapi import parse_error
+from caunoi.shared.jetstream import stream_config
+from caunoi.shared.jsapi import api, parse_error
 
 
 @dataclass
@@ -157,9 +157,11 @@ def stored_body(body: dict[str, Any] | bytes) -> tuple[bytes, dict[str, str]]:
 async def import_stream(
     nc: NATS, spec: StreamSpec, msgs: list[tuple[int, str, dict[str, Any] | bytes]], lang: str | None = "vi"
 ) -> int:
-    """Publish one stream's messages at their original sequences into its empty stream."""
-    await provision_stream(nc, spec)
+    """Publish one stream's messages at their original sequences into its empty stream (created
+    with the fixed configuration if absent)."""
     info = await stream_info(nc, spec.name)
+    if info is None:
+        await api(nc, f"$JS.API.STREAM.CREATE.{spec.name}", stream_config(spec))
     if info is not None and info.messages:
         raise ValueError(f"stream {spec.name} is not empty ({info.messages} messages): import into a fresh one")
     if msgs and msgs[0][0] != 1:
