@@ -67,7 +67,8 @@ async def snapshot(database_url: str, service: str, names: list[str]) -> dict[st
         out = {}
         for schema in names:
             tables = await conn.fetch(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'",
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1"
+                " AND table_type = 'BASE TABLE'",
                 schema,
             )
             for t in tables:
@@ -122,8 +123,7 @@ async def test_an_export_imported_into_a_fresh_installation_rebuilds_identical_r
     assert (await caunoi(servers, "audit", "verifier", "--out", str(script))).exit_code == 0
     assert standalone(script)
     pins = [f"--key={s}={keys / f'{s}.pub'}" for s in SERVICES]
-    run = subprocess.run([sys.executable, "-I", str(script), str(export), *pins, "--json"], capture_output=True,
-                         text=True, timeout=120)  # fmt: skip
+    run = await outside(script, export, *pins, "--json")
     assert run.returncode == 0, run.stdout + run.stderr
     reports = orjson.loads(run.stdout)
     assert {r["stream"] for r in reports} == set(SERVICES) and all(r["ok"] for r in reports)
@@ -133,8 +133,7 @@ async def test_an_export_imported_into_a_fresh_installation_rebuilds_identical_r
     bad["data"]["x"] = 1
     tampered = tmp_path / "sua.jsonl"
     tampered.write_text("\n".join([*lines[:20], orjson.dumps(bad).decode(), *lines[21:]]) + "\n")
-    run = subprocess.run([sys.executable, "-I", str(script), str(tampered), *pins, "--lang", "en"],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    run = await outside(script, tampered, *pins, "--lang", "en")
     assert run.returncode == 1 and f"sequence {bad['streamseq']}" in run.stdout, run.stdout
 
     # a fresh installation: its own servers and keys, nothing running
@@ -161,6 +160,12 @@ async def test_an_export_imported_into_a_fresh_installation_rebuilds_identical_r
     finally:
         for h in handles:
             h.stop()
+
+
+async def outside(script: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The verifier as an outside auditor runs it: its own Python process, isolated (``-I``)."""
+    cmd = [sys.executable, "-I", str(script), *map(str, args)]
+    return await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=120)
 
 
 def standalone(script: Path) -> bool:

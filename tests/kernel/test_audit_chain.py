@@ -130,7 +130,7 @@ def changed(m: StoredMessage, **data: Any) -> StoredMessage:
 
 @pytest.mark.asyncio
 async def test_every_event_the_repository_appends_is_chained_to_the_one_before() -> None:
-    store, ids = await written_log()
+    store, _ids = await written_log()
     msgs = await messages(store)
     assert len(msgs) == 12
     last: dict[str, str] = {}
@@ -145,7 +145,7 @@ async def test_every_event_the_repository_appends_is_chained_to_the_one_before()
 
 @pytest.mark.asyncio
 async def test_a_changed_event_is_named_with_its_sequence_and_aggregate() -> None:
-    store, ids = await written_log()
+    store, _ids = await written_log()
     msgs: list[StoredMessage | None] = list(await messages(store))
     target = msgs[5]
     assert target is not None
@@ -157,7 +157,7 @@ async def test_a_changed_event_is_named_with_its_sequence_and_aggregate() -> Non
 
 @pytest.mark.asyncio
 async def test_a_removed_event_is_named_missing_with_its_aggregate() -> None:
-    store, ids = await written_log()
+    store, _ids = await written_log()
     msgs: list[StoredMessage | None] = list(await messages(store))
     removed = msgs[5]  # the classification of the second petition; its acceptance follows later
     assert removed is not None
@@ -227,7 +227,7 @@ def unchained(msgs: list[StoredMessage]) -> list[StoredMessage]:
 
 @pytest.mark.asyncio
 async def test_a_checkpoint_covers_events_stored_before_the_chain_and_locates_a_change() -> None:
-    store, ids = await written_log()
+    store, _ids = await written_log()
     legacy = unchained(list(await messages(store)))
     cp = checkpoint(legacy, 1, 12, 13)
     keys = {SIGNER.key_id: SIGNER.public_raw}
@@ -286,7 +286,7 @@ async def test_checkpoints_follow_each_other() -> None:
 
 @pytest.mark.asyncio
 async def test_an_export_verifies_alone() -> None:
-    store, ids = await written_log()
+    store, _ids = await written_log()
     msgs = list(await messages(store))
     lines = [orjson.dumps({**orjson.loads(m.data), "streamseq": m.seq, "streamsubject": m.subject}).decode()
              for m in msgs]  # fmt: skip

@@ -107,7 +107,9 @@ async def test_only_an_operator_erases_with_a_reason_and_the_key_is_destroyed(sv
     assert await svc.vault.open(ev.personal, pid) is not None  # the refusals destroyed nothing
 
     out = await svc.ok("erase", {**body, "command_id": "erase-1"})
-    assert out["key_destroyed"] and out["in_clear"] == 0 and out["events"][0]["type"].endswith("PetitionerDataErased.v1")
+    assert (
+        out["key_destroyed"] and out["in_clear"] == 0 and out["events"][0]["type"].endswith("PetitionerDataErased.v1")
+    )
     assert await svc.vault.open(ev.personal, pid) is None
     erasure = await svc.vault.erasure(petitioner_key(pid))
     assert erasure is not None and erasure.reason == body["reason"]
@@ -148,8 +150,10 @@ async def test_petitions_raised_before_stay_readable_and_are_counted_in_clear(sv
         "text": "Đường hỏng", "received_on": "2026-10-01", "unit_path": [PROVINCE, COMMUNE], "dataset": "vn-2025",
         "deadline": None,
     }  # fmt: skip
-    env = CloudEvent(id="legacy-1", source="/caunoi/petitions", type="vn.caunoi.petitions.PetitionRaised.v2",
-                     subject=pid, data=v2, unitcode=COMMUNE, datasetversion="vn-2025", causationid="legacy")  # fmt: skip
+    env = CloudEvent(
+        id="legacy-1", source="/caunoi/petitions", type="vn.caunoi.petitions.PetitionRaised.v2", subject=pid, data=v2,
+        unitcode=COMMUNE, datasetversion="vn-2025", causationid="legacy",
+    )  # fmt: skip
     await svc.store.append(f"caunoi.petitions.{pid}.{PROVINCE}.{COMMUNE}", 0, [env])
     ev = await svc.raised(pid)
     assert ev.petitioner is not None and ev.petitioner.name == NAME and ev.personal is None and ev.confidential
