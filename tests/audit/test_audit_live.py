@@ -67,13 +67,20 @@ async def test_the_replay_equals_every_live_read_model_after_a_load_run_and_name
     auditor = await auditor_login(servers)
     jobs = await caunoi_json(servers, "audit", "replay", login=auditor)
     assert clean(jobs), jobs
+    conn: asyncpg.Connection[Any] = await db(servers, "petitions")
+    try:  # the shadows are copies of read models: dropped unless kept
+        assert not await conn.fetchval(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name LIKE '%\\_\\_audit'"
+        )
+    finally:
+        await conn.close()
     petitions = next(j for j in jobs if j["service"] == "petitions")
     [main] = [m for m in petitions["models"] if m["name"] == "petitions"]
     assert main["tables"][0]["equal"] >= len(ids) and main["position"] > 0
 
     # a row of the read model edited by hand is named, with the column and both values
     edited = ids[7]
-    conn: asyncpg.Connection[Any] = await db(servers, "petitions")
+    conn = await db(servers, "petitions")
     try:
         await conn.execute("UPDATE petitions.petitions SET status = 'closed' WHERE id = $1", edited)
     finally:
@@ -82,7 +89,7 @@ async def test_the_replay_equals_every_live_read_model_after_a_load_run_and_name
     assert res.exit_code == 1, res.output
     assert edited in res.stdout and "status" in res.stdout and "'closed'" in res.stdout, res.stdout
     job = await caunoi_json(
-        servers, "audit", "replay", "petitions", "--projection", "petitions", login=auditor, ok=False
+        servers, "audit", "replay", "petitions", "--projection", "petitions", "--keep", login=auditor, ok=False
     )
     [model] = job[0]["models"]
     [table] = model["tables"]

@@ -307,3 +307,17 @@ def test_keys_given_as_pem_base64_or_raw() -> None:
     )
     for given_as in (pem, base64.b64encode(SIGNER.public_raw), SIGNER.public_raw):
         assert v.public_key_raw(given_as) == SIGNER.public_raw
+
+
+@pytest.mark.asyncio
+async def test_a_range_verifies_from_inside_the_chains_and_checkpoints() -> None:
+    store, _ = await written_log()
+    msgs = list(await messages(store))
+    cp = checkpoint(msgs, 1, 12, 13)
+    keys = {SIGNER.key_id: SIGNER.public_raw}
+    report = verify([*msgs[5:], cp], keys, start=6)  # chains taken as they stand at 6
+    assert report.ok and report.notes, report.findings  # the checkpoint began before: not recomputed
+    tampered: list[StoredMessage | None] = [*msgs[5:], cp]
+    tampered[3] = changed(msgs[8], kind="complaint")
+    first = verify(tampered, keys, start=6).first_break
+    assert first is not None and (first.seq, first.kind) == (9, "changed")

@@ -141,10 +141,13 @@ def verify(
     help="Tiếp tục bản đối chiếu lưu lại từ số thứ tự hoặc thời điểm / continue the kept shadow from a sequence or"
     " time (default: from the start).",
 )
-def replay(services: tuple[str, ...], projection: str | None, start: str | None) -> None:
+@click.option(
+    "--keep", is_flag=True, help="Giữ bản đối chiếu cho lần sau (--from) / keep the shadows for a later --from."
+)
+def replay(services: tuple[str, ...], projection: str | None, start: str | None, keep: bool) -> None:
     ctx = get_ctx()
     names = [s.service for s in _services(services)]
-    body: dict[str, Any] = {"projection": projection}
+    body: dict[str, Any] = {"projection": projection, "keep": keep or None}
     if start is not None:
         if start.isdigit():
             body["from_seq"] = int(start)

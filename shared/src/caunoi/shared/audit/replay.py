@@ -7,8 +7,10 @@ compared, row by row, with the live one (the admin requests ``audit_replay`` and
   (a read model whose effect is new events) only *remembers* in the shadow: an audit never
   appends anything.
 - **From where**: from sequence 1 (the shadow is dropped first), or ``from_seq`` / ``since`` a
-  time: the shadow the previous audit kept is continued, which replays only what was appended
-  since (refused when the kept shadow has not reached that point).
+  time: the shadow an earlier audit kept (``keep``) is continued, which replays only what was
+  appended since (refused when no kept shadow has reached that point). A shadow is dropped after
+  the comparison unless kept: it is a copy of read models, which an erasure reaches only at the
+  next replay.
 - **Compared at one position**: the live loop is held between two batches, caught up, and the
   shadow brought to the same stream position; then the tables of both schemas are compared in
   PostgreSQL by primary key (``to_jsonb`` of each row): equal, differing, missing (the log says
@@ -24,6 +26,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -241,6 +244,8 @@ class Job:
     started_at: str
     from_seq: int | None
     models: list[ModelProgress]
+    #: continue from the first event stored at or after this time, in each read model's stream
+    since: str | None = None
     state: str = "running"  # running | done | failed
     error: str | None = None
     finished_at: str | None = None
@@ -262,7 +267,9 @@ class Auditor:
         self._task: asyncio.Task[None] | None = None
         self._runners: dict[str, ProjectionRunner] = {}
 
-    def start(self, projection: str | None, from_seq: int | None) -> Job:
+    def start(
+        self, projection: str | None, from_seq: int | None, keep: bool = False, since: datetime | None = None
+    ) -> Job:
         if self.job is not None and self.job.state == "running":
             return self.job
         runners = list(self.service.runners.values()) if projection is None else [self.service.runner_for(projection)]
@@ -272,8 +279,9 @@ class Auditor:
             _now(),
             from_seq,
             [ModelProgress(r.projection.name, r.store.stream) for r in runners],
+            since.isoformat() if since else None,
         )
-        self._task = asyncio.create_task(self._run(self.job, runners), name=f"audit:{self.job.id}")
+        self._task = asyncio.create_task(self._run(self.job, runners, keep), name=f"audit:{self.job.id}")
         return self.job
 
     def progress(self) -> Job:
@@ -285,12 +293,15 @@ class Auditor:
                 m.position = max(m.position, r.status.position)
         return self.job
 
-    async def _run(self, job: Job, runners: list[ProjectionRunner]) -> None:
+    async def _run(self, job: Job, runners: list[ProjectionRunner], keep: bool) -> None:
         try:
             for live, progress in zip(runners, job.models, strict=True):  # the work ahead, for the progress
                 progress.target = await live.store.last_seq()
             for live, progress in zip(runners, job.models, strict=True):
-                await self._one(live, progress, job.from_seq)
+                from_seq = job.from_seq
+                if job.since is not None:  # a time: a sequence of this read model's own stream
+                    from_seq = await first_seq_at(self.service, live.store.stream, datetime.fromisoformat(job.since))
+                await self._one(live, progress, from_seq, keep)
             job.state = "done"
         except Exception as e:  # reported to whoever polls
             log.exception("audit.replay_failed", job=job.id)
@@ -300,7 +311,7 @@ class Auditor:
                     m.state, m.error = "failed", job.error
         job.finished_at = _now()
 
-    async def _one(self, live: ProjectionRunner, progress: ModelProgress, from_seq: int | None) -> None:
+    async def _one(self, live: ProjectionRunner, progress: ModelProgress, from_seq: int | None, keep: bool) -> None:
         started = time.monotonic()
         service = self.service
         shadow = Shadow(live.projection)
@@ -355,6 +366,9 @@ class Auditor:
             progress.position = progress.target = runner.status.position
             async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
                 diffs = await compare(conn, live.schema, shadow.name)
+        if not keep:
+            async with pool.acquire() as conn:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{shadow.name}" CASCADE')
         progress.tables = [{**asdict(d), "clean": d.clean} for d in diffs]
         progress.seconds = round(time.monotonic() - started, 3)
         progress.state = "done"
@@ -372,17 +386,15 @@ def _now() -> str:
 
 
 async def first_seq_at(service: Service[Any], stream: str, when: datetime) -> int:
-    """The first sequence stored at or after ``when`` (past the end: the next one)."""
+    """The first sequence of ``stream`` stored at or after ``when`` (past the end: the next one)."""
     nc = service.resources.nc
     req = {"start_time": when.astimezone(UTC).isoformat().replace("+00:00", "Z")}
     msg = await nc.request(f"$JS.API.DIRECT.GET.{stream}", orjson.dumps(req), timeout=5.0)
     headers = msg.headers or {}
     if "Nats-Sequence" in headers:
         return int(headers["Nats-Sequence"])
-    for r in service.runners.values():
-        if r.store.stream == stream:
-            return await r.store.last_seq() + 1
-    return 1
+    runner = next(r for r in service.runners.values() if r.store.stream == stream)
+    return await runner.store.last_seq() + 1
 
 
 # -- the admin requests ---------------------------------------------------------------------------
@@ -391,27 +403,28 @@ async def first_seq_at(service: Service[Any], stream: str, when: datetime) -> in
 class ReplayArg(Request):
     #: one read model (default: every read model of the service)
     projection: str | None = Field(default=None, max_length=100)
-    #: continue the kept shadow from this sequence on (default: from the start)
+    #: continue the kept shadows from this sequence of each read model's stream (default: from the start)
     from_seq: int | None = Field(default=None, ge=1)
     #: or from the first event stored at or after this time
     since: datetime | None = None
+    #: keep the shadows after the comparison (for a later replay ``from_seq``)
+    keep: bool = False
+
+
+#: the replay jobs of each service of this process
+_AUDITORS: weakref.WeakKeyDictionary[Service[Any], Auditor] = weakref.WeakKeyDictionary()
 
 
 def auditor_of(service: Service[Any]) -> Auditor:
-    found = getattr(service, "_auditor", None)
+    found = _AUDITORS.get(service)
     if found is None:
-        found = Auditor(service)
-        service._auditor = found  # type: ignore[attr-defined]
+        found = _AUDITORS[service] = Auditor(service)
     return found
 
 
 async def audit_replay(a: ReplayArg, ctx: RequestContext, service: Service[Any]) -> Any:
-    from_seq = a.from_seq
-    if a.since is not None:
-        runner = service.runner_for(a.projection) if a.projection else next(iter(service.runners.values()))
-        from_seq = await first_seq_at(service, runner.store.stream, a.since)
-    log.info("audit.replay_started", actor=ctx.actor.id, projection=a.projection, from_seq=from_seq)
-    return auditor_of(service).start(a.projection, from_seq).to_dict()
+    log.info("audit.replay_started", actor=ctx.actor.id, projection=a.projection, from_seq=a.from_seq, since=a.since)
+    return auditor_of(service).start(a.projection, a.from_seq, a.keep, a.since).to_dict()
 
 
 async def audit_progress(_: Request, ctx: RequestContext, service: Service[Any]) -> Any:
