@@ -102,11 +102,6 @@ class Settings(BaseSettings):
     def vault_key_file(self) -> Path:
         return self.vault_key or self.keys_dir / "vault.key"
 
-    @property
-    def vault_database_url(self) -> str:
-        """The key store's own database on the configured server (never a read model's)."""
-        return database_url_with(self.database_url, "caunoi_vault")
-
     def nats_options(self) -> dict[str, Any]:
         """What nats-py's ``connect`` (and FastStream's broker) need to connect as ``nats_user``."""
         if not self.nats_user:

@@ -479,9 +479,14 @@ def show(petition_id: str) -> None:
         "reply_summary",
         "internal_note",
         "text",
+        "text_private",
     ):
         if p.get(k) is not None:
             click.echo(f"  {k:<20} {p[k]}")
+    if result.get("erased"):
+        click.echo(
+            "  dữ liệu cá nhân người nêu đã bị xóa" if lang == "vi" else "  the petitioner's personal data were erased"
+        )
     click.echo("  diễn biến:" if lang == "vi" else "  timeline:")
     for h in result["history"]:
         name = h["type"].rsplit(".", 2)[-2]
