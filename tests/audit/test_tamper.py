@@ -228,3 +228,25 @@ async def test_an_altered_message_re_published_is_named(log: Log, copies: str) -
     await republish(copies, m)
     found = first(await verify(copies))
     assert (found.seq, found.kind, found.aggregate) == (11, "changed", log.aggregate[11])
+
+
+async def test_checkpoints_seal_everything_in_ranges_that_follow_each_other(log: Log, copies: str) -> None:
+    """With ranges of at most three messages, catching up seals the whole stream (each checkpoint
+    message sealed by a later one, but for the last); a second catch-up seals nothing."""
+    await republish(copies, log.messages)
+    nc = await nats.connect(copies)
+    try:
+        store = JetStreamEventStore(nc, STREAM)
+        cp = Checkpointer(nc, store, SIGNER, max_events=3)
+        ctx = RequestContext(system_actor("petitions"))
+        sealed = await cp.catch_up(ctx)
+        # from the one the log was written with (at 13) on: 13-15 (sealed at 18), 16-18 (at 19)
+        assert sealed == [{"from_seq": 13, "to_seq": 15}, {"from_seq": 16, "to_seq": 18}]
+        assert all(b["from_seq"] == a["to_seq"] + 1 for a, b in zip(sealed, sealed[1:], strict=False))
+        last = await store.last_seq()
+        assert sealed[-1]["to_seq"] == last - 1  # everything but the last checkpoint itself
+        assert await cp.catch_up(ctx) == [] and await store.last_seq() == last
+    finally:
+        await nc.close()
+    report = await verify(copies)
+    assert report.ok and report.checkpoints == len(sealed) + 1 and report.checkpointed_to == last - 1, report

@@ -205,7 +205,7 @@ class Checkpointer:
         last = await self.last()
         end = await self.store.last_seq()
         first = last.to_seq + 1 if last else 1
-        if last is not None and end <= last.seq:
+        if last is not None and first == last.seq == end:
             return last, first, first - 1  # nothing since, but the last checkpoint itself
         return last, first, min(end, first + self.max_events - 1)
 
