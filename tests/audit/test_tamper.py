@@ -242,7 +242,6 @@ async def test_checkpoints_seal_everything_in_ranges_that_follow_each_other(log:
         sealed = await cp.catch_up(ctx)
         # from the one the log was written with (at 13) on: 13-15 (sealed at 18), 16-18 (at 19)
         assert sealed == [{"from_seq": 13, "to_seq": 15}, {"from_seq": 16, "to_seq": 18}]
-        assert all(b["from_seq"] == a["to_seq"] + 1 for a, b in zip(sealed, sealed[1:], strict=False))
         last = await store.last_seq()
         assert sealed[-1]["to_seq"] == last - 1  # everything but the last checkpoint itself
         assert await cp.catch_up(ctx) == [] and await store.last_seq() == last
