@@ -13,11 +13,11 @@ from typing import Any
 import asyncpg
 import nats
 from click.testing import CliRunner, Result
-from support import Servers
+from support import Servers, wait_projected
 
 from caunoi.cli.bus import installed_services, reload_server
 from caunoi.cli.main import cli as caunoi_cli
-from caunoi.shared.client import Login
+from caunoi.shared.client import Client
 from caunoi.shared.context import Role
 from caunoi.shared.jetstream import JetStreamEventStore
 from caunoi.shared.settings import database_url_with
@@ -120,5 +120,37 @@ async def streams_containing(servers: Servers, *needles: str) -> int:
     return n
 
 
-def operator(servers: Servers) -> Login:
-    return servers.operator
+COMMUNE, PROVINCE = "00691", "08"
+
+
+def body(name: str, phone: str, text: str = "Đường liên thôn xuống cấp") -> dict[str, Any]:
+    return {
+        "channel": "hotline", "category": "roads", "petitioner": {"name": name, "phone": phone},
+        "commune_code": COMMUNE, "text": text,
+    }  # fmt: skip
+
+
+async def load_run(c: Client, n: int = 120) -> list[str]:
+    """``n`` petitions raised, and most of them taken through their life, 16 requests at a time."""
+    slots = asyncio.Semaphore(16)
+
+    async def life(i: int) -> str:
+        async with slots:
+            pid = (await c.command("petitions", "raise", body(f"Người dân {i}", f"09{i:08d}")))["petition_id"]
+            if i % 4 == 0:
+                return str(pid)
+            await c.command("petitions", "classify", {"petition_id": pid, "kind": "petition", "category": "roads"})
+            if i % 4 == 1:
+                await c.command("petitions", "forward", {"petition_id": pid, "to_unit": PROVINCE})
+            await c.command("petitions", "accept", {"petition_id": pid})
+            await c.command("petitions", "commit", {"petition_id": pid, "committed_date": "2027-01-15"})
+            if i % 4 == 3:
+                await c.command("petitions", "reply", {"petition_id": pid, "document_no": f"{i}/UBND", "summary": "ok"})
+            return str(pid)
+
+    return list(await asyncio.gather(*(life(i) for i in range(n))))
+
+
+async def settled(c: Client) -> None:
+    for service in ("petitions", "scheduling", "notify"):
+        await wait_projected(c, service, timeout=60)

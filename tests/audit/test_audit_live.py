@@ -12,47 +12,24 @@ from typing import Any
 
 import asyncpg
 import pytest
-from audit.live import auditor_login, caunoi, caunoi_json, databases_containing, streams_containing
-from support import Servers, db, wait_projected
+from audit.live import (
+    COMMUNE,
+    PROVINCE,
+    auditor_login,
+    body,
+    caunoi,
+    caunoi_json,
+    databases_containing,
+    load_run,
+    settled,
+    streams_containing,
+)
+from support import Servers, db
 
 from caunoi.shared.client import Client
 from caunoi.shared.context import Role
 
 pytestmark = pytest.mark.asyncio
-COMMUNE, PROVINCE = "00691", "08"
-
-
-def body(name: str, phone: str, text: str = "Đường liên thôn xuống cấp") -> dict[str, Any]:
-    return {
-        "channel": "hotline", "category": "roads", "petitioner": {"name": name, "phone": phone},
-        "commune_code": COMMUNE, "text": text,
-    }  # fmt: skip
-
-
-async def load_run(c: Client, n: int = 120) -> list[str]:
-    """``n`` petitions raised, and most of them taken through their life, 16 requests at a time."""
-    slots = asyncio.Semaphore(16)
-
-    async def life(i: int) -> str:
-        async with slots:
-            pid = (await c.command("petitions", "raise", body(f"Người dân {i}", f"09{i:08d}")))["petition_id"]
-            if i % 4 == 0:
-                return str(pid)
-            await c.command("petitions", "classify", {"petition_id": pid, "kind": "petition", "category": "roads"})
-            if i % 4 == 1:
-                await c.command("petitions", "forward", {"petition_id": pid, "to_unit": PROVINCE})
-            await c.command("petitions", "accept", {"petition_id": pid})
-            await c.command("petitions", "commit", {"petition_id": pid, "committed_date": "2027-01-15"})
-            if i % 4 == 3:
-                await c.command("petitions", "reply", {"petition_id": pid, "document_no": f"{i}/UBND", "summary": "ok"})
-            return str(pid)
-
-    return list(await asyncio.gather(*(life(i) for i in range(n))))
-
-
-async def settled(c: Client) -> None:
-    for service in ("petitions", "scheduling", "notify"):
-        await wait_projected(c, service, timeout=60)
 
 
 def clean(jobs: list[dict[str, Any]]) -> bool:

@@ -23,8 +23,7 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from audit.live import auditor_login, caunoi, caunoi_json
-from audit.test_audit_live import load_run
+from audit.live import auditor_login, caunoi, caunoi_json, load_run
 from support import Servers, start_servers, wait_projected
 
 from caunoi.shared.client import Client
