@@ -41,6 +41,10 @@ def installed_services() -> list[str]:
     return sorted(ep.name for ep in entry_points(group="caunoi.services"))
 
 
+#: the services that seal or open personal data (``Service(..., vault=True)``)
+VAULT_USERS = {ep.name for ep in entry_points(group="caunoi.runtimes") if ep.load()().uses_vault}
+
+
 # ------------------------------------------------------------------- the compose files
 
 Service = dict[str, Any]
@@ -153,6 +157,12 @@ def test_every_installed_service_has_a_container(variant: str) -> None:
         local = "./deploy/local" if variant == "single" else "../local"
         assert mounts[f"{local}/keys/nats/{name}.nk"] == e["CAUNOI_NATS_NKEY_FILE"]
         assert mounts[f"{local}/keys/identity.pub"] == e["CAUNOI_IDENTITY_PUBLIC_KEY"]
+        # it signs its stream's checkpoints with its own key; only the services that decrypt personal
+        # data get the key store's master key
+        assert mounts[f"{local}/keys/audit/{name}.pem"] == e["CAUNOI_AUDIT_KEY"]
+        assert (mounts.get(f"{local}/keys/vault.key"), e.get("CAUNOI_VAULT_KEY")) == (
+            ("/run/caunoi/vault.key",) * 2 if name in VAULT_USERS else (None, None)
+        )
         deps = depends_on(svc)
         assert set(deps) == {*NATS_SERVICES[variant], "postgres"}
         assert set(deps.values()) == {"service_healthy"}

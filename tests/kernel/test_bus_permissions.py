@@ -159,3 +159,17 @@ async def test_a_province_subscriber_reads_its_province_and_nothing_else(
             await nc.request("$JS.API.DIRECT.GET.PETITIONS", b'{"seq": 1}', timeout=1)
     finally:
         await client.close()
+
+
+async def test_an_auditor_reads_every_stream_and_may_write_to_none() -> None:
+    from caunoi.cli.bus import auditor_permissions
+
+    streams = [s.stream for s in installed_services()]
+    perms = auditor_permissions("au-x", streams)
+    allowed = perms["publish"]["allow"]
+    for s in streams:
+        assert f"$JS.API.DIRECT.GET.{s.name}" in allowed and f"$JS.API.STREAM.INFO.{s.name}" in allowed
+        assert not any(a.startswith(s.subject_prefix) for a in allowed)
+    assert "$JS.API.DIRECT.GET.IDENTITIES" in allowed
+    assert not any(a.startswith("caunoi.cmd") or "CREATE" in a or "DELETE" in a or "PURGE" in a for a in allowed)
+    assert perms["subscribe"]["allow"] == ["_INBOX_au-x.>"]

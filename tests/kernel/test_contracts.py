@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from caunoi.petitions.events import Category, Channel, Kind, Petitioner, PetitionRaised
+from caunoi.petitions.events import Category, Channel, Kind, PetitionRaised
 from caunoi.shared import contracts
 from caunoi.shared.envelope import CONTENT_TYPE, CloudEvent
 from caunoi.shared.service import Service
+from caunoi.shared.vault import Sealed
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,7 +143,7 @@ def _petition_raised() -> PetitionRaised:
         channel=Channel.meeting,
         kind=Kind.petition,
         category=Category.roads,
-        petitioner=Petitioner(name="Nguyễn Văn An", phone="0912345678"),
+        personal=Sealed(key_id="petitioner:PA-2025-0001", nonce="bm9uY2U=", ciphertext="c2VhbGVk"),
         commune_code="00004",
         hamlet_id="00004-thon-dong",
         hamlet_name="Thôn Đông",
@@ -188,7 +189,7 @@ def test_a_petition_raised_event_is_a_valid_cloudevent_and_matches_its_schema(fi
 
     attrs, data = _read_with_sdk(raw)
     assert attrs["specversion"] == "1.0"
-    assert attrs["type"] == "vn.caunoi.petitions.PetitionRaised.v2"
+    assert attrs["type"] == "vn.caunoi.petitions.PetitionRaised.v3"
     assert attrs["id"] == "cmd-42:0"
     assert attrs["source"] == "/caunoi/petitions"
     assert attrs["subject"] == "PA-2025-0001"
@@ -202,7 +203,7 @@ def test_a_petition_raised_event_is_a_valid_cloudevent_and_matches_its_schema(fi
         assert attrs[ext] == value
     assert data == json.loads(raw)["data"]
 
-    schema = json.loads(files["docs/events/petitions/PetitionRaised.v2.json"])
+    schema = json.loads(files["docs/events/petitions/PetitionRaised.v3.json"])
     assert not validate(data, schema)
     assert data["received_on"] == "2025-07-15"
     # and the data reads back into the same event
@@ -215,7 +216,7 @@ def test_a_petition_raised_event_is_a_valid_cloudevent_and_matches_its_schema(fi
 
 
 def test_the_event_schema_rejects_what_the_model_rejects(files: dict[str, str]) -> None:
-    schema = json.loads(files["docs/events/petitions/PetitionRaised.v2.json"])
+    schema = json.loads(files["docs/events/petitions/PetitionRaised.v3.json"])
     good = _petition_raised().model_dump(mode="json")
     assert validate({**good, "channel": "fax"}, schema)
     assert validate({**good, "received_on": "15/07/2025"}, schema)
@@ -303,7 +304,7 @@ def test_write_and_check_on_a_fresh_tree(tmp_path: Path, files: dict[str, str]) 
     assert contracts.check(tmp_path, files) == []
     assert contracts.write(tmp_path, files) == []
 
-    raised = tmp_path / "docs/events/petitions/PetitionRaised.v2.json"
+    raised = tmp_path / "docs/events/petitions/PetitionRaised.v3.json"
     raised.write_text("{}\n")
     (tmp_path / "docs/commands/petitions/list.json").unlink()
     stale = tmp_path / "docs/events/gone/Vanished.v1.json"
@@ -316,7 +317,7 @@ def test_write_and_check_on_a_fresh_tree(tmp_path: Path, files: dict[str, str]) 
 
     problems = {(p.status, p.path) for p in contracts.check(tmp_path, files)}
     assert problems == {
-        ("differs", "docs/events/petitions/PetitionRaised.v2.json"),
+        ("differs", "docs/events/petitions/PetitionRaised.v3.json"),
         ("missing", "docs/commands/petitions/list.json"),
         ("stale", "docs/events/gone/Vanished.v1.json"),
     }
@@ -325,7 +326,7 @@ def test_write_and_check_on_a_fresh_tree(tmp_path: Path, files: dict[str, str]) 
     assert contracts.check(tmp_path, files) == []
     assert not stale.parent.exists()
     assert archived.exists() and notes.exists()
-    assert raised.read_text(encoding="utf-8") == files["docs/events/petitions/PetitionRaised.v2.json"]
+    assert raised.read_text(encoding="utf-8") == files["docs/events/petitions/PetitionRaised.v3.json"]
 
 
 def test_find_root_walks_up(tmp_path: Path) -> None:

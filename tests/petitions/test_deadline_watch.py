@@ -104,7 +104,7 @@ async def test_a_passed_committed_date_gives_exactly_one_delay_notice(
     assert history.count("DelayNoticeRequired") == 1
     assert history.count("PetitionOverdue") == 1 and history.count("DeadlineApproaching") == 1
     shown = await client.query("petitions", "show", {"petition_id": pid})
-    notice = next(h for h in shown["history"] if h["type"].endswith("DelayNoticeRequired.v1"))
+    notice = next(h for h in shown["history"] if h["type"].endswith("DelayNoticeRequired.v2"))
     assert notice["actor"] == "system:petitions" and notice["unit"] == "08"
     assert notice["data"]["committed_date"] == committed.isoformat()
     assert notice["data"]["handling_unit"] == "08" and notice["data"]["handling_agency"] == "Sở Xây dựng"

@@ -39,13 +39,16 @@ from caunoi.shared.errors import CommandError, Forbidden, InvalidState, NotFound
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletKind, HamletRecord
 from caunoi.shared.units import UnitTree
+from caunoi.shared.vault import Sealed
 
 TODAY = date(2026, 11, 22)
 UNITS = UnitTree.load("vn-2025")
 LEGACY = UnitTree.load("vn-2024")
 REF = "PA-TEST0001"
 HAMLET = HamletRecord("00691-thon-1", "00691", "Thôn 1", HamletKind.thon, ("08", "00691"), "vn-2025")
-FACTS = Facts(TODAY, UNITS, reference=REF, hamlet=HAMLET)
+#: what the handler sealed (the domain only carries it)
+SEALED = Sealed(key_id=f"petitioner:{REF}", nonce="bm9uY2Vub25jZTE=", ciphertext="c2VhbGVk")
+FACTS = Facts(TODAY, UNITS, reference=REF, hamlet=HAMLET, personal=SEALED)
 
 
 def raise_cmd(**over: Any) -> RaisePetition:
@@ -106,7 +109,7 @@ def test_raise_records_the_unit_path_the_hamlet_and_the_handling_deadline() -> N
         ({"hamlet_id": None}, FACTS, "invalid", "hamlet_id"),  # a meeting opinion names the hamlet
         ({"received_on": "2026-12-01"}, FACTS, "invalid", "received_on"),
         ({"commune_code": "99999"}, FACTS, "unknown_unit", "commune_code"),
-        ({}, Facts(TODAY, UNITS, reference=REF), "unknown_unit", "hamlet_id"),  # not in the list
+        ({}, Facts(TODAY, UNITS, reference=REF, personal=SEALED), "unknown_unit", "hamlet_id"),  # not in the list
         ({"commune_code": "00694"}, FACTS, "unknown_unit", "hamlet_id"),  # another commune's hamlet
         ({}, replace(FACTS, hamlet=replace(HAMLET, retired=True)), "unknown_unit", "hamlet_id"),
     ],
@@ -135,7 +138,7 @@ def test_working_days_skip_tet_and_the_2_september_holidays() -> None:
     assert old in text
     text = text.replace(old, new, 1)
     working = policy.parse(text, "test")
-    tet = Facts(date(2026, 2, 13), UNITS, reference=REF, policy=working)
+    tet = Facts(date(2026, 2, 13), UNITS, reference=REF, policy=working, personal=SEALED)
     # received on Friday 13 February 2026, the last working day before Tết
     s = raised(tet, kind="complaint", channel="letter", hamlet_id=None, received_on="2026-02-13")
     handle = s.deadline(DeadlineKind.handle)
@@ -281,7 +284,7 @@ def test_forward_up_or_across_keeps_the_history_and_a_refusal_goes_back_to_the_s
 
 def test_forward_in_the_three_tier_structure_may_skip_the_district() -> None:
     commune = next(u for u in LEGACY.descendants("072") if u.level == "commune")
-    facts = Facts(TODAY, LEGACY, reference=REF)
+    facts = Facts(TODAY, LEGACY, reference=REF, personal=SEALED)
     s = raised(facts, channel="letter", hamlet_id=None, commune_code=commune.code)
     assert [u.code for u in LEGACY.higher_units(commune.code)] == ["072", "08"]
     for to in ("072", "08"):
@@ -381,10 +384,11 @@ def test_a_passed_committed_date_is_overdue_once_and_requires_a_delay_notice() -
     after = replace(FACTS, today=date(2026, 11, 21))
     overdue, notice = domain.decide_overdue(s, alert, after)
     assert isinstance(overdue, PetitionOverdue) and isinstance(notice, DelayNoticeRequired)
-    assert (notice.committed_date, notice.petitioner.name, notice.petitioner.phone, notice.hamlet_name) == (
+    # the notice carries the petitioner's contact as the petition sealed it, never in clear
+    assert (notice.committed_date, notice.personal, notice.petitioner, notice.hamlet_name) == (
         date(2026, 11, 20),
-        "A",
-        "0912345678",
+        SEALED,
+        None,
         "Thôn 1",
     )
     s = fold(overdue, notice, state=s)

@@ -66,7 +66,7 @@ async def test_raise_stores_one_event_on_the_petitions_subject(svc: Petitions) -
     assert msg.subject == f"caunoi.petitions.{pid}.{PROVINCE}.{COMMUNE}"
     env = CloudEvent.from_json_bytes(msg.data)
     assert (env.type, env.unitcode, env.datasetversion, env.causationid) == (
-        "vn.caunoi.petitions.PetitionRaised.v2",
+        "vn.caunoi.petitions.PetitionRaised.v3",
         COMMUNE,
         "vn-2025",
         "c-1",

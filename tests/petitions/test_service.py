@@ -42,7 +42,7 @@ async def test_raise_is_stored_projected_listed_and_shown(client: Client, hamlet
     await wait_projected(client, "petitions")
     shown = await client.query("petitions", "show", {"petition_id": pid})
     assert shown["petition"]["status"] == "received" and shown["petition"]["hamlet"] == "Thôn Đồng Tâm"
-    assert [h["type"] for h in shown["history"]] == ["vn.caunoi.petitions.PetitionRaised.v2"]
+    assert [h["type"] for h in shown["history"]] == ["vn.caunoi.petitions.PetitionRaised.v3"]
     assert shown["history"][0]["data"]["deadline"]["kind"] == "handle"
     # the operator is no official of the commune: no personal data, anywhere
     assert not shown["personal_data"] and "petitioner_name" not in shown["petition"]
@@ -89,7 +89,7 @@ async def test_plain_nats_request_stores_a_cloudevent(servers: Servers, client: 
     assert stored.headers and stored.headers["Content-Type"] == "application/cloudevents+json"
     ev = from_http(HTTPMessage(dict(stored.headers), stored.data), JSONFormat())
     attrs = ev.get_attributes()
-    assert attrs["specversion"] == "1.0" and attrs["type"] == "vn.caunoi.petitions.PetitionRaised.v2"
+    assert attrs["specversion"] == "1.0" and attrs["type"] == "vn.caunoi.petitions.PetitionRaised.v3"
     assert (attrs["subject"], attrs["source"], attrs["unitcode"]) == (pid, "/caunoi/petitions", COMMUNE)
     assert attrs["correlationid"] and attrs["causationid"]
     assert (attrs["actor"], attrs["actorunit"]) == ("service.08", "08")  # the credential, not the body

@@ -12,6 +12,9 @@ nats-server configuration that ``deploy/nats/nats-server.conf`` includes:
   - a **client** (the CLI, the web application, another system's caller) only sends requests
     and receives the replies on its own inbox; each credential issued gets a client user of its
     own, so no login can read another's replies;
+  - an **auditor** reads every stream (direct gets, stream info: what verifying, exporting and
+    timelines need), sends queries and the admin requests the services let auditors use (the
+    audit replay), and never publishes to a stream subject or sends a command;
   - the **operator** may do everything.
 
 - ``auth.conf`` (generated per installation, not committed): the users, each with its nkey
@@ -122,6 +125,16 @@ def client_permissions(user: str = CLIENTS) -> dict[str, Any]:
     }
 
 
+def auditor_permissions(user: str, streams: Iterable[StreamSpec]) -> dict[str, Any]:
+    """Read every stream, ask queries and audit requests; write nothing. Which admin requests an
+    auditor may use is the services' decision (the request edge refuses the others)."""
+    names = sorted({s.name for s in streams} | {IDENTITIES_STREAM.name})
+    publish = ["caunoi.q.>", "caunoi.admin.>"]
+    for name in names:
+        publish += [f"$JS.API.DIRECT.GET.{name}", f"$JS.API.STREAM.INFO.{name}"]
+    return {"publish": {"allow": publish}, "subscribe": {"allow": [_inbox(user)]}}
+
+
 def area_filters(stream: StreamSpec, area: str) -> list[str]:
     """The subject filters of one area of a stream: its aggregates placed at the unit (a leaf, e.g.
     a 2025 commune) and below it."""
@@ -175,7 +188,7 @@ def render_permissions(services: Sequence[ServiceStreams]) -> str:
 @dataclass
 class BusUser:
     name: str
-    kind: str  # operator | service | client | subscriber
+    kind: str  # operator | service | client | subscriber | auditor
     nkey: str  # public key
     areas: list[str] = field(default_factory=list)
     requests: bool = False
@@ -231,6 +244,8 @@ class Bus:
                 perms = f"$SERVICE_{_variable(u.name)}"
             elif u.kind == "client":
                 perms = "$CLIENTS" if u.name == CLIENTS else json.dumps(client_permissions(u.name))
+            elif u.kind == "auditor":
+                perms = json.dumps(auditor_permissions(u.name, streams))
             else:
                 perms = json.dumps(subscriber_permissions(u.name, u.areas, streams, u.requests))
             entry = (

@@ -163,7 +163,10 @@ def issue_cmd(
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     paths = [_area_path(tree, a) for a in areas]
-    if paths:  # a system that also reads its area's events
+    if set(roles) == {Role.auditor.value}:  # reads every stream, writes nothing
+        nats_user = f"au-{slug(subject)}"
+        _add_user(inst, nats_user, "auditor", [], requests=False)
+    elif paths:  # a system that also reads its area's events
         nats_user = f"sys-{slug(subject)}"
         _add_user(inst, nats_user, "subscriber", paths, requests=True)
     else:  # a NATS user of its own: requests and its own replies only

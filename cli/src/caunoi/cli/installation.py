@@ -7,6 +7,8 @@ Layout under the data directory (files holding secrets are readable only by thei
     keys/identity.pub          its public half, which services verify credentials with
     keys/nats/<user>.nk        nkey seeds: operator, one per service, clients, subscribers
     keys/web-session.key       the key the web application signs its session cookies with
+    keys/audit/<service>.pem   the key each service signs its stream's checkpoints with (.pub: published)
+    keys/vault.key             the master key of the personal-data key store (petitions, notify only)
     nats/conf/                 nats-server.conf, permissions.conf (copies of deploy/nats/) and
                                auth.conf, users.json (this installation's users)
     credentials/operator.json  the local operator's login (credential + NATS user)
@@ -26,6 +28,7 @@ from typing import Any, Final, TypeVar
 from caunoi.cli.bus import CLIENTS, OPERATOR, Bus, installed_services
 from caunoi.cli.embedded import find_nats_config
 from caunoi.shared.aggregate import Repository
+from caunoi.shared.audit import checkpoints
 from caunoi.shared.client import Login, connect
 from caunoi.shared.context import Actor, RequestContext, Role
 from caunoi.shared.identity import (
@@ -43,6 +46,7 @@ from caunoi.shared.identity import (
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.settings import Settings
 from caunoi.shared.units import UnitTree
+from caunoi.shared.vault import new_master_key
 
 OPERATOR_LOGIN: Final = "operator.json"
 T = TypeVar("T")
@@ -67,6 +71,13 @@ class Installation:
     @property
     def web_session_key(self) -> Path:
         return self.keys / "web-session.key"
+
+    @property
+    def vault_key(self) -> Path:
+        return self.keys / "vault.key"
+
+    def audit_public_key(self, service: str) -> Path:
+        return checkpoints.key_paths(self.keys, service)[1]
 
     @property
     def nats_keys(self) -> Path:
@@ -99,6 +110,9 @@ class Installation:
         if not self.web_session_key.is_file():
             write_private(self.web_session_key, secrets.token_urlsafe(48).encode() + b"\n")
         services = installed_services()
+        for svc in services:
+            checkpoints.ensure_key(self.keys, svc.name)
+        new_master_key(self.vault_key)
         bus = self.bus()
         bus.ensure(OPERATOR, "operator")
         bus.ensure(CLIENTS, "client")

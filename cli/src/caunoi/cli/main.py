@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 import click
 
 from caunoi.cli import identities, ops, up
+from caunoi.cli.audit import audit
 from caunoi.cli.identities import current_login
 from caunoi.cli.runtime import default_nats_url
 from caunoi.shared.clitools import Ctx
@@ -35,6 +36,7 @@ cli.add_command(identities.logout)
 cli.add_command(identities.whoami)
 cli.add_command(identities.identities_group)
 cli.add_command(identities.bus_group)
+cli.add_command(audit)
 
 for ep in entry_points(group="caunoi.cli"):
     cli.add_command(ep.load(), name=ep.name)

@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import ValidationError, create_model
 
+from caunoi.shared.audit.chain import GENESIS, last_hash, seal
 from caunoi.shared.authz import require_reach
 from caunoi.shared.context import RequestContext
 from caunoi.shared.envelope import CloudEvent
@@ -208,14 +209,17 @@ class Repository(Generic[S]):
     async def save(self, loaded: Loaded[S], ctx: RequestContext, events: Sequence[DomainEvent]) -> Outcome[S]:
         """Append ``events`` to a loaded aggregate, if nobody appended since it was loaded
         (``WrongExpectedSequence`` otherwise)."""
-        return await self._append(loaded.aggregate_id, loaded.state, loaded.last_seq, loaded.nats_subject, ctx, events)
+        chained_to = last_hash([r.envelope for r in loaded.history[-1:]])
+        return await self._append(
+            loaded.aggregate_id, loaded.state, loaded.last_seq, loaded.nats_subject, ctx, events, chained_to
+        )
 
     async def create(self, aggregate_id: str, ctx: RequestContext, events: Sequence[DomainEvent]) -> Outcome[S]:
         """Start a new aggregate with ``events`` without loading it first: the append expects
         :data:`NEW_AGGREGATE`. A retry of the same command is answered with what it did; an id
         taken by another command raises :class:`AggregateExists`."""
         try:
-            return await self._append(aggregate_id, self.kind.initial(), NEW_AGGREGATE, None, ctx, events)
+            return await self._append(aggregate_id, self.kind.initial(), NEW_AGGREGATE, None, ctx, events, GENESIS)
         except WrongExpectedSequence:
             if (done := await self.replay_of(aggregate_id, ctx)) is not None:
                 return done
@@ -237,6 +241,7 @@ class Repository(Generic[S]):
         subject: str | None,
         ctx: RequestContext,
         events: Sequence[DomainEvent],
+        chained_to: str,
     ) -> Outcome[S]:
         after = before
         for ev in events:
@@ -247,7 +252,7 @@ class Repository(Generic[S]):
             self.authorize(ctx, aggregate_id, after)
         scope = self.kind.scope(after)
         subject = subject or self.store.subject_for(aggregate_id, scope.unit_path)
-        envelopes = [self._envelope(aggregate_id, i, ev, scope, ctx) for i, ev in enumerate(events)]
+        envelopes = seal([self._envelope(aggregate_id, i, ev, scope, ctx) for i, ev in enumerate(events)], chained_to)
         result = await self.store.append(subject, expected, envelopes)
         recorded = [
             RecordedEvent(seq, subject, env, ev) for seq, env, ev in zip(result.seqs, envelopes, events, strict=True)

@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from caunoi.shared import errors as _errors
+from caunoi.shared.audit import checkpoints as audit_checkpoints
 from caunoi.shared.endpoints import Endpoint
 from caunoi.shared.envelope import CONTENT_TYPE, LEGACY_TYPE_HEADER, TYPE_HEADER, CloudEvent
 from caunoi.shared.events import DomainEvent
@@ -80,6 +81,9 @@ ENVELOPE_ATTRIBUTES: dict[str, str] = {
     "causationid": "Extension: the id of the command (its command id) or event that directly caused this event.",
     "actor": "Extension: the verified identity (credential subject) that sent the command.",
     "actorunit": "Extension: the administrative unit that identity acted for (official code, in `datasetversion`).",
+    "chainprev": "Extension: the `chainhash` of the previous event of the same aggregate, or 64 zeros for its first "
+    "(tamper evidence; absent from events stored before the chain existed). See docs/architecture.md, Audit.",
+    "chainhash": "Extension: SHA-256 (hex) of the event's RFC 8785 canonical form without `chainhash` itself.",
 }
 
 #: NATS headers every stored event carries (see ``EventStore``).
@@ -202,6 +206,17 @@ def event_schema(rt: Service[Any], cls: type[DomainEvent]) -> dict[str, Any]:
     )
 
 
+def kernel_event_schema(cls: type[DomainEvent]) -> dict[str, Any]:
+    """JSON Schema of the ``data`` of an event the kernel appends to every service's stream."""
+    return _with_header(
+        cls.model_json_schema(mode="validation"),
+        id_=event_id_url(cls),
+        title=cls.type_name(),
+        description=f"{_own_doc(cls)} Appended by each service to its own stream on "
+        "`caunoi.<service>.audit-checkpoints.vn`; formats in docs/architecture.md (Audit).",
+    )
+
+
 def envelope_schema() -> dict[str, Any]:
     """JSON Schema of the CloudEvents 1.0 structured-mode envelope, extensions documented."""
     schema = CloudEvent.model_json_schema(mode="validation")
@@ -215,7 +230,8 @@ def envelope_schema() -> dict[str, Any]:
         description=(
             "A caunoi event as stored and published: a CloudEvents 1.0 event in structured JSON mode "
             f"(`{CONTENT_TYPE}`), so any CloudEvents SDK reads it. Extension attributes: `unitcode`, "
-            "`datasetversion`, `correlationid`, `causationid` (lower-case, as the spec requires). Optional "
+            "`datasetversion`, `correlationid`, `causationid`, `actor`, `actorunit`, `chainprev`, `chainhash` "
+            "(lower-case, as the spec requires). Optional "
             "attributes with no value are left out, never written as null."
         ),
     )
@@ -542,6 +558,8 @@ def generate(runtimes: Sequence[Service[Any]] | None = None) -> dict[str, str]:
 
     put(ENVELOPE_PATH, envelope_schema(), "the envelope schema")
     put(REPLY_PATH, reply_schema(), "the reply schema")
+    for cls in audit_checkpoints.registry:  # the kernel's: in every service's stream
+        put(f"{EVENTS_DIR}/audit/{event_file_name(cls)}", kernel_event_schema(cls), f"event {cls.type_name()}")
     for rt in rts:
         for cls in rt.registry:
             put(event_path(rt.name, cls), event_schema(rt, cls), f"event {cls.type_name()}")

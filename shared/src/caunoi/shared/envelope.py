@@ -26,7 +26,9 @@ class CloudEvent(BaseModel):
     ``correlationid`` - the id shared by everything that one request caused;
     ``causationid`` - the id of the command or event that directly caused this one;
     ``actor`` - the verified identity that sent the command (a credential's subject);
-    ``actorunit`` - the unit that identity acted for (official code, in ``datasetversion``).
+    ``actorunit`` - the unit that identity acted for (official code, in ``datasetversion``);
+    ``chainprev``, ``chainhash`` - the hash chain of the event's aggregate
+    (:mod:`caunoi.shared.audit.chain`; absent from events stored before it existed).
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -46,6 +48,8 @@ class CloudEvent(BaseModel):
     causationid: str | None = None
     actor: str | None = None
     actorunit: str | None = None
+    chainprev: str | None = None
+    chainhash: str | None = None
 
     def to_json_bytes(self) -> bytes:
         """Compact UTF-8 JSON, optional attributes without a value left out (pydantic's own

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast, runtime_checkable
 
@@ -275,6 +275,22 @@ class ProjectionRunner:
                 if backlog >= self.bulk_threshold:
                     n += await self._bulk(self.schema, live=True)
             return n
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[Callable[[], Awaitable[int]]]:
+        """The live loop held between two batches, caught up with the stream: the read model stays
+        at ``status.position`` until the block ends, but for the function it yields, which applies
+        what arrived meanwhile (an audit compares the read model with a replay at one position)."""
+
+        async def step() -> int:
+            total = 0
+            while n := await self._step(self.schema, live=True):
+                total += n
+            return total
+
+        async with self._lock:
+            await step()
+            yield step
 
     async def catch_up(self) -> int:
         """Apply everything stored so far (used by tests and by ``rebuild``)."""

@@ -30,6 +30,8 @@ from nats.aio.msg import Msg
 from pydantic import Field
 
 from caunoi.shared import logging as clog
+from caunoi.shared.audit import checkpoints
+from caunoi.shared.audit.replay import AUDIT_ENDPOINTS
 from caunoi.shared.context import RequestContext
 from caunoi.shared.duties import Duty, DutyRunner
 from caunoi.shared.endpoints import Edge, Endpoint, Request, admin, dispatch, query
@@ -43,6 +45,7 @@ from caunoi.shared.reactor import Reactor
 from caunoi.shared.settings import Settings, database_url_with, inbox_prefix
 from caunoi.shared.streamread import read_stream
 from caunoi.shared.units import UnitTree
+from caunoi.shared.vault import PgVault, Vault
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +86,8 @@ class Resources:
     store: EventStore
     pool: Pool
     units: UnitTree
+    #: the personal-data key store, for a service that may decrypt personal data (``vault=True``)
+    vault: Vault | None = None
 
 
 class Service(Generic[D]):
@@ -96,6 +101,7 @@ class Service(Generic[D]):
         settings: Settings | None = None,
         duties: Sequence[Duty[D]] = (),
         workers: Sequence[Callable[[D, Resources], Worker]] = (),
+        vault: bool = False,
     ) -> None:
         self.name = stream.service
         self.stream = stream
@@ -107,6 +113,10 @@ class Service(Generic[D]):
         #: how to make each background worker from the dependencies and resources
         self.make_workers = list(workers)
         self.workers: list[Worker] = []
+        #: whether this service seals and opens personal data (it is given the vault's master key)
+        self.uses_vault = vault
+        #: signs checkpoints over this service's stream (None without a key)
+        self.checkpointer: checkpoints.Checkpointer | None = None
         self.settings = settings or Settings()
         self.runners: dict[str, ProjectionRunner] = {}
         self.duty_runner: DutyRunner[D] | None = None
@@ -165,7 +175,8 @@ class Service(Generic[D]):
         store = JetStreamEventStore(nc, self.stream, timeout=s.store_timeout, retries=s.store_retries)
         await ensure_database(s.database_url, f"caunoi_{self.name}")
         pool = await asyncpg.create_pool(s.database_for(self.name), min_size=1, max_size=s.db_pool_size)
-        self._resources = Resources(s, nc, store, pool, UnitTree.load(s.units_dataset))
+        vault = await PgVault.connect(s.database_url, s.vault_key_file()) if self.uses_vault else None
+        self._resources = Resources(s, nc, store, pool, UnitTree.load(s.units_dataset), vault)
         for rm in self.read_models:
             followed = store if rm.stream is None else JetStreamEventStore(nc, rm.stream, timeout=s.store_timeout)
             runner = ProjectionRunner(
@@ -191,8 +202,12 @@ class Service(Generic[D]):
             if isinstance(rm.projection, Reactor):
                 rm.projection.bind(self._resources)
         self.workers = [make(self._deps, self._resources) for make in self.make_workers]
-        if self.duties:
-            self.duty_runner = DutyRunner(self.name, self.duties, self._deps, every=s.duty_interval)
+        self.checkpointer = checkpoints.for_service(nc, store, s.audit_key_file(self.name), s.audit_checkpoint_events)
+        duties: list[Duty[Any]] = [*self.duties]
+        if self.checkpointer is not None:
+            duties.append(checkpoints.CheckpointDuty(self.checkpointer))
+        if duties:
+            self.duty_runner = DutyRunner(self.name, duties, self._deps, every=s.duty_interval)
 
     def bulk_reader(self, nc: NATS) -> BulkReader:
         """How this process's projections read a long backlog (a rebuild, a runner far behind):
@@ -259,6 +274,9 @@ class Service(Generic[D]):
             return
         with contextlib.suppress(Exception):
             await self._resources.pool.close()
+        if self._resources.vault is not None:
+            with contextlib.suppress(Exception):
+                await self._resources.vault.close()
         if not self._own_connection:
             return  # FastStream's broker closes its connection
         # NATS may already be gone (Ctrl-C reached it first): never hang on the way out.
@@ -307,6 +325,9 @@ class Service(Generic[D]):
                 "last_error": self.duty_runner.stats.last_error,
             },
             "workers": {w.name: w.status() for w in self.workers} if self.settings.role != "endpoints" else {},
+            "audit": None
+            if self.checkpointer is None
+            else {"key_id": self.checkpointer.signer.key_id, "checkpoints_made": self.checkpointer.made},
         }
 
     async def caught_up(self) -> None:
@@ -515,9 +536,10 @@ ADMIN_ENDPOINTS: list[Endpoint[Any]] = [
     admin("skip", SkipArg, admin_skip, "Skip a parked event (recorded)"),
     admin("duties", Request, admin_duties, "Record what fell due now (deadlines, reminders) without waiting"),
 ]
-#: every service has them: the admin requests, a ping and who the credential proves
+#: every service has them: the admin and audit requests, a ping and who the credential proves
 KERNEL_ENDPOINTS: list[Endpoint[Any]] = [
     *ADMIN_ENDPOINTS,
+    *AUDIT_ENDPOINTS,
     query("ping", Request, ping, "Which process answers"),
     query("whoami", Request, whoami, "Who the request's credential proves (verified, not revoked)"),
 ]

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     nats_nkey_file: Path | None = None
     #: the public key credentials are verified with; default ``<data dir>/keys/identity.pub``
     identity_public_key: Path | None = None
+    #: the key a service signs its stream's checkpoints with; default ``<data dir>/keys/audit/<service>.pem``
+    audit_key: Path | None = None
+    #: messages one checkpoint covers at most
+    audit_checkpoint_events: int = Field(1000, ge=10, le=20_000)
+    #: the master key that wraps the personal-data keys (services that may decrypt personal data
+    #: only); default ``<data dir>/keys/vault.key``
+    vault_key: Path | None = None
 
     @property
     def keys_dir(self) -> Path:
@@ -91,6 +98,12 @@ class Settings(BaseSettings):
 
     def public_key_file(self) -> Path:
         return self.identity_public_key or self.keys_dir / "identity.pub"
+
+    def audit_key_file(self, service: str) -> Path:
+        return self.audit_key or self.keys_dir / "audit" / f"{service}.pem"
+
+    def vault_key_file(self) -> Path:
+        return self.vault_key or self.keys_dir / "vault.key"
 
     def nats_options(self) -> dict[str, Any]:
         """What nats-py's ``connect`` (and FastStream's broker) need to connect as ``nats_user``."""

@@ -26,6 +26,16 @@ def normalize_phone(raw: str) -> str:
     return digits
 
 
+def lenient_phone(raw: str | None) -> str | None:
+    """A petitioner's number as the gateway takes it (``+84…``); kept as written if it is not one."""
+    if not raw:
+        return None
+    try:
+        return normalize_phone(raw)
+    except ValueError:
+        return raw
+
+
 def normalize_email(raw: str) -> str:
     """The address in its normal form (domain lower-cased); ValueError if it is not one. The
     domain is not looked up: addresses are checked for form only."""

@@ -48,7 +48,7 @@ def make_deps(r: Resources) -> Deps:
         units=r.units,
         hamlets=PgHamletDirectory(r.pool, HAMLETS),
         templates=Templates(s.templates_dir),
-        recipients=Recipients(r.pool),
+        recipients=Recipients(r.pool, r.vault),
         followed={
             name: Followed(JetStreamEventStore(r.nc, spec, timeout=r.settings.store_timeout), reg)
             for name, (spec, reg) in FOLLOWED.items()
@@ -102,6 +102,8 @@ def build() -> Service[Deps]:
             ),
         ],
         workers=[courier],
+        # it opens the petitioners' contacts when it sends (caunoi.shared.vault)
+        vault=True,
     )
 
 

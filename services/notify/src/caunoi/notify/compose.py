@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from caunoi.notify.addresses import lenient_phone as phone
 from caunoi.notify.domain import Notice, Reach
 from caunoi.notify.events import DeliveryChannel, NoticeRecipient, RecipientKind
 from caunoi.notify.templates import Rendered
 from caunoi.printing.letter import Letter
 from caunoi.shared.projection import Conn, Pool
 from caunoi.shared.units import UnitTree
+from caunoi.shared.vault import Sealed, Vault
 
 #: the schemas of the tables recipients are looked up in
 PETITION_FACTS = "from_petitions"
@@ -22,23 +24,43 @@ class Recipients:
     """How each recipient is reached now: a petitioner from the petition (the planner's facts),
     a hamlet or a unit's office from the contacts set with ``caunoi notify contacts``."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, vault: Vault | None = None) -> None:
         self.pool = pool
+        self.vault = vault
 
     async def reach(self, recipient: NoticeRecipient, dataset: str) -> Reach | None:
         """None: the recipient is not known (or its data were erased): nothing can be sent."""
         async with self.pool.acquire() as conn:
-            return await reach_of(conn, recipient, dataset)
+            return await reach_of(conn, recipient, dataset, vault=self.vault)
 
 
 async def reach_of(
-    conn: Conn, recipient: NoticeRecipient, dataset: str, *, facts_schema: str = PETITION_FACTS
+    conn: Conn,
+    recipient: NoticeRecipient,
+    dataset: str,
+    *,
+    facts_schema: str = PETITION_FACTS,
+    vault: Vault | None = None,
 ) -> Reach | None:
     if recipient.kind is RecipientKind.petitioner:
         row = await conn.fetchrow(
             f'SELECT * FROM "{facts_schema}".petitions WHERE petition_id = $1 AND NOT erased', recipient.id
         )
-        if row is None or not row["petitioner_name"]:
+        if row is None:
+            return None
+        if row["petitioner_sealed"]:  # opened now, while the petitioner's key lives
+            box = Sealed.model_validate_json(row["petitioner_sealed"])
+            data = await vault.open(box, recipient.id) if vault is not None else None
+            if not data or not data.get("name"):
+                return None
+            return Reach(
+                name=data["name"],
+                email=data.get("email"),
+                phone=phone(data.get("phone")),
+                zalo=phone(data.get("zalo")),
+                address=data.get("address"),
+            )
+        if not row["petitioner_name"]:
             return None
         return Reach(
             name=row["petitioner_name"],

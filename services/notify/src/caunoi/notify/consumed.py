@@ -5,7 +5,7 @@ another service's package.
 
 tests/kernel/test_consumed_contracts.py checks every model here against its producer's current
 one (type, version, every declared field). **Provisional** models are marked so: their producer
-does not publish them yet (the petitioner's erasure); a type nobody
+does not publish them yet; a type nobody
 publishes only means its rule never fires.
 """
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from caunoi.shared.events import ConsumedEvent, EventRegistry
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.hamlets import SCHEDULING_STREAM
+from caunoi.shared.vault import Sealed
 
 __all__ = ["PETITIONS_STREAM", "REPORTING_STREAM", "SCHEDULING_STREAM"]
 
@@ -52,7 +53,10 @@ class Petitioner(BaseModel):
 class PetitionRaised(ConsumedEvent):
     NAME = f"{PETITIONS_NS}.PetitionRaised"
     petition_id: str
-    petitioner: Petitioner
+    #: in clear: events written before v3
+    petitioner: Petitioner | None = None
+    #: v3: the contact, sealed under the petitioner's key (notify opens it when it sends)
+    personal: Sealed | None = None
     commune_code: str
     hamlet_id: str | None = None
     hamlet_name: str | None = None
@@ -137,8 +141,8 @@ class PetitionOverdue(ConsumedEvent):
 
 @petitions.register
 class PetitionerDataErased(ConsumedEvent):
-    """PROVISIONAL (issue 13): the petitioner's personal data must be erased (the law requires it);
-    notify erases its copy of the contact, and notices not yet sent to that petitioner fail."""
+    """The petitioner's personal data were erased (their key destroyed); notify erases its copy of
+    the contact, and notices not yet sent to that petitioner fail."""
 
     NAME = f"{PETITIONS_NS}.PetitionerDataErased"
     petition_id: str

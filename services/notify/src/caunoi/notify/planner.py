@@ -6,8 +6,9 @@ notice per rule and recipient (:mod:`caunoi.notify.rules`) through the kernel's
 replayed.
 
 The petitioner's contact (name, phone, e-mail, address) is personal data: it stays in the
-``from_petitions.petitions`` table, is never copied into an event, and is erased when the petition
-says so.
+``from_petitions.petitions`` table (sealed, as the petition's event carries it, for petitions raised
+since personal data are sealed: the courier opens it when it sends; in clear for older ones), is
+never copied into an event, and is erased when the petition says so.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, ClassVar
 import structlog
 
 from caunoi.notify import consumed as c
-from caunoi.notify.addresses import normalize_phone
+from caunoi.notify.addresses import lenient_phone as phone
 from caunoi.notify.domain import NOTICE, notice_id
 from caunoi.notify.events import NoticeQueued, NoticeRecipient, Trigger, registry
 from caunoi.notify.rules import Rule, rules_for
@@ -62,16 +63,6 @@ class Facts(abc.ABC):
         return dict(row) if row else None
 
 
-def phone(raw: str | None) -> str | None:
-    """A petitioner's number as the gateway takes it (``+84…``); kept as written if it is not one."""
-    if not raw:
-        return None
-    try:
-        return normalize_phone(raw)
-    except ValueError:
-        return raw
-
-
 class PetitionFacts(Facts):
     table = "petitions"
     columns: ClassVar[dict[str, str]] = {
@@ -94,21 +85,29 @@ class PetitionFacts(Facts):
         "petitioner_zalo": "text",
         "petitioner_address": "text",
         "erased": "boolean NOT NULL DEFAULT false",
+        #: the contact as the petition sealed it (JSON of a caunoi.shared.vault.Sealed box)
+        "petitioner_sealed": "text",
     }
+
+    async def setup(self, conn: Conn, schema: str) -> None:
+        await super().setup(conn, schema)
+        # a table made before personal data were sealed gets the column
+        await conn.execute(f'ALTER TABLE "{schema}".petitions ADD COLUMN IF NOT EXISTS petitioner_sealed text')
 
     async def remember(self, conn: Conn, schema: str, ev: DomainEvent) -> None:
         t = f'"{schema}".petitions'
         match ev:
             case c.PetitionRaised():
-                p = ev.petitioner
+                p = ev.petitioner or c.Petitioner(name="")
                 await conn.execute(
                     f"INSERT INTO {t} (petition_id, commune_code, unit_path, dataset, hamlet_id, hamlet_name,"
                     " handling_unit, handed_to, received_on, text, petitioner_name, petitioner_phone,"
-                    " petitioner_email, petitioner_zalo, petitioner_address)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $2, '{}', $7, $8, $9, $10, $11, $12, $13)"
+                    " petitioner_email, petitioner_zalo, petitioner_address, petitioner_sealed)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $2, '{}', $7, $8, $9, $10, $11, $12, $13, $14)"
                     " ON CONFLICT (petition_id) DO NOTHING",
                     ev.petition_id, ev.commune_code, ev.unit_path, ev.dataset, ev.hamlet_id, ev.hamlet_name,
-                    ev.received_on, ev.text, p.name, phone(p.phone), p.email, phone(p.zalo), p.address,
+                    ev.received_on, ev.text, p.name or None, phone(p.phone), p.email, phone(p.zalo), p.address,
+                    ev.personal.model_dump_json() if ev.personal else None,
                 )  # fmt: skip
             case c.PetitionForwarded():
                 await conn.execute(
@@ -128,7 +127,8 @@ class PetitionFacts(Facts):
             case c.PetitionerDataErased():
                 await conn.execute(
                     f"UPDATE {t} SET petitioner_name = NULL, petitioner_phone = NULL, petitioner_email = NULL,"
-                    " petitioner_zalo = NULL, petitioner_address = NULL, erased = true WHERE petition_id = $1",
+                    " petitioner_zalo = NULL, petitioner_address = NULL, petitioner_sealed = NULL, erased = true"
+                    " WHERE petition_id = $1",
                     ev.petition_id,
                 )
 

@@ -27,7 +27,14 @@ Pick = Callable[[Any, Facts], list[NoticeRecipient]]
 
 #: facts that never go into a notice's context (and so never into an event): personal data
 PERSONAL = frozenset(
-    {"petitioner_name", "petitioner_phone", "petitioner_email", "petitioner_zalo", "petitioner_address"}
+    {
+        "petitioner_name",
+        "petitioner_phone",
+        "petitioner_email",
+        "petitioner_zalo",
+        "petitioner_address",
+        "petitioner_sealed",
+    }
 )
 
 

@@ -28,12 +28,14 @@ HAMLETS = "hamlets"
 
 
 def make_deps(r: Resources) -> Deps:
+    assert r.vault is not None, "the petitions service seals personal data: it needs the key store"
     return Deps(
         petitions=Repository(r.store, registry, PETITION, r.units),
         units=r.units,
         hamlets=PgHamletDirectory(r.pool, HAMLETS),
         pool=r.pool,
         policy=policy.load(),
+        vault=r.vault,
     )
 
 
@@ -49,6 +51,8 @@ def build() -> Service[Deps]:
             ReadModel(HamletsProjection(HAMLETS), stream=SCHEDULING_STREAM, registry=hamlets.registry),
         ],
         duties=DUTIES,
+        # it seals and opens the petitioners' personal data (caunoi.shared.vault)
+        vault=True,
     )
 
 

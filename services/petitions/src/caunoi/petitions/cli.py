@@ -102,7 +102,12 @@ def petition_command(
     "--hamlet",
     help="Thôn, tổ dân phố: tên (vd. «Thôn Đồng Tâm») hoặc mã (vd. 00691-thon-dong-tam) / hamlet name or id.",
 )
-@click.option("--text", required=True, help="Nội dung ý kiến.")
+@click.option(
+    "--text",
+    required=True,
+    help="Nội dung ý kiến; đoạn nêu danh tính ai đó đặt trong [[ ]] (được mã hóa, công khai hiện […])"
+    " / the text; passages that identify someone between [[ ]] (sealed; the public sees […]).",
+)
 @click.option("--received-on", help="Ngày tiếp nhận (YYYY-MM-DD), mặc định hôm nay.")
 @click.option("--meeting", "meeting_id", help="Mã hội nghị (nếu nêu tại hội nghị).")
 @command_options
@@ -406,9 +411,14 @@ def show(petition_id: str) -> None:
         "reply_summary",
         "internal_note",
         "text",
+        "text_private",
     ):
         if p.get(k) is not None:
             click.echo(f"  {k:<20} {p[k]}")
+    if result.get("erased"):
+        click.echo(
+            "  dữ liệu cá nhân người nêu đã bị xóa" if lang == "vi" else "  the petitioner's personal data were erased"
+        )
     click.echo("  diễn biến:" if lang == "vi" else "  timeline:")
     for h in result["history"]:
         name = h["type"].rsplit(".", 2)[-2]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from caunoi.petitions.events import Category, Channel, Complexity, Kind, Petitioner, Status, Verdict
+from caunoi.petitions.events import MASK, Category, Channel, Complexity, Kind, Petitioner, Status, Verdict
 from caunoi.shared.endpoints import Command, Request
 from caunoi.shared.ids import CommuneCode, HamletId, PetitionId, UnitCode
 
@@ -18,8 +19,20 @@ Short = Field(min_length=1, max_length=300)
 Note = Field(default=None, max_length=2000)
 
 
+_MARKED = re.compile(r"\[\[(.+?)\]\]", re.S)
+
+
+def public_text(text: str) -> tuple[str, bool]:
+    """The text as the public sees it: each passage marked ``[[…]]`` (it identifies someone)
+    replaced by ``[…]``; and whether there was one."""
+    public, n = _MARKED.subn(MASK, text)
+    return public, n > 0
+
+
 class RaisePetition(Command):
-    """Tiếp nhận ý kiến, kiến nghị."""
+    """Tiếp nhận ý kiến, kiến nghị. The petitioner's name, phone and address are sealed before
+    they are stored (erasable); passages of the text marked ``[[…]]`` too (the public text shows
+    ``[…]`` instead)."""
 
     channel: Channel
     kind: Kind = Kind.feedback
@@ -28,9 +41,18 @@ class RaisePetition(Command):
     commune_code: CommuneCode
     #: the hamlet's id from the hamlet list (``caunoi scheduling hamlets list``); required for a meeting
     hamlet_id: HamletId | None = None
+    #: passages that identify someone go between ``[[`` and ``]]``
     text: str = Text
     received_on: date | None = None
     meeting_id: str | None = Field(default=None, max_length=80)
+
+    @field_validator("text")
+    @classmethod
+    def _marks_close(cls, v: str) -> str:
+        rest = _MARKED.sub("", v)
+        if "[[" in rest or "]]" in rest:
+            raise ValueError("a passage marked as personal must open with [[ and close with ]], not nested")
+        return v
 
 
 class AnswerOnSpot(Command):
@@ -109,6 +131,14 @@ class WithdrawPetition(Command):
     petition_id: PetitionId
     reason: str | None = Note
     withdrawn_on: date | None = None
+
+
+class ErasePetitioner(Command):
+    """Xóa dữ liệu cá nhân của người nêu ý kiến (Nghị định 13/2023/NĐ-CP; Luật Bảo vệ dữ liệu cá
+    nhân 2025): operators only, with the reason (the data subject's request, its reference)."""
+
+    petition_id: PetitionId
+    reason: str = Reason
 
 
 class MergePetition(Command):

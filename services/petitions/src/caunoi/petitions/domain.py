@@ -32,6 +32,7 @@ from caunoi.petitions.commands import (
     AcceptPetition,
     AnswerOnSpot,
     ClassifyPetition,
+    ErasePetitioner,
     ExtendDeadline,
     ForwardPetition,
     GiveVerdict,
@@ -41,6 +42,7 @@ from caunoi.petitions.commands import (
     ReturnPetition,
     SetCommitment,
     WithdrawPetition,
+    public_text,
 )
 from caunoi.petitions.events import (
     Category,
@@ -56,6 +58,7 @@ from caunoi.petitions.events import (
     PetitionAnsweredOnSpot,
     PetitionClassified,
     Petitioner,
+    PetitionerDataErased,
     PetitionExtended,
     PetitionForwarded,
     PetitionMerged,
@@ -77,6 +80,7 @@ from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletRecord
 from caunoi.shared.ids import PETITION_PREFIX, REFERENCE_ALPHABET
 from caunoi.shared.units import LEVEL_COMMUNE, UnitTree, require_unit
+from caunoi.shared.vault import Sealed
 from caunoi.shared.workdays import WorkingCalendar, calendar_vn
 
 STATUS_VI = {
@@ -138,7 +142,14 @@ class Petition:
     channel: Channel | None = None
     kind: Kind = Kind.feedback
     category: Category | None = None
+    #: in clear: a petition raised before personal data were sealed (v1, v2 events)
     petitioner: Petitioner | None = None
+    #: the petitioner's personal data, sealed (v3)
+    personal: Sealed | None = None
+    #: the petitioner's personal data were erased
+    erased: bool = False
+    #: events of this petition that carry personal data in clear (written before they were sealed)
+    in_clear: int = 0
     commune_code: str = ""
     hamlet_id: str | None = None
     hamlet_name: str | None = None
@@ -195,6 +206,8 @@ def _evolve(state: Petition, event: DomainEvent) -> Petition:
                 kind=event.kind,
                 category=event.category,
                 petitioner=event.petitioner,
+                personal=event.personal,
+                in_clear=int(event.petitioner is not None),
                 commune_code=event.commune_code,
                 hamlet_id=event.hamlet_id,
                 hamlet_name=event.hamlet_name,
@@ -265,6 +278,10 @@ def _evolve(state: Petition, event: DomainEvent) -> Petition:
             return replace(state, alerts=state.alerts | {alert_key("approaching", event.deadline, event.due_on)})
         case PetitionOverdue():
             return replace(state, alerts=state.alerts | {alert_key("overdue", event.deadline, event.due_on)})
+        case DelayNoticeRequired():
+            return replace(state, in_clear=state.in_clear + int(event.petitioner is not None))
+        case PetitionerDataErased():
+            return replace(state, erased=True, petitioner=None, personal=None)
     return state
 
 
@@ -297,6 +314,8 @@ class Facts:
     actor: Actor | None = None
     #: merge: the case petition, as its events make it
     case: Petition | None = None
+    #: raise: the petitioner's personal data, sealed under their key
+    personal: Sealed | None = None
 
 
 @dataclass(frozen=True)
@@ -482,6 +501,42 @@ def forward_targets(state: Petition, facts: Facts) -> list[str]:
 
 
 def decide_raise(state: Petition, cmd: RaisePetition, facts: Facts) -> list[DomainEvent]:
+    """The new petition; its personal data go in ``facts.personal`` (sealed by the handler after
+    :func:`validate_raise`), never in clear."""
+    commune, received_on, hamlet = validate_raise(state, cmd, facts)
+    if facts.personal is None:
+        raise ValueError("the petitioner's personal data must be sealed before the petition is raised")
+    text, _ = public_text(cmd.text)
+    raised = PetitionRaised(
+        petition_id=facts.reference,
+        channel=cmd.channel,
+        kind=cmd.kind,
+        category=cmd.category,
+        personal=facts.personal,
+        confidential=cmd.petitioner.confidential,
+        commune_code=commune,
+        hamlet_id=cmd.hamlet_id,
+        hamlet_name=hamlet.name if hamlet and cmd.hamlet_id else None,
+        text=text,
+        received_on=received_on,
+        unit_path=facts.units.path(commune),
+        dataset=facts.units.dataset,
+        meeting_id=cmd.meeting_id,
+        deadline=_handle_deadline(cmd.kind, received_on, facts),
+    )
+    return [raised]
+
+
+def personal_data(cmd: RaisePetition) -> dict[str, str | None]:
+    """What is sealed of a new petition: the contact, and the whole text when passages are marked."""
+    _, marked = public_text(cmd.text)
+    p = cmd.petitioner
+    return {"name": p.name, "phone": p.phone, "address": p.address, "text": cmd.text if marked else None}
+
+
+def validate_raise(state: Petition, cmd: RaisePetition, facts: Facts) -> tuple[str, date, HamletRecord | None]:
+    """The checks of a raise (the commune, the date and the hamlet it names), before anything is
+    sealed: a refused petition leaves no key behind."""
     if state.status is not Status.new:
         raise InvalidState(
             f"Ý kiến {state.id} đã được tiếp nhận", message_en="petition already exists", field="command_id"
@@ -506,23 +561,7 @@ def decide_raise(state: Petition, cmd: RaisePetition, facts: Facts) -> list[Doma
             message_en=f"commune {commune.code} has no active hamlet {cmd.hamlet_id}",
             field="hamlet_id",
         )
-    raised = PetitionRaised(
-        petition_id=facts.reference,
-        channel=cmd.channel,
-        kind=cmd.kind,
-        category=cmd.category,
-        petitioner=cmd.petitioner,
-        commune_code=commune.code,
-        hamlet_id=cmd.hamlet_id,
-        hamlet_name=hamlet.name if hamlet and cmd.hamlet_id else None,
-        text=cmd.text,
-        received_on=received_on,
-        unit_path=facts.units.path(commune.code),
-        dataset=facts.units.dataset,
-        meeting_id=cmd.meeting_id,
-        deadline=_handle_deadline(cmd.kind, received_on, facts),
-    )
-    return [raised]
+    return commune.code, received_on, hamlet
 
 
 def decide_classify(state: Petition, cmd: ClassifyPetition, facts: Facts) -> list[DomainEvent]:
@@ -840,14 +879,14 @@ def decide_overdue(state: Petition, alert: Alert, facts: Facts) -> list[DomainEv
             noticed_on=facts.today,
         )
     ]
-    if d.kind is DeadlineKind.committed and state.petitioner is not None and state.received_on is not None:
+    if d.kind is DeadlineKind.committed and state.received_on is not None:
         events.append(
             DelayNoticeRequired(
                 petition_id=state.id,
                 committed_date=d.due_on,
                 handling_unit=state.handling_unit,
                 handling_agency=state.handling_agency,
-                petitioner=state.petitioner,
+                personal=state.personal,
                 hamlet_id=state.hamlet_id,
                 hamlet_name=state.hamlet_name,
                 commune_code=state.commune_code,
@@ -857,6 +896,26 @@ def decide_overdue(state: Petition, alert: Alert, facts: Facts) -> list[DomainEv
             )
         )
     return events
+
+
+def decide_erase(state: Petition, cmd: ErasePetitioner, facts: Facts) -> list[DomainEvent]:
+    """Erase the petitioner's personal data: the handler destroys their key once this is stored."""
+    _must_exist(state, cmd.petition_id)
+    if state.erased:
+        raise InvalidState(
+            f"Dữ liệu cá nhân của người nêu ý kiến {state.id} đã được xóa",
+            message_en=f"the personal data of petition {state.id}'s petitioner were erased already",
+            field="petition_id",
+        )
+    return [
+        PetitionerDataErased(
+            petition_id=state.id,
+            reason=cmd.reason,
+            erased_on=facts.today,
+            key_id=state.personal.key_id if state.personal else None,
+            in_clear=state.in_clear,
+        )
+    ]
 
 
 def decide_case_reply(state: Petition, case: Petition, facts: Facts) -> list[DomainEvent]:

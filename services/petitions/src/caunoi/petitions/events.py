@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from caunoi.shared.events import DomainEvent, EventRegistry
+from caunoi.shared.vault import Sealed
 
 registry = EventRegistry()
 NS = "vn.caunoi.petitions"
@@ -101,6 +102,29 @@ class Petitioner(BaseModel):
     confidential: bool = False
 
 
+class PersonalData(BaseModel):
+    """What a ``Sealed`` box of this service holds (JSON, AES-256-GCM under the petitioner's key,
+    opened with the petition's reference as context): the petitioner's contact, and the petition's
+    whole text when the clerk marked passages of it as identifying someone."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    phone: str | None = None
+    address: str | None = None
+    #: the text as written, with the marked passages (the event's ``text`` has them blanked)
+    text: str | None = None
+
+
+#: what replaces a passage the clerk marked ``[[…]]`` in the public text
+MASK = "[…]"
+
+
+def petitioner_key(petition_id: str) -> str:
+    """The id of the key a petition's personal data is sealed under (one per petitioner)."""
+    return f"petitioner:{petition_id}"
+
+
 class Deadline(BaseModel):
     """A deadline as the policy in force computed it: what the petition was judged by."""
 
@@ -122,13 +146,21 @@ class Deadline(BaseModel):
 
 @registry.register
 class PetitionRaised(DomainEvent):
+    """v3: the petitioner's personal data are sealed (``personal``), never in clear; passages of
+    the text the clerk marked as identifying someone are blanked in ``text`` (and sealed whole)."""
+
     NAME = f"{NS}.PetitionRaised"
-    VERSION = 2
+    VERSION = 3
     petition_id: str
     channel: Channel
     kind: Kind
     category: Category
-    petitioner: Petitioner
+    #: in clear: only in events written before v3 (they stay so in the log: it is immutable)
+    petitioner: Petitioner | None = None
+    #: v3: name, phone, address (and the whole text if passages were marked), encrypted
+    personal: Sealed | None = None
+    #: v3: the petitioner asked not to be named in reports
+    confidential: bool = False
     commune_code: str
     #: the hamlet's stable id (``<commune>-<slug>``) and its name when the petition was raised
     hamlet_id: str | None = None
@@ -145,6 +177,12 @@ class PetitionRaised(DomainEvent):
 @registry.upcaster(PetitionRaised.NAME, 1)
 def _raised_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "deadline": None}
+
+
+@registry.upcaster(PetitionRaised.NAME, 2)
+def _raised_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    confidential = bool((data.get("petitioner") or {}).get("confidential", False))
+    return {**data, "personal": None, "confidential": confidential}
 
 
 @registry.register
@@ -339,12 +377,16 @@ class DelayNoticeRequired(DomainEvent):
     service sends it; this event carries what the notice needs."""
 
     NAME = f"{NS}.DelayNoticeRequired"
+    VERSION = 2
     petition_id: str
     committed_date: date
     handling_unit: str
     handling_agency: str | None = None
-    #: to whom: the petitioner (personal data: only for the units concerned)
-    petitioner: Petitioner
+    #: to whom: the petitioner, in clear only in v1 events (they stay so in the log)
+    petitioner: Petitioner | None = None
+    #: v2: the petitioner's contact as the petition sealed it (None once erased, or for a petition
+    #: raised before personal data were sealed)
+    personal: Sealed | None = None
     #: and the hamlet that held the meeting, if any
     hamlet_id: str | None = None
     hamlet_name: str | None = None
@@ -353,3 +395,24 @@ class DelayNoticeRequired(DomainEvent):
     #: the opinion, as raised
     text: str
     noticed_on: date
+
+
+@registry.upcaster(DelayNoticeRequired.NAME, 1)
+def _delay_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "personal": None}
+
+
+@registry.register
+class PetitionerDataErased(DomainEvent):
+    """The petitioner's personal data were erased (crypto-shredding): the key their data were
+    sealed under is destroyed, so every sealed copy, in the log, exports and backups, is unreadable
+    from now on; read models drop what they kept. ``in_clear`` counts this petition's events
+    written before personal data were sealed, which keep them in clear: the log is immutable."""
+
+    NAME = f"{NS}.PetitionerDataErased"
+    petition_id: str
+    reason: str
+    erased_on: date
+    #: the destroyed key (None: nothing of this petition was ever sealed)
+    key_id: str | None = None
+    in_clear: int = 0

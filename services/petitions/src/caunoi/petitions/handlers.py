@@ -6,7 +6,7 @@ the NATS subjects to them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from caunoi.petitions import domain
@@ -14,6 +14,7 @@ from caunoi.petitions.commands import (
     AcceptPetition,
     AnswerOnSpot,
     ClassifyPetition,
+    ErasePetitioner,
     ExtendDeadline,
     ForwardPetition,
     GiveVerdict,
@@ -29,6 +30,7 @@ from caunoi.petitions.commands import (
     WithdrawPetition,
 )
 from caunoi.petitions.domain import Facts, Petition
+from caunoi.petitions.events import PersonalData, PetitionerDataErased, PetitionRaised, petitioner_key
 from caunoi.petitions.policy import Policy, default_policy
 from caunoi.petitions.readmodel import (
     EXPORT_COLUMNS,
@@ -37,7 +39,9 @@ from caunoi.petitions.readmodel import (
     area_codes,
     get_petition,
     list_petitions,
+    open_personal,
     petition_stats,
+    petitioner_matches,
     status_counts,
 )
 from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
@@ -50,6 +54,7 @@ from caunoi.shared.hamlets import HamletDirectory
 from caunoi.shared.projection import Pool
 from caunoi.shared.readmodel import NO_DATABASE
 from caunoi.shared.units import DATASET_2025, DATASET_LEGACY, Succession, UnitTree, require_unit
+from caunoi.shared.vault import InMemoryVault, KeyDestroyed, Vault
 from caunoi.shared.workdays import WorkingCalendar, calendar_vn
 
 #: tries at a free reference before giving up (a taken one is astronomically rare)
@@ -57,7 +62,9 @@ MAX_REFERENCE_ATTEMPTS = 4
 #: who sees personal data (name, phone, address) and internal notes: officials of the units concerned
 OFFICIALS = frozenset({Role.clerk, Role.officer})
 #: event data that carries personal data or stays in the office
-PRIVATE_EVENT_FIELDS = ("petitioner", "internal_note", "answer")
+PRIVATE_EVENT_FIELDS = ("petitioner", "personal", "internal_note", "answer")
+#: who may erase a petitioner's personal data
+ERASERS = frozenset({Role.operator})
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,8 @@ class Deps:
     #: the deadline policy in force (policy.py)
     policy: Policy = field(default_factory=default_policy)
     calendar: WorkingCalendar = field(default_factory=calendar_vn)
+    #: the personal-data key store (caunoi.shared.vault)
+    vault: Vault = field(default_factory=InMemoryVault)
 
 
 def facts_for(ctx: RequestContext, deps: Deps, **more: Any) -> Facts:
@@ -91,12 +100,17 @@ async def raise_petition(cmd: RaisePetition, ctx: RequestContext, deps: Deps) ->
         reference = domain.reference_for(ctx.command_id, attempt)
         facts = facts_for(ctx, deps, reference=reference, hamlet=hamlet)
         try:
-            events = domain.decide_raise(domain.initial(), cmd, facts)
-        except CommandError:
-            # refused now, but a retry of a command accepted before is answered with what it did
+            domain.validate_raise(domain.initial(), cmd, facts)
+            sealed = await deps.vault.seal(petitioner_key(reference), reference, domain.personal_data(cmd))
+        except (CommandError, KeyDestroyed) as e:
+            # refused now (or its petitioner erased since), but a retry of a command accepted
+            # before is answered with what it did
             if done := await deps.petitions.replay_of(reference, ctx):
                 return result(done)
+            if isinstance(e, KeyDestroyed):
+                continue  # the reference of another petition, whose petitioner was erased
             raise
+        events = domain.decide_raise(domain.initial(), cmd, replace(facts, personal=sealed))
         try:
             return result(await deps.petitions.create(reference, ctx, events))
         except AggregateExists:
@@ -143,6 +157,27 @@ async def verdict(cmd: GiveVerdict, ctx: RequestContext, deps: Deps) -> dict[str
 async def withdraw(cmd: WithdrawPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
     out = await deps.petitions.execute(cmd.petition_id, ctx, domain.decide_withdraw, cmd, facts_for(ctx, deps))
     return result(out)
+
+
+async def erase(cmd: ErasePetitioner, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    """Erase the petitioner's personal data: record it, then destroy their key (a retry of the same
+    command finishes an erasure whose key was not destroyed yet)."""
+    loaded = await deps.petitions.get(cmd.petition_id, ctx)
+    out = loaded.done_by(ctx) or await deps.petitions.save(
+        loaded, ctx, domain.decide_erase(loaded.state, cmd, facts_for(ctx, deps))
+    )
+    erased = next(r.event for r in out.events if isinstance(r.event, PetitionerDataErased))
+    erasure = None
+    if erased.key_id is not None:
+        erasure = await deps.vault.destroy(erased.key_id, by=ctx.actor.id, reason=cmd.reason)
+    return reply(
+        out,
+        petition_id=out.aggregate_id,
+        key_destroyed=erasure is not None,
+        destroyed_at=erasure.destroyed_at.isoformat() if erasure else None,
+        #: events written before personal data were sealed: they keep them in clear
+        in_clear=erased.in_clear,
+    )
 
 
 async def merge(cmd: MergePetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
@@ -199,14 +234,17 @@ async def list_query(q: ListPetitions, ctx: RequestContext, deps: Deps) -> dict[
         "received_from": q.received_from,
         "received_to": q.received_to,
         "search": q.search,
-        "petitioner": q.petitioner,
     }
     columns = EXPORT_COLUMNS if q.full else PUBLIC_COLUMNS
     if private:
         columns = (*columns, *PRIVATE_COLUMNS)
     async with deps.pool.acquire() as conn:
+        if q.petitioner:
+            filters["ids"] = await petitioner_matches(conn, filters, q.petitioner, deps.vault)
         total, rows = await list_petitions(conn, filters, columns, q.limit, q.offset)
         counts = await status_counts(conn, filters) if q.counts else None
+    if private:
+        rows = await open_personal(rows, deps.vault)
     out = {"total": total, "items": rows, "personal_data": private}
     return out | {"counts": counts} if counts is not None else out
 
@@ -223,14 +261,22 @@ async def show_query(q: ShowPetition, ctx: RequestContext, deps: Deps) -> dict[s
         row = await get_petition(conn, q.petition_id, (*EXPORT_COLUMNS, *(PRIVATE_COLUMNS if private else ())))
     facts = facts_for(ctx, deps)
     actions = domain.available_actions(loaded.state, facts) if ctx.actor.roles & COMMAND_ROLES else []
+    if row is not None and private:
+        [row] = await open_personal([row], deps.vault)
+    state = loaded.state
+    # officials see the petitioner as sealed (while the key lives); nobody sees erased data
+    opened = None
+    if private and isinstance(raised := loaded.history[0].event, PetitionRaised) and raised.personal:
+        opened = await deps.vault.open(raised.personal, q.petition_id)
     return {
         "petition": row,
-        "status": loaded.state.status.value,
+        "status": state.status.value,
         "personal_data": private,
         #: the commands its state allows this actor (what a client offers)
         "actions": actions,
         #: where it may be forwarded (the units above the one handling it, then that unit itself)
         "forward_to": domain.forward_targets(loaded.state, facts) if "forward" in actions else [],
+        "erased": state.erased,
         "history": [
             {
                 "seq": r.seq,
@@ -241,15 +287,21 @@ async def show_query(q: ShowPetition, ctx: RequestContext, deps: Deps) -> dict[s
                 "unit": r.envelope.unitcode,
                 "correlationid": r.envelope.correlationid,
                 "causationid": r.envelope.causationid,
-                "data": redact(r.event.model_dump(mode="json"), private),
+                "data": redact(r.event.model_dump(mode="json"), private and not state.erased, opened),
             }
             for r in loaded.history
         ],
     }
 
 
-def redact(data: dict[str, Any], private: bool) -> dict[str, Any]:
-    return data if private else {k: v for k, v in data.items() if k not in PRIVATE_EVENT_FIELDS}
+def redact(data: dict[str, Any], private: bool, opened: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An event's data as an actor may read it: personal data only for officials, opened."""
+    if not private:
+        return {k: v for k, v in data.items() if k not in PRIVATE_EVENT_FIELDS}
+    if data.get("personal") is None:
+        return data
+    clear = PersonalData.model_validate(opened).model_dump() if opened else None
+    return {**{k: v for k, v in data.items() if k != "personal"}, "petitioner": clear}
 
 
 #: how a statistics group is computed from a row (fixed SQL, never from the request)
@@ -305,6 +357,7 @@ ENDPOINTS: list[Endpoint[Deps]] = [
     command("verdict", GiveVerdict, verdict, "The petitioner's verdict: satisfied, or not resolved (reopens)"),
     command("withdraw", WithdrawPetition, withdraw, "Withdraw before resolution (rút đơn)"),
     command("merge", MergePetition, merge, "Merge into a case about the same matter (gộp vụ việc)"),
+    command("erase", ErasePetitioner, erase, "Erase the petitioner's personal data (xóa dữ liệu cá nhân)", ERASERS),
     query("list", ListPetitions, list_query, "List petitions: unit (with sub-units and legacy units), filters, search"),
     query("show", ShowPetition, show_query, "One petition: its current row and its whole timeline from the log"),
     query("stats", PetitionStats, stats_query, "Figures: counts, median days, on-time and satisfaction rates"),

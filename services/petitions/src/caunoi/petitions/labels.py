@@ -93,6 +93,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "DeadlineApproaching": ("Sắp đến hạn", "deadline approaching"),
     "PetitionOverdue": ("Quá hạn", "overdue"),
     "DelayNoticeRequired": ("Phải thông báo chậm giải quyết", "delay notice required"),
+    "PetitionerDataErased": ("Xóa dữ liệu cá nhân người nêu", "petitioner's personal data erased"),
 }
 
 
@@ -145,4 +146,6 @@ def _detail(name: str, d: dict[str, Any]) -> str:
             return f"{d['deadline']} {d['due_on']}"
         case "DelayNoticeRequired":
             return f"committed {d['committed_date']}"
+        case "PetitionerDataErased":
+            return str(d["reason"])
     return ""

@@ -7,6 +7,12 @@ Unit codes only mean something in their dataset, so ``reach`` holds qualified co
 (``vn-2024``) units it succeeded. Text search ignores Vietnamese accents: the projection writes
 folded copies of the text (``search``) and of the petitioner's name, as PostgreSQL's ``unaccent``
 is not always installed.
+
+Personal data come sealed in the events (v3) and stay sealed here (``personal_sealed``): the read
+model is a function of the log alone, whatever keys exist, so a rebuild, an audit replay or a
+fresh installation fed the same log makes the same rows. Officials' queries open the boxes of the
+rows they return (:func:`open_personal`); an erasure (``PetitionerDataErased``) drops the box, and
+the name, phone and address petitions raised before v3 carry in clear.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from caunoi.petitions.events import (
     Deadline,
     DeadlineApproaching,
     DeadlineKind,
+    PersonalData,
     PetitionAccepted,
     PetitionAnsweredOnSpot,
     PetitionClassified,
+    PetitionerDataErased,
     PetitionExtended,
     PetitionForwarded,
     PetitionMerged,
@@ -40,6 +48,7 @@ from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
 from caunoi.shared.units import UnitTree, fold
+from caunoi.shared.vault import Sealed, Vault
 
 DEADLINES = tuple(DeadlineKind)
 #: every date of a petition's life, in order: the columns of an export
@@ -80,12 +89,19 @@ class PetitionsProjection(RowPerAggregate):
         "category": "text NOT NULL",
         "eligible": "boolean",
         "ineligible_reason": "text",
-        "petitioner_name": "text NOT NULL",
+        #: personal data in clear: petitions raised before they were sealed (v1, v2); None once erased
+        "petitioner_name": "text",
         "petitioner_phone": "text",
         "petitioner_address": "text",
         "confidential": "boolean NOT NULL",
-        #: the name folded (lowercase, no accents), for search
+        #: that name folded (lowercase, no accents), for search
         "petitioner_search": "text NOT NULL",
+        #: personal data sealed (v3: JSON of the event's box), opened by officials' queries; None once erased
+        "personal_sealed": "text",
+        #: the key they are sealed under
+        "personal_key": "text",
+        #: the petitioner's personal data were erased
+        "erased": "boolean NOT NULL",
         "commune_code": "text NOT NULL",
         "hamlet_id": "text",
         "hamlet": "text",
@@ -180,6 +196,7 @@ class PetitionsProjection(RowPerAggregate):
 
 def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
     at = rec.envelope.time
+    who = ev.petitioner  # in clear: raised before personal data were sealed
     return {
         "id": ev.petition_id,
         "status": Status.received.value,
@@ -188,11 +205,14 @@ def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
         "category": ev.category.value,
         "eligible": None,
         "ineligible_reason": None,
-        "petitioner_name": ev.petitioner.name,
-        "petitioner_phone": ev.petitioner.phone,
-        "petitioner_address": ev.petitioner.address,
-        "confidential": ev.petitioner.confidential,
-        "petitioner_search": fold(ev.petitioner.name),
+        "petitioner_name": who.name if who else None,
+        "petitioner_phone": who.phone if who else None,
+        "petitioner_address": who.address if who else None,
+        "confidential": ev.confidential,
+        "petitioner_search": fold(who.name) if who else "",
+        "personal_sealed": ev.personal.model_dump_json() if ev.personal else None,
+        "personal_key": ev.personal.key_id if ev.personal else None,
+        "erased": False,
         "commune_code": ev.commune_code,
         "hamlet_id": ev.hamlet_id,
         "hamlet": ev.hamlet_name,
@@ -343,6 +363,8 @@ def _event_change(row: Row, ev: Any) -> Row | None:
             return {"alerts": [*row["alerts"], alert_key("approaching", ev.deadline, ev.due_on)]}
         case PetitionOverdue():
             return {"alerts": [*row["alerts"], alert_key("overdue", ev.deadline, ev.due_on)]}
+        case PetitionerDataErased():
+            return {c: None for c in PERSONAL_COLUMNS} | {"petitioner_search": "", "erased": True}
     return None
 
 
@@ -382,14 +404,11 @@ PUBLIC_COLUMNS = (
     "updated_at",
 )
 #: personal data and what stays in the office: officials of the units concerned only
-PRIVATE_COLUMNS = (
-    "petitioner_name",
-    "petitioner_phone",
-    "petitioner_address",
-    "confidential",
-    "answer",
-    "internal_note",
-)
+#: personal data: dropped when the petitioner is erased
+PERSONAL_COLUMNS = ("petitioner_name", "petitioner_phone", "petitioner_address", "personal_sealed")
+PRIVATE_COLUMNS = (*PERSONAL_COLUMNS, "confidential", "answer", "internal_note", "erased")
+#: what officials read of personal data: the clear columns, filled from the sealed box if any
+OPENED_COLUMNS = ("petitioner_name", "petitioner_phone", "petitioner_address", "text_private")
 EXPORT_COLUMNS = tuple(
     dict.fromkeys((*PUBLIC_COLUMNS, *LIFECYCLE, "extensions", "forwards", "reopened", "days_to_resolve"))
 )
@@ -449,8 +468,8 @@ def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     if text := filters.get("search"):
         for word in fold(text).split():
             where.append(f"search LIKE {arg('%' + word + '%')}")
-    if who := filters.get("petitioner"):
-        where.append(f"petitioner_search LIKE {arg('%' + fold(who) + '%')}")
+    if (ids := filters.get("ids")) is not None:
+        where.append(f"id = ANY({arg(list(ids))}::text[])")
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
@@ -495,6 +514,34 @@ async def status_counts(conn: Conn, filters: dict[str, Any]) -> dict[str, Any]:
         "overdue": sum(r["overdue"] for r in rows),
         "approaching": sum(r["approaching"] for r in rows),
     }
+
+
+async def open_personal(rows: list[dict[str, Any]], vault: Vault) -> list[dict[str, Any]]:
+    """Officials' rows with their sealed personal data opened (one read of the key store): the
+    name, phone and address, and the text with its marked passages (``text_private``). A box whose
+    key was destroyed opens to nothing."""
+    sealed = [r for r in rows if r.get("personal_sealed")]
+    opened = await vault.open_many([(Sealed.model_validate_json(r["personal_sealed"]), r["id"]) for r in sealed])
+    clear = {r["id"]: PersonalData.model_validate(o) for r, o in zip(sealed, opened, strict=True) if o is not None}
+    for r in rows:
+        r.pop("personal_sealed", None)
+        r.setdefault("text_private", None)
+        if (p := clear.get(r["id"])) is not None:
+            r |= {"petitioner_name": p.name, "petitioner_phone": p.phone, "petitioner_address": p.address,
+                  "text_private": p.text}  # fmt: skip
+    return rows
+
+
+async def petitioner_matches(conn: Conn, filters: dict[str, Any], who: str, vault: Vault) -> list[str]:
+    """The petitions among ``filters`` whose petitioner's name holds ``who`` (any case, accents
+    optional): names in clear are searched in PostgreSQL, sealed ones opened (officials only)."""
+    cond, args = where_clause(filters)
+    rows = await conn.fetch(f"SELECT id, petitioner_search, personal_sealed FROM petitions.petitions{cond}", *args)
+    want = fold(who)
+    found = [r["id"] for r in rows if want in r["petitioner_search"]]
+    sealed = [dict(r) for r in rows if r["personal_sealed"]]
+    opened = await open_personal(sealed, vault)
+    return found + [r["id"] for r in opened if r["petitioner_name"] and want in fold(r["petitioner_name"])]
 
 
 async def get_petition(conn: Conn, petition_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
