@@ -15,9 +15,9 @@ import pytest_asyncio
 from support import Harness, Servers
 
 from caunoi.reporting.bootstrap import STREAM, read_models, wire
+from caunoi.reporting.deps import Deps
 from caunoi.reporting.duties import DUTIES
 from caunoi.reporting.events import registry
-from caunoi.reporting.deps import Deps
 from caunoi.reporting.handlers import ENDPOINTS
 from caunoi.reporting.settings import ReportingSettings
 from caunoi.shared.duties import DutyRunner

@@ -16,6 +16,8 @@ from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.projection import Pool
 from caunoi.shared.units import UnitTree
 
+Body = dict[str, Any]
+
 
 def at(y: int, m: int, d: int, hh: int = 12) -> datetime:
     return datetime(y, m, d, hh, tzinfo=TZ).astimezone(UTC)
@@ -67,7 +69,7 @@ def evaluation(model_id: str, results: tuple[float, float, float] = (55, 3.2, 0)
     }  # fmt: skip
 
 
-def vote(model_id: str, tier: str, members: int = 15, present: int = 13, in_favour: int = 12, **x: Any) -> dict[str, Any]:
+def vote(model_id: str, tier: str, members: int = 15, present: int = 13, in_favour: int = 12, **x: Any) -> Body:
     return {"model_id": model_id, "tier": tier, "members": members, "present": present, "in_favour": in_favour,
             "against": 1, "abstaining": 0, **x}  # fmt: skip
 

@@ -194,8 +194,8 @@ async def test_a_model_evaluated_below_is_not_recognised_and_the_views_find_it(p
     await svc.ok("model_report", {"model_id": weak, "achievements": "Chưa đạt"}, as_=clerk)
     err = await svc.error("model_vote", vote(weak, "grassroots"), as_=clerk)
     assert err["code"] == "rule_violated" and "«kém»" in err["message"]
-    idle = (await svc.ok("model_register", registration("00700", name="Mô hình «4 không»", field="four_no",
-                                                        registered_on="2025-11-01"), as_=officer))["model_id"]  # fmt: skip
+    body = registration("00700", name="Mô hình «4 không»", field="four_no", registered_on="2025-11-01")
+    idle = (await svc.ok("model_register", body, as_=officer))["model_id"]
 
     listing = await svc.ok("models", {"unit": "08"}, as_=officer)
     assert {i["id"]: (i["stage"], i["level"]) for i in listing["items"]} == {

@@ -18,9 +18,9 @@ import pytest
 from support import Servers, wait_projected
 
 from caunoi.reporting.bootstrap import STREAM, wire
+from caunoi.reporting.deps import Deps
 from caunoi.reporting.domain.periods import TZ
 from caunoi.reporting.duties import DUTIES
-from caunoi.reporting.deps import Deps
 from caunoi.shared.client import Client
 from caunoi.shared.clock import today_vn
 from caunoi.shared.context import Role
