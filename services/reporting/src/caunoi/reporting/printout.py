@@ -1,8 +1,9 @@
 """A report printed as the provincial reports in the seeds are laid out: the issuing unit and the
 national motto at the head, place and date, «BÁO CÁO» and what it reports on, I. the results
-(meetings, then the people's opinions: what was raised, answered, forwarded, resolved), the
-figures with any correction beside the computed value, the table by unit below, the charts,
-II. the assessment, III. the proposals, and the recipients (the tier above, «báo cáo»).
+(meetings, then the people's opinions: what was raised, answered, forwarded, resolved, then the
+"Dân vận khéo" models), the figures with any correction beside the computed value, the table by
+unit below, the charts, II. the assessment, III. the proposals, and the recipients (the tier
+above, «báo cáo»).
 
 Input: a report as the ``report`` query returns it (or a compilation, :func:`view_of_compilation`).
 """
@@ -155,7 +156,16 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
         )
         doc.paragraph(f"Chuyển đến: {to}.")
 
-    heading(doc, "3. Số liệu tổng hợp", level=2)
+    heading(doc, "3. Xây dựng mô hình «Dân vận khéo»", level=2)
+    doc.paragraph(
+        f"Trong kỳ, {final['models_registered']} mô hình đăng ký xây dựng; {final['models_evaluated']} mô hình tự "
+        f"đánh giá (vượt: {final['models_exceeded']}, bằng: {final['models_met']}, kém: {final['models_below']}); "
+        f"được công nhận cấp cơ sở: {final['models_recognised_grassroots']}, cấp huyện: "
+        f"{final['models_recognised_district']}, cấp tỉnh: {final['models_recognised_province']}; "
+        f"{final['models_commended']} mô hình được biểu dương, khen thưởng."
+    )
+
+    heading(doc, "4. Số liệu tổng hợp", level=2)
     rows = []
     for key, (vi, _) in FIGURES.items():
         if key == "units_without":
@@ -172,7 +182,7 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
     table(doc, ["Chỉ tiêu", "Tổng hợp tự động", "Điều chỉnh", "Lý do điều chỉnh"], rows, widths=(70, 28, 24, 53))
 
     if comp["by_unit"]:
-        heading(doc, "4. Kết quả theo đơn vị", level=2)
+        heading(doc, "5. Kết quả theo đơn vị", level=2)
         active = [u for u in comp["by_unit"] if any(u["figures"][k] for k, _ in BY_UNIT)]
         unit_rows = [[u["name"], *(u["figures"][k] for k, _ in BY_UNIT), percent(u["figures"]["on_time_rate"])]
                      for u in active]  # fmt: skip
@@ -184,7 +194,7 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
 
     by_field = comp["totals"]["opinions_by_field"]
     if by_field:
-        heading(doc, "5. Ý kiến, kiến nghị theo lĩnh vực và kênh tiếp nhận", level=2)
+        heading(doc, "6. Ý kiến, kiến nghị theo lĩnh vực và kênh tiếp nhận", level=2)
         table(doc, ["Lĩnh vực", "Số ý kiến"], [[FIELDS_VI.get(k, k), n] for k, n in by_field.items()], widths=(120, 55))
         channels = comp["totals"]["opinions_by_channel"]
         table(doc, ["Kênh tiếp nhận", "Số ý kiến"], [[CHANNELS_VI.get(k, k), n] for k, n in channels.items()],
@@ -192,7 +202,7 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
 
     s = comp["series"]
     unit_names = {u["code"]: u["name"] for u in comp["by_unit"]}
-    heading(doc, "6. Biểu đồ", level=2)
+    heading(doc, "7. Biểu đồ", level=2)
     # the units that held a meeting in the twelve months (a province has a hundred communes)
     held = {c: v for c, v in s["meetings_by_unit"].items() if any(v)}
     doc.image(charts.meetings_per_month(s["months"], dict(list(held.items())[:40]), unit_names), width=165)
