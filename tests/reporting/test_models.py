@@ -207,14 +207,16 @@ async def test_a_model_evaluated_below_is_not_recognised_and_the_views_find_it(p
     assert [i["id"] for i in (await svc.ok("models", {"unit": "08", "stage": "idea"}))["items"]] == [idle]
     assert [i["id"] for i in (await svc.ok("models", {"unit": "00694"}, as_=clerk))["items"]] == [weak]
     assert (await svc.error("models", {"unit": "08"}, as_=clerk))["code"] == "forbidden"
-    # not updated for 3 months (the default): the idle one, whose only event was stored "today"...
-    assert (await svc.ok("models", {"unit": "08", "stale": True}))["items"] == []
-    # ...until four months have passed with no event on it, while the other gets a monitoring entry
-    svc.now = at(2026, 10, 2)
-    await svc.ok("model_monitor", {"model_id": weak, "kind": "activity", "text": "Vận động thêm 10 hộ"}, as_=clerk)
+    # not updated for 3 months (the default): the idle one, whose only step (its registration) is of November
     stale = await svc.ok("models", {"unit": "08", "stale": True})
     assert [i["id"] for i in stale["items"]] == [idle] and stale["stale_months"] == 3
-    assert [i["id"] for i in (await svc.ok("models", {"unit": "08", "stale": True, "months": 5}))["items"]] == []
+    assert stale["items"][0]["last_step_on"] == "2025-11-01"
+    assert [i["id"] for i in (await svc.ok("models", {"unit": "08", "stale": True, "months": 8}))["items"]] == []
+    # four months on, the other too, until something happens on it
+    svc.now = at(2026, 10, 2)
+    assert {i["id"] for i in (await svc.ok("models", {"unit": "08", "stale": True}))["items"]} == {weak, idle}
+    await svc.ok("model_monitor", {"model_id": weak, "kind": "activity", "text": "Vận động thêm 10 hộ"}, as_=clerk)
+    assert [i["id"] for i in (await svc.ok("models", {"unit": "08", "stale": True}))["items"]] == [idle]
     # targets against results
     targets = await svc.ok("model_targets", {"unit": "08"}, as_=officer)
     rows = {(i["model_id"], i["target_id"]): (i["target"], i["result"], i["level"]) for i in targets["items"]}

@@ -299,10 +299,10 @@ def list_(
         r["stage_label"] = label(r["stage"], STAGE_VI, lang)
         r["level_label"] = label(r["level"], LEVEL_VI, lang)
         r["tier_label"] = label(r["tier"], TIER_VI, lang)
-        r["updated"] = str(r["updated_at"])[:10]
+        r["updated"] = str(r["last_step_on"])[:10]
     cols = [("id", "Mã", "Id"), ("name", "Mô hình", "Model"), ("unit_name", "Đơn vị", "Unit"),
             ("field_label", "Lĩnh vực", "Field"), ("stage_label", "Bước", "Stage"), ("level_label", "Mức", "Level"),
-            ("tier_label", "Công nhận", "Recognised"), ("updated", "Cập nhật", "Updated")]  # fmt: skip
+            ("tier_label", "Công nhận", "Recognised"), ("updated", "Cập nhật gần nhất", "Last step")]  # fmt: skip
     click.echo(table(result["items"], cols, lang))
     stale_note = f" — {result['stale_months']} tháng không cập nhật" if result.get("stale_months") else ""
     click.echo(f"\n{result['total']}{stale_note}")

@@ -8,9 +8,10 @@ the model's path, by its own people. Reads are scoped to the actor's sub-tree (`
 
 from __future__ import annotations
 
+import calendar
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from caunoi.reporting import model_queries
@@ -165,24 +166,22 @@ def _area(ctx: RequestContext, deps: Deps, unit: str | None) -> str | None:
     return query_area(ctx.actor, deps.units, unit)
 
 
-def months_back(moment: datetime, months: int) -> datetime:
-    """The same moment ``months`` calendar months earlier (the day clipped to the month's length)."""
-    index = moment.year * 12 + moment.month - 1 - months
-    year, month = divmod(index, 12)
-    first_next = date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
-    last_day = (first_next - date(year, month + 1, 1)).days
-    return moment.replace(year=year, month=month + 1, day=min(moment.day, last_day))
+def months_back(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier (clipped to the month's length)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 async def list_models(q: ListModels, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
     unit = _area(ctx, deps, q.unit)
     months = q.months or deps.stale_months
-    before = months_back(ctx.received_at, months) if q.stale else None
+    before = months_back(ctx.today, months) if q.stale else None
     async with deps.pool.acquire() as conn:
         rows = await model_queries.models_under(conn, unit, field=q.field, stage=q.stage, level=q.level, tier=q.tier,
                                                 updated_before=before, limit=q.limit)  # fmt: skip
     items = [{k: r[k] for k in ("id", "name", "kind", "holder", "field", "unit_code", "unit_name", "agency",
-                                 "registered_on", "stage", "level", "tier", "recognised_on", "updated_at", "events")}
+                                 "registered_on", "stage", "level", "tier", "recognised_on", "last_step_on",
+                                 "updated_at", "events")}
              for r in rows]  # fmt: skip
     counts = {
         key: dict(sorted(Counter(i[key] or "-" for i in items).items())) for key in ("stage", "level", "field", "tier")

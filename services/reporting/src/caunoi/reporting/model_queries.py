@@ -4,7 +4,7 @@ report's area counts (``reach && <the area's codes>``)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from caunoi.reporting.domain.figures import ModelLife
@@ -16,7 +16,7 @@ T = f'"{MODELS}".models'
 COLUMNS = (
     "id, name, kind, holder, field, unit_code, unit_name, unit_level, unit_path, dataset, agency, registered_on,"
     " stage, level, evaluated_on, replicable_at, tier, recognised_on, targets, evaluations, notices, commendations,"
-    " events, updated_at"
+    " last_step_on, events, updated_at"
 )
 
 
@@ -32,15 +32,15 @@ async def models_under(
     stage: str | None = None,
     level: str | None = None,
     tier: str | None = None,
-    updated_before: datetime | None = None,
+    updated_before: date | None = None,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """Models under ``unit`` (everything: None), newest first; ``updated_before``: those whose last
-    event is older (not updated since)."""
+    """Models under ``unit`` (everything: None), newest first; ``updated_before``: those whose latest
+    step is older (not updated since)."""
     where: list[str] = []
     args: list[object] = []
     filters = (("unit_path @> ARRAY[${}::text]", unit), ("field = ${}", field), ("stage = ${}", stage),
-               ("level = ${}", level), ("tier = ${}", tier), ("updated_at < ${}", updated_before))  # fmt: skip
+               ("level = ${}", level), ("tier = ${}", tier), ("last_step_on < ${}", updated_before))  # fmt: skip
     for cond, value in filters:
         if value is not None:
             args.append(value)

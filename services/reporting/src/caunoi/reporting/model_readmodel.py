@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from caunoi.reporting.domain.models import MODEL, TIERS, Model, evolve, stage_after
+from caunoi.reporting.domain.models import MODEL, TIERS, Model, evolve, stage_after, step_date
 from caunoi.reporting.model_commands import Stage
 from caunoi.reporting.model_events import (
     MODEL_EVENTS,
@@ -22,6 +22,7 @@ from caunoi.reporting.model_events import (
 )
 from caunoi.reporting.readmodel import qualified_path
 from caunoi.shared.aggregate import RecordedEvent
+from caunoi.shared.clock import VN
 from caunoi.shared.readmodel import Row, RowPerAggregate
 
 MODELS = "models"
@@ -83,7 +84,8 @@ class ModelsProjection(RowPerAggregate):
         "evaluations": "jsonb NOT NULL",
         "notices": "jsonb NOT NULL",
         "commendations": "jsonb NOT NULL",
-        #: any event on the model counts as an update
+        #: any event on the model is an update: the latest day a step happened, and when last recorded
+        "last_step_on": "date NOT NULL",
         "events": "integer NOT NULL",
         "updated_at": "timestamptz NOT NULL",
         "last_seq": "bigint NOT NULL",
@@ -91,7 +93,7 @@ class ModelsProjection(RowPerAggregate):
     indexes: ClassVar[dict[str, str]] = {
         "models_unit_path": "USING gin (unit_path)",
         "models_reach": "USING gin (reach)",
-        "models_updated": "(updated_at)",
+        "models_last_step": "(last_step_on)",
     }
 
     def key(self, rec: RecordedEvent) -> str | None:
@@ -108,7 +110,7 @@ class ModelsProjection(RowPerAggregate):
                 "reach": qualified_path(ev.dataset, list(ev.unit_path)), "dataset": ev.dataset, "agency": ev.agency,
                 "registered_on": ev.registered_on, "stage": state.stage.value, "level": None, "evaluated_on": None,
                 "replicable_at": None, "tier": None, "recognised_on": None, "targets": targets_of(state),
-                "evaluations": [], "notices": [], "commendations": [], "events": 0,
+                "evaluations": [], "notices": [], "commendations": [], "last_step_on": None, "events": 0,
             }  # fmt: skip
             return _text(self._touched(new, rec))
         if row is None:
@@ -134,4 +136,7 @@ class ModelsProjection(RowPerAggregate):
 
     @staticmethod
     def _touched(row: Row, rec: RecordedEvent) -> Row:
-        return {**row, "events": row["events"] + 1, "updated_at": rec.envelope.time, "last_seq": rec.seq}
+        day = step_date(rec.event, rec.envelope.time.astimezone(VN).date())
+        last = max(day, row["last_step_on"]) if row.get("last_step_on") else day
+        return {**row, "last_step_on": last, "events": row["events"] + 1, "updated_at": rec.envelope.time,
+                "last_seq": rec.seq}  # fmt: skip

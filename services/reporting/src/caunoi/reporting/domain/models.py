@@ -117,6 +117,27 @@ def stage_after(stage: Stage, event: DomainEvent) -> Stage:
     return max(stage, STEP_OF.get(type(event), stage), key=_STAGES.index)
 
 
+def step_date(event: DomainEvent, recorded: date) -> date:
+    """The day a step happened, as its event says (a replication plan: the day it was recorded, since
+    its own date is when the replication starts). A model is "not updated" when its latest step is old."""
+    match event:
+        case ModelRegistered():
+            return event.registered_on
+        case ModelDeployed():
+            return event.deployed_on
+        case MonitoringRecorded() | ModelCommended():
+            return event.on
+        case ModelEvaluated():
+            return event.evaluated_on
+        case ResultsReported():
+            return event.reported_on
+        case RecognitionVoted():
+            return event.voted_on
+        case RecognitionNoticed():
+            return event.issued_on
+    return recorded
+
+
 def evolve(state: Model, event: DomainEvent) -> Model:
     state = replace(state, stage=stage_after(state.stage, event))
     match event:
