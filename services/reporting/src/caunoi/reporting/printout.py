@@ -34,6 +34,7 @@ BY_UNIT = (
     ("resolved", "Đã giải quyết"),
     ("outstanding", "Tồn"),
     ("overdue", "Quá hạn"),
+    ("models_registered", "Mô hình"),
 )
 
 
@@ -189,8 +190,9 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
         if quiet := len(comp["by_unit"]) - len(active):
             unit_rows.append([f"{quiet} đơn vị khác: không có số liệu", *("0" for _ in BY_UNIT), "—"])
         total = ["Tổng cộng", *(comp["totals"][k] for k, _ in BY_UNIT), percent(comp["totals"]["on_time_rate"])]
+        column = (doc.width - 40) / (len(BY_UNIT) + 1)
         table(doc, ["Đơn vị", *(h for _, h in BY_UNIT), "Đúng hạn"], [*unit_rows, total],
-                  widths=(40, *(13.5 for _ in BY_UNIT), 13.5), size=8)  # fmt: skip
+              widths=(40, *(column for _ in BY_UNIT), column), size=8)  # fmt: skip
 
     by_field = comp["totals"]["opinions_by_field"]
     if by_field:
