@@ -3,7 +3,7 @@ and the checks every handler makes on the unit a request names."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from caunoi.reporting.domain.enrolments import Enrolment
 from caunoi.reporting.domain.models import Model, ModelPolicy
@@ -25,12 +25,12 @@ class Deps:
     models: Repository[Model]
     units: UnitTree
     schedules: Schedules
+    #: the "Dân vận khéo" models' local settings (tolerance for "met", quorum)
+    model_policy: ModelPolicy
+    #: a model with no step for this many months is "not updated"
+    stale_months: int
     #: the read models' database: queries, compilations, what the duties look for
     pool: Pool = NO_DATABASE
-    #: the "Dân vận khéo" models' local settings (tolerance for "met", quorum)
-    model_policy: ModelPolicy = field(default_factory=ModelPolicy)
-    #: a model with no event for this many months is "not updated"
-    stale_months: int = 3
 
 
 def reach(ctx: RequestContext, deps: Deps, code: str, field: str) -> Unit:

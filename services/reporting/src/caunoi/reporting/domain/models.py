@@ -60,11 +60,12 @@ def model_reference(command_id: str, attempt: int = 0) -> str:
 
 @dataclass(frozen=True)
 class ModelPolicy:
-    """The local settings a decision applies (``CAUNOI_MODELS_*``): the band around a target that
-    counts as met, and the share of a committee's members that makes a quorum."""
+    """The local settings a decision applies (``CAUNOI_MODELS_*``, :mod:`caunoi.reporting.settings`):
+    the band around a target that counts as met (%), and the share of a committee's members that
+    makes a quorum."""
 
-    tolerance_pct: Decimal = Decimal(0)
-    quorum: Fraction = Fraction(2, 3)
+    tolerance_pct: Decimal
+    quorum: Fraction
 
 
 @dataclass(frozen=True)
