@@ -42,6 +42,8 @@ PLACEHOLDER = "PA-XXXXXXXX"
 MEETING = "HN-XXXXXXXX"
 #: a report: the one the last command printing one at the start of a line printed
 REPORT = "BC-XXXXXXXX"
+#: a "Dân vận khéo" model: the one the last command printing one at the start of a line printed
+MODEL = "MH-XXXXXXXX"
 
 
 def env_for(data: Path) -> dict[str, str]:
@@ -171,6 +173,14 @@ def test_up_loads_the_demo_data(live: Live) -> None:
     assert {"late", "missing", "submitted"} <= {i["status"] for i in board["items"]}, board["counts"]
     shown = live.cli("reporting", "list", "--unit", "08", "--schedule", "weekly").stdout
     assert "Nộp muộn" in shown and "CHƯA NỘP" in shown
+    # "Dân vận khéo" models at every step: one recognised up to the province, two not updated for months
+    assert '5 "Dân vận khéo" models' in live.started
+    models = live.cli_json("reporting", "models", "list", "--unit", "08")
+    assert models["counts"]["stage"] == {"commendation": 1, "recognition": 1, "evaluation": 1, "monitoring": 1,
+                                         "idea": 1}  # fmt: skip
+    assert models["counts"]["tier"] == {"-": 3, "grassroots": 1, "province": 1}
+    assert len(live.cli_json("reporting", "models", "list", "--unit", "08", "--stale")["items"]) == 2
+    assert "Cấp tỉnh" in live.cli("reporting", "models", "list", "--unit", "08", "--tier", "province").stdout
 
 
 async def every_stored_message(live: Live) -> list[StoredMessage]:
@@ -222,7 +232,7 @@ def readme_commands() -> list[list[str]]:
 def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None:
     commands = readme_commands()
     assert len(commands) >= 12 and any(c[:2] == ["petitions", "raise"] for c in commands)
-    reference = meeting = report = None
+    reference = meeting = report = model = None
     for args in commands:
         if PLACEHOLDER in args:
             assert reference, f"{shlex.join(args)}: the README uses {PLACEHOLDER} before a raise printed one"
@@ -235,11 +245,16 @@ def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None
             args = [report if a == REPORT else a for a in args]
         if args[0] == "notify":
             settle(live)  # notices are the notify service's reactions to the petitions' events
+        if MODEL in args:
+            assert model, f"{shlex.join(args)}: the README uses {MODEL} before a command printed one"
+            args = [model if a == MODEL else a for a in args]
         res = live.cli(*args)
         if printed := re.match(r"(HN-[0-9A-Z]{8}):", res.stdout):
             meeting = printed.group(1)
         if printed := re.match(r"(BC-[0-9A-Za-z_-]+):", res.stdout):
             report = printed.group(1)
+        if printed := re.match(r"(MH-[0-9A-Z]{8}):", res.stdout):
+            model = printed.group(1)
         if args[:2] == ["petitions", "raise"]:
             found = re.search(r"PA-[0-9A-Z]{8}", res.stdout)
             assert found, res.stdout
@@ -253,6 +268,11 @@ def test_every_caunoi_command_of_the_readme_works_as_printed(live: Live) -> None
     assert (live.data.parent / "bao-cao-thang.xlsx").stat().st_size > 0
     filed = live.cli_json("reporting", "show", str(report))
     assert filed["status"] == "submitted" and filed["corrections"]["attendees"]["value"] == 40
+    # the README's model: recognised at the grassroots, its forms printed
+    shown = live.cli_json("reporting", "models", "show", str(model))
+    assert shown["tier"] == "grassroots" and shown["next_tier"] == "province" and shown["level"] == "exceeded"
+    assert (live.data.parent / "mau-2a.pdf").read_bytes().startswith(b"%PDF")
+    assert (live.data.parent / "mau-2b.pdf").read_bytes().startswith(b"%PDF")
     # the clerk's login file, its list limited to its commune, and the subscriber's file
     assert (live.data.parent / "lan.json").stat().st_mode & 0o077 == 0
     assert {"portal.json", "thong-ke-08.json"} <= {p.name for p in live.data.parent.iterdir()}

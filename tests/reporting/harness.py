@@ -15,9 +15,11 @@ import pytest_asyncio
 from support import Harness, Servers
 
 from caunoi.reporting.bootstrap import STREAM, read_models, wire
+from caunoi.reporting.deps import Deps
 from caunoi.reporting.duties import DUTIES
 from caunoi.reporting.events import registry
-from caunoi.reporting.handlers import ENDPOINTS, Deps
+from caunoi.reporting.handlers import ENDPOINTS
+from caunoi.reporting.settings import ReportingSettings
 from caunoi.shared.duties import DutyRunner
 from caunoi.shared.eventstore import EventStore
 from caunoi.shared.memstore import InMemoryEventStore
@@ -31,10 +33,17 @@ UNITS = UnitTree.load("vn-2025")
 
 class Reporting(Harness[Deps]):
     def __init__(
-        self, pool: Pool, petitions: EventStore, scheduling: EventStore, now: datetime, batch: int = 64
+        self,
+        pool: Pool,
+        petitions: EventStore,
+        scheduling: EventStore,
+        now: datetime,
+        batch: int = 64,
+        units: UnitTree = UNITS,
+        settings: ReportingSettings | None = None,
     ) -> None:
         store = InMemoryEventStore(STREAM)
-        super().__init__("reporting", ENDPOINTS, wire(store, UNITS, pool), store)
+        super().__init__("reporting", ENDPOINTS, wire(store, units, pool, settings=settings), store)
         self.pool = pool
         self.now = now
         self.edge = replace(self.edge, clock=lambda: self.now)
@@ -52,6 +61,9 @@ class Reporting(Harness[Deps]):
         for r in self.runners:
             await r.setup()
         return self
+
+    def runner(self, name: str) -> ProjectionRunner:
+        return next(r for r in self.runners if r.projection.name == name)
 
     async def projected(self) -> None:
         for r in self.runners:

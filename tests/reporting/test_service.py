@@ -18,10 +18,10 @@ import pytest
 from support import Servers, wait_projected
 
 from caunoi.reporting.bootstrap import STREAM, wire
+from caunoi.reporting.deps import Deps
 from caunoi.reporting.domain.periods import TZ
 from caunoi.reporting.duties import DUTIES
-from caunoi.reporting.handlers import Deps
-from caunoi.shared.client import Client
+from caunoi.shared.client import Client, RequestFailed
 from caunoi.shared.clock import today_vn
 from caunoi.shared.context import Role
 from caunoi.shared.duties import DutyRunner
@@ -111,16 +111,40 @@ async def test_a_commune_reports_from_the_other_services_events_and_survives_reb
     shown = await client.query("reporting", "report", {"report_id": last["id"]})
     assert shown["status"] in ("late", "submitted") and shown["narrative"] == {"assessment": "Tình hình ổn định."}
 
-    before = (await compile_(client, **span), await client.query("reporting", "reports", {"unit": COMMUNE}))
+    # a "Dân vận khéo" model of the commune, registered by its clerk over NATS; another commune's clerk
+    # may not touch it
+    clerk = await servers.client(login)
+    other = await servers.client(servers.login("00787", Role.clerk))
+    try:
+        model = await clerk.command("reporting", "model_register", {
+            "unit_code": COMMUNE, "name": "Dân vận khéo trong bảo vệ rừng", "holder": "Tổ bảo vệ rừng thôn",
+            "field": "defence_security", "problem": "Phá rừng trái phép", "expected_results": "Không còn vụ phá rừng",
+            "targets": [{"text": "Vụ phá rừng", "value": 0, "unit": "vụ", "direction": "at_most"}],
+        })  # fmt: skip
+        assert model["subject"] == f"caunoi.reporting.{model['model_id']}.08.{COMMUNE}"
+        with pytest.raises(RequestFailed) as refused:
+            await other.command("reporting", "model_monitor", {"model_id": model["model_id"], "kind": "activity",
+                                                               "text": "x"})  # fmt: skip
+        assert refused.value.error["code"] == "forbidden"
+    finally:
+        await clerk.close()
+        await other.close()
+    await settled(client)
+    models = await client.query("reporting", "models", {"unit": COMMUNE})
+    assert [m["id"] for m in models["items"]] == [model["model_id"]]
+
+    before = (await compile_(client, **span), await client.query("reporting", "reports", {"unit": COMMUNE}), models)
     await client.admin("reporting", "rebuild", {})
-    for name in ("petition_facts", "meeting_facts", "hamlets", "enrolments"):
+    for name in ("petition_facts", "meeting_facts", "hamlets", "enrolments", "models"):
         await client.admin("reporting", "rebuild", {"projection": name})
     await client.admin("petitions", "rebuild", {})
-    after = (await compile_(client, **span), await client.query("reporting", "reports", {"unit": COMMUNE}))
+    after = (await compile_(client, **span), await client.query("reporting", "reports", {"unit": COMMUNE}),
+             await client.query("reporting", "models", {"unit": COMMUNE}))  # fmt: skip
     assert {k: v for k, v in after[0].items() if k != "compiled_from"} == {
         k: v for k, v in before[0].items() if k != "compiled_from"
     }
-    assert after[1] == before[1]
+    assert after[1] == before[1] and after[2] == before[2]
+    assert after[0]["totals"]["models_registered"] == 1
 
 
 @asynccontextmanager

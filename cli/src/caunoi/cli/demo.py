@@ -1,7 +1,8 @@
 """The demo data set: a real province and a dozen of its communes (from the shipped unit data),
 hamlets, programme 1 pilots with their rotation, dialogue meetings in several states (dated from
 today, since a meeting is planned for the future and held in the past), cadres following areas,
-and petitions in every state of their life, some raised at the demo's meetings.
+petitions in every state of their life, some raised at the demo's meetings, reports, and
+"Dân vận khéo" models at each step, one recognised up to the province and commended.
 
 Every command has a fixed command id, so loading twice stores nothing twice: the second run's
 commands come back as replays. A marker file only saves the time of trying.
@@ -148,10 +149,12 @@ async def load(nats_url: str, data_dir: Path, login: Login | None, echo: Callabl
         recorded = (await c.admin("petitions", "duties"))["recorded"]
         await wait_petitions_projected(c)
         filed = await load_reports(c, province, communes, pilots)
+        models = await load_models(c, province, communes)
     finally:
         await c.close()
     marker.write_text("ok\n")
-    echo(f"• Demo data: {n} petitions ({fresh} new); {len(recorded)} deadline events recorded; {filed} reports filed.")
+    echo(f"• Demo data: {n} petitions ({fresh} new); {len(recorded)} deadline events recorded; {filed} reports filed; "
+         f"{models} \"Dân vận khéo\" models.")  # fmt: skip
     return fresh
 
 
@@ -324,6 +327,118 @@ async def load_reports(c: Client, province: Unit, communes: list[Unit], pilots: 
         "reporting", "submit", {"command_id": f"demo-adhoc-submit-{pilot}", "report_id": adhoc["report_id"]}
     )
     return filed + 1
+
+
+def _ago(days: int) -> str:
+    return (today_vn() - timedelta(days=days)).isoformat()
+
+
+def _target(text: str, value: float, unit: str, at_most: bool = False) -> dict[str, Any]:
+    return {"text": text, "value": value, "unit": unit, "direction": "at_most" if at_most else "at_least"}
+
+
+class Model:
+    """One demo model's steps, each with a fixed command id, dated ``days`` before today."""
+
+    def __init__(self, c: Client, key: str) -> None:
+        self.c, self.key, self.id = c, key, ""
+        self.result: dict[str, Any] = {}
+
+    async def do(self, name: str, days: int, dated: str | None, **body: Any) -> None:
+        if dated:
+            body[dated] = _ago(days)
+        cid = f"demo-model-{self.key}-{name}-{body.get('tier', '')}-{days}"
+        self.result = await self.c.command("reporting", name, {"command_id": cid, "model_id": self.id, **body})
+
+    async def register(self, unit: Unit, days: int, name: str, field: str, holder: str, problem: str,
+                       targets: list[dict[str, Any]]) -> None:  # fmt: skip
+        body = {
+            "command_id": f"demo-model-{self.key}-register", "unit_code": unit.code, "name": name, "field": field,
+            "holder": holder, "problem": problem, "expected_results": "; ".join(t["text"] for t in targets),
+            "targets": targets, "resources": {"participants": 80, "budget_vnd": 30_000_000},
+            "criteria": ["Gắn với sự lãnh đạo của cấp ủy", "Được Nhân dân đồng tình ủng hộ"],
+            "registered_on": _ago(days),
+        }  # fmt: skip
+        self.result = await self.c.command("reporting", "model_register", body)
+        self.id = self.result["model_id"]
+
+    async def deploy(self, days: int) -> None:
+        await self.do(
+            "model_deploy", days, "deployed_on", steering_board=["Bí thư Đảng ủy (trưởng ban)", "Chủ tịch UBND"],
+            survey_team=["Công chức địa chính"], publicity_team=["Chi hội Phụ nữ", "Chi đoàn Thanh niên"],
+            survey_report="Khảo sát các hộ, nắm tâm tư, nguyện vọng của Nhân dân", pledge=True,
+            assignments=[{"who": "Chủ tịch Ủy ban MTTQ", "task": "Vận động Nhân dân ký cam kết"}],
+            plan={"form": "Họp dân, loa truyền thanh, vận động từng hộ", "start": _ago(days), "place": "Các thôn",
+                  "budget_vnd": 30_000_000},
+        )  # fmt: skip
+
+    async def evaluate(self, days: int, results: list[float], replicable_at: str) -> None:
+        outcomes = [{"target_id": f"t{i}", "result": r} for i, r in enumerate(results, start=1)]
+        await self.do("model_evaluate", days, "evaluated_on", results=outcomes, sustainability="high",
+                      replicable_at=replicable_at, findings="Cấp ủy vào cuộc; Nhân dân đồng thuận cao")  # fmt: skip
+
+    async def recognise_up(self, days: int, top: str) -> None:
+        """Up the ladder (as the service gives it for the unit dataset) to ``top``, rung by rung: the
+        results report, the vote, the notice. Loading again replays each with what it stored."""
+        ladder = (await self.c.query("reporting", "model", {"model_id": self.id}))["ladder"]
+        for tier in ladder[: ladder.index(top) + 1]:
+            await self.do("model_report", days, "reported_on", proposed_tier=tier,
+                          achievements="Đạt và vượt các chỉ tiêu đăng ký; Nhân dân đồng tình hưởng ứng")  # fmt: skip
+            await self.do("model_vote", days - 2, "voted_on", tier=tier, members=15, present=14, in_favour=13)
+            await self.do("model_notice", days - 3, "issued_on", tier=tier, number=f"{days:02d}-TB",
+                          signer_name="Nguyễn Văn Thành", signer_title="Phó Bí thư Thường trực")  # fmt: skip
+            days -= 6
+
+
+async def load_models(c: Client, province: Unit, communes: list[Unit]) -> int:
+    """The "Dân vận khéo" models: one recognised up to the province (through the district in the legacy
+    structure), commended this year, with a replication plan; one recognised at the grassroots, the
+    year's candidate for commendation; one evaluated below; one being monitored and one only
+    registered, neither updated for months (``caunoi reporting models list --stale``)."""
+    road = Model(c, "road")
+    await road.register(communes[0], 300, "Dân vận khéo trong vận động Nhân dân hiến đất làm đường", "economy",
+                        "Ban Công tác Mặt trận thôn Đồng Tâm", "Đường liên thôn hẹp; nhiều hộ chưa đồng thuận hiến đất",
+                        [_target("Hộ hiến đất", 40, "hộ"), _target("Đường được mở rộng", 3, "km"),
+                         _target("Khiếu kiện về đất", 2, "vụ", at_most=True)])  # fmt: skip
+    await road.deploy(290)
+    await road.do("model_monitor", 200, "on", kind="progress_check", text="Đã vận động 30/40 hộ ký cam kết")
+    await road.do("model_monitor", 120, "on", kind="commendation", text="Biểu dương 5 hộ hiến đất tiêu biểu")
+    await road.evaluate(70, [52, 3.4, 0], "province")
+    await road.recognise_up(60, "province")
+    reason = "Mô hình tiêu biểu trong phong trào «Dân vận khéo»"
+    year = (today_vn() - timedelta(days=10)).year
+    await road.do("model_commend", 10, "on", year=year, form="merit", by_unit=province.code, reason=reason)
+    await road.do("model_replicate", 0, None, scope="province", by_unit=province.code, from_date=_ago(0),
+                  units=[u.code for u in communes[1:4]], plan="Nhân rộng ra các xã trong tỉnh")  # fmt: skip
+
+    village = Model(c, "village")
+    await village.register(communes[4], 200, "Dân vận khéo trong xây dựng thôn nông thôn mới kiểu mẫu",
+                           "culture_society", "Chi bộ thôn Tân Lập", "Cảnh quan, môi trường thôn chưa đạt chuẩn",
+                           [_target("Hộ đạt gia đình văn hóa", 90, "%"),
+                            _target("Tuyến đường hoa", 2, "tuyến")])  # fmt: skip
+    await village.deploy(190)
+    await village.evaluate(40, [92, 2], "grassroots")
+    await village.recognise_up(35, "grassroots")
+
+    crops = Model(c, "crops")
+    await crops.register(communes[5], 220, "Dân vận khéo trong chuyển đổi cơ cấu cây trồng", "economy",
+                         "Hội Nông dân xã", "Đất lúa một vụ kém hiệu quả",
+                         [_target("Diện tích chuyển đổi", 20, "ha")])  # fmt: skip
+    await crops.deploy(210)
+    await crops.evaluate(20, [12], "grassroots")
+
+    plastic = Model(c, "plastic")
+    await plastic.register(communes[6], 160, "Khu dân cư «4 không» – nói không với rác thải nhựa", "four_no",
+                           "Chi đoàn Thanh niên thôn", "Rác thải nhựa xả bừa bãi",
+                           [_target("Điểm rác tự phát", 0, "điểm", at_most=True)])  # fmt: skip
+    await plastic.deploy(150)
+    await plastic.do("model_monitor", 110, "on", kind="progress_check", text="Còn 2 điểm rác ở cuối thôn")
+
+    patrol = Model(c, "patrol")
+    await patrol.register(communes[7], 240, "Tổ tự quản an ninh trật tự khu dân cư", "defence_security",
+                          "Ban Công tác Mặt trận khu dân cư", "Trộm cắp vặt, thanh niên tụ tập ban đêm",
+                          [_target("Vụ việc an ninh trật tự", 4, "vụ", at_most=True)])  # fmt: skip
+    return 5
 
 
 def pick_pilots(communes: list[Unit]) -> list[Unit]:

@@ -83,6 +83,20 @@ def require_reach(
         )
 
 
+def require_acting_for(actor: Actor, unit_code: str, *, what_vi: str, what_en: str, field: str | None = None) -> None:
+    """What a unit's own body does (it files its report, its party committee votes) is done by that
+    unit's people, or recorded by a national operator: reaching the aggregate from above is not
+    enough. ``what_vi`` / ``what_en`` say what, for the refusal (``"lập báo cáo này"``)."""
+    if is_national(actor) or actor.unit == unit_code:
+        return
+    raise Forbidden(
+        f"Chỉ đơn vị {unit_code} được {what_vi} (bạn thuộc đơn vị {actor.unit})",
+        message_en=f"only unit {unit_code} may {what_en} (you act for {actor.unit})",
+        field=field,
+        details={"actor_unit": actor.unit, "unit": unit_code},
+    )
+
+
 def query_area(actor: Actor, tree: UnitTree, unit: str | None, field: str = "unit") -> str | None:
     """The unit a query is restricted to: the one asked for if the actor reaches it, else the
     actor's own; None (everything) only for a national actor who asked for nothing."""

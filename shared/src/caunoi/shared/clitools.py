@@ -7,11 +7,13 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
 
 from caunoi.shared.client import Client, Login, RequestFailed, ServiceUnreachable
+from caunoi.shared.clock import today_vn
 from caunoi.shared.settings import Settings
 
 T = TypeVar("T")
@@ -80,6 +82,15 @@ def command_options(f: Any) -> Any:
 
 
 REPLAYED = " (lệnh đã thực hiện trước đó / already done)"
+
+
+def day(value: str | None) -> str | None:
+    """A date option: ``YYYY-MM-DD`` as given; ``+N`` / ``-N``: N days from today (in Vietnam)."""
+    if value is None or value[:1] not in "+-":
+        return value
+    if not value[1:].isdigit():
+        raise click.BadParameter(f"{value!r}: YYYY-MM-DD hoặc +N / -N (số ngày) / or ±N days")
+    return (today_vn() + timedelta(days=int(value))).isoformat()
 
 
 def call(kind: str, service: str, name: str, payload: dict[str, Any] | None = None) -> Any:

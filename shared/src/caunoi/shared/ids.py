@@ -13,6 +13,7 @@ command bodies, queries, the CLI and the generated JSON Schemas all use.
   ``unit:<unit code>``.
 - ``ReportId``: a report, ``BC-`` (báo cáo), the unit's code, the schedule and the period
   (``BC-00691-monthly-2026-05``): one report per unit, schedule and period.
+- ``ModelId``: a "Dân vận khéo" model (mô hình), ``MH-`` and 8 Crockford base-32 characters.
 - ``AggregateId``: anything that may name an aggregate, i.e. one NATS subject token.
 
 Codes always travel with their dataset (``vn-2024`` or ``vn-2025``, see :mod:`caunoi.shared.units`).
@@ -48,6 +49,8 @@ REPORT_PREFIX: Final = "BC-"
 REPORT_ID_PATTERN: Final = (
     r"^BC-(?P<unit>\d{2}(?:\d|\d{3})?)-(?P<schedule>[a-z][a-z0-9_]{0,39})-(?P<period>[A-Z0-9-]{1,40})$"
 )
+MODEL_PREFIX: Final = "MH-"
+MODEL_ID_PATTERN: Final = rf"^{MODEL_PREFIX}[{REFERENCE_ALPHABET}]{{8}}$"
 #: One NATS subject token: no dots, wildcards or whitespace.
 AGGREGATE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,200}$"
 
@@ -58,6 +61,7 @@ PetitionId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=Tr
 MeetingId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=MEETING_ID_PATTERN)]
 AssignmentId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=ASSIGNMENT_ID_PATTERN)]
 ReportId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=REPORT_ID_PATTERN)]
+ModelId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=MODEL_ID_PATTERN)]
 AggregateId = Annotated[str, StringConstraints(pattern=AGGREGATE_ID_PATTERN)]
 NoticeId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=NOTICE_ID_PATTERN)]
 RecipientRef = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=RECIPIENT_PATTERN)]

@@ -208,6 +208,14 @@ class UnitTree:
             return []
         return list(reversed(self.ancestors(code)))
 
+    def at_level(self, code: str, level: str) -> Unit | None:
+        """``code``'s own unit if it is of ``level``, else the unit above it of that level (a
+        commune's district or province); None when there is none (no district in ``vn-2025``)."""
+        unit = self.get(code)
+        if unit.level == level:
+            return unit
+        return next((u for u in self.ancestors(code) if u.level == level), None)
+
     def path(self, code: str) -> list[str]:
         """Codes from the top level down to and including ``code``."""
         return [unit.code for unit in self.ancestors(code)] + [code]

@@ -1,6 +1,6 @@
 """The reporting service, wired: its endpoints, read models, duties and handlers' dependencies.
 
-It owns report enrolments and reports (stream ``REPORTING``, subjects
+It owns report enrolments, reports and the "Dân vận khéo" models (stream ``REPORTING``, subjects
 ``caunoi.reporting.<aggregate id>.<unit path>``) and compiles their figures from the other
 services' events only: it follows ``PETITIONS`` and ``SCHEDULING`` read-only. Run
 ``python -m caunoi.reporting``.
@@ -9,12 +9,15 @@ services' events only: it follows ``PETITIONS`` and ``SCHEDULING`` read-only. Ru
 from __future__ import annotations
 
 from caunoi.reporting import schedules
+from caunoi.reporting.deps import Deps
 from caunoi.reporting.domain.enrolments import ENROLMENT
+from caunoi.reporting.domain.models import MODEL, ModelPolicy
 from caunoi.reporting.domain.periods import Schedules
 from caunoi.reporting.domain.reports import REPORT
 from caunoi.reporting.duties import DUTIES
 from caunoi.reporting.events import registry
-from caunoi.reporting.handlers import ENDPOINTS, Deps
+from caunoi.reporting.handlers import ENDPOINTS
+from caunoi.reporting.model_readmodel import ModelsProjection
 from caunoi.reporting.petitions_contract import PETITIONS_STREAM
 from caunoi.reporting.petitions_contract import registry as petition_events
 from caunoi.reporting.readmodel import (
@@ -25,6 +28,7 @@ from caunoi.reporting.readmodel import (
     ReportsProjection,
 )
 from caunoi.reporting.scheduling_contract import registry as scheduling_events
+from caunoi.reporting.settings import ReportingSettings
 from caunoi.shared import hamlets
 from caunoi.shared.aggregate import Repository
 from caunoi.shared.eventstore import EventStore, StreamSpec
@@ -37,18 +41,29 @@ from caunoi.shared.units import UnitTree
 STREAM = StreamSpec(
     name="REPORTING",
     service="reporting",
-    description="caunoi reporting: report enrolments, reports due, drafted and filed (events, CloudEvents 1.0 JSON)",
+    description='caunoi reporting: report enrolments, reports due, drafted and filed, "Dân vận khéo" models'
+    " (events, CloudEvents 1.0 JSON)",
 )
 
 
-def wire(store: EventStore, units: UnitTree, pool: Pool = NO_DATABASE, plan: Schedules | None = None) -> Deps:
+def wire(
+    store: EventStore,
+    units: UnitTree,
+    pool: Pool = NO_DATABASE,
+    plan: Schedules | None = None,
+    settings: ReportingSettings | None = None,
+) -> Deps:
     """The handlers' dependencies on an event store and a read-model database."""
+    s = settings or ReportingSettings()
     return Deps(
         reports=Repository(store, registry, REPORT, units),
         enrolments=Repository(store, registry, ENROLMENT, units),
+        models=Repository(store, registry, MODEL, units),
         units=units,
         schedules=plan or schedules.load(),
         pool=pool,
+        model_policy=ModelPolicy(s.models_met_tolerance, s.models_quorum),
+        stale_months=s.models_stale_months,
     )
 
 
@@ -60,6 +75,7 @@ def read_models() -> list[ReadModel]:
     return [
         ReadModel(ReportsProjection()),
         ReadModel(EnrolmentsProjection()),
+        ReadModel(ModelsProjection()),
         # the facts reports are compiled from: the other services' events (never their tables)
         ReadModel(PetitionFactsProjection(), stream=PETITIONS_STREAM, registry=petition_events),
         ReadModel(MeetingFactsProjection(), stream=SCHEDULING_STREAM, registry=scheduling_events),

@@ -1,11 +1,11 @@
 """``caunoi reporting ...``: report schedules, enrolments, compiled figures, filing, and the
 printable report (terminal tables, ``--export`` CSV or XLSX, ``--pdf``). Dates are ``YYYY-MM-DD``
 or ``+N`` / ``-N`` days from today; a period is its key (``2026-05``, ``2026-W18``), by default
-the last fallen due."""
+the last fallen due. The "Dân vận khéo" models are the group ``caunoi reporting models``
+(:mod:`caunoi.reporting.model_cli`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +15,11 @@ from caunoi.reporting import export, printout
 from caunoi.reporting.commands import ReportStatus
 from caunoi.reporting.events import Section
 from caunoi.reporting.labels import FIELDS_VI, SECTION_VI, STATUS_VI, figure_rows, label, percent
-from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
+from caunoi.reporting.model_cli import models
+from caunoi.shared.clitools import REPLAYED, call, command_options, day, get_ctx, send_command, table
 from caunoi.shared.clock import today_vn
 
 SERVICE = "reporting"
-
-
-def day(value: str | None) -> str | None:
-    """``YYYY-MM-DD`` as given; ``+N`` / ``-N``: N days from today."""
-    if value is None or value[:1] not in "+-":
-        return value
-    if not value[1:].isdigit():
-        raise click.BadParameter(f"{value!r}: YYYY-MM-DD hoặc +N / -N (số ngày) / or ±N days")
-    return (today_vn() + timedelta(days=int(value))).isoformat()
 
 
 def _lang() -> str:
@@ -266,3 +258,6 @@ def due() -> None:
     for d in result["recorded"]:
         click.echo(f"{d['duty']}: {d['aggregate_id']}")
     click.echo(f"{len(result['recorded'])}")
+
+
+group.add_command(models)

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from caunoi.reporting import queries
+from caunoi.reporting import model_queries, queries
 from caunoi.reporting.domain.areas import Area
-from caunoi.reporting.domain.figures import Meeting, figures, series
+from caunoi.reporting.domain.figures import Meeting, ModelLife, figures, series
 from caunoi.reporting.domain.periods import twelve_months_to
 from caunoi.reporting.domain.petition_life import Life
 from caunoi.reporting.events import Compilation, NamedUnit, UnitFigures
@@ -46,10 +46,11 @@ async def compile_report(conn: Conn, unit: Unit, tree: UnitTree, start: date, en
     codes = area.codes()
     lives = [Life.of(r) for r in await queries.petition_facts(conn, codes, min(start, first), end)]
     meetings = [meeting(r) for r in await queries.meeting_facts(conn, codes, min(start, first), end)]
+    models = await model_queries.model_facts(conn, codes, end)
     compiled_from = await queries.positions(conn)
 
     places = area.places()
-    totals = figures(lives, meetings, start, end, places, _placed(area, [p.code for p in places]))
+    totals = figures(lives, meetings, start, end, places, _placed(area, [p.code for p in places]), models)
     children = area.children()
     child_codes = [c.code for c in children]
     lives_of: dict[str, list[Life]] = defaultdict(list)
@@ -60,6 +61,10 @@ async def compile_report(conn: Conn, unit: Unit, tree: UnitTree, start: date, en
     for m in meetings:
         for c in area.placed(m.dataset, m.commune_code, m.host_id, child_codes):
             meetings_of[c].append(m)
+    models_of: dict[str, list[ModelLife]] = defaultdict(list)
+    for x in models:  # a model of the area's own unit (a province's agency) belongs to no unit below
+        for c in area.placed(x.dataset, x.unit_code, None, child_codes):
+            models_of[c].append(x)
     by_unit = []
     for child in children:
         if area.is_commune:  # a hamlet: it should hold meetings itself
@@ -73,7 +78,9 @@ async def compile_report(conn: Conn, unit: Unit, tree: UnitTree, start: date, en
             UnitFigures(
                 code=child.code,
                 name=child.name,
-                figures=figures(lives_of[child.code], meetings_of[child.code], start, end, own, placed),
+                figures=figures(
+                    lives_of[child.code], meetings_of[child.code], start, end, own, placed, models_of[child.code]
+                ),
             )
         )
     monthly = series(lives, meetings, first, last, children, _placed(area, child_codes))

@@ -16,9 +16,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from caunoi.reporting import queries
+from caunoi.reporting.deps import Deps
 from caunoi.reporting.domain import reports
 from caunoi.reporting.domain.periods import TZ
-from caunoi.reporting.handlers import Deps, spec_for
+from caunoi.reporting.handlers import spec_for
 from caunoi.shared.context import RequestContext
 from caunoi.shared.duties import Due, Duty, stored_now
 

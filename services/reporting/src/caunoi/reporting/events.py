@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,6 +92,35 @@ class Figures(_Part):
     on_time: int
     timed: int
     on_time_rate: float | None
+    #: "Dân vận khéo" models: registered in the period; evaluated in it (a model once, by its last
+    #: evaluation in the period), by level; recognised in it (notices issued) by tier; commended in it
+    models_registered: int
+    models_evaluated: int
+    models_exceeded: int
+    models_met: int
+    models_below: int
+    models_recognised_grassroots: int
+    models_recognised_district: int
+    models_recognised_province: int
+    models_commended: int
+
+
+#: the models' figures (ReportSubmitted v2); a report filed before them counted none (there were none)
+MODEL_FIGURES = (
+    "models_registered", "models_evaluated", "models_exceeded", "models_met", "models_below",
+    "models_recognised_grassroots", "models_recognised_district", "models_recognised_province", "models_commended",
+)  # fmt: skip
+
+
+def with_model_figures(figures: dict[str, Any]) -> dict[str, Any]:
+    """Figures filed before the models' figures existed, with those as 0."""
+    return {**dict.fromkeys(MODEL_FIGURES, 0), **figures}
+
+
+def compilation_with_model_figures(comp: dict[str, Any]) -> dict[str, Any]:
+    """A compilation (as JSON) filed before the models' figures existed, with those as 0."""
+    by_unit = [{**u, "figures": with_model_figures(u["figures"])} for u in comp["by_unit"]]
+    return {**comp, "totals": with_model_figures(comp["totals"]), "by_unit": by_unit}
 
 
 class UnitFigures(_Part):
@@ -189,9 +219,11 @@ class FigureCorrected(DomainEvent):
 
 @registry.register
 class ReportSubmitted(DomainEvent):
-    """The report as filed: the compilation, the corrections and the final figures, the narrative."""
+    """The report as filed: the compilation, the corrections and the final figures, the narrative.
+    v2: the figures include the "Dân vận khéo" models' (``MODEL_FIGURES``)."""
 
     NAME = f"{NS}.ReportSubmitted"
+    VERSION = 2
     report_id: str
     unit_code: str
     schedule: str
@@ -204,6 +236,13 @@ class ReportSubmitted(DomainEvent):
     #: the figures as filed: computed, with the corrections applied
     final: Figures
     narrative: dict[Section, str]
+
+
+@registry.upcaster(ReportSubmitted.NAME, 1)
+def _submitted_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 had no models' figures: no model was recorded then, so they are 0."""
+    comp = compilation_with_model_figures(data["compilation"])
+    return {**data, "compilation": comp, "final": with_model_figures(data["final"])}
 
 
 @registry.register
@@ -243,3 +282,7 @@ class EnrolmentEnded(DomainEvent):
     unit_code: str
     until: dt.date
     reason: str
+
+
+# The "Dân vận khéo" models' events are in their own module, registered in this same registry.
+from caunoi.reporting import model_events as _model_events  # noqa: E402, F401

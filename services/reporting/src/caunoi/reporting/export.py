@@ -12,6 +12,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from caunoi.reporting.events import MODEL_FIGURES
 from caunoi.reporting.labels import CHANNELS_VI, FIELDS_VI, figure_label
 
 FORMATS = ("csv", "xlsx")
@@ -19,7 +20,7 @@ FORMATS = ("csv", "xlsx")
 COLUMNS = (
     "meetings_planned", "meetings_held", "meetings_held_p1", "meetings_held_p2", "attendees", "units_total",
     "opinions", "opinions_at_meetings", "answered_on_spot", "forwarded", "resolved", "replies_sent",
-    "delay_notices_sent", "outstanding", "overdue", "on_time", "timed", "on_time_rate",
+    "delay_notices_sent", "outstanding", "overdue", "on_time", "timed", "on_time_rate", *MODEL_FIGURES,
 )  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """The reporting service's handlers: load, look up the facts (a compilation, the schedules),
-decide (domain/), record.
+decide (domain/), record. The "Dân vận khéo" models' are in :mod:`.model_handlers`, listed here too.
 
 Each is a top-level function ``(request, ctx, deps)``; ``bootstrap.py`` builds ``deps`` and routes
 the NATS subjects to them (``ENDPOINTS``).
@@ -8,7 +8,6 @@ the NATS subjects to them (``ENDPOINTS``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,48 +27,21 @@ from caunoi.reporting.commands import (
     WriteNarrative,
 )
 from caunoi.reporting.compilation import compile_report
+from caunoi.reporting.deps import Deps, area_unit, reach
 from caunoi.reporting.domain import enrolments, reports
 from caunoi.reporting.domain.enrolments import Enrolment, enrolment_id
 from caunoi.reporting.domain.figures import CORRECTABLE, with_corrections
-from caunoi.reporting.domain.periods import Period, Schedule, Schedules, adhoc_period, dates_period
+from caunoi.reporting.domain.periods import Period, Schedule, adhoc_period, dates_period
 from caunoi.reporting.domain.reports import ADHOC, Report
-from caunoi.reporting.events import Compilation
-from caunoi.shared.aggregate import Loaded, Outcome, Repository, reply
-from caunoi.shared.authz import COMMAND_ROLES, is_national, query_area, require_reach
+from caunoi.reporting.events import Compilation, compilation_with_model_figures, with_model_figures
+from caunoi.reporting.model_handlers import MODEL_ENDPOINTS
+from caunoi.shared.aggregate import Loaded, Outcome, reply
+from caunoi.shared.authz import COMMAND_ROLES, is_national, query_area, require_acting_for, require_reach
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
-from caunoi.shared.errors import Forbidden, NotFound, ValidationFailed
+from caunoi.shared.errors import NotFound, ValidationFailed
 from caunoi.shared.ids import report_id, short_reference
-from caunoi.shared.projection import Pool
-from caunoi.shared.readmodel import NO_DATABASE
-from caunoi.shared.units import Unit, UnitTree, require_unit
-
-
-@dataclass(frozen=True)
-class Deps:
-    reports: Repository[Report]
-    enrolments: Repository[Enrolment]
-    units: UnitTree
-    schedules: Schedules
-    #: the read models' database: queries, compilations, what the duties look for
-    pool: Pool = NO_DATABASE
-
-
-def reach(ctx: RequestContext, deps: Deps, code: str, field: str) -> Unit:
-    """The unit ``code``, if the actor reaches it (before deciding; the repository checks again)."""
-    unit = require_unit(deps.units, code, field=field)
-    require_reach(ctx.actor, deps.units, deps.units.dataset, deps.units.path(code), what=code, field=field)
-    return unit
-
-
-def area_unit(ctx: RequestContext, deps: Deps, code: str | None) -> Unit:
-    """The unit a query is about: the one asked for, if the actor reaches it, else the actor's own."""
-    if code:
-        require_unit(deps.units, code, field="unit")
-    unit = query_area(ctx.actor, deps.units, code)
-    if unit is None:
-        raise ValidationFailed("Cần chọn đơn vị (--unit)", message_en="name a unit", field="unit")
-    return deps.units.get(unit)
+from caunoi.shared.units import Unit, require_unit
 
 
 def schedule_period(
@@ -196,12 +168,9 @@ def files(ctx: RequestContext, state: Report) -> bool:
 
 def own_unit(ctx: RequestContext, state: Report) -> None:
     """A report is filed by its own unit (the tier above reads it, never writes it)."""
-    if state.exists and not files(ctx, state):
-        raise Forbidden(
-            f"Chỉ đơn vị {state.head['unit_code']} lập và nộp báo cáo này",
-            message_en=f"only unit {state.head['unit_code']} drafts and files this report",
-            details={"actor_unit": ctx.actor.unit},
-        )
+    if state.exists:
+        require_acting_for(ctx.actor, state.head["unit_code"], what_vi="lập và nộp báo cáo này",
+                           what_en="draft and file this report")  # fmt: skip
 
 
 async def load_own(deps: Deps, ctx: RequestContext, rid: str) -> Loaded[Report]:
@@ -221,11 +190,8 @@ async def open_report(cmd: OpenReport, ctx: RequestContext, deps: Deps) -> dict[
         period = adhoc_period(key, cmd.from_date, cmd.to_date)  # type: ignore[arg-type]
         spec = reports.head(unit, deps.units, ADHOC, "Báo cáo đột xuất", deps.schedules.version, period)
         title = cmd.title
-    if not is_national(ctx.actor) and ctx.actor.unit != unit.code:
-        raise Forbidden(
-            f"Chỉ đơn vị {unit.code} mở báo cáo của mình", message_en=f"only unit {unit.code} opens its reports",
-            field="unit_code",
-        )  # fmt: skip
+    require_acting_for(ctx.actor, unit.code, what_vi="mở báo cáo của mình", what_en="open its reports",
+                       field="unit_code")  # fmt: skip
     facts = reports.OpenFacts(ctx.today, spec, title)
     return report_result(await deps.reports.execute(spec["report_id"], ctx, reports.decide_open, cmd, facts))
 
@@ -274,9 +240,9 @@ async def show_report(q: ShowReport, ctx: RequestContext, deps: Deps) -> dict[st
         raise NotFound(f"Không có báo cáo {q.report_id}", message_en=f"no report {q.report_id}", field="report_id")
     require_reach(ctx.actor, deps.units, row["dataset"], row["unit_path"], what=f"report {q.report_id}")
     row["status"] = status_of(row, ctx.received_at).value
-    if row["filed"] is not None:
-        row["compilation"] = row["filed"]["compilation"]
-        row["final"] = row["filed"]["final"]
+    if row["filed"] is not None:  # as filed; a row kept from a v1 submission lacks the models' figures
+        row["compilation"] = compilation_with_model_figures(row["filed"]["compilation"])
+        row["final"] = with_model_figures(row["filed"]["final"])
     else:
         compilation = await compiled(deps, row["unit_code"], row["period_start"], row["period_end"])
         row["compilation"] = compilation.model_dump(mode="json")
@@ -343,4 +309,5 @@ ENDPOINTS: Sequence[Endpoint[Deps]] = [
     query("compile", Compile, compile_query, "A unit's figures for a period, by unit below and month by month"),
     query("reports", ListReports, list_reports, "Reports under a unit: submitted, late, missing, pending"),
     query("report", ShowReport, show_report, "One report, its figures computed (or as filed) beside corrections"),
+    *MODEL_ENDPOINTS,
 ]

@@ -7,7 +7,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from caunoi.reporting.commands import ReportStatus
+from caunoi.reporting.domain import recognition
 from caunoi.reporting.events import Section
+from caunoi.reporting.model_commands import Stage
+from caunoi.reporting.model_events import (
+    CommendationForm,
+    Direction,
+    Level,
+    ModelField,
+    ModelKind,
+    MonitoringKind,
+    Sustainability,
+    Tier,
+)
 
 #: figure -> (Vietnamese, English), in the order a report lists them
 FIGURES: dict[str, tuple[str, str]] = {
@@ -30,6 +42,15 @@ FIGURES: dict[str, tuple[str, str]] = {
     "on_time": ("Trả lời đúng hạn", "Replies on time"),
     "timed": ("Trả lời có thời hạn", "Replies with a deadline"),
     "on_time_rate": ("Tỷ lệ đúng hạn", "On-time rate"),
+    "models_registered": ("Mô hình «Dân vận khéo» đăng ký", '"Dân vận khéo" models registered'),
+    "models_evaluated": ("Mô hình đã đánh giá", "Models evaluated"),
+    "models_exceeded": ("  trong đó: vượt", "  of which exceeded"),
+    "models_met": ("  trong đó: bằng", "  of which met"),
+    "models_below": ("  trong đó: kém", "  of which below"),
+    "models_recognised_grassroots": ("Mô hình được công nhận cấp cơ sở", "Models recognised: grassroots"),
+    "models_recognised_district": ("Mô hình được công nhận cấp huyện", "Models recognised: district"),
+    "models_recognised_province": ("Mô hình được công nhận cấp tỉnh", "Models recognised: province"),
+    "models_commended": ("Mô hình được biểu dương, khen thưởng", "Models commended"),
 }
 
 FIELDS_VI: dict[str, str] = {
@@ -80,6 +101,41 @@ SECTION_EN: dict[Section, str] = {
     Section.situation: "General situation",
     Section.assessment: "Assessment",
     Section.proposals: "Proposals",
+}
+MODEL_FIELD_VI: dict[ModelField, str] = {
+    ModelField.economy: "Kinh tế",
+    ModelField.culture_society: "Văn hóa – xã hội",
+    ModelField.defence_security: "Quốc phòng – an ninh",
+    ModelField.political_system: "Xây dựng hệ thống chính trị",
+    ModelField.four_no: "Nội dung «4 không»",
+}
+MODEL_KIND_VI: dict[ModelKind, str] = {ModelKind.collective: "Tập thể", ModelKind.individual: "Cá nhân"}
+STAGE_VI: dict[Stage, str] = {
+    Stage.idea: "1. Lên ý tưởng, đăng ký",
+    Stage.deployment: "2. Triển khai",
+    Stage.monitoring: "3. Theo dõi, kiểm tra",
+    Stage.evaluation: "4. Đánh giá",
+    Stage.recognition: "5. Công nhận",
+    Stage.commendation: "6. Khen thưởng, nhân rộng",
+}
+LEVEL_VI: dict[Level, str] = {Level.exceeded: "Vượt", Level.met: "Bằng", Level.below: "Kém"}
+TIER_VI: dict[Tier, str] = {t: f"Cấp {name}" for t, name in recognition.TIER_VI.items()}
+MONITORING_VI: dict[MonitoringKind, str] = {
+    MonitoringKind.progress_check: "Kiểm tra tiến độ",
+    MonitoringKind.activity: "Việc đã làm",
+    MonitoringKind.corrective_action: "Khắc phục hạn chế",
+    MonitoringKind.commendation: "Động viên, khen thưởng",
+}
+SUSTAINABILITY_VI: dict[Sustainability, str] = {
+    Sustainability.high: "Bền vững cao",
+    Sustainability.medium: "Tương đối bền vững",
+    Sustainability.low: "Chưa bền vững",
+}
+DIRECTION_VI: dict[Direction, str] = {Direction.at_least: "≥", Direction.at_most: "≤"}
+COMMENDATION_VI: dict[CommendationForm, str] = {
+    CommendationForm.praise: "Biểu dương",
+    CommendationForm.certificate: "Giấy khen",
+    CommendationForm.merit: "Bằng khen",
 }
 
 

@@ -1,8 +1,9 @@
 """A report printed as the provincial reports in the seeds are laid out: the issuing unit and the
 national motto at the head, place and date, «BÁO CÁO» and what it reports on, I. the results
-(meetings, then the people's opinions: what was raised, answered, forwarded, resolved), the
-figures with any correction beside the computed value, the table by unit below, the charts,
-II. the assessment, III. the proposals, and the recipients (the tier above, «báo cáo»).
+(meetings, then the people's opinions: what was raised, answered, forwarded, resolved, then the
+"Dân vận khéo" models), the figures with any correction beside the computed value, the table by
+unit below, the charts, II. the assessment, III. the proposals, and the recipients (the tier
+above, «báo cáo»).
 
 Input: a report as the ``report`` query returns it (or a compilation, :func:`view_of_compilation`).
 """
@@ -13,13 +14,16 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from caunoi.printing.document import Align, Document
+from caunoi.printing.letter import MOTTO_VI, date_line
 from caunoi.reporting import charts
 from caunoi.reporting.events import Section
 from caunoi.reporting.labels import CHANNELS_VI, FIELDS_VI, figure_rows, percent
-from caunoi.reporting.pdf import Document
 from caunoi.shared.units import UnitTree
 
-MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+#: the reporting service's page: a little smaller and wider than a letter's, for its tables
+SIZE = 11.5
+MARGINS = (20.0, 15.0, 15.0)
 BY_UNIT = (
     ("meetings_planned", "HN kế hoạch"),
     ("meetings_held", "HN đã tổ chức"),
@@ -30,7 +34,44 @@ BY_UNIT = (
     ("resolved", "Đã giải quyết"),
     ("outstanding", "Tồn"),
     ("overdue", "Quá hạn"),
+    ("models_registered", "Mô hình"),
 )
+
+
+def document(title: str) -> Document:
+    return Document(title=title, size=SIZE, margins_mm=MARGINS)
+
+
+def masthead(doc: Document, left: list[str], right: list[str], dated: str) -> None:
+    """The two-column head of an official document: the issuing body (the body above it first) on
+    the left, the national motto (or the party's name) on the right, the place and date below it."""
+    s = doc.size
+    issuer = [(line, "B" if i else "", s - 0.5) for i, line in enumerate(left)]
+    motto = [(line, "B", s - (1.5 if i == 0 else 0)) for i, line in enumerate(right)]
+    third = doc.width * 0.42
+    doc.columns([issuer, [*motto, (dated, "I", s - 0.5)]], [third, doc.width - third])
+    doc.space(4)
+
+
+def heading(doc: Document, value: str, level: int = 1) -> None:
+    doc.heading(value, align="L", size=doc.size + (1 if level == 1 else 0))
+
+
+def table(doc: Document, headers: list[str], rows: list[list[Any]], widths: tuple[float, ...],
+          size: float | None = None) -> None:  # fmt: skip
+    """A figures table: the first column (what is counted) left-aligned, the numbers centred."""
+    centred: list[Align] = ["C"] * (len(headers) - 1)
+    aligns: list[Align] = ["L", *centred]
+    doc.table(headers, rows, widths, size=size or doc.size - 1.5, aligns=aligns)
+
+
+def signature(doc: Document, left: list[str], right: list[str]) -> None:
+    """Two blocks side by side at the foot: the recipients on the left, the signature on the right."""
+    half, s = doc.width / 2, doc.size
+    doc.space(4)
+    received = [(line, "BI" if i == 0 else "", s - (0 if i == 0 else 1.5)) for i, line in enumerate(left)]
+    signed = [(line, "B" if i == 0 else "I", s) for i, line in enumerate(right)]
+    doc.columns([received, signed], [half, half], ["L", "C"])
 
 
 def _day(value: Any) -> date:
@@ -70,24 +111,25 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
     dated = _day(view["submitted_at"]) if view.get("submitted_at") else today
     place = unit.short_name if unit else view["unit_name"]
 
-    doc = Document(f"Báo cáo {view['period_label']} — {view['unit_name']}")
-    doc.masthead(
+    doc = document(f"Báo cáo {view['period_label']} — {view['unit_name']}")
+    masthead(
+        doc,
         [parent.name.upper() if parent else "", view["unit_name"].upper(), "*"],
-        MOTTO,
-        f"{place}, ngày {dated.day:02d} tháng {dated.month:02d} năm {dated.year}",
+        list(MOTTO_VI),
+        date_line(place, dated),
     )
     what = view.get("title") or view["schedule_title"]
     doc.title("BÁO CÁO", f"{what} — {view['period_label']}")
-    doc.paragraph(f"(Số liệu từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y})", italic=True, indent=False)
+    doc.paragraph(f"(Số liệu từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y})", first_line_indent=False, style="I")
     if view.get("status") not in ("submitted", "late"):
-        doc.paragraph("DỰ THẢO — số liệu tổng hợp tự động, chưa nộp.", bold=True, indent=False)
+        doc.paragraph("DỰ THẢO — số liệu tổng hợp tự động, chưa nộp.", first_line_indent=False, style="B")
     narrative = view.get("narrative") or {}
     if text := narrative.get(Section.situation.value):
-        doc.heading("Tình hình chung", level=2)
+        heading(doc, "Tình hình chung", level=2)
         doc.paragraph(text)
 
-    doc.heading("I. KẾT QUẢ THỰC HIỆN")
-    doc.heading("1. Hội nghị tiếp xúc, đối thoại", level=2)
+    heading(doc, "I. KẾT QUẢ THỰC HIỆN")
+    heading(doc, "1. Hội nghị tiếp xúc, đối thoại", level=2)
     without = final["units_without_meeting"]
     doc.paragraph(
         f"Trong kỳ, {final['units_total'] - len(without)}/{final['units_total']} đơn vị đã tổ chức "
@@ -99,7 +141,7 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
     if without:
         names = ", ".join(u["name"] for u in without[:40]) + (" …" if len(without) > 40 else "")
         doc.paragraph(f"Đơn vị chưa tổ chức hội nghị ({len(without)}): {names}.")
-    doc.heading("2. Tiếp nhận, giải quyết ý kiến, kiến nghị của Nhân dân", level=2)
+    heading(doc, "2. Tiếp nhận, giải quyết ý kiến, kiến nghị của Nhân dân", level=2)
     doc.paragraph(
         f"Tiếp nhận {final['opinions']} ý kiến, kiến nghị (tại hội nghị: {final['opinions_at_meetings']}); "
         f"giải đáp trực tiếp tại hội nghị {final['answered_on_spot']} ý kiến; chuyển cấp có thẩm quyền giải "
@@ -115,42 +157,52 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
         )
         doc.paragraph(f"Chuyển đến: {to}.")
 
-    doc.heading("3. Số liệu tổng hợp", level=2)
+    heading(doc, "3. Xây dựng mô hình «Dân vận khéo»", level=2)
+    doc.paragraph(
+        f"Trong kỳ, {final['models_registered']} mô hình đăng ký xây dựng; {final['models_evaluated']} mô hình tự "
+        f"đánh giá (vượt: {final['models_exceeded']}, bằng: {final['models_met']}, kém: {final['models_below']}); "
+        f"được công nhận cấp cơ sở: {final['models_recognised_grassroots']}, cấp huyện: "
+        f"{final['models_recognised_district']}, cấp tỉnh: {final['models_recognised_province']}; "
+        f"{final['models_commended']} mô hình được biểu dương, khen thưởng."
+    )
+
+    heading(doc, "4. Số liệu tổng hợp", level=2)
     rows = [[r["label"], r["computed"], "" if r["corrected"] is None else r["corrected"], r["reason"] or ""]
             for r in figure_rows(view)]  # fmt: skip
-    doc.table(["Chỉ tiêu", "Tổng hợp tự động", "Điều chỉnh", "Lý do điều chỉnh"], rows, widths=(70, 28, 24, 53))
+    table(doc, ["Chỉ tiêu", "Tổng hợp tự động", "Điều chỉnh", "Lý do điều chỉnh"], rows, widths=(70, 28, 24, 53))
 
     if comp["by_unit"]:
-        doc.heading("4. Kết quả theo đơn vị", level=2)
+        heading(doc, "5. Kết quả theo đơn vị", level=2)
         active = [u for u in comp["by_unit"] if any(u["figures"][k] for k, _ in BY_UNIT)]
         unit_rows = [[u["name"], *(u["figures"][k] for k, _ in BY_UNIT), percent(u["figures"]["on_time_rate"])]
                      for u in active]  # fmt: skip
         if quiet := len(comp["by_unit"]) - len(active):
             unit_rows.append([f"{quiet} đơn vị khác: không có số liệu", *("0" for _ in BY_UNIT), "—"])
         total = ["Tổng cộng", *(comp["totals"][k] for k, _ in BY_UNIT), percent(comp["totals"]["on_time_rate"])]
-        doc.table(["Đơn vị", *(h for _, h in BY_UNIT), "Đúng hạn"], [*unit_rows, total],
-                  widths=(40, *(13.5 for _ in BY_UNIT), 13.5), size=8)  # fmt: skip
+        column = (doc.width - 40) / (len(BY_UNIT) + 1)
+        table(doc, ["Đơn vị", *(h for _, h in BY_UNIT), "Đúng hạn"], [*unit_rows, total],
+              widths=(40, *(column for _ in BY_UNIT), column), size=8)  # fmt: skip
 
     by_field = comp["totals"]["opinions_by_field"]
     if by_field:
-        doc.heading("5. Ý kiến, kiến nghị theo lĩnh vực và kênh tiếp nhận", level=2)
-        doc.table(["Lĩnh vực", "Số ý kiến"], [[FIELDS_VI.get(k, k), n] for k, n in by_field.items()], widths=(120, 55))
+        heading(doc, "6. Ý kiến, kiến nghị theo lĩnh vực và kênh tiếp nhận", level=2)
+        table(doc, ["Lĩnh vực", "Số ý kiến"], [[FIELDS_VI.get(k, k), n] for k, n in by_field.items()], widths=(120, 55))
         channels = comp["totals"]["opinions_by_channel"]
-        doc.table(["Kênh tiếp nhận", "Số ý kiến"], [[CHANNELS_VI.get(k, k), n] for k, n in channels.items()],
+        table(doc, ["Kênh tiếp nhận", "Số ý kiến"], [[CHANNELS_VI.get(k, k), n] for k, n in channels.items()],
                   widths=(120, 55))  # fmt: skip
 
     s = comp["series"]
     unit_names = {u["code"]: u["name"] for u in comp["by_unit"]}
-    doc.heading("6. Biểu đồ", level=2)
+    heading(doc, "7. Biểu đồ", level=2)
     # the units that held a meeting in the twelve months (a province has a hundred communes)
     held = {c: v for c, v in s["meetings_by_unit"].items() if any(v)}
     doc.image(charts.meetings_per_month(s["months"], dict(list(held.items())[:40]), unit_names), width=165)
     doc.image(charts.opinions_by_field(by_field or {"—": 0}, FIELDS_VI), width=150)
     doc.image(charts.on_time_rate(s["months"], s["on_time_rate"]), width=165)
 
-    doc.heading("II. NHẬN XÉT, ĐÁNH GIÁ")
+    heading(doc, "II. NHẬN XÉT, ĐÁNH GIÁ")
     doc.paragraph(narrative.get(Section.assessment.value) or "(Chưa có nhận xét.)")
-    doc.heading("III. KIẾN NGHỊ, ĐỀ XUẤT")
+    heading(doc, "III. KIẾN NGHỊ, ĐỀ XUẤT")
     doc.paragraph(narrative.get(Section.proposals.value) or "(Không có.)")
 
     recipients = ["Nơi nhận:"]
@@ -159,8 +211,8 @@ def render(view: Mapping[str, Any], today: date) -> bytes:
     recipients.append("- Lưu văn phòng.")
     status = {"submitted": "Đã nộp", "late": "Nộp muộn"}.get(str(view.get("status")), "Dự thảo")
     when = f" lúc {view['submitted_at']}" if view.get("submitted_at") else ""
-    doc.columns(recipients, [f"T/M {view['unit_name'].upper()}", f"{status}{when}"])
+    signature(doc, recipients, [f"T/M {view['unit_name'].upper()}", f"{status}{when}"])
     channels_used = ", ".join(CHANNELS_VI.get(k, k) for k in comp["totals"]["opinions_by_channel"])
     doc.paragraph(f"Tổng hợp từ dữ liệu sự kiện ({channels_used or 'không có ý kiến'}); "
-                  f"vị trí dữ liệu: {comp['compiled_from']}.", italic=True, indent=False)  # fmt: skip
-    return doc.render()
+                  f"vị trí dữ liệu: {comp['compiled_from']}.", first_line_indent=False, style="I")  # fmt: skip
+    return doc.to_bytes()

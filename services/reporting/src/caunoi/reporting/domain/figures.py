@@ -18,7 +18,7 @@ from datetime import date
 
 from caunoi.reporting.domain.periods import months_between
 from caunoi.reporting.domain.petition_life import Life
-from caunoi.reporting.events import Figures, Forward, NamedUnit, Series, UnitFigures
+from caunoi.reporting.events import MODEL_FIGURES, Figures, Forward, NamedUnit, Series, UnitFigures
 
 #: the figures a unit may correct (whole numbers); the others are derived or lists
 CORRECTABLE = (
@@ -39,6 +39,7 @@ CORRECTABLE = (
     "overdue",
     "on_time",
     "timed",
+    *MODEL_FIGURES,
 )
 
 
@@ -58,6 +59,39 @@ class Meeting:
     attendees: int
 
 
+@dataclass(frozen=True)
+class ModelLife:
+    """A "Dân vận khéo" model's dated steps, read back from its row: registered; each evaluation
+    (day, level); each recognition notice (day, tier); each commendation's day."""
+
+    id: str
+    dataset: str
+    unit_code: str
+    registered_on: date
+    evaluations: tuple[tuple[date, str], ...] = ()
+    notices: tuple[tuple[date, str], ...] = ()
+    commendations: tuple[date, ...] = ()
+
+
+def model_figures(models: Sequence[ModelLife], start: date, end: date) -> dict[str, int]:
+    """The models' figures for ``[start, end]``: registered; evaluated (a model once, by its last
+    evaluation in the period) by level; recognised (notices issued) by tier; commended (a model once)."""
+    last = [max(e) for m in models if (e := [x for x in m.evaluations if start <= x[0] <= end])]
+    tiers = Counter(t for m in models for d, t in m.notices if start <= d <= end)
+    levels = Counter(level for _, level in last)
+    return {
+        "models_registered": sum(1 for m in models if start <= m.registered_on <= end),
+        "models_evaluated": len(last),
+        "models_exceeded": levels["exceeded"],
+        "models_met": levels["met"],
+        "models_below": levels["below"],
+        "models_recognised_grassroots": tiers["grassroots"],
+        "models_recognised_district": tiers["district"],
+        "models_recognised_province": tiers["province"],
+        "models_commended": sum(1 for m in models if any(start <= d <= end for d in m.commendations)),
+    }
+
+
 def _within(day: date | None, start: date, end: date) -> bool:
     return day is not None and start <= day <= end
 
@@ -73,6 +107,7 @@ def figures(
     end: date,
     places: Sequence[NamedUnit],
     place_of: Callable[[Meeting], Iterable[str]],
+    models: Sequence[ModelLife] = (),
 ) -> Figures:
     """The figures of these facts for ``[start, end]``. ``places`` should hold meetings;
     ``place_of`` says which of them a meeting was held at (or for)."""
@@ -111,6 +146,7 @@ def figures(
         on_time=on_time,
         timed=len(timed),
         on_time_rate=rate(on_time, len(timed)),
+        **model_figures(models, start, end),
     )
 
 

@@ -1,19 +1,10 @@
-"""The programmes' rules, quoted when a command breaks one (the seeds are in ../shared/seeds/)."""
+"""The programmes' rules, quoted when a command breaks one (the seeds are in ../shared/seeds/);
+``Rule`` and ``RuleViolated`` are the kernel's (:mod:`caunoi.shared.rules`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from caunoi.shared.errors import CommandError
-
-
-@dataclass(frozen=True)
-class Rule:
-    vi: str
-    en: str
-    source: str
-
+from caunoi.shared.rules import Rule
+from caunoi.shared.rules import RuleViolated as RuleViolated  # where this service's modules take it from
 
 PILOT_DISTRICT = Rule(
     "Mỗi huyện, thị xã, thành phố chọn 02 địa phương gồm 01 xã và 01 thị trấn/phường làm điểm",
@@ -78,19 +69,3 @@ FOLLOW_AREAS = Rule(
     "the province follows down to the commune, the district to the village, the commune to each citizen and member",
     "programme 3, seed 003",
 )
-
-
-class RuleViolated(CommandError):
-    """A command that breaks one of the programmes' rules; the message quotes it."""
-
-    code = "rule_violated"
-
-    def __init__(
-        self, rule: Rule, why_vi: str, why_en: str, *, field: str | None = None, details: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(
-            f"{why_vi}. Quy định: «{rule.vi}» ({rule.source})",
-            message_en=f"{why_en}. Rule: {rule.en!r} ({rule.source})",
-            field=field,
-            details={"rule": rule.vi, "rule_en": rule.en, "source": rule.source, **(details or {})},
-        )
