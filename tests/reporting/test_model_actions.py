@@ -54,6 +54,10 @@ async def _rung(life: Life, name: str) -> None:
     await life.svc.ok(name, body)
 
 
+async def _commend(life: Life, by_unit: str) -> None:
+    await life.svc.ok("model_commend", {"model_id": life.id, "year": 2026, "reason": "Tiêu biểu", "by_unit": by_unit})
+
+
 async def _climb(life: Life) -> None:
     while (await life.shown())["next_tier"]:
         for name in ("model_report", "model_vote", "model_notice"):
@@ -72,11 +76,12 @@ STEPS: dict[str, Step] = {
     "vote": lambda life: _rung(life, "model_vote"),
     "notice": lambda life: _rung(life, "model_notice"),
     "climb": _climb,
-    "commend (province)": lambda life: life.svc.ok(
-        "model_commend", {"model_id": life.id, "year": 2026, "reason": "Tiêu biểu", "by_unit": "08"}
-    ),
+    "commend (province)": lambda life: _commend(life, "08"),
+    "commend (commune)": lambda life: _commend(life, life.commune),
 }
 RECOGNISED = ["deploy", "evaluate", "report", "vote", "notice"]
+TOP = ["deploy", "evaluate", "climb"]
+LOCAL = ["deploy", "evaluate, replicable at the grassroots", "report", "vote", "notice", "report"]
 #: a model at each point of its life
 LIVES: dict[str, list[str]] = {
     "registered": [],
@@ -89,19 +94,12 @@ LIVES: dict[str, list[str]] = {
     "voted": ["deploy", "evaluate", "report", "vote"],
     "recognised": RECOGNISED,
     "recognised, proposed higher": [*RECOGNISED, "report"],
-    "recognised, replicable only at the grassroots, proposed higher": [
-        "deploy", "evaluate, replicable at the grassroots", "report", "vote", "notice", "report",
-    ],  # fmt: skip
+    "recognised, replicable only at the grassroots, proposed higher": LOCAL,
     "recognised, voted higher": [*RECOGNISED, "report", "vote"],
-    "at the top": ["deploy", "evaluate", "climb"],
-    "at the top, commended by the province": ["deploy", "evaluate", "climb", "commend (province)"],
-    "at the top, commended by the commune and the province": [
-        "deploy", "evaluate", "climb", "commend (province)", "commend (commune)",
-    ],  # fmt: skip
+    "at the top": TOP,
+    "at the top, commended by the province": [*TOP, "commend (province)"],
+    "at the top, commended by the commune and the province": [*TOP, "commend (province)", "commend (commune)"],
 }
-STEPS["commend (commune)"] = lambda life: life.svc.ok(
-    "model_commend", {"model_id": life.id, "year": 2026, "reason": "Tiêu biểu", "by_unit": life.commune}
-)
 
 
 def people(dataset: str) -> dict[str, tuple[Credential, list[str]]]:
