@@ -4,7 +4,8 @@ against its targets and the results report (form 2a); the commune's party commit
 the grassroots vote (refused without a quorum: the service's Vietnamese message at the field, nothing
 stored) and the recognition notice; the model shows its stage and tier; forms 2a and 2b download as
 PDFs (read back with pypdf); the province sees it among its models, with another one not updated for
-months marked, is offered no vote it may not take, and the page fits a phone and reads in English."""
+months marked, is offered no vote it may not take, finds it among the year's candidates, commends it
+and plans its replication; the page fits a phone and reads in English."""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ require_chromium()
 from playwright.async_api import Browser, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-#: Xã Sà Phìn (vn-2025, province 08): its models are this test's alone
-COMMUNE = "00733"
-NAME = "Dân vận khéo trong giữ gìn vệ sinh môi trường thôn Sà Phìn A"
+#: Xã Tát Ngà (vn-2025, province 08; not one of the demo data's communes): its models are this test's alone
+COMMUNE = "00808"
+NAME = "Dân vận khéo trong giữ gìn vệ sinh môi trường thôn Tát Ngà A"
 
 
 async def pdf_text(page: Page, selector: str) -> str:
@@ -55,7 +56,7 @@ async def test_a_commune_builds_a_model_and_its_committee_recognises_it(
     c = await servers.client()
     try:  # another model of the commune, registered half a year ago and never touched since
         idle = await c.command("reporting", "model_register", {
-            "unit_code": COMMUNE, "name": "Tổ tự quản an ninh trật tự thôn Sà Phìn B", "holder": "Chi bộ thôn",
+            "unit_code": COMMUNE, "name": "Tổ tự quản an ninh trật tự thôn Tát Ngà B", "holder": "Chi bộ thôn",
             "field": "defence_security", "problem": "Trộm cắp vặt", "expected_results": "Không còn trộm cắp",
             "targets": [{"text": "Vụ trộm cắp", "value": 0, "unit": "vụ", "direction": "at_most"}],
             "registered_on": (today_vn() - timedelta(days=190)).isoformat(), "command_id": "web-test-idle-model",
@@ -70,7 +71,7 @@ async def test_a_commune_builds_a_model_and_its_committee_recognises_it(
     form = page.get_by_test_id("register-form")
     await form.locator("input[name=name]").fill(NAME)
     await form.locator("select[name=field]").select_option("culture_society")
-    await form.locator("input[name=holder]").fill("Chi hội Phụ nữ thôn Sà Phìn A")
+    await form.locator("input[name=holder]").fill("Chi hội Phụ nữ thôn Tát Ngà A")
     await form.locator("textarea[name=problem]").fill("Rác thải sinh hoạt đổ bừa bãi ven đường liên thôn")
     await form.locator("textarea[name=expected_results]").fill("Mọi hộ phân loại rác; không còn điểm rác tự phát")
     await form.locator("textarea[name=criteria]").fill("Gắn với sự lãnh đạo của cấp ủy\nĐược Nhân dân đồng tình")
@@ -102,7 +103,7 @@ async def test_a_commune_builds_a_model_and_its_committee_recognises_it(
     await deploy.locator("textarea[name=survey_report]").fill("86 hộ; 12 điểm rác tự phát dọc đường")
     await deploy.locator("textarea[name=assignments]").fill("Chi hội trưởng phụ nữ: vận động từng hộ ký cam kết")
     await deploy.locator("input[name='plan.form']").fill("Họp thôn, loa truyền thanh, vận động từng hộ")
-    await deploy.locator("input[name='plan.place']").fill("Thôn Sà Phìn A")
+    await deploy.locator("input[name='plan.place']").fill("Thôn Tát Ngà A")
     await deploy.locator("input[name='plan.start']").fill(today_vn().isoformat())
     await deploy.locator("input[name=pledge]").check()
     await deploy.locator("button[type=submit]").click()
@@ -180,7 +181,7 @@ async def test_a_commune_builds_a_model_and_its_committee_recognises_it(
 
     # forms 2a and 2b
     text_2a = await pdf_text(office, "[data-testid=downloads] a[data-form='2a']")
-    for phrase in ("BÁO CÁO", "Sà Phìn A", "126", "03/BC-PN", "Đề nghị công nhận mô hình “Dân vận khéo” cấp cơ sở"):
+    for phrase in ("BÁO CÁO", "Tát Ngà A", "126", "03/BC-PN", "Đề nghị công nhận mô hình “Dân vận khéo” cấp cơ sở"):
         assert phrase in text_2a, phrase
     text_2b = await pdf_text(office, "[data-testid=downloads] a[data-form='2b'][data-tier=grassroots]")
     for phrase in ("THÔNG BÁO", "27-TB/ĐU", "có mặt 13", "tán thành 12", NAME, "Sùng Mí Páo"):
@@ -206,14 +207,32 @@ async def test_a_commune_builds_a_model_and_its_committee_recognises_it(
     # replicable at the grassroots only: the province's committee is offered no vote; step 6 is the province's to give
     offered = await prov.locator("details.action").evaluate_all("els => els.map(e => e.dataset.action)")
     assert "vote" not in offered and {"commend", "replicate"} <= set(offered), offered
-    # the year's candidates for commendation
+    # the year's candidates for commendation: this one, until the province commends it
     await prov.goto(f"{web.url}/models/candidates?unit={COMMUNE}")
     await expect(prov.locator(f"[data-testid=candidates] tr[data-id='{mid}']")).to_contain_text("Cấp cơ sở")
+    await prov.locator(f"[data-testid=candidates] tr[data-id='{mid}'] a").click()
+    await open_step(prov, "commend")
+    commend = prov.locator("details[data-action=commend]")
+    await expect(commend.locator("input[name=year]")).to_have_value(str(today_vn().year))
+    await commend.locator("select[name=form]").select_option("certificate")
+    await commend.locator("textarea[name=reason]").fill("Mô hình tiêu biểu về giữ gìn vệ sinh môi trường")
+    await commend.locator("button[type=submit]").click()
+    await expect(prov.locator(".flash")).to_contain_text("Đã ghi nhận khen thưởng")
+    await expect(prov.get_by_test_id("stage")).to_have_text("6. Khen thưởng, nhân rộng")
+    await expect(prov.locator("[data-testid=steps] li[data-step=commendation]")).to_contain_text("Giấy khen")
+    await open_step(prov, "replicate")
+    replicate = prov.locator("details[data-action=replicate]")
+    await replicate.locator("textarea[name=plan]").fill("Nhân rộng ra các thôn của xã")
+    await replicate.locator("select[name=units]").select_option([COMMUNE])
+    await replicate.locator("button[type=submit]").click()
+    await expect(prov.locator("[data-testid=steps] li[data-step=commendation]")).to_contain_text("Xã Tát Ngà")
+    await prov.goto(f"{web.url}/models/candidates?unit={COMMUNE}")
+    assert await prov.locator(f"[data-testid=candidates] tr[data-id='{mid}']").count() == 0
 
     # a phone: the model's page fits its width; and in English
     phone = await logged_in(browser, web, province, viewport={"width": 390, "height": 844}, is_mobile=True)
     await phone.goto(f"{web.url}/models/{mid}")
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     await phone.click("a.lang")
-    await expect(phone.get_by_test_id("stage")).to_have_text("5. Recognition")
+    await expect(phone.get_by_test_id("stage")).to_have_text("6. Commendation, replication")
     await expect(phone.locator("[data-testid=recognition] tr[data-tier=grassroots]")).to_contain_text("27-TB/ĐU")

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -176,15 +177,17 @@ def lines(form: FormData, name: str) -> list[str]:
     return [s.strip() for s in value.splitlines() if s.strip()] if isinstance(value, str) else []
 
 
-def renumbered(refusal: Refusal, prefix: str, rows: Mapping[int, str]) -> Refusal:
+def renumbered(refusal: Refusal, prefix: str, rows: Mapping[int, str], item: str = "") -> Refusal:
     """A refusal of a list the form sent without its empty rows (``targets.1.value``), at the form's own
-    inputs (``targets.3.value``): ``rows`` maps each sent item to its input's key."""
+    inputs (``targets.3.value``): ``rows`` maps each sent item to its input's key; ``item``: the field of
+    an item that is the input itself (``results.1.result`` at ``results.t2``)."""
 
     def where(name: str) -> str:
         m = re.fullmatch(rf"{re.escape(prefix)}\.(\d+)(\..*)?", name)
         if m is None or int(m.group(1)) not in rows:
             return name
-        return f"{prefix}.{rows[int(m.group(1))]}{m.group(2) or ''}"
+        rest = m.group(2) or ""
+        return f"{prefix}.{rows[int(m.group(1))]}{'' if item and rest == '.' + item else rest}"
 
     refusal.fields = {where(k): v for k, v in refusal.fields.items()}
     refusal.field = where(refusal.field) if refusal.field else None
@@ -287,8 +290,11 @@ STEPS: dict[str, Step] = {
 }  # fmt: skip
 
 
-def step_body(name: str, form: FormData, view: Mapping[str, Any]) -> tuple[dict[str, Any], dict[int, str]]:
-    """The command's body from its form, and, for an evaluation, which target each result is for."""
+def step_body(
+    name: str, form: FormData, mid: str, targets: Sequence[Mapping[str, Any]] = ()
+) -> tuple[dict[str, Any], dict[int, str]]:
+    """The command's body from its form, and, for an evaluation (of the model's registered
+    ``targets``), which target each result sent is for."""
     step = STEPS[name]
     body = payload_from(form, (*step.fields, "command_id"), step.flags)
     for field in step.lines:
@@ -299,7 +305,7 @@ def step_body(name: str, form: FormData, view: Mapping[str, Any]) -> tuple[dict[
                                for a in body["assignments"]]  # fmt: skip
     elif name == "evaluate":
         results: list[dict[str, Any]] = []
-        for t in view["registered"]["targets"]:
+        for t in targets:
             value = form.get(f"results.{t['id']}")
             if isinstance(value, str) and value.strip():
                 rows[len(results)] = t["id"]
@@ -307,7 +313,7 @@ def step_body(name: str, form: FormData, view: Mapping[str, Any]) -> tuple[dict[
         body["results"] = results
     elif name == "replicate":
         body["units"] = [u for u in form.getlist("units") if isinstance(u, str) and u]
-    return {**body, "model_id": view["model_id"]}, rows
+    return {**body, "model_id": mid}, rows
 
 
 def at_inputs(refusal: Refusal, step: Step) -> Refusal:
@@ -326,7 +332,7 @@ def known_fields(step: Step, targets: Sequence[Mapping[str, Any]]) -> list[str]:
     return [*step.fields, *step.flags, *step.lines, *(f"results.{t['id']}" for t in targets), "results", "units"]
 
 
-def target_rows(view: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
+def target_rows(view: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Each registered target with its latest result and level."""
     ev = view.get("evaluation") or {}
     results = {r["target_id"]: r for r in ev.get("results", [])}
@@ -338,10 +344,12 @@ def target_rows(view: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     return out
 
 
-def number(value: float | None) -> str:
+def number(value: float | None, lang: str = "vi") -> str:
+    """A target's value or result: ``3,4`` in Vietnamese, ``3.4`` in English."""
     if value is None:
         return "—"
-    return f"{value:g}"
+    text = f"{value:g}"
+    return text.replace(".", ",") if lang == "vi" else text
 
 
 def targets_chart(rows: Sequence[Mapping[str, Any]], lang: str) -> str | None:
@@ -386,7 +394,7 @@ async def model_page(
     mid = request.path_params["mid"]
     view = await ask(request, SERVICE, "model", {"model_id": mid})
     lang = lang_of(request)
-    rows = target_rows(view, lang)
+    rows = target_rows(view)
     tree = state(request).units
     widest = view["by_units"][-1] if view.get("by_units") else None
     pending = [t for t in view["ladder"] if t in view["votes"] and t not in view["notices"]]
@@ -414,7 +422,7 @@ async def model_page(
         values=values or {},
         today=today_vn(),
         command_id=new_command_id(),
-        number=number,
+        number=partial(number, lang=lang),
     )
 
 
@@ -424,11 +432,13 @@ async def show(request: Request) -> Response:
 
 async def act(request: Request) -> Response:
     mid, name = request.path_params["mid"], request.path_params["action"]
+    form = await posted_form(request)
     if name not in STEPS:
         raise HTTPException(404, "no such step")
-    form = await posted_form(request)
-    view = await ask(request, SERVICE, "model", {"model_id": mid})
-    body, rows = step_body(name, form, view)
+    targets = (
+        (await ask(request, SERVICE, "model", {"model_id": mid}))["registered"]["targets"] if name == "evaluate" else []
+    )
+    body, rows = step_body(name, form, mid, targets)
     try:
         await send(request, SERVICE, f"model_{name}", body)
     except RequestFailed as e:
@@ -436,8 +446,7 @@ async def act(request: Request) -> Response:
             raise
         shown = at_inputs(refused(request, e), STEPS[name])
         if name == "evaluate":  # a result refused (``results.1.result``) at its target's input (``results.t2``)
-            shown = renumbered(shown, "results", rows)
-            shown.fields = {re.sub(r"^results\.(t\d+)\.result$", r"results.\1", k): t for k, t in shown.fields.items()}
+            shown = renumbered(shown, "results", rows, item="result")
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         return await model_page(request, name, shown, values)
     flash(request, chooser(lang_of(request))(*STEPS[name].done))
