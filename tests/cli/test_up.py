@@ -303,6 +303,15 @@ def test_the_web_application_serves_the_demo_and_open311(live: Live) -> None:
     pdf = web.get(f"/reports/{filed.group(1)}/export/pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert web.get("/notices", params={"state": "sent"}).status_code == 200
+    # the demo's "Dân vận khéo" models: the one recognised up to the province and commended, its forms 2a and 2b
+    board = web.get("/models", params={"unit": "08", "stage": "commendation"})
+    assert board.status_code == 200 and "hiến đất làm đường" in board.text
+    top = re.search(r'data-id="(MH-[0-9A-Z]{8})" data-stage="commendation"', board.text)
+    assert top is not None
+    assert 'data-tier="province" data-state="recognised"' in web.get(f"/models/{top.group(1)}").text
+    for form in ("2a.pdf", "2b/province.pdf"):
+        printed = web.get(f"/models/{top.group(1)}/{form}")
+        assert printed.status_code == 200 and printed.content.startswith(b"%PDF"), form
     key = (live.data.parent / "open311-key.txt").read_text().strip()
     form = {"api_key": key, "service_code": "roads", "address_id": "00691", "description": "Ổ gà đầu thôn"}
     created = httpx.post(f"{live.web_url}/open311/v2/requests.json", data=form)

@@ -26,6 +26,7 @@ from caunoi.web.app import create_app
 from caunoi.web.charts import counts_axis
 from caunoi.web.open311.formats import to_xml
 from caunoi.web.open311.openapi import document, render
+from caunoi.web.pages import models
 from caunoi.web.pages.base import Refusal, payload_from, unit_choices
 from caunoi.web.settings import WebSettings
 
@@ -58,7 +59,8 @@ def test_every_form_route_refuses_a_post_without_the_sessions_token(app: TestCli
     paths = form_routes(app)
     assert {"/login", "/logout", "/petitions/new", "/petitions/PA-ABCDEFGH/submit", "/meetings/HN-ABCDEFGH/hold",
             "/meetings/HN-ABCDEFGH/close", "/reports/open", "/reports/BC-00691-monthly-2026-05/submit",
-            "/notices/NT-0000000000000000/resend"} <= set(paths)  # fmt: skip
+            "/notices/NT-0000000000000000/resend", "/models/new",
+            "/models/HN-ABCDEFGH/submit"} <= set(paths)  # fmt: skip
     app.get("/login")  # a session, with its token
     for path in paths:
         assert app.post(path, data={"text": "x"}).status_code == 403, path
@@ -100,6 +102,47 @@ def test_a_form_becomes_a_command_body() -> None:
                         ["recipients"])  # fmt: skip
     assert body == {"petitioner": {"name": "An", "confidential": True}, "text": "Đường hỏng",
                     "recipients": ["petitioner", "hamlet"]}  # fmt: skip
+
+
+def test_a_models_forms_become_command_bodies_and_their_refusals_land_at_their_rows() -> None:
+    # registration: the unused rows of targets (only their defaults) are left out, lines become lists
+    form = FormData(
+        [("unit_code", "00691"), ("name", "Mô hình"), ("criteria", "Tiêu chí A\n\n Tiêu chí B "),
+         ("resources.core_team", "An\nBình"), ("resources.participants", "80"),
+         ("targets.0.text", "Hộ"), ("targets.0.value", "40"), ("targets.0.direction", "at_least"),
+         ("targets.0.essential", "on"), ("targets.1.direction", "at_least"), ("targets.1.essential", "on"),
+         ("targets.2.text", "Vụ"), ("targets.2.value", "x"), ("targets.2.direction", "at_most")]
+    )  # fmt: skip
+    body, rows = models.registration(form)
+    assert body["criteria"] == ["Tiêu chí A", "Tiêu chí B"] and body["resources"] == {
+        "participants": "80", "core_team": ["An", "Bình"]}  # fmt: skip
+    assert body["targets"] == [{"text": "Hộ", "value": "40", "direction": "at_least", "essential": True},
+                               {"text": "Vụ", "value": "x", "direction": "at_most", "essential": False}]  # fmt: skip
+    assert rows == {0: "0", 1: "2"}
+    # the service names the second target sent; the form shows it at its third row
+    error = {"code": "invalid", "message": "Dữ liệu không hợp lệ", "message_en": "invalid", "field": "targets.1.value",
+             "details": {"errors": [{"field": "targets.1.value", "message": "not a number"}]}}  # fmt: skip
+    refusal = models.renumbered(Refusal.of(RequestFailed(error), "vi"), "targets", rows)
+    assert refusal.field == "targets.2.value" and refusal.at("targets.2.value") and not refusal.at("targets.1.value")
+    # an evaluation: a result per registered target, refused at that target's input
+    targets = [{"id": "t1"}, {"id": "t2"}, {"id": "t3"}]
+    form = FormData([("results.t1", "55"), ("results.t3", "3,2"), ("findings", "Tốt"), ("command_id", "c-1")])
+    body, rows = models.step_body("evaluate", form, "MH-ABCDEFGH", targets)
+    assert body["results"] == [{"target_id": "t1", "result": "55"}, {"target_id": "t3", "result": "3.2"}]
+    assert body["model_id"] == "MH-ABCDEFGH" and body["command_id"] == "c-1" and rows == {0: "t1", 1: "t3"}
+    error = {"code": "invalid", "message": "Sai", "message_en": "wrong", "field": "results.1.result"}
+    refusal = models.renumbered(Refusal.of(RequestFailed(error), "vi"), "results", rows, item="result")
+    assert refusal.field == "results.t3" and refusal.at("results.t3") == "Sai"
+    # a deployment: the teams one a line, each assignment "who: task"; an item refused at its textarea
+    form = FormData([("steering_board", "Bí thư\nChủ tịch"), ("assignments", "MTTQ: vận động\nĐoàn thanh niên"),
+                     ("plan.start", "2026-01-01"), ("pledge", "on")])  # fmt: skip
+    body, _rows = models.step_body("deploy", form, "MH-ABCDEFGH")
+    assert body["steering_board"] == ["Bí thư", "Chủ tịch"] and body["survey_team"] == [] and body["pledge"] is True
+    assert body["assignments"] == [{"who": "MTTQ", "task": "vận động"}, {"who": "Đoàn thanh niên", "task": ""}]
+    assert body["plan"] == {"start": "2026-01-01"}
+    error = {"code": "invalid", "message": "Thiếu nhiệm vụ", "message_en": "no task", "field": "assignments.1.task"}
+    refusal = models.at_inputs(Refusal.of(RequestFailed(error), "vi"), models.STEPS["deploy"])
+    assert refusal.field == "assignments" and refusal.at("assignments") == "Thiếu nhiệm vụ"
 
 
 def test_the_openapi_document_is_committed_valid_and_the_apps() -> None:

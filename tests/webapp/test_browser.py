@@ -3,7 +3,7 @@ logs in, takes in a petition with the keyboard, forwards it; a province officer 
 inbox (search without accents), commits a date and issues the written reply; the timeline shows
 every step; a clerk of another commune cannot open it. A refused command shows the service's
 Vietnamese message at its field. The pages fit a phone; English is one click away. The main
-pages, reports and notices included, are photographed (``make screenshots`` writes them to
+pages, reports, models and notices included, are photographed (``make screenshots`` writes them to
 docs/screenshots/, with the demo data)."""
 
 from __future__ import annotations
@@ -248,6 +248,16 @@ async def test_screenshots_of_the_main_pages(
         await page.screenshot(path=target / "report.png", full_page=True)
     await page.goto(f"{web.url}/reports/compile")
     await page.screenshot(path=target / "compile.png", full_page=True)
+    # "Dân vận khéo" models: the province's, one recognised up to the province, the year's candidates
+    await page.goto(f"{web.url}/models")
+    await page.screenshot(path=target / "models.png", full_page=True)
+    top = page.locator("[data-testid=models] tr[data-stage=commendation] a").first
+    if await top.count():
+        await top.click()
+        await page.wait_for_url(re.compile(r".*/models/MH-"))
+        await page.screenshot(path=target / "model.png", full_page=True)
+    await page.goto(f"{web.url}/models/candidates")
+    await page.screenshot(path=target / "candidates.png", full_page=True)
     # notices: failed first, and one failed notice with its resend form
     await page.goto(f"{web.url}/notices")
     await page.screenshot(path=target / "notices.png", full_page=True)
@@ -264,11 +274,22 @@ async def test_screenshots_of_the_main_pages(
         await intake.wait_for_url(re.compile(r".*/reports/BC-"))
         await intake.locator("details[data-action=correct] summary").click()
         await intake.screenshot(path=target / "report-draft.png", full_page=True)
+    # a model being built: the forms of its next steps (its evaluation against the targets open)
+    await page.goto(f"{web.url}/models?stage=monitoring")
+    building = page.locator("[data-testid=models] tr[data-stage=monitoring] a").first
+    if await building.count():
+        await building.click()
+        await page.wait_for_url(re.compile(r".*/models/MH-"))
+        await page.locator("details[data-action=evaluate] summary").click()
+        await page.screenshot(path=target / "model-steps.png", full_page=True)
     phone = await logged_in(browser, web, officer, viewport={"width": 390, "height": 844}, is_mobile=True)
     await phone.screenshot(path=target / "phone-inbox.png")
+    await phone.goto(f"{web.url}/models")
+    await phone.screenshot(path=target / "phone-models.png")
     for name, p in shots.items():
         await p.screenshot(path=target / name)
     made = {p.name for p in target.glob("*.png")}
     assert {"login.png", "inbox.png", "dashboard.png", "meetings.png", "intake.png", "phone-inbox.png", "reports.png",
-            "compile.png", "notices.png", "notice.png"} <= made  # fmt: skip
+            "compile.png", "notices.png", "notice.png", "models.png", "candidates.png",
+            "phone-models.png"} <= made  # fmt: skip
     assert all((target / n).stat().st_size > 5000 for n in made)

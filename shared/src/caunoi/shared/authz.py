@@ -83,11 +83,17 @@ def require_reach(
         )
 
 
+def acting_for(actor: Actor, unit_code: str) -> bool:
+    """Whether ``actor`` acts for the unit's own body: its own people, or a national operator
+    recording for it (what :func:`require_acting_for` requires; a client offers from it)."""
+    return is_national(actor) or actor.unit == unit_code
+
+
 def require_acting_for(actor: Actor, unit_code: str, *, what_vi: str, what_en: str, field: str | None = None) -> None:
     """What a unit's own body does (it files its report, its party committee votes) is done by that
     unit's people, or recorded by a national operator: reaching the aggregate from above is not
     enough. ``what_vi`` / ``what_en`` say what, for the refusal (``"lập báo cáo này"``)."""
-    if is_national(actor) or actor.unit == unit_code:
+    if acting_for(actor, unit_code):
         return
     raise Forbidden(
         f"Chỉ đơn vị {unit_code} được {what_vi} (bạn thuộc đơn vị {actor.unit})",

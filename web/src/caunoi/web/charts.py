@@ -61,10 +61,12 @@ def counts_axis(series: Series, intervals: int | None = None) -> list[int] | Non
     return list(range(0, last + 1, step))
 
 
-def bar(title: str, labels: Sequence[str], series: Series, horizontal: bool = False) -> str:
+def bar(title: str, labels: Sequence[str], series: Series, horizontal: bool = False, printed: bool = False) -> str:
+    """Bars by label, one colour a series; ``printed``: each bar's value written on it."""
     config = _config(title, max(300, 26 * len(labels) + 120) if horizontal else 360)
     config.x_label_rotation = 0 if horizontal else 25
     config.y_labels = counts_axis(series)
+    config.print_values = printed
     chart = pygal.HorizontalBar(config) if horizontal else pygal.Bar(config)
     chart.x_labels = list(labels)
     for name, values in series:

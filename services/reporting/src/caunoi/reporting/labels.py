@@ -138,6 +138,54 @@ COMMENDATION_VI: dict[CommendationForm, str] = {
     CommendationForm.merit: "Bằng khen",
 }
 
+# the models' values in English, beside the tables above (the web pages show one or the other)
+MODEL_FIELD_EN: dict[ModelField, str] = {
+    ModelField.economy: "Economy",
+    ModelField.culture_society: "Culture and society",
+    ModelField.defence_security: "Defence and security",
+    ModelField.political_system: "Building the political system",
+    ModelField.four_no: "The «4 không» pledge",
+}
+MODEL_KIND_EN: dict[ModelKind, str] = {ModelKind.collective: "Collective", ModelKind.individual: "Individual"}
+STAGE_EN: dict[Stage, str] = {
+    Stage.idea: "1. Idea, registration",
+    Stage.deployment: "2. Deployment",
+    Stage.monitoring: "3. Monitoring",
+    Stage.evaluation: "4. Evaluation",
+    Stage.recognition: "5. Recognition",
+    Stage.commendation: "6. Commendation, replication",
+}
+LEVEL_EN: dict[Level, str] = {Level.exceeded: "Exceeded", Level.met: "Met", Level.below: "Below"}
+TIER_EN: dict[Tier, str] = {Tier.grassroots: "Grassroots", Tier.district: "District", Tier.province: "Province"}
+MONITORING_EN: dict[MonitoringKind, str] = {
+    MonitoringKind.progress_check: "Progress check",
+    MonitoringKind.activity: "Work done",
+    MonitoringKind.corrective_action: "Corrective action",
+    MonitoringKind.commendation: "Encouragement, interim commendation",
+}
+SUSTAINABILITY_EN: dict[Sustainability, str] = {
+    Sustainability.high: "Highly sustainable",
+    Sustainability.medium: "Fairly sustainable",
+    Sustainability.low: "Not yet sustainable",
+}
+COMMENDATION_EN: dict[CommendationForm, str] = {
+    CommendationForm.praise: "Praise",
+    CommendationForm.certificate: "Certificate of merit",
+    CommendationForm.merit: "Merit award",
+}
+#: a model's events as its timeline names them: type name -> (Vietnamese, English)
+MODEL_EVENTS: dict[str, tuple[str, str]] = {
+    "ModelRegistered": ("Đăng ký mô hình", "Registered"),
+    "ModelDeployed": ("Triển khai", "Deployed"),
+    "MonitoringRecorded": ("Theo dõi, kiểm tra", "Monitoring entry"),
+    "ModelEvaluated": ("Tự đánh giá", "Evaluated"),
+    "ResultsReported": ("Báo cáo kết quả (Mẫu 2a)", "Results report (form 2a)"),
+    "RecognitionVoted": ("Cấp ủy biểu quyết công nhận", "Committee's vote"),
+    "RecognitionNoticed": ("Thông báo công nhận (Mẫu 2b)", "Recognition notice (form 2b)"),
+    "ModelCommended": ("Biểu dương, khen thưởng", "Commended"),
+    "ReplicationPlanned": ("Kế hoạch nhân rộng", "Replication plan"),
+}
+
 
 def label(value: str | None, vi: Mapping[Any, str], lang: str) -> str:
     """``value``'s label in ``lang`` (a ``StrEnum`` key matches its string value)."""

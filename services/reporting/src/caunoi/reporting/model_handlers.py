@@ -16,7 +16,7 @@ from typing import Any
 
 from caunoi.reporting import model_queries
 from caunoi.reporting.deps import Deps, reach
-from caunoi.reporting.domain import models, recognition
+from caunoi.reporting.domain import model_actions, models, recognition
 from caunoi.reporting.domain.models import TIERS, Model, existing
 from caunoi.reporting.domain.recognition import TIER_VI
 from caunoi.reporting.model_commands import (
@@ -36,7 +36,7 @@ from caunoi.reporting.model_commands import (
 )
 from caunoi.reporting.model_events import Level, Tier
 from caunoi.shared.aggregate import AggregateExists, Loaded, Outcome, RecordedEvent, reply
-from caunoi.shared.authz import query_area, require_acting_for
+from caunoi.shared.authz import COMMAND_ROLES, acting_for, query_area, require_acting_for
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
 from caunoi.shared.errors import Conflict, NotFound, ValidationFailed
@@ -233,6 +233,15 @@ async def candidates(q: CommendationCandidates, ctx: RequestContext, deps: Deps)
     return {"unit": unit, "year": year, "total": len(items), "items": items}
 
 
+def next_committee(state: Model, deps: Deps) -> Unit | None:
+    """The unit whose committee recognises the model at its next rung (None: at the top, or registered
+    under another unit list than this installation's)."""
+    nxt = recognition.next_tier(state)
+    if nxt is None or state.reg.dataset != deps.units.dataset:
+        return None
+    return recognition.recognising_unit(deps.units, state, nxt)
+
+
 def view(state: Model, history: Sequence[RecordedEvent], deps: Deps) -> dict[str, Any]:
     """One model in full, from its events: every step as recorded, its stage, level and tiers, the
     next rung and which unit's committee recognises there, and the timeline."""
@@ -241,10 +250,8 @@ def view(state: Model, history: Sequence[RecordedEvent], deps: Deps) -> dict[str
         return None if ev is None else ev.model_dump(mode="json")
 
     nxt = recognition.next_tier(state)
-    by = None
-    if nxt is not None and state.reg.dataset == deps.units.dataset:
-        unit = recognition.recognising_unit(deps.units, state, nxt)
-        by = {"code": unit.code, "name": unit.name}
+    unit = next_committee(state, deps)
+    by = {"code": unit.code, "name": unit.name} if unit else None
     return {
         "model_id": state.id, "stage": state.stage.value,
         "level": state.evaluation.level.value if state.evaluation else None,
@@ -260,11 +267,29 @@ def view(state: Model, history: Sequence[RecordedEvent], deps: Deps) -> dict[str
     }  # fmt: skip
 
 
+def act_facts(state: Model, ctx: RequestContext, deps: Deps) -> model_actions.ActFacts:
+    """What the person asking may do, as the handlers above decide it: commands at all (the role),
+    the committees they act for (a unit of this installation's list), the next rung's committee."""
+    nxt = next_committee(state, deps)
+    return model_actions.ActFacts(
+        today=ctx.today, commands=bool(ctx.actor.roles & COMMAND_ROLES),
+        acts_for=lambda code: code in deps.units and acting_for(ctx.actor, code), next_by=nxt.code if nxt else None,
+    )  # fmt: skip
+
+
 async def show(q: ShowModel, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
+    """One model (:func:`view`), with the commands its state (the log's) allows the person asking
+    (``actions``) and, for a commendation or a replication plan, the units they may act for
+    (``by_units``, the model's unit first)."""
     loaded = await deps.models.get(q.model_id, ctx)
     if not loaded.exists:
         raise NotFound(f"Không có mô hình {q.model_id}", message_en=f"no model {q.model_id}", field="model_id")
-    return view(loaded.state, loaded.history, deps)
+    state = loaded.state
+    facts = act_facts(state, ctx, deps)
+    actions = model_actions.available_actions(state, facts)
+    step6 = {"model_commend", "model_replicate"} & set(actions)
+    by_units = model_actions.committee_units(state, facts)[::-1] if step6 else []
+    return view(state, loaded.history, deps) | {"actions": actions, "by_units": by_units}
 
 
 MODEL_ENDPOINTS: Sequence[Endpoint[Deps]] = [

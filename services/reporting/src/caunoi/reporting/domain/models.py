@@ -114,6 +114,26 @@ STEP_OF: dict[type[DomainEvent], Stage] = {
 _STAGES = list(Stage)
 
 
+def _from(stage: Stage) -> frozenset[Stage]:
+    return frozenset(_STAGES[_STAGES.index(stage) :])
+
+
+#: every command on an existing model, by its request name (``caunoi.cmd.reporting.<name>``), and the
+#: stages it is accepted in. The decisions check this table; ``available_actions``
+#: (:mod:`.model_actions`, the ``model`` query's ``actions``) offers from it, with what the ladder adds
+#: (the next rung, a vote before its notice, a recognition before step 6) and who acts for which committee.
+ACTS: dict[str, frozenset[Stage]] = {
+    "model_deploy": _from(Stage.idea),  # a later deployment revises the plan
+    "model_monitor": _from(Stage.deployment),
+    "model_evaluate": _from(Stage.deployment),  # again: it supersedes the earlier evaluation
+    "model_report": _from(Stage.evaluation),
+    "model_vote": _from(Stage.recognition),  # after the results report (form 2a)
+    "model_notice": _from(Stage.recognition),  # after the vote
+    "model_commend": _from(Stage.recognition),  # once recognised
+    "model_replicate": _from(Stage.recognition),
+}
+
+
 def stage_after(stage: Stage, event: DomainEvent) -> Stage:
     return max(stage, STEP_OF.get(type(event), stage), key=_STAGES.index)
 
@@ -198,6 +218,11 @@ def out_of_order(why_vi: str, why_en: str) -> RuleViolated:
     return RuleViolated(STEPS, why_vi, why_en, field="model_id")
 
 
+def at_step(state: Model, name: str) -> bool:
+    """Whether the model's stage is one the command ``name`` is accepted in (:data:`ACTS`)."""
+    return state.stage in ACTS[name]
+
+
 # --- step 1: the idea, registered -------------------------------------------------------------------
 
 
@@ -233,6 +258,9 @@ def decide_register(state: Model, cmd: RegisterModel, facts: RegisterFacts) -> l
 
 def decide_deploy(state: Model, cmd: DeployModel, today: date) -> list[DomainEvent]:
     reg = existing(state, cmd.model_id)
+    if not at_step(state, "model_deploy"):  # every stage, as the table stands: a later one revises the plan
+        raise out_of_order(f"Mô hình {state.id} không triển khai lại được ở bước này",
+                           f"model {state.id} cannot be deployed again at its stage")  # fmt: skip
     on = dated(cmd.deployed_on, today, reg.registered_on, "deployed_on")
     return [
         ModelDeployed(
@@ -244,8 +272,8 @@ def decide_deploy(state: Model, cmd: DeployModel, today: date) -> list[DomainEve
     ]  # fmt: skip
 
 
-def _deployed(state: Model, step_vi: str, step_en: str) -> ModelDeployed:
-    if state.deployed is None:
+def _deployed(state: Model, name: str, step_vi: str, step_en: str) -> ModelDeployed:
+    if not at_step(state, name) or state.deployed is None:
         raise out_of_order(f"Mô hình {state.id} chưa triển khai (bước 2), chưa {step_vi}",
                            f"model {state.id} is not deployed yet (step 2): it cannot be {step_en}")  # fmt: skip
     return state.deployed
@@ -256,7 +284,7 @@ def _deployed(state: Model, step_vi: str, step_en: str) -> ModelDeployed:
 
 def decide_monitor(state: Model, cmd: RecordMonitoring, today: date) -> list[DomainEvent]:
     existing(state, cmd.model_id)
-    deployed = _deployed(state, "theo dõi, kiểm tra", "monitored")
+    deployed = _deployed(state, "model_monitor", "theo dõi, kiểm tra", "monitored")
     on = dated(cmd.on, today, deployed.deployed_on, "on")
     return [MonitoringRecorded(model_id=state.id, kind=cmd.kind, on=on, text=cmd.text, by=cmd.by)]
 
@@ -272,7 +300,7 @@ class EvaluateFacts:
 
 def decide_evaluate(state: Model, cmd: EvaluateModel, facts: EvaluateFacts) -> list[DomainEvent]:
     reg = existing(state, cmd.model_id)
-    deployed = _deployed(state, "đánh giá", "evaluated")
+    deployed = _deployed(state, "model_evaluate", "đánh giá", "evaluated")
     on = dated(cmd.evaluated_on, facts.today, deployed.deployed_on, "evaluated_on")
     given = {r.target_id: r for r in cmd.results}
     if len(given) != len(cmd.results):

@@ -37,7 +37,7 @@ from caunoi.reporting.domain.model_rules import (
     QUORUM,
     RESULTS_REPORT,
 )
-from caunoi.reporting.domain.models import TIERS, Model, ModelPolicy, dated, existing, out_of_order
+from caunoi.reporting.domain.models import TIERS, Model, ModelPolicy, at_step, dated, existing, out_of_order
 from caunoi.reporting.model_commands import (
     CommendModel,
     NoticeRecognition,
@@ -48,6 +48,7 @@ from caunoi.reporting.model_commands import (
 from caunoi.reporting.model_events import (
     Level,
     ModelCommended,
+    ModelEvaluated,
     RecognitionNoticed,
     RecognitionVoted,
     ReplicationPlanned,
@@ -131,7 +132,7 @@ def recognising_unit(tree: UnitTree, state: Model, tier: Tier) -> Unit:
 
 def decide_report(state: Model, cmd: ReportResults, today: date) -> list[DomainEvent]:
     existing(state, cmd.model_id)
-    if state.evaluation is None:
+    if not at_step(state, "model_report") or state.evaluation is None:
         raise out_of_order(f"Mô hình {state.id} chưa tự đánh giá (bước 4), chưa báo cáo kết quả được",
                            f"model {state.id} has no evaluation yet (step 4): nothing to report")  # fmt: skip
     tier = cmd.proposed_tier or next_tier(state)
@@ -161,9 +162,9 @@ class VoteFacts:
     by: Unit
 
 
-def decide_vote(state: Model, cmd: VoteRecognition, facts: VoteFacts) -> list[DomainEvent]:
-    existing(state, cmd.model_id)
-    tier = cmd.tier
+def require_votable(state: Model, tier: Tier) -> tuple[ModelEvaluated, ResultsReported]:
+    """What the model must be for its committee to vote at ``tier`` (whatever the vote's figures): the
+    next rung, not voted yet, a results report on its latest evaluation, not below, replicable that far."""
     require_rung(state, tier, "tier")
     if tier in state.votes:
         raise InvalidState(
@@ -171,7 +172,7 @@ def decide_vote(state: Model, cmd: VoteRecognition, facts: VoteFacts) -> list[Do
             message_en=f"the committee already voted {state.id} at {tier}", field="tier",
         )  # fmt: skip
     ev, report = state.evaluation, state.report
-    if ev is None or report is None or report.evaluation != ev.number:
+    if not at_step(state, "model_vote") or ev is None or report is None or report.evaluation != ev.number:
         raise RuleViolated(
             RESULTS_REPORT,
             f"Mô hình {state.id} chưa có báo cáo kết quả (Mẫu 2a) theo lần đánh giá mới nhất",
@@ -188,6 +189,13 @@ def decide_vote(state: Model, cmd: VoteRecognition, facts: VoteFacts) -> list[Do
             f"model {state.id} can be replicated at {ev.replicable_at} only", field="tier",
             details={"replicable_at": ev.replicable_at},
         )  # fmt: skip
+    return ev, report
+
+
+def decide_vote(state: Model, cmd: VoteRecognition, facts: VoteFacts) -> list[DomainEvent]:
+    existing(state, cmd.model_id)
+    tier = cmd.tier
+    _ev, report = require_votable(state, tier)
     vote = _valid_vote(cmd)
     q = facts.policy.quorum
     if vote.present < vote.members * q:
@@ -232,7 +240,7 @@ def _valid_vote(cmd: VoteRecognition) -> Vote:
 def decide_notice(state: Model, cmd: NoticeRecognition, today: date) -> list[DomainEvent]:
     existing(state, cmd.model_id)
     vote = state.votes.get(cmd.tier)
-    if vote is None:
+    if not at_step(state, "model_notice") or vote is None:
         raise RuleViolated(
             NOTICE_AFTER_VOTE,
             f"Cấp ủy chưa biểu quyết công nhận mô hình {state.id} cấp {TIER_VI[cmd.tier]}",
@@ -264,9 +272,14 @@ class ByFacts:
     units: UnitTree
 
 
-def _recognised(state: Model, why_vi: str, why_en: str) -> RecognitionNoticed:
-    first = min(state.notices.values(), key=lambda n: n.issued_on, default=None)
-    if first is None:
+def first_notice(state: Model) -> RecognitionNoticed | None:
+    """The model's first recognition (None: not recognised)."""
+    return min(state.notices.values(), key=lambda n: n.issued_on, default=None)
+
+
+def _recognised(state: Model, name: str, why_vi: str, why_en: str) -> RecognitionNoticed:
+    first = first_notice(state)
+    if not at_step(state, name) or first is None:
         raise RuleViolated(
             COMMEND_RECOGNISED,
             f"Mô hình {state.id} chưa được công nhận, chưa {why_vi}",
@@ -287,7 +300,7 @@ def _above(state: Model, by: Unit) -> None:
 
 def decide_commend(state: Model, cmd: CommendModel, facts: ByFacts) -> list[DomainEvent]:
     existing(state, cmd.model_id)
-    first = _recognised(state, "biểu dương, khen thưởng", "commended")
+    first = _recognised(state, "model_commend", "biểu dương, khen thưởng", "commended")
     _above(state, facts.by)
     if first.issued_on.year > cmd.year:
         raise RuleViolated(COMMEND_RECOGNISED, f"Mô hình {state.id} được công nhận năm {first.issued_on.year}",
@@ -311,7 +324,7 @@ def decide_commend(state: Model, cmd: CommendModel, facts: ByFacts) -> list[Doma
 
 def decide_replicate(state: Model, cmd: PlanReplication, facts: ByFacts) -> list[DomainEvent]:
     existing(state, cmd.model_id)
-    first = _recognised(state, "lập kế hoạch nhân rộng", "replicated")
+    first = _recognised(state, "model_replicate", "lập kế hoạch nhân rộng", "replicated")
     _above(state, facts.by)
     if cmd.scope not in ladder(state.reg.dataset):
         raise RuleViolated(NO_DISTRICT, "Cơ cấu hai cấp không có cấp huyện", "the two-tier structure has no district",
