@@ -1,13 +1,12 @@
 """``caunoi scheduling ...``: the clerk's commands, sent to the scheduling service over NATS.
 
-Dates are ``YYYY-MM-DD`` or ``+N`` (N days from today); months ``YYYY-MM`` or ``+N`` (N months
-from this one, ``+0`` this month).
+Dates are ``YYYY-MM-DD`` or ``+N`` / ``-N`` (N days from today: the kernel's ``clitools.day``);
+months ``YYYY-MM`` or ``+N`` (N months from this one, ``+0`` this month).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +26,11 @@ from caunoi.scheduling.labels import (
     TARGET_VI,
     label,
 )
-from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
+from caunoi.shared.clitools import REPLAYED, call, command_options, day, get_ctx, send_command, table
 from caunoi.shared.clock import today_vn
 from caunoi.shared.hamlets import HamletKind
 
 SERVICE = "scheduling"
-
-
-def day(value: str | None) -> str | None:
-    """``YYYY-MM-DD`` as given, ``+N``: N days from today."""
-    if value is None or not value.startswith("+"):
-        return value
-    if not value[1:].isdigit():
-        raise click.BadParameter(f"{value!r}: YYYY-MM-DD hoặc +N (số ngày) / or +N days")
-    return (today_vn() + timedelta(days=int(value[1:]))).isoformat()
 
 
 def month(value: str | None) -> str | None:
@@ -275,7 +265,7 @@ def meetings_group() -> None:
 
 @meetings_group.command(name="list", help="Hội nghị của đơn vị và cấp dưới / meetings under a unit.")
 @click.option("--unit", help="Mã đơn vị (mặc định: đơn vị của bạn) / unit code.")
-@click.option("--from", "from_date", help="Từ ngày / from (YYYY-MM-DD or +N).")
+@click.option("--from", "from_date", help="Từ ngày / from (YYYY-MM-DD, +N or -N days).")
 @click.option("--to", "to_date", help="Đến ngày / to.")
 @click.option("--status", type=click.Choice([s.value for s in MeetingStatus]))
 @click.option("--programme", type=click.Choice([p.value for p in Programme]))
@@ -420,7 +410,10 @@ def _representative(value: str) -> dict[str, str]:
 @click.option("--attendees", multiple=True, required=True, help="NHÓM=SỐ, ví dụ citizens=30 (lặp lại) / GROUP=N.")
 @click.option("--rep", "reps", multiple=True, help="Đại biểu cấp trên: MÃ|HỌ TÊN|CHỨC VỤ (lặp lại) / UNIT|NAME|OFFICE.")
 @click.option("--minutes", "minutes_ref", required=True, help="Số biên bản / minutes reference.")
-@click.option("--held-on", help="Ngày (mặc định ngày dự kiến) / date (default the planned one).")
+@click.option(
+    "--held-on",
+    help="Ngày họp (YYYY-MM-DD, -N: N ngày trước; mặc định ngày dự kiến) / date (-N: N days ago; default: as planned).",
+)
 @click.option("--venue", help="Địa điểm / venue.")
 @click.option("--host", "host_id", help="Mã thôn, chi bộ tổ chức / host id.")
 @click.option("--agenda", type=click.Path(exists=True, dir_okay=False, path_type=Path),
