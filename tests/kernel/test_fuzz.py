@@ -84,6 +84,8 @@ def assert_structured(reply: dict[str, Any]) -> None:
         err = reply["error"]
         assert err["code"] in CODES and err["message"] and err["message_en"], err
         assert set(err) <= {"code", "message", "message_en", "field", "details"}
+        if err["code"] == "invalid":  # the clerk's Vietnamese, not pydantic's English
+            assert err["message"] != err["message_en"], err
 
 
 def petitions() -> Harness[PetitionDeps]:
