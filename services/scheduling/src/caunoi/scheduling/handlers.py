@@ -53,6 +53,7 @@ from caunoi.scheduling.readmodel import HAMLETS
 from caunoi.scheduling.settings import SchedulingSettings
 from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
 from caunoi.shared.authz import COMMAND_ROLES, query_area, require_reach
+from caunoi.shared.clock import VN
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
 from caunoi.shared.errors import Conflict, NotFound
@@ -358,7 +359,10 @@ async def hold_meeting(cmd: HoldMeeting, ctx: RequestContext, deps: Deps) -> dic
     if done := loaded.done_by(ctx):
         return meeting_result(done)
     host = await deps.directory.get(cmd.host_id) if cmd.host_id else None
-    facts = meetings.Facts(ctx.today, deps.units, host=host)
+    first = loaded.history[0].envelope.time.astimezone(VN).date() if loaded.history else None
+    facts = meetings.Facts(
+        ctx.today, deps.units, host=host, planned_on=first, record_days=deps.settings.meeting_record_days
+    )
     return meeting_result(await deps.meetings.save(loaded, ctx, meetings.decide_hold(loaded.state, cmd, facts)))
 
 
