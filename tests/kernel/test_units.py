@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -92,20 +93,30 @@ def test_load_is_cached() -> None:
     assert UnitTree.load() is UnitTree.load(DATASET_2025)
 
 
-def test_cold_load_is_fast_and_light() -> None:
-    """In a fresh interpreter: each dataset loads in < 0.5 s and vietnamadminunits is not imported."""
+def test_a_cold_load_is_light_one_query_per_level_and_then_cached() -> None:
+    """In a fresh interpreter: each dataset is read with one SQL query per level of its tree, a
+    second load reads nothing, and neither imports vietnamadminunits or its heavy dependencies
+    (shapely, geopy, numpy: over half a second to import), only its data file."""
     script = (
-        "import sys, time\n"
+        "import json, sqlite3, sys\n"
+        "queries = []\n"
+        "connect = sqlite3.connect\n"
+        "def traced(*a, **k):\n"
+        "    conn = connect(*a, **k); conn.set_trace_callback(queries.append); return conn\n"
+        "sqlite3.connect = traced\n"
         "from caunoi.shared.units import DATASETS, UnitTree\n"
+        "out = {}\n"
         "for d in DATASETS:\n"
-        "    t = time.perf_counter(); UnitTree.load(d); print(time.perf_counter() - t)\n"
-        "print(any(m.startswith('vietnamadminunits') for m in sys.modules))\n"
+        "    queries.clear(); tree = UnitTree.load(d); first = len(queries)\n"
+        "    UnitTree.load(d); out[d] = [first, len(queries) - first, len(tree.levels())]\n"
+        "heavy = ('vietnamadminunits', 'shapely', 'geopy', 'numpy')\n"
+        "out['imported'] = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "print(json.dumps(out))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
-    *timings, imported = out
-    assert len(timings) == len(DATASETS)
-    assert all(float(t) < 0.5 for t in timings), timings
-    assert imported == "False"
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    out = json.loads(run.stdout)
+    assert out.pop("imported") == []
+    assert out == {DATASET_LEGACY: [3, 0, 3], DATASET_2025: [2, 0, 2]}
 
 
 def test_same_code_means_different_units_per_dataset(legacy: UnitTree, new: UnitTree) -> None:
