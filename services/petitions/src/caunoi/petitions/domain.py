@@ -77,7 +77,6 @@ from caunoi.shared.context import Actor
 from caunoi.shared.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletRecord
-from caunoi.shared.ids import PETITION_PREFIX, short_reference
 from caunoi.shared.units import LEVEL_COMMUNE, UnitTree, require_unit
 from caunoi.shared.vault import Sealed
 from caunoi.shared.workdays import WorkingCalendar, calendar_vn
@@ -114,13 +113,6 @@ PENDING: dict[DeadlineKind, frozenset[Status]] = {
     DeadlineKind.committed: frozenset({Status.in_progress}),
 }
 _COMPLEXITY_ORDER = list(Complexity)
-
-
-def reference_for(command_id: str, attempt: int = 0) -> str:
-    """A new petition's reference (``PA-7KQ2M9XD``), from the raising command's id so a retried
-    raise lands on the same petition (the kernel's ``short_reference``; ``attempt`` > 0 for when
-    another petition already has it)."""
-    return short_reference(PETITION_PREFIX, command_id, attempt)
 
 
 @dataclass(frozen=True)
