@@ -402,3 +402,16 @@ def test_every_unit_is_covered_by_the_succession(legacy: UnitTree, new: UnitTree
     assert sorted(p.code for u in provinces for p in s.predecessors(u.code)) == sorted(
         u.code for u in legacy if u.level == LEVEL_PROVINCE
     )
+
+
+def test_a_units_area_is_its_own_code_and_in_2025_the_legacy_units_it_succeeded(
+    legacy: UnitTree, new: UnitTree
+) -> None:
+    from caunoi.shared.units import Succession, area_codes, qualified, qualified_path
+
+    assert qualified("vn-2025", "08") == "vn-2025:08"
+    assert qualified_path("vn-2024", ["02", "024", "00691"]) == ["vn-2024:02", "vn-2024:024", "vn-2024:00691"]
+    preds = Succession.load().legacy_area("00691")
+    assert area_codes(new, "00691") == ["vn-2025:00691", *(f"vn-2024:{c}" for c in preds)]
+    assert area_codes(new, "00691", lambda code: ["00001"]) == ["vn-2025:00691", "vn-2024:00001"]
+    assert area_codes(legacy, "00692") == ["vn-2024:00692"]  # a legacy unit succeeded nothing

@@ -36,7 +36,6 @@ from caunoi.petitions.readmodel import (
     EXPORT_COLUMNS,
     PRIVATE_COLUMNS,
     PUBLIC_COLUMNS,
-    area_codes,
     get_petition,
     list_petitions,
     open_personal,
@@ -55,7 +54,7 @@ from caunoi.shared.hamlets import HamletDirectory
 from caunoi.shared.ids import PETITION_PREFIX
 from caunoi.shared.projection import Pool
 from caunoi.shared.readmodel import NO_DATABASE
-from caunoi.shared.units import DATASET_2025, DATASET_LEGACY, Succession, UnitTree, require_unit
+from caunoi.shared.units import UnitTree, area_codes, require_unit
 from caunoi.shared.vault import InMemoryVault, KeyDestroyed, Vault
 from caunoi.shared.workdays import WorkingCalendar, calendar_vn
 
@@ -198,8 +197,7 @@ def area(q: ListPetitions | PetitionStats, ctx: RequestContext, deps: Deps) -> l
     unit = query_area(ctx.actor, deps.units, q.unit)
     if unit is None:
         return None
-    legacy = Succession.load().legacy_area(unit) if deps.units.dataset == DATASET_2025 else []
-    return area_codes(deps.units, unit, legacy, DATASET_LEGACY)
+    return area_codes(deps.units, unit)
 
 
 async def list_query(q: ListPetitions, ctx: RequestContext, deps: Deps) -> dict[str, Any]:

@@ -20,10 +20,10 @@ from caunoi.reporting.model_events import (
     ModelRegistered,
     RecognitionNoticed,
 )
-from caunoi.reporting.readmodel import qualified_path
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.clock import VN
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.units import qualified_path
 
 MODELS = "models"
 #: kept as JSON: the dated steps the figures count, and the targets with their latest results

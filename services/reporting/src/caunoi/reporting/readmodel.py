@@ -41,6 +41,7 @@ from caunoi.reporting.scheduling_contract import (
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.clock import VN
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.units import qualified_path
 
 REPORTS = "reporting"
 ENROLMENTS = "enrolments"
@@ -56,10 +57,6 @@ def dumps(value: Any) -> str:
 
 def loads(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str) else value
-
-
-def qualified_path(dataset: str, path: list[str]) -> list[str]:
-    return [petition_life.qualified(dataset, c) for c in path]
 
 
 class EnrolmentsProjection(RowPerAggregate):
