@@ -14,10 +14,11 @@ import click
 from caunoi.reporting import export, printout
 from caunoi.reporting.commands import ReportStatus
 from caunoi.reporting.events import Section
-from caunoi.reporting.labels import FIELDS_VI, SECTION_VI, STATUS_VI, figure_rows, label, percent
+from caunoi.reporting.labels import FIELDS_VI, SECTION_EN, SECTION_VI, STATUS_EN, STATUS_VI, figure_rows, percent
 from caunoi.reporting.model_cli import models
 from caunoi.shared.clitools import REPLAYED, call, command_options, day, get_ctx, send_command, table
 from caunoi.shared.clock import today_vn
+from caunoi.shared.labels import label
 
 SERVICE = "reporting"
 
@@ -112,10 +113,10 @@ def _echo_view(view: dict[str, Any], lang: str) -> None:
     fields = comp["totals"]["opinions_by_field"]
     if fields:
         click.echo("")
-        rows = [{"field": label(k, FIELDS_VI, lang), "n": n} for k, n in fields.items()]
+        rows = [{"field": label(k, FIELDS_VI, None, lang), "n": n} for k, n in fields.items()]
         click.echo(table(rows, [("field", "Lĩnh vực", "Field"), ("n", "Ý kiến", "Opinions")], lang))
     for section, text in (view.get("narrative") or {}).items():
-        click.echo(f"\n{label(section, SECTION_VI, lang)}: {text}")
+        click.echo(f"\n{label(section, SECTION_VI, SECTION_EN, lang)}: {text}")
 
 
 def _write(view: dict[str, Any], export_to: Path | None, pdf: Path | None, lang: str) -> None:
@@ -169,14 +170,14 @@ def list_(unit: str | None, schedule: str | None, period: str | None, status: st
         return
     lang = _lang()
     for r in result["items"]:
-        r["status_label"] = label(r["status"], STATUS_VI, lang)
+        r["status_label"] = label(r["status"], STATUS_VI, STATUS_EN, lang)
         r["due"] = (r["due_at"] or "")[:16]
         r["submitted"] = (r["submitted_at"] or "")[:16]
     cols = [("id", "Mã báo cáo", "Report"), ("unit_name", "Đơn vị", "Unit"), ("period_label", "Kỳ", "Period"),
             ("due", "Hạn nộp", "Due"), ("submitted", "Đã nộp lúc", "Submitted"),
             ("status_label", "Tình trạng", "Status")]  # fmt: skip
     click.echo(table(result["items"], cols, lang))
-    counts = ", ".join(f"{label(k, STATUS_VI, lang)}: {n}" for k, n in result["counts"].items())
+    counts = ", ".join(f"{label(k, STATUS_VI, STATUS_EN, lang)}: {n}" for k, n in result["counts"].items())
     click.echo(f"\n{result['total']} — {counts}")
 
 
@@ -188,7 +189,7 @@ def show(report_id: str, export_to: Path | None, pdf: Path | None) -> None:
     if view is None:
         return
     lang = _lang()
-    status = label(view["status"], STATUS_VI, lang)
+    status = label(view["status"], STATUS_VI, STATUS_EN, lang)
     click.echo(f"{view['id']}: {status}" + (f" ({view['submitted_at'][:16]})" if view["submitted_at"] else ""))
     _echo_view(view, lang)
     _write(view, export_to, pdf, lang)

@@ -16,7 +16,6 @@ from caunoi.reporting.labels import (
     MODEL_FIELD_VI,
     STAGE_VI,
     TIER_VI,
-    label,
 )
 from caunoi.reporting.model_commands import Stage
 from caunoi.reporting.model_events import (
@@ -30,6 +29,7 @@ from caunoi.reporting.model_events import (
 )
 from caunoi.shared.clitools import REPLAYED, call, command_options, day, get_ctx, send_command, table
 from caunoi.shared.clock import today_vn
+from caunoi.shared.labels import label
 
 SERVICE = "reporting"
 _TARGET = re.compile(r"^(?P<text>.+?)\s*:\s*(?P<op><=|>=|≤|≥)?\s*(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>.*)$")
@@ -66,11 +66,11 @@ def _echo_model(result: dict[str, Any] | None) -> None:
     if result is None:
         return
     lang = _lang()
-    parts = [label(result["stage"], STAGE_VI, lang)]
+    parts = [label(result["stage"], STAGE_VI, None, lang)]
     if result.get("level"):
-        parts.append(label(result["level"], LEVEL_VI, lang))
+        parts.append(label(result["level"], LEVEL_VI, None, lang))
     if result.get("tier"):
-        parts.append(label(result["tier"], TIER_VI, lang))
+        parts.append(label(result["tier"], TIER_VI, None, lang))
     again = REPLAYED if result.get("replayed") else ""
     click.echo(f"{result['model_id']}: {result['name']} — {', '.join(parts)}{again}")
 
@@ -295,10 +295,10 @@ def list_(
         return
     lang = _lang()
     for r in result["items"]:
-        r["field_label"] = label(r["field"], MODEL_FIELD_VI, lang)
-        r["stage_label"] = label(r["stage"], STAGE_VI, lang)
-        r["level_label"] = label(r["level"], LEVEL_VI, lang)
-        r["tier_label"] = label(r["tier"], TIER_VI, lang)
+        r["field_label"] = label(r["field"], MODEL_FIELD_VI, None, lang)
+        r["stage_label"] = label(r["stage"], STAGE_VI, None, lang)
+        r["level_label"] = label(r["level"], LEVEL_VI, None, lang)
+        r["tier_label"] = label(r["tier"], TIER_VI, None, lang)
         r["updated"] = str(r["last_step_on"])[:10]
     cols = [("id", "Mã", "Id"), ("name", "Mô hình", "Model"), ("unit_name", "Đơn vị", "Unit"),
             ("field_label", "Lĩnh vực", "Field"), ("stage_label", "Bước", "Stage"), ("level_label", "Mức", "Level"),
@@ -323,12 +323,14 @@ def targets(unit: str | None, field_: str | None, level: str | None, model_id: s
         sign = "≤" if r["direction"] == "at_most" else "≥"
         r["wanted"] = f"{sign} {r['target']:g} {r['unit']}".rstrip()
         r["got"] = "" if r["result"] is None else f"{r['result']:g} {r['unit']}".rstrip()
-        r["level_label"] = label(r["level"], LEVEL_VI, lang)
+        r["level_label"] = label(r["level"], LEVEL_VI, None, lang)
     cols = [("model_id", "Mô hình", "Model"), ("unit_name", "Đơn vị", "Unit"), ("text", "Chỉ tiêu", "Target"),
             ("wanted", "Đăng ký", "Registered"), ("got", "Kết quả", "Result"),
             ("level_label", "Mức", "Level")]  # fmt: skip
     click.echo(table(result["items"], cols, lang))
-    counts = ", ".join(f"{label(k, LEVEL_VI, lang) if k != '-' else '—'}: {n}" for k, n in result["counts"].items())
+    counts = ", ".join(
+        f"{label(k, LEVEL_VI, None, lang) if k != '-' else '—'}: {n}" for k, n in result["counts"].items()
+    )
     click.echo(f"\n{result['total']} — {counts}")
 
 
@@ -341,8 +343,8 @@ def candidates(unit: str | None, year: int | None) -> None:
         return
     lang = _lang()
     for r in result["items"]:
-        r["tier_label"] = label(r["tier"], TIER_VI, lang)
-        r["level_label"] = label(r["level"], LEVEL_VI, lang)
+        r["tier_label"] = label(r["tier"], TIER_VI, None, lang)
+        r["level_label"] = label(r["level"], LEVEL_VI, None, lang)
         r["share"] = f"{r['share_exceeded'] * 100:.0f} %"
     cols = [("id", "Mã", "Id"), ("name", "Mô hình", "Model"), ("unit_name", "Đơn vị", "Unit"),
             ("tier_label", "Công nhận", "Recognised"), ("level_label", "Mức", "Level"),
@@ -363,17 +365,17 @@ def show(model_id: str, pdf_2a: Path | None, pdf_2b: Path | None, tier: str | No
         return
     lang = _lang()
     reg = view["registered"]
-    click.echo(f"{view['model_id']}: {reg['name']} ({reg['unit_name']}) — {label(view['stage'], STAGE_VI, lang)}")
-    click.echo(f"{reg['holder']}; {label(reg['field'], MODEL_FIELD_VI, lang)}")
+    click.echo(f"{view['model_id']}: {reg['name']} ({reg['unit_name']}) — {label(view['stage'], STAGE_VI, None, lang)}")
+    click.echo(f"{reg['holder']}; {label(reg['field'], MODEL_FIELD_VI, None, lang)}")
     if view["level"]:
-        click.echo(f"{'Mức' if lang == 'vi' else 'Level'}: {label(view['level'], LEVEL_VI, lang)}")
+        click.echo(f"{'Mức' if lang == 'vi' else 'Level'}: {label(view['level'], LEVEL_VI, None, lang)}")
     for t in view["ladder"]:
         n = view["notices"].get(t)
         if n:
-            click.echo(f"  {label(t, TIER_VI, lang)}: {n['number']} ({n['issued_on']}, {n['by_unit_name']})")
+            click.echo(f"  {label(t, TIER_VI, None, lang)}: {n['number']} ({n['issued_on']}, {n['by_unit_name']})")
     if view["next_tier"]:
         by = f" — {view['next_by']['name']}" if view.get("next_by") else ""
-        click.echo(f"{'Cấp kế tiếp' if lang == 'vi' else 'Next'}: {label(view['next_tier'], TIER_VI, lang)}{by}")
+        click.echo(f"{'Cấp kế tiếp' if lang == 'vi' else 'Next'}: {label(view['next_tier'], TIER_VI, None, lang)}{by}")
     rows = [{"seq": h["seq"], "time": str(h["time"])[:16], "type": h["type"].rsplit(".", 2)[-2], "actor": h["actor"]}
             for h in view["history"]]  # fmt: skip
     click.echo("")

@@ -24,11 +24,11 @@ from caunoi.scheduling.labels import (
     STATUS_EN,
     STATUS_VI,
     TARGET_VI,
-    label,
 )
 from caunoi.shared.clitools import REPLAYED, call, command_options, day, get_ctx, send_command, table
 from caunoi.shared.clock import today_vn
 from caunoi.shared.hamlets import HamletKind
+from caunoi.shared.labels import label
 
 SERVICE = "scheduling"
 
