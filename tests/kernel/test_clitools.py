@@ -32,3 +32,14 @@ def test_a_day_option_is_a_date_or_days_from_today_either_way(today: date) -> No
 def test_scheduling_reads_dates_with_the_kernels_parser(today: date) -> None:
     # a clerk records a meeting held three days ago: `--held-on -3`
     assert scheduling_cli.day("-3") == "2026-11-26"
+
+
+def test_a_record_prints_as_aligned_fields_without_the_empty_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    clitools.echo_fields({"id": "HN-1", "status": "held", "venue": "", "missed": [], "chair": None},
+                         ("id", "status", "venue", "missed", "chair"))  # fmt: skip
+    assert capsys.readouterr().out == "  id     HN-1\n  status held\n"
+
+
+def test_a_confirmation_says_when_the_command_was_done_before() -> None:
+    assert clitools.replayed({"replayed": True}) == clitools.REPLAYED
+    assert clitools.replayed({"replayed": False}) == clitools.replayed({}) == ""

@@ -27,7 +27,16 @@ from caunoi.reporting.model_events import (
     Sustainability,
     Tier,
 )
-from caunoi.shared.clitools import REPLAYED, call, command_options, day, get_ctx, send_command, table
+from caunoi.shared.clitools import (
+    call,
+    command_options,
+    day,
+    get_ctx,
+    replayed,
+    send_command,
+    table,
+    unit_option,
+)
 from caunoi.shared.clock import today_vn
 from caunoi.shared.labels import label
 
@@ -58,20 +67,16 @@ def _pair(spec: str, option: str, sep: str = ":") -> tuple[str, str]:
     return left.strip(), right.strip()
 
 
-def _lang() -> str:
-    return get_ctx().lang
-
-
 def _echo_model(result: dict[str, Any] | None) -> None:
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     parts = [label(result["stage"], STAGE_VI, None, lang)]
     if result.get("level"):
         parts.append(label(result["level"], LEVEL_VI, None, lang))
     if result.get("tier"):
         parts.append(label(result["tier"], TIER_VI, None, lang))
-    again = REPLAYED if result.get("replayed") else ""
+    again = replayed(result)
     click.echo(f"{result['model_id']}: {result['name']} — {', '.join(parts)}{again}")
 
 
@@ -277,7 +282,7 @@ def replicate(
 
 
 @models.command(name="list", help="Mô hình theo đơn vị, lĩnh vực, bước, mức / models by unit, field, stage, level.")
-@click.option("--unit", help="Mã đơn vị (cả cấp dưới) / unit (and below).")
+@unit_option
 @click.option("--field", "field_", type=_choice(ModelField))
 @click.option("--stage", type=_choice(Stage))
 @click.option("--level", type=_choice(Level))
@@ -293,7 +298,7 @@ def list_(
     result = call("query", SERVICE, "models", body)
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
         r["field_label"] = label(r["field"], MODEL_FIELD_VI, None, lang)
         r["stage_label"] = label(r["stage"], STAGE_VI, None, lang)
@@ -309,7 +314,7 @@ def list_(
 
 
 @models.command(name="targets", help="Chỉ tiêu và kết quả / targets against results.")
-@click.option("--unit", help="Mã đơn vị (cả cấp dưới) / unit (and below).")
+@unit_option
 @click.option("--field", "field_", type=_choice(ModelField))
 @click.option("--level", type=_choice(Level), help="Mức của chỉ tiêu / the target's level.")
 @click.option("--model", "model_id", help="Một mô hình / one model.")
@@ -318,7 +323,7 @@ def targets(unit: str | None, field_: str | None, level: str | None, model_id: s
                                                       "model_id": model_id})  # fmt: skip
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
         sign = "≤" if r["direction"] == "at_most" else "≥"
         r["wanted"] = f"{sign} {r['target']:g} {r['unit']}".rstrip()
@@ -335,13 +340,13 @@ def targets(unit: str | None, field_: str | None, level: str | None, model_id: s
 
 
 @models.command(name="candidates", help="Đề nghị khen thưởng trong năm / the year's candidates for commendation.")
-@click.option("--unit", help="Mã đơn vị (cả cấp dưới) / unit (and below).")
+@unit_option
 @click.option("--year", type=int, help="Năm (mặc định năm nay) / year (default this one).")
 def candidates(unit: str | None, year: int | None) -> None:
     result = call("query", SERVICE, "model_candidates", {"unit": unit, "year": year})
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
         r["tier_label"] = label(r["tier"], TIER_VI, None, lang)
         r["level_label"] = label(r["level"], LEVEL_VI, None, lang)
@@ -363,7 +368,7 @@ def show(model_id: str, pdf_2a: Path | None, pdf_2b: Path | None, tier: str | No
     view = call("query", SERVICE, "model", {"model_id": model_id})
     if view is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     reg = view["registered"]
     click.echo(f"{view['model_id']}: {reg['name']} ({reg['unit_name']}) — {label(view['stage'], STAGE_VI, None, lang)}")
     click.echo(f"{reg['holder']}; {label(reg['field'], MODEL_FIELD_VI, None, lang)}")
