@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -92,20 +93,30 @@ def test_load_is_cached() -> None:
     assert UnitTree.load() is UnitTree.load(DATASET_2025)
 
 
-def test_cold_load_is_fast_and_light() -> None:
-    """In a fresh interpreter: each dataset loads in < 0.5 s and vietnamadminunits is not imported."""
+def test_a_cold_load_is_light_one_query_per_level_and_then_cached() -> None:
+    """In a fresh interpreter: each dataset is read with one SQL query per level of its tree, a
+    second load reads nothing, and neither imports vietnamadminunits or its heavy dependencies
+    (shapely, geopy, numpy: over half a second to import), only its data file."""
     script = (
-        "import sys, time\n"
+        "import json, sqlite3, sys\n"
+        "queries = []\n"
+        "connect = sqlite3.connect\n"
+        "def traced(*a, **k):\n"
+        "    conn = connect(*a, **k); conn.set_trace_callback(queries.append); return conn\n"
+        "sqlite3.connect = traced\n"
         "from caunoi.shared.units import DATASETS, UnitTree\n"
+        "out = {}\n"
         "for d in DATASETS:\n"
-        "    t = time.perf_counter(); UnitTree.load(d); print(time.perf_counter() - t)\n"
-        "print(any(m.startswith('vietnamadminunits') for m in sys.modules))\n"
+        "    queries.clear(); tree = UnitTree.load(d); first = len(queries)\n"
+        "    UnitTree.load(d); out[d] = [first, len(queries) - first, len(tree.levels())]\n"
+        "heavy = ('vietnamadminunits', 'shapely', 'geopy', 'numpy')\n"
+        "out['imported'] = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "print(json.dumps(out))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
-    *timings, imported = out
-    assert len(timings) == len(DATASETS)
-    assert all(float(t) < 0.5 for t in timings), timings
-    assert imported == "False"
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    out = json.loads(run.stdout)
+    assert out.pop("imported") == []
+    assert out == {DATASET_LEGACY: [3, 0, 3], DATASET_2025: [2, 0, 2]}
 
 
 def test_same_code_means_different_units_per_dataset(legacy: UnitTree, new: UnitTree) -> None:
@@ -391,3 +402,16 @@ def test_every_unit_is_covered_by_the_succession(legacy: UnitTree, new: UnitTree
     assert sorted(p.code for u in provinces for p in s.predecessors(u.code)) == sorted(
         u.code for u in legacy if u.level == LEVEL_PROVINCE
     )
+
+
+def test_a_units_area_is_its_own_code_and_in_2025_the_legacy_units_it_succeeded(
+    legacy: UnitTree, new: UnitTree
+) -> None:
+    from caunoi.shared.units import Succession, area_codes, qualified, qualified_path
+
+    assert qualified("vn-2025", "08") == "vn-2025:08"
+    assert qualified_path("vn-2024", ["02", "024", "00691"]) == ["vn-2024:02", "vn-2024:024", "vn-2024:00691"]
+    preds = Succession.load().legacy_area("00691")
+    assert area_codes(new, "00691") == ["vn-2025:00691", *(f"vn-2024:{c}" for c in preds)]
+    assert area_codes(new, "00691", lambda code: ["00001"]) == ["vn-2025:00691", "vn-2024:00001"]
+    assert area_codes(legacy, "00692") == ["vn-2024:00692"]  # a legacy unit succeeded nothing

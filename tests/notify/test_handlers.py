@@ -77,8 +77,8 @@ async def test_a_contact_is_set_once_per_command_and_removed(svc: Notify) -> Non
 @pytest.mark.parametrize(
     ("body", "code", "field"),
     [
-        ({"unit": COMMUNE, "hamlet_id": HAMLET, "email": "a@example.vn"}, "invalid", None),
-        ({"email": "a@example.vn"}, "invalid", None),
+        ({"unit": COMMUNE, "hamlet_id": HAMLET, "email": "a@example.vn"}, "invalid", "unit"),
+        ({"email": "a@example.vn"}, "invalid", "unit"),
         ({"unit": COMMUNE, "email": "not an address"}, "invalid", "email"),
         ({"unit": COMMUNE, "phone": "12"}, "invalid", "phone"),
         ({"unit": COMMUNE, "preferred": "fax", "address": "x"}, "invalid", "preferred"),

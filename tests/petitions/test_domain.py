@@ -3,6 +3,9 @@ with the deadline policy and the working-day calendar they are given."""
 
 from __future__ import annotations
 
+import hashlib
+import random
+import uuid
 from dataclasses import replace
 from datetime import date
 from functools import reduce
@@ -38,6 +41,7 @@ from caunoi.shared.context import Actor, Role
 from caunoi.shared.errors import CommandError, Forbidden, InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletKind, HamletRecord
+from caunoi.shared.ids import PETITION_PREFIX, short_reference
 from caunoi.shared.units import UnitTree
 from caunoi.shared.vault import Sealed
 
@@ -49,6 +53,11 @@ HAMLET = HamletRecord("00691-thon-1", "00691", "Thôn 1", HamletKind.thon, ("08"
 #: what the handler sealed (the domain only carries it)
 SEALED = Sealed(key_id=f"petitioner:{REF}", nonce="bm9uY2Vub25jZTE=", ciphertext="c2VhbGVk")
 FACTS = Facts(TODAY, UNITS, reference=REF, hamlet=HAMLET, personal=SEALED)
+
+
+def reference(command_id: str, attempt: int = 0) -> str:
+    """The reference a raise with ``command_id`` gets (its ``attempt``-th alternative)."""
+    return short_reference(PETITION_PREFIX, command_id, attempt)
 
 
 def raise_cmd(**over: Any) -> RaisePetition:
@@ -78,11 +87,33 @@ def then(state: Petition, decide: Any, cmd: Any, facts: Facts = FACTS) -> Petiti
 
 
 def test_reference_is_stable_and_readable() -> None:
-    ref = domain.reference_for("cmd-1")
-    assert ref == domain.reference_for("cmd-1") != domain.reference_for("cmd-2")
-    assert ref != domain.reference_for("cmd-1", 1)
+    ref = reference("cmd-1")
+    assert ref == reference("cmd-1") != reference("cmd-2")
+    assert ref != reference("cmd-1", 1)
     assert ref.startswith("PA-") and len(ref) == 11
     assert not set(ref[3:]) & set("ILOU")
+
+
+def _reference_as_first_stored(command_id: str, attempt: int) -> str:
+    """The algorithm petitions used for its references before it took the kernel's
+    ``short_reference``, frozen here: stored petitions' ids were derived with it."""
+    seed = command_id if attempt == 0 else f"{command_id}#{attempt}"
+    n = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:5], "big")
+    return "PA-" + "".join("0123456789ABCDEFGHJKMNPQRSTVWXYZ"[(n >> (5 * i)) & 31] for i in reversed(range(8)))
+
+
+def test_references_stay_byte_for_byte_what_stored_petitions_carry() -> None:
+    # known references (a stored petition's id is derived from its raise command's id)
+    assert reference("cmd-1") == "PA-YGF15H5Y"
+    assert reference("cmd-1", 1) == "PA-2MTDJKPR"
+    assert reference("0b5c9f1e-8d2a-4c1b-9e7f-3a6d5c4b2a10", 2) == "PA-TM5ED847"
+    # many command ids of every shape a client sends: uuid4 strings, the CLI's and the web's
+    rng = random.Random(20261129)
+    ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(5000)]
+    ids += [f"cli-{i}" for i in range(2000)] + ["", "Đường liên thôn", "a#1", "x" * 300]
+    for cid in ids:
+        for attempt in (0, 1, 3):
+            assert reference(cid, attempt) == _reference_as_first_stored(cid, attempt), (cid, attempt)
 
 
 def test_raise_records_the_unit_path_the_hamlet_and_the_handling_deadline() -> None:

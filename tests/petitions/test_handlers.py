@@ -22,10 +22,16 @@ from caunoi.shared.aggregate import Repository
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.eventstore import NEW_AGGREGATE
 from caunoi.shared.hamlets import HamletAdded, HamletKind, HamletRetired, InMemoryHamletDirectory
+from caunoi.shared.ids import PETITION_PREFIX, short_reference
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.units import UnitTree
 
 pytestmark = pytest.mark.asyncio
+
+
+def reference(command_id: str, attempt: int = 0) -> str:
+    """The reference a raise with ``command_id`` gets (its ``attempt``-th alternative)."""
+    return short_reference(PETITION_PREFIX, command_id, attempt)
 
 
 def hamlet(commune: str, name: str, slug: str) -> HamletAdded:
@@ -61,7 +67,7 @@ def svc() -> Petitions:
 async def test_raise_stores_one_event_on_the_petitions_subject(svc: Petitions) -> None:
     out = await svc.ok("raise", raise_payload(command_id="c-1"))
     pid = out["petition_id"]
-    assert pid == domain.reference_for("c-1") and out["status"] == "received" and not out["replayed"]
+    assert pid == reference("c-1") == "PA-MVVYYHZE" and out["status"] == "received" and not out["replayed"]
     [msg] = await svc.store.load(pid)
     assert msg.subject == f"caunoi.petitions.{pid}.{PROVINCE}.{COMMUNE}"
     env = CloudEvent.from_json_bytes(msg.data)
@@ -206,14 +212,14 @@ async def test_a_taken_reference_moves_to_the_next_one_deterministically(svc: Pe
     squatter_id = (await svc.ok("raise", squatter))["petition_id"]
     [msg] = await svc.store.load(squatter_id)
     env = CloudEvent.from_json_bytes(msg.data)
-    taken = domain.reference_for(cid)  # place another petition on the reference `cid` derives
+    taken = reference(cid)  # place another petition on the reference `cid` derives
     moved = env.model_copy(
         update={"id": str(uuid.uuid4()), "subject": taken, "data": {**env.data, "petition_id": taken}}
     )
     await svc.store.append(svc.store.subject_for(taken, [PROVINCE, COMMUNE]), NEW_AGGREGATE, [moved])
 
     first = await svc.ok("raise", raise_payload(command_id=cid))
-    assert first["petition_id"] == domain.reference_for(cid, 1)
+    assert first["petition_id"] == reference(cid, 1)
     again = await svc.ok("raise", raise_payload(command_id=cid))
     assert again["replayed"] and again["petition_id"] == first["petition_id"]
 

@@ -81,14 +81,17 @@ def test_pages_need_a_log_in_and_the_session_cookie_is_httponly_and_samesite(app
 
 
 def test_a_refusal_lands_at_its_field_in_the_pages_language() -> None:
-    error = {"code": "invalid", "message": "Dữ liệu không hợp lệ ở trường 'petitioner.name'",
-             "message_en": "invalid value for 'petitioner.name'", "field": "petitioner.name",
-             "details": {"errors": [{"field": "petitioner.name", "message": "too short"},
-                                    {"field": "text", "message": "field required"}]}}  # fmt: skip
+    error = {"code": "invalid", "message": "Không được để trống",
+             "message_en": "String should have at least 1 character", "field": "petitioner.name",
+             "details": {"errors": [
+                 {"field": "petitioner.name", "message": "Không được để trống",
+                  "message_en": "String should have at least 1 character"},
+                 {"field": "text", "message": "Thiếu trường bắt buộc", "message_en": "Field required"}]}}  # fmt: skip
     vi = Refusal.of(RequestFailed(error), "vi")
-    assert vi.at("petitioner.name") == error["message"] and vi.at("text") == "Dữ liệu không hợp lệ: field required"
+    assert vi.at("petitioner.name") == error["message"] and vi.at("text") == "Thiếu trường bắt buộc"
     en = Refusal.of(RequestFailed(error), "en")
     assert en.at("petitioner.name") == error["message_en"] and en.field == "petitioner.name"
+    assert en.at("text") == "Field required"
     whole = Refusal.of(RequestFailed({"code": "conflict", "message": "Đã bị thay đổi"}), "vi")
     assert whole.field is None and whole.message == "Đã bị thay đổi" and not whole.fields
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -29,8 +30,10 @@ from caunoi.shared.audit.chain import GENESIS, last_hash, seal
 from caunoi.shared.authz import require_reach
 from caunoi.shared.context import RequestContext
 from caunoi.shared.envelope import CloudEvent
+from caunoi.shared.errors import CommandError, Conflict
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import NEW_AGGREGATE, EventStore, Message, WrongExpectedSequence
+from caunoi.shared.ids import short_reference
 from caunoi.shared.units import UnitTree
 
 S = TypeVar("S")
@@ -38,6 +41,9 @@ C = TypeVar("C")
 F = TypeVar("F")
 
 EVENT_ID_NAMESPACE = uuid.UUID("5b0c6a39-4d0f-4c1e-9b7e-6c61756e6f69")
+#: tries at a free short reference (:meth:`Repository.create_referenced`) before giving up: with
+#: 40 bits, a taken one is astronomically rare
+MAX_REFERENCE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,39 @@ class Repository(Generic[S]):
             if (done := await self.replay_of(aggregate_id, ctx)) is not None:
                 return done
             raise AggregateExists(aggregate_id) from None
+
+    async def create_referenced(
+        self,
+        prefix: str,
+        ctx: RequestContext,
+        decide: Callable[[str], Sequence[DomainEvent] | Awaitable[Sequence[DomainEvent]]],
+    ) -> Outcome[S]:
+        """Start a new aggregate under a short reference people quote (``PA-7KQ2M9XD``), derived
+        from the command id (:func:`caunoi.shared.ids.short_reference`), so a retry lands on the
+        same aggregate and is answered with what it did (without a load first: :meth:`create`).
+        ``decide(reference)`` returns (or awaits) the new aggregate's events; it may raise
+        ``AggregateExists`` when it finds the reference taken. A reference another command's
+        aggregate holds is passed over for the next alternative; a command refused now that was
+        carried out before is answered with what it did."""
+        for attempt in range(MAX_REFERENCE_ATTEMPTS):
+            reference = short_reference(prefix, ctx.command_id, attempt)
+            try:
+                decided = decide(reference)
+                events = await decided if inspect.isawaitable(decided) else decided
+            except (CommandError, AggregateExists) as e:
+                if (done := await self.replay_of(reference, ctx)) is not None:
+                    return done
+                if isinstance(e, AggregateExists):
+                    continue
+                raise
+            try:
+                return await self.create(reference, ctx, events)
+            except AggregateExists:
+                continue  # another command's aggregate has this reference: take the next one
+        raise Conflict(
+            f"Không cấp được mã mới ({prefix}…); hãy gửi lại lệnh",
+            message_en=f"could not allot a new {prefix} reference; send the command again",
+        )
 
     async def replay_of(self, aggregate_id: str, ctx: RequestContext) -> Outcome[S] | None:
         """What ``ctx``'s command id did to the aggregate, if it was carried out before."""

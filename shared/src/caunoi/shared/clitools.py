@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -82,6 +82,40 @@ def command_options(f: Any) -> Any:
 
 
 REPLAYED = " (lệnh đã thực hiện trước đó / already done)"
+
+#: a query's area: a unit and everything below it (the services' default: the person's own unit)
+unit_option = click.option(
+    "--unit", help="Mã đơn vị, gồm cả cấp dưới (mặc định: đơn vị của bạn) / a unit and those below (default: yours)."
+)
+
+
+def replayed(result: Mapping[str, Any]) -> str:
+    """What a command's confirmation adds when its command id was carried out before."""
+    return REPLAYED if result.get("replayed") else ""
+
+
+def echo_fields(row: Mapping[str, Any], keys: Sequence[str]) -> None:
+    """One record as ``key  value`` lines, the keys aligned; empty values left out."""
+    shown = [k for k in keys if row.get(k) not in (None, "", [])]
+    width = max((len(k) for k in shown), default=0)
+    for k in shown:
+        click.echo(f"  {k:<{width}} {row[k]}")
+
+
+def duties_command(service: str, name: str, help: str) -> click.Command:
+    """``caunoi <service> <name>``: record now what fell due (the service's duties also run by
+    themselves), and print each thing recorded."""
+
+    @click.command(name=name, help=help)
+    def run() -> None:
+        result = call("admin", service, "duties", {})
+        if result is None:
+            return
+        for r in result["recorded"]:
+            click.echo(f"{r['aggregate_id']}  {r['duty']}  {r['key']}")
+        click.echo(f"{len(result['recorded'])}")
+
+    return run
 
 
 def day(value: str | None) -> str | None:

@@ -4,7 +4,8 @@ A service declares its endpoints as data (:func:`command`, :func:`query`); each 
 model (pydantic) and a top-level handler ``async def handler(request, ctx, deps) -> result``.
 :func:`dispatch` is the one path every request takes, the same under the NATS subscriber and in
 tests: size and JSON checks, validation, the request context, the handler, and the translation of
-every failure into a structured error (technical store errors become what a clerk reads here).
+every failure into a structured error (technical store errors become what a clerk reads here; a
+body its model refuses, the ``invalid`` error of :mod:`caunoi.shared.validation`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from caunoi.shared.context import Actor, RequestContext
 from caunoi.shared.errors import CommandError, Conflict, Unavailable, ValidationFailed
 from caunoi.shared.eventstore import StoreUnavailable, WrongExpectedSequence
 from caunoi.shared.identity import Verifier
+from caunoi.shared.validation import validation_error
 
 log = structlog.get_logger(__name__)
 
@@ -99,18 +101,6 @@ def ok(result: Any) -> bytes:
 
 def fail(err: CommandError) -> bytes:
     return orjson.dumps({"ok": False, "error": err.to_dict()}, default=_default)
-
-
-def validation_error(e: ValidationError) -> ValidationFailed:
-    errs = e.errors(include_url=False, include_input=False)
-    first = errs[0]
-    where = ".".join(str(p) for p in first["loc"]) or None
-    return ValidationFailed(
-        f"Dữ liệu không hợp lệ ở trường '{where}': {first['msg']}",
-        message_en=f"invalid value for '{where}': {first['msg']}",
-        field=where,
-        details={"errors": [{"field": ".".join(str(p) for p in x["loc"]), "message": x["msg"]} for x in errs[:20]]},
-    )
 
 
 def conflict(e: WrongExpectedSequence) -> Conflict:

@@ -22,7 +22,7 @@ import re
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from functools import cached_property
@@ -42,7 +42,10 @@ __all__ = [
     "UnitTree",
     "UnknownDataset",
     "UnknownUnit",
+    "area_codes",
     "fold",
+    "qualified",
+    "qualified_path",
     "require_unit",
     "slugify",
 ]
@@ -466,6 +469,28 @@ class Succession:
 
 
 _SUCCESSION: Succession | None = None
+
+
+def qualified(dataset: str, code: str) -> str:
+    """A unit's code with its dataset (``vn-2025:08``): what a read model keeps to find records by
+    unit (a row's ``reach``), since a code alone may name different units in different datasets."""
+    return f"{dataset}:{code}"
+
+
+def qualified_path(dataset: str, path: Iterable[str]) -> list[str]:
+    """Each unit of a unit path qualified (:func:`qualified`): whom a record reaches."""
+    return [qualified(dataset, c) for c in path]
+
+
+def area_codes(tree: UnitTree, code: str, legacy_area: Callable[[str], Iterable[str]] | None = None) -> list[str]:
+    """The qualified codes whose records are unit ``code``'s own: its own and, in the 2025 tree,
+    those of the legacy units it was formed from (``legacy_area``; default the shipped
+    :meth:`Succession.legacy_area`)."""
+    own = [qualified(tree.dataset, code)]
+    if tree.dataset == DATASET_LEGACY:
+        return own
+    legacy = (legacy_area or Succession.load().legacy_area)(code)
+    return own + [qualified(DATASET_LEGACY, c) for c in legacy]
 
 
 def _key(text: str) -> str:

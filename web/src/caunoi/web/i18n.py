@@ -9,6 +9,8 @@ from typing import Any, Final
 
 from starlette.requests import Request
 
+from caunoi.shared.labels import label
+
 LANGS: Final = ("vi", "en")
 COOKIE: Final = "lang"
 
@@ -28,12 +30,10 @@ def chooser(lang: str) -> Callable[[str, str], str]:
 def labeller(lang: str) -> Callable[[Any, Mapping[Any, str], Mapping[Any, str]], str]:
     """``label(value, VI, EN)``: a service's label table in the page's language."""
 
-    def label(value: Any, vi: Mapping[Any, str], en: Mapping[Any, str]) -> str:
-        if value is None or value == "":
-            return ""
-        return (vi if lang == "vi" else en).get(value, str(value))
+    def labelled(value: Any, vi: Mapping[Any, str], en: Mapping[Any, str]) -> str:
+        return label(value, vi, en, lang)
 
-    return label
+    return labelled
 
 
 def message(error: Mapping[str, Any], lang: str) -> str:

@@ -11,7 +11,16 @@ import click
 
 from caunoi.notify.events import DeliveryChannel, NoticeKind
 from caunoi.notify.labels import KIND_VI, STATE_VI
-from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
+from caunoi.shared.clitools import (
+    call,
+    command_options,
+    echo_fields,
+    get_ctx,
+    replayed,
+    send_command,
+    table,
+    unit_option,
+)
 
 SERVICE = "notify"
 
@@ -34,7 +43,7 @@ def group() -> None:
 @click.option("--kind", type=click.Choice([k.value for k in NoticeKind]), help="Loại thông báo / kind.")
 @click.option("--recipient", help="petitioner:PA-…, hamlet:<mã thôn>, unit:<mã đơn vị>.")
 @click.option("--event", help="Mã sự kiện hoặc mã ý kiến, hội nghị / the event's id, or what it is about (PA-…).")
-@click.option("--unit", help="Mã đơn vị (mặc định: đơn vị của bạn) / unit code (default: yours).")
+@unit_option
 @click.option("--limit", type=int, default=50, show_default=True)
 def list_(state: str | None, kind: str | None, recipient: str | None, event: str | None, unit: str | None,
           limit: int) -> None:  # fmt: skip
@@ -67,10 +76,8 @@ def show(notice_id: str) -> None:
     if result is None:
         return
     row = result["notice"] or {}
-    for k in ("id", "state", "kind", "recipient", "about", "channel", "address", "message_id", "template",
-              "template_version", "attempts", "last_error", "sent_at"):  # fmt: skip
-        if row.get(k) is not None:
-            click.echo(f"  {k:<17} {row[k]}")
+    echo_fields(row, ("id", "state", "kind", "recipient", "about", "channel", "address", "message_id", "template",
+                      "template_version", "attempts", "last_error", "sent_at"))  # fmt: skip
     click.echo("")
     for h in result["history"]:
         click.echo(f"  {h['seq']:>6}  {h['time'][:19]}  {h['type'].split('.')[-2]}")
@@ -84,7 +91,7 @@ def resend(notice_id: str, reason: str, command_id: str | None) -> None:
     result = send_command(SERVICE, "resend", {"notice_id": notice_id, "reason": reason, "command_id": command_id})
     if result is not None:
         click.echo(f"{result['notice_id']}: {result['state']} (round {result['round']})"
-                   f"{REPLAYED if result.get('replayed') else ''}")  # fmt: skip
+                   f"{replayed(result)}")  # fmt: skip
 
 
 @group.command(name="preview", help="Xem trước thông báo dựng từ sự kiện thật / a notice rendered from its real event.")
@@ -139,11 +146,11 @@ def contacts_set(unit: str | None, hamlet_id: str | None, name: str | None, emai
             "address": address, "preferred": preferred, "lang": language, "command_id": command_id}  # fmt: skip
     result = send_command(SERVICE, "contact_set", body)
     if result is not None:
-        click.echo(f"{result['recipient']}{REPLAYED if result.get('replayed') else ''}")
+        click.echo(f"{result['recipient']}{replayed(result)}")
 
 
 @contacts.command(name="list", help="Danh sách liên lạc / contacts under a unit.")
-@click.option("--unit", help="Mã đơn vị (mặc định: đơn vị của bạn) / unit code.")
+@unit_option
 def contacts_list(unit: str | None) -> None:
     ctx = get_ctx()
     result = call("query", SERVICE, "contacts", {"unit": unit})
@@ -169,4 +176,4 @@ def contacts_remove(unit: str | None, hamlet_id: str | None, reason: str, comman
     body = {"unit": unit, "hamlet_id": hamlet_id, "reason": reason, "command_id": command_id}
     result = send_command(SERVICE, "contact_remove", body)
     if result is not None:
-        click.echo(f"{result['recipient']}{REPLAYED if result.get('replayed') else ''}")
+        click.echo(f"{result['recipient']}{replayed(result)}")

@@ -10,9 +10,25 @@ from caunoi.notify.addresses import normalize_email, normalize_phone
 from caunoi.notify.events import DeliveryChannel, NoticeKind
 from caunoi.shared.endpoints import Command, Request
 from caunoi.shared.ids import HamletId, NoticeId, RecipientRef, UnitCode
+from caunoi.shared.validation import invalid
 
-Phone = Annotated[str, Field(max_length=30), AfterValidator(normalize_phone)]
-Email = Annotated[str, Field(max_length=254), AfterValidator(normalize_email)]
+
+def _phone(raw: str) -> str:
+    try:
+        return normalize_phone(raw)
+    except ValueError as e:
+        raise invalid(None, "Không phải số điện thoại (ví dụ 0912 345 678 hoặc +84 912 345 678)", str(e)) from e
+
+
+def _email(raw: str) -> str:
+    try:
+        return normalize_email(raw)
+    except ValueError as e:
+        raise invalid(None, "Không phải địa chỉ thư điện tử", str(e)) from e
+
+
+Phone = Annotated[str, Field(max_length=30), AfterValidator(_phone)]
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 Lang = Literal["vi", "en"]
 
 
@@ -25,7 +41,9 @@ class _Whose(Command):
     @model_validator(mode="after")
     def _one(self) -> _Whose:
         if (self.unit is None) == (self.hamlet_id is None):
-            raise ValueError("give exactly one of unit and hamlet_id")
+            raise invalid(
+                "unit", "Chọn đúng một: đơn vị hoặc thôn, tổ dân phố", "give exactly one of unit and hamlet_id"
+            )
         return self
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,19 @@ from caunoi.petitions.export import FORMATS, render
 from caunoi.petitions.labels import EVENT_LABELS, KIND_VI, detail
 from caunoi.petitions.readmodel import LIFECYCLE
 from caunoi.shared.client import Client
-from caunoi.shared.clitools import REPLAYED, call, command_options, echo_json, get_ctx, send_command, table
-from caunoi.shared.clock import today_vn
+from caunoi.shared.clitools import (
+    call,
+    command_options,
+    day,
+    duties_command,
+    echo_fields,
+    echo_json,
+    get_ctx,
+    replayed,
+    send_command,
+    table,
+    unit_option,
+)
 from caunoi.shared.ids import is_hamlet_id
 from caunoi.shared.units import slugify
 
@@ -33,7 +44,7 @@ def _send(name: str, payload: dict[str, Any]) -> None:
     result = send_command(SERVICE, name, payload)
     if result is None:
         return
-    click.echo(f"{result['petition_id']}: {status_label(result['status'])}{REPLAYED if result.get('replayed') else ''}")
+    click.echo(f"{result['petition_id']}: {status_label(result['status'])}{replayed(result)}")
 
 
 def resolve_hamlet(commune_code: str, hamlet: str) -> str:
@@ -220,7 +231,7 @@ def commit(
     if (committed_date is None) == (in_days is None):
         raise click.UsageError("cho --date hoặc --in-days / give either --date or --in-days")
     if in_days is not None:
-        committed_date = (today_vn() + timedelta(days=in_days)).isoformat()
+        committed_date = day(f"+{in_days}")
     _send(
         "commit",
         {"petition_id": petition_id, "committed_date": committed_date, "note": note, "command_id": command_id},
@@ -240,7 +251,7 @@ def extend(reason: str, until: str | None, in_days: int | None, complexity: str 
     if until is not None and in_days is not None:
         raise click.UsageError("cho --until hoặc --in-days / give --until or --in-days, not both")
     if in_days is not None:
-        until = (today_vn() + timedelta(days=in_days)).isoformat()
+        until = day(f"+{in_days}")
     return {"reason": reason, "until": until, "complexity": complexity}
 
 
@@ -395,26 +406,27 @@ def show(petition_id: str) -> None:
     p = result["petition"] or {}
     overdue = (" — QUÁ HẠN" if lang == "vi" else " — OVERDUE") if p.get("overdue") else ""
     click.echo(f"{petition_id}  [{status_label(result['status'])}]{overdue}")
-    for k in (
-        "channel",
-        "kind",
-        "category",
-        "petitioner_name",
-        "petitioner_phone",
-        "commune_code",
-        "hamlet",
-        "handling_unit",
-        "handling_agency",
-        *LIFECYCLE,
-        "policy_version",
-        "reply_document",
-        "reply_summary",
-        "internal_note",
-        "text",
-        "text_private",
-    ):
-        if p.get(k) is not None:
-            click.echo(f"  {k:<20} {p[k]}")
+    echo_fields(
+        p,
+        (
+            "channel",
+            "kind",
+            "category",
+            "petitioner_name",
+            "petitioner_phone",
+            "commune_code",
+            "hamlet",
+            "handling_unit",
+            "handling_agency",
+            *LIFECYCLE,
+            "policy_version",
+            "reply_document",
+            "reply_summary",
+            "internal_note",
+            "text",
+            "text_private",
+        ),
+    )
     if result.get("erased"):
         click.echo(
             "  dữ liệu cá nhân người nêu đã bị xóa" if lang == "vi" else "  the petitioner's personal data were erased"
@@ -428,7 +440,7 @@ def show(petition_id: str) -> None:
 
 
 @group.command(help="Số liệu công khai / figures: received, resolved, overdue, on-time and satisfaction rates.")
-@click.option("--unit")
+@unit_option
 @click.option(
     "--by", "group_by", type=click.Choice(["unit", "category", "period", "kind", "channel"]), default="category"
 )
@@ -498,11 +510,8 @@ def policy() -> None:
     click.echo(table(rows, cols, lang))
 
 
-@group.command(help="Ghi ngay những gì đã đến hạn (quá hạn, sắp đến hạn) / record what fell due now (operator).")
-def deadlines() -> None:
-    result = call("admin", SERVICE, "duties", {})
-    if result is None:
-        return
-    for r in result["recorded"]:
-        click.echo(f"{r['aggregate_id']}  {r['duty']}  {r['key']}")
-    click.echo(f"{len(result['recorded'])}")
+group.add_command(
+    duties_command(
+        SERVICE, "deadlines", "Ghi ngay những gì đã đến hạn (quá hạn, sắp đến hạn) / record what fell due now."
+    )
+)

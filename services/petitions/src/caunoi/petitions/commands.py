@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from caunoi.petitions.events import MASK, Category, Channel, Complexity, Kind, Petitioner, Status, Verdict
 from caunoi.shared.endpoints import Command, Request
 from caunoi.shared.ids import CommuneCode, HamletId, PetitionId, UnitCode
+from caunoi.shared.validation import invalid
 
 Text = Field(min_length=1, max_length=10_000)
 Reason = Field(min_length=1, max_length=2000)
@@ -51,7 +52,11 @@ class RaisePetition(Command):
     def _marks_close(cls, v: str) -> str:
         rest = _MARKED.sub("", v)
         if "[[" in rest or "]]" in rest:
-            raise ValueError("a passage marked as personal must open with [[ and close with ]], not nested")
+            raise invalid(
+                None,
+                "Đoạn đánh dấu thông tin cá nhân phải mở bằng [[ và đóng bằng ]], không lồng nhau",
+                "a passage marked as personal must open with [[ and close with ]], not nested",
+            )
         return v
 
 

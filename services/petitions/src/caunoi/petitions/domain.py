@@ -23,7 +23,6 @@ Deadlines come from the policy (policy.py), carried by the event that starts or 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -78,7 +77,6 @@ from caunoi.shared.context import Actor
 from caunoi.shared.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletRecord
-from caunoi.shared.ids import PETITION_PREFIX, REFERENCE_ALPHABET
 from caunoi.shared.units import LEVEL_COMMUNE, UnitTree, require_unit
 from caunoi.shared.vault import Sealed
 from caunoi.shared.workdays import WorkingCalendar, calendar_vn
@@ -115,16 +113,6 @@ PENDING: dict[DeadlineKind, frozenset[Status]] = {
     DeadlineKind.committed: frozenset({Status.in_progress}),
 }
 _COMPLEXITY_ORDER = list(Complexity)
-
-
-def reference_for(command_id: str, attempt: int = 0) -> str:
-    """A short reference people can quote (``PA-7KQ2M9XD``), derived from the command id so a
-    retried raise lands on the same petition. ``attempt`` > 0 gives the alternatives used when
-    another petition already has the reference (40 bits: rare, but not impossible)."""
-    seed = command_id if attempt == 0 else f"{command_id}#{attempt}"
-    n = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:5], "big")
-    chars = "".join(REFERENCE_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(8)))
-    return f"{PETITION_PREFIX}{chars}"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from caunoi.petitions.readmodel import (
     EXPORT_COLUMNS,
     PRIVATE_COLUMNS,
     PUBLIC_COLUMNS,
-    area_codes,
     get_petition,
     list_petitions,
     open_personal,
@@ -49,16 +48,16 @@ from caunoi.shared.authz import COMMAND_ROLES, query_area
 from caunoi.shared.context import Actor, RequestContext, Role
 from caunoi.shared.duties import SYSTEM_ROLE
 from caunoi.shared.endpoints import Endpoint, Request, command, query
-from caunoi.shared.errors import CommandError, Conflict, Forbidden, NotFound
+from caunoi.shared.errors import Forbidden, NotFound
+from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletDirectory
+from caunoi.shared.ids import PETITION_PREFIX
 from caunoi.shared.projection import Pool
 from caunoi.shared.readmodel import NO_DATABASE
-from caunoi.shared.units import DATASET_2025, DATASET_LEGACY, Succession, UnitTree, require_unit
+from caunoi.shared.units import UnitTree, area_codes, require_unit
 from caunoi.shared.vault import InMemoryVault, KeyDestroyed, Vault
 from caunoi.shared.workdays import WorkingCalendar, calendar_vn
 
-#: tries at a free reference before giving up (a taken one is astronomically rare)
-MAX_REFERENCE_ATTEMPTS = 4
 #: who sees personal data (name, phone, address) and internal notes: officials of the units concerned
 OFFICIALS = frozenset({Role.clerk, Role.officer})
 #: event data that carries personal data or stays in the office
@@ -96,26 +95,17 @@ async def raise_petition(cmd: RaisePetition, ctx: RequestContext, deps: Deps) ->
     """A new petition needs no load: the append expects an empty subject. Its reference comes
     from the command id, so a retry lands on the same petition and is answered with it."""
     hamlet = await deps.hamlets.get(cmd.hamlet_id) if cmd.hamlet_id else None
-    for attempt in range(MAX_REFERENCE_ATTEMPTS):
-        reference = domain.reference_for(ctx.command_id, attempt)
+
+    async def decide(reference: str) -> list[DomainEvent]:
         facts = facts_for(ctx, deps, reference=reference, hamlet=hamlet)
+        domain.validate_raise(domain.initial(), cmd, facts)
         try:
-            domain.validate_raise(domain.initial(), cmd, facts)
             sealed = await deps.vault.seal(petitioner_key(reference), reference, domain.personal_data(cmd))
-        except (CommandError, KeyDestroyed) as e:
-            # refused now (or its petitioner erased since), but a retry of a command accepted
-            # before is answered with what it did
-            if done := await deps.petitions.replay_of(reference, ctx):
-                return result(done)
-            if isinstance(e, KeyDestroyed):
-                continue  # the reference of another petition, whose petitioner was erased
-            raise
-        events = domain.decide_raise(domain.initial(), cmd, replace(facts, personal=sealed))
-        try:
-            return result(await deps.petitions.create(reference, ctx, events))
-        except AggregateExists:
-            continue  # another command's petition has this reference: take the next one
-    raise Conflict("Không cấp được mã ý kiến; hãy gửi lại", message_en="could not allot a reference; retry")
+        except KeyDestroyed:
+            raise AggregateExists(reference) from None  # another petition's, whose petitioner was erased
+        return domain.decide_raise(domain.initial(), cmd, replace(facts, personal=sealed))
+
+    return result(await deps.petitions.create_referenced(PETITION_PREFIX, ctx, decide))
 
 
 async def classify(cmd: ClassifyPetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
@@ -207,8 +197,7 @@ def area(q: ListPetitions | PetitionStats, ctx: RequestContext, deps: Deps) -> l
     unit = query_area(ctx.actor, deps.units, q.unit)
     if unit is None:
         return None
-    legacy = Succession.load().legacy_area(unit) if deps.units.dataset == DATASET_2025 else []
-    return area_codes(deps.units, unit, legacy, DATASET_LEGACY)
+    return area_codes(deps.units, unit)
 
 
 async def list_query(q: ListPetitions, ctx: RequestContext, deps: Deps) -> dict[str, Any]:

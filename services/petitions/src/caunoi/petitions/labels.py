@@ -3,7 +3,6 @@ fields, channels and events, for the CLI and the web application."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from caunoi.petitions.events import Category, Channel, Complexity, Kind, Verdict
@@ -100,14 +99,6 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
 def event_name(event_type: str) -> str:
     """``vn.caunoi.petitions.PetitionRaised.v2`` -> ``PetitionRaised``."""
     return event_type.rsplit(".", 2)[-2] if event_type.count(".") >= 2 else event_type
-
-
-def label(value: Any, vi: Mapping[Any, str], en: Mapping[Any, str], lang: str) -> str:
-    """``value``'s label in ``lang`` (a ``StrEnum`` key matches its string value)."""
-    if value is None:
-        return ""
-    table = vi if lang == "vi" else en
-    return table.get(value, str(value))
 
 
 def detail(name: str, d: dict[str, Any]) -> str:

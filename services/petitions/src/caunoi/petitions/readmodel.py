@@ -47,7 +47,7 @@ from caunoi.petitions.events import (
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
-from caunoi.shared.units import UnitTree, fold
+from caunoi.shared.units import UnitTree, fold, qualified, qualified_path
 from caunoi.shared.vault import Sealed, Vault
 
 DEADLINES = tuple(DeadlineKind)
@@ -70,10 +70,6 @@ LIFECYCLE = (
     "withdrawn_on",
     "merged_on",
 )
-
-
-def qualified(dataset: str, code: str) -> str:
-    return f"{dataset}:{code}"
 
 
 class PetitionsProjection(RowPerAggregate):
@@ -220,7 +216,7 @@ def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
         "dataset": ev.dataset,
         "handling_unit": ev.commune_code,
         "handling_agency": None,
-        "reach": [qualified(ev.dataset, c) for c in ev.unit_path],
+        "reach": qualified_path(ev.dataset, ev.unit_path),
         "forwards": 0,
         "text": ev.text,
         "search": fold(" ".join(x for x in (ev.petition_id, ev.text, ev.hamlet_name or "") if x)),
@@ -416,12 +412,6 @@ EXPORT_COLUMNS = tuple(
 
 def select_list(columns: Sequence[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
-
-
-def area_codes(tree: UnitTree, unit: str, legacy: Sequence[str], legacy_dataset: str) -> list[str]:
-    """The qualified codes whose petitions a unit lists: its own, and the legacy units it
-    succeeded."""
-    return [qualified(tree.dataset, unit), *(qualified(legacy_dataset, c) for c in legacy)]
 
 
 def _approaching_sql() -> str:

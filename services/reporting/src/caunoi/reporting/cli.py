@@ -14,16 +14,23 @@ import click
 from caunoi.reporting import export, printout
 from caunoi.reporting.commands import ReportStatus
 from caunoi.reporting.events import Section
-from caunoi.reporting.labels import FIELDS_VI, SECTION_VI, STATUS_VI, figure_rows, label, percent
+from caunoi.reporting.labels import FIELDS_VI, SECTION_EN, SECTION_VI, STATUS_EN, STATUS_VI, figure_rows, percent
 from caunoi.reporting.model_cli import models
-from caunoi.shared.clitools import REPLAYED, call, command_options, day, get_ctx, send_command, table
+from caunoi.shared.clitools import (
+    call,
+    command_options,
+    day,
+    duties_command,
+    get_ctx,
+    replayed,
+    send_command,
+    table,
+    unit_option,
+)
 from caunoi.shared.clock import today_vn
+from caunoi.shared.labels import label
 
 SERVICE = "reporting"
-
-
-def _lang() -> str:
-    return get_ctx().lang
 
 
 @click.group(name="reporting", help="Báo cáo định kỳ, tự tổng hợp số liệu / reports that compile themselves.")
@@ -36,7 +43,7 @@ def schedules() -> None:
     result = call("query", SERVICE, "schedules", {})
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     rows = [
         {"id": s["id"], "name": s["vi"] if lang == "vi" else s["en"], "levels": ", ".join(s["levels"]),
          "times": f"{s['compile_time'][:5]} / {s['due_time'][:5]}",
@@ -58,7 +65,7 @@ def enrol(unit_code: str, schedules_: tuple[str, ...], since: str | None, comman
     body = {"unit_code": unit_code, "schedules": list(schedules_), "since": day(since), "command_id": command_id}
     result = send_command(SERVICE, "enrol", body)
     if result is not None:
-        again = REPLAYED if result.get("replayed") else ""
+        again = replayed(result)
         click.echo(f"{result['unit_code']}: {', '.join(result['schedules'])} ({result['since']}){again}")
 
 
@@ -69,11 +76,11 @@ def enrol(unit_code: str, schedules_: tuple[str, ...], since: str | None, comman
 def unenrol(unit_code: str, reason: str, command_id: str | None) -> None:
     result = send_command(SERVICE, "enrol_end", {"unit_code": unit_code, "reason": reason, "command_id": command_id})
     if result is not None:
-        click.echo(f"{result['unit_code']}: {'kết thúc' if _lang() == 'vi' else 'ended'}")
+        click.echo(f"{result['unit_code']}: {'kết thúc' if get_ctx().lang == 'vi' else 'ended'}")
 
 
 @group.command(name="enrolments", help="Đơn vị đã đăng ký chế độ báo cáo / enrolled units.")
-@click.option("--unit", help="Mã đơn vị (mặc định: đơn vị của bạn) / unit code.")
+@unit_option
 def enrolments(unit: str | None) -> None:
     result = call("query", SERVICE, "enrolments", {"unit": unit})
     if result is None:
@@ -82,7 +89,7 @@ def enrolments(unit: str | None) -> None:
         r["schedules"] = ", ".join(r["schedules"])
     cols = [("unit_code", "Mã", "Code"), ("unit_name", "Đơn vị", "Unit"), ("schedules", "Chế độ", "Schedules"),
             ("since", "Từ ngày", "Since"), ("until", "Đến ngày", "Until")]  # fmt: skip
-    click.echo(table(result["items"], cols, _lang()))
+    click.echo(table(result["items"], cols, get_ctx().lang))
     click.echo(f"\n{result['total']}")
 
 
@@ -112,10 +119,10 @@ def _echo_view(view: dict[str, Any], lang: str) -> None:
     fields = comp["totals"]["opinions_by_field"]
     if fields:
         click.echo("")
-        rows = [{"field": label(k, FIELDS_VI, lang), "n": n} for k, n in fields.items()]
+        rows = [{"field": label(k, FIELDS_VI, None, lang), "n": n} for k, n in fields.items()]
         click.echo(table(rows, [("field", "Lĩnh vực", "Field"), ("n", "Ý kiến", "Opinions")], lang))
     for section, text in (view.get("narrative") or {}).items():
-        click.echo(f"\n{label(section, SECTION_VI, lang)}: {text}")
+        click.echo(f"\n{label(section, SECTION_VI, SECTION_EN, lang)}: {text}")
 
 
 def _write(view: dict[str, Any], export_to: Path | None, pdf: Path | None, lang: str) -> None:
@@ -137,7 +144,7 @@ def _outputs(f: Any) -> Any:
 
 
 @group.command(name="compile", help="Số liệu tự tổng hợp của một đơn vị, một kỳ / a unit's figures for a period.")
-@click.option("--unit", help="Mã đơn vị (mặc định: đơn vị của bạn) / unit code.")
+@unit_option
 @click.option("--schedule", help="Chế độ báo cáo, ví dụ monthly / schedule.")
 @click.option("--period", help="Kỳ: 2026-05, 2026-W18 (mặc định kỳ vừa đến hạn) / period key.")
 @click.option("--from", "from_date", help="Hoặc: từ ngày / or from a date.")
@@ -152,13 +159,13 @@ def compile_(
     if result is None:
         return
     view = printout.view_of_compilation(result)
-    lang = _lang()
+    lang = get_ctx().lang
     _echo_view(view, lang)
     _write(view, export_to, pdf, lang)
 
 
 @group.command(name="list", help="Báo cáo của các đơn vị: đã nộp, nộp muộn, chưa nộp / who filed, who is late.")
-@click.option("--unit", help="Mã đơn vị / unit code.")
+@unit_option
 @click.option("--schedule", help="Chế độ / schedule.")
 @click.option("--period", help="Kỳ / period key.")
 @click.option("--status", type=click.Choice([s.value for s in ReportStatus]))
@@ -167,16 +174,16 @@ def list_(unit: str | None, schedule: str | None, period: str | None, status: st
     result = call("query", SERVICE, "reports", body)
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
-        r["status_label"] = label(r["status"], STATUS_VI, lang)
+        r["status_label"] = label(r["status"], STATUS_VI, STATUS_EN, lang)
         r["due"] = (r["due_at"] or "")[:16]
         r["submitted"] = (r["submitted_at"] or "")[:16]
     cols = [("id", "Mã báo cáo", "Report"), ("unit_name", "Đơn vị", "Unit"), ("period_label", "Kỳ", "Period"),
             ("due", "Hạn nộp", "Due"), ("submitted", "Đã nộp lúc", "Submitted"),
             ("status_label", "Tình trạng", "Status")]  # fmt: skip
     click.echo(table(result["items"], cols, lang))
-    counts = ", ".join(f"{label(k, STATUS_VI, lang)}: {n}" for k, n in result["counts"].items())
+    counts = ", ".join(f"{label(k, STATUS_VI, STATUS_EN, lang)}: {n}" for k, n in result["counts"].items())
     click.echo(f"\n{result['total']} — {counts}")
 
 
@@ -187,8 +194,8 @@ def show(report_id: str, export_to: Path | None, pdf: Path | None) -> None:
     view = call("query", SERVICE, "report", {"report_id": report_id})
     if view is None:
         return
-    lang = _lang()
-    status = label(view["status"], STATUS_VI, lang)
+    lang = get_ctx().lang
+    status = label(view["status"], STATUS_VI, STATUS_EN, lang)
     click.echo(f"{view['id']}: {status}" + (f" ({view['submitted_at'][:16]})" if view["submitted_at"] else ""))
     _echo_view(view, lang)
     _write(view, export_to, pdf, lang)
@@ -198,11 +205,11 @@ def _send_report(name: str, payload: dict[str, Any]) -> None:
     result = send_command(SERVICE, name, payload)
     if result is None:
         return
-    again = REPLAYED if result.get("replayed") else ""
+    again = replayed(result)
     state = "đã nộp" if result.get("submitted_at") else "dự thảo"
-    if _lang() != "vi":
+    if get_ctx().lang != "vi":
         state = "submitted" if result.get("submitted_at") else "draft"
-    late = (" — nộp muộn" if _lang() == "vi" else " — late") if result.get("late") else ""
+    late = (" — nộp muộn" if get_ctx().lang == "vi" else " — late") if result.get("late") else ""
     fixes = f", {len(result['corrections'])} điều chỉnh" if result.get("corrections") else ""
     click.echo(f"{result['report_id']}: {result['period_label']}, {state}{late}{fixes}{again}")
 
@@ -250,14 +257,5 @@ def submit(report_id: str, command_id: str | None) -> None:
     _send_report("submit", {"report_id": report_id, "command_id": command_id})
 
 
-@group.command(name="due", help="Ghi nhận ngay báo cáo đến hạn, quá hạn / record what fell due now.")
-def due() -> None:
-    result = call("admin", SERVICE, "duties", {})
-    if result is None:
-        return
-    for d in result["recorded"]:
-        click.echo(f"{d['duty']}: {d['aggregate_id']}")
-    click.echo(f"{len(result['recorded'])}")
-
-
+group.add_command(duties_command(SERVICE, "due", "Ghi nhận ngay báo cáo đến hạn, quá hạn / record what fell due now."))
 group.add_command(models)

@@ -11,6 +11,7 @@ from pydantic import Field, StringConstraints, model_validator
 from caunoi.reporting.events import Section
 from caunoi.shared.endpoints import Command, Request
 from caunoi.shared.ids import ReportId, UnitCode
+from caunoi.shared.validation import invalid, require_order
 
 ScheduleId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 #: a period's key: ``YYYY-MM`` (its last month) or ``YYYY-Www`` (a week)
@@ -62,13 +63,26 @@ class Compile(Request):
 
     @model_validator(mode="after")
     def _one_way(self) -> Compile:
-        dates = (self.from_date, self.to_date)
-        if any(d is not None for d in dates) and (None in dates or self.schedule or self.period):
-            raise ValueError("give either schedule (and period) or both from_date and to_date")
-        if None not in dates and self.from_date > self.to_date:  # type: ignore[operator]
-            raise ValueError("from_date is after to_date")
-        if not self.schedule and None in dates:
-            raise ValueError("give a schedule (and period), or from_date and to_date")
+        if self.from_date is not None or self.to_date is not None:
+            if self.schedule or self.period:
+                raise invalid(
+                    "schedule",
+                    "Chọn kỳ báo cáo theo chế độ, hoặc một khoảng ngày: không cả hai",
+                    "give either schedule (and period) or from_date and to_date, not both",
+                )
+            if self.from_date is None or self.to_date is None:
+                raise invalid(
+                    "from_date" if self.from_date is None else "to_date",
+                    "Cần cả từ ngày và đến ngày",
+                    "give both from_date and to_date",
+                )
+            require_order(self.from_date, self.to_date, "to_date")
+        elif not self.schedule:
+            raise invalid(
+                "schedule",
+                "Chọn chế độ báo cáo (và kỳ), hoặc từ ngày và đến ngày",
+                "give a schedule (and period), or from_date and to_date",
+            )
         return self
 
 
@@ -85,13 +99,21 @@ class OpenReport(Command):
 
     @model_validator(mode="after")
     def _one_way(self) -> OpenReport:
-        adhoc = (self.title, self.from_date, self.to_date)
-        if self.schedule is None and None in adhoc:
-            raise ValueError("give a schedule, or an ad-hoc report's title, from_date and to_date")
-        if self.schedule is not None and any(x is not None for x in adhoc):
-            raise ValueError("an ad-hoc report (title, dates) has no schedule")
-        if self.from_date and self.to_date and self.from_date > self.to_date:
-            raise ValueError("from_date is after to_date")
+        adhoc = {"title": self.title, "from_date": self.from_date, "to_date": self.to_date}
+        given = [k for k, v in adhoc.items() if v is not None]
+        if self.schedule is not None and given:
+            raise invalid(
+                "schedule",
+                "Báo cáo đột xuất (tiêu đề, từ ngày, đến ngày) không theo chế độ báo cáo nào",
+                "an ad-hoc report (title, dates) has no schedule",
+            )
+        if self.schedule is None and len(given) < len(adhoc):
+            raise invalid(
+                next(k for k in adhoc if k not in given) if given else "schedule",
+                "Chọn chế độ báo cáo, hoặc ghi tiêu đề, từ ngày và đến ngày của báo cáo đột xuất",
+                "give a schedule, or an ad-hoc report's title, from_date and to_date",
+            )
+        require_order(self.from_date, self.to_date, "to_date")
         return self
 
 

@@ -15,12 +15,12 @@ from caunoi.reporting.domain.periods import twelve_months_to
 from caunoi.reporting.domain.petition_life import Life
 from caunoi.reporting.events import Compilation, NamedUnit, UnitFigures
 from caunoi.shared.projection import Conn
-from caunoi.shared.units import DATASET_LEGACY, Succession, Unit, UnitTree
+from caunoi.shared.units import Succession, Unit, UnitTree
 
 
 def area_of(unit: Unit, tree: UnitTree, hamlets: Iterable[Any] = ()) -> Area:
     succession = Succession.load()
-    return Area(unit, tree, succession.successors, succession.legacy_area, DATASET_LEGACY, tuple(hamlets))
+    return Area(unit, tree, succession.successors, succession.legacy_area, tuple(hamlets))
 
 
 def meeting(row: dict[str, Any]) -> Meeting:

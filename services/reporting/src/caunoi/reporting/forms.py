@@ -28,9 +28,9 @@ from caunoi.reporting.labels import (
     MONITORING_VI,
     SUSTAINABILITY_VI,
     TIER_VI,
-    label,
 )
 from caunoi.reporting.printout import document, heading, masthead, signature, table
+from caunoi.shared.labels import label
 from caunoi.shared.units import LEVEL_COMMUNE, LEVEL_DISTRICT, Unit, UnitTree
 
 PARTY = "ĐẢNG CỘNG SẢN VIỆT NAM"
@@ -78,7 +78,7 @@ def _tree(view: Mapping[str, Any]) -> UnitTree:
 
 
 def _level(value: str | None) -> str:
-    return label(value, LEVEL_VI, "vi").lower() if value else "—"
+    return label(value, LEVEL_VI, None, "vi").lower() if value else "—"
 
 
 def targets_table(doc: Document, view: Mapping[str, Any]) -> None:
@@ -114,7 +114,7 @@ def form_2a(view: Mapping[str, Any], today: date) -> bytes:
 
     heading(doc, "I. ĐẶC ĐIỂM, TÌNH HÌNH")
     res = reg["resources"]
-    kind, field = label(reg["kind"], MODEL_KIND_VI, "vi"), label(reg["field"], MODEL_FIELD_VI, "vi")
+    kind, field = label(reg["kind"], MODEL_KIND_VI, None, "vi"), label(reg["field"], MODEL_FIELD_VI, None, "vi")
     doc.paragraph(f"{kind} thực hiện: {reg['holder']}. Lĩnh vực: {field}. Đăng ký ngày {_d(reg['registered_on'])}.")
     doc.paragraph(f"Vấn đề đặt ra: {reg['problem']}")
     source = f" ({res['budget_source']})" if res.get("budget_source") else ""
@@ -146,7 +146,7 @@ def form_2a(view: Mapping[str, Any], today: date) -> bytes:
     else:
         doc.paragraph("(Chưa triển khai.)")
     if view["monitoring"]:
-        rows = [[_d(m["on"]), label(m["kind"], MONITORING_VI, "vi"), m["text"]] for m in view["monitoring"]]
+        rows = [[_d(m["on"]), label(m["kind"], MONITORING_VI, None, "vi"), m["text"]] for m in view["monitoring"]]
         doc.table(["Ngày", "Theo dõi, kiểm tra", "Nội dung"], rows, (25, 40, 110), size=doc.size - 1.5)
 
     heading(doc, "III. KẾT QUẢ ĐẠT ĐƯỢC")
@@ -156,8 +156,8 @@ def form_2a(view: Mapping[str, Any], today: date) -> bytes:
 
     heading(doc, "IV. TỰ ĐÁNH GIÁ")
     if ev:
-        lasting = label(ev["sustainability"], SUSTAINABILITY_VI, "vi")
-        wide = label(ev["replicable_at"], TIER_VI, "vi").lower()
+        lasting = label(ev["sustainability"], SUSTAINABILITY_VI, None, "vi")
+        wide = label(ev["replicable_at"], TIER_VI, None, "vi").lower()
         doc.paragraph(
             f"Đánh giá ngày {_d(ev['evaluated_on'])}: mô hình đạt mức «{_level(ev['level'])}» so với chỉ tiêu "
             f"đăng ký. {lasting}; có thể nhân rộng {wide}."
@@ -172,9 +172,8 @@ def form_2a(view: Mapping[str, Any], today: date) -> bytes:
     heading(doc, "VI. ĐỀ XUẤT, KIẾN NGHỊ")
     if rep:
         more = f" {rep['proposals']}" if rep.get("proposals") else ""
-        doc.paragraph(
-            f"Đề nghị công nhận mô hình “Dân vận khéo” {label(rep['proposed_tier'], TIER_VI, 'vi').lower()}.{more}"
-        )
+        tier = label(rep["proposed_tier"], TIER_VI, None, "vi").lower()
+        doc.paragraph(f"Đề nghị công nhận mô hình “Dân vận khéo” {tier}.{more}")
     recipients = ["Nơi nhận:", f"- {committee(unit) if unit else reg['unit_name']} (báo cáo);", "- Lưu."]
     signature(doc, recipients, [f"T/M {reg['holder'].upper()}", "(Ký, ghi rõ họ tên)"])
     doc.text(f"Mô hình {view['model_id']}", size=8, style="I")
@@ -194,7 +193,7 @@ def form_2b(view: Mapping[str, Any], tier: str | None = None) -> bytes:
     by = tree.get(n["by_unit"])
     above = tree.find(by.parent_code) if by.parent_code else None
     issued = _day(n["issued_on"])
-    tier_vi = label(tier, TIER_VI, "vi").lower()
+    tier_vi = label(tier, TIER_VI, None, "vi").lower()
     doc = document(f"Thông báo công nhận mô hình “Dân vận khéo” {tier_vi} — {reg['name']}")
     body = committee(by)
     if tier == "grassroots" and by.level != LEVEL_COMMUNE and reg.get("agency"):
@@ -222,9 +221,9 @@ def form_2b(view: Mapping[str, Any], tier: str | None = None) -> bytes:
     ev = view.get("evaluation")
     lines = [
         f"1. Tên mô hình: “{reg['name']}”.",
-        f"2. {label(reg['kind'], MODEL_KIND_VI, 'vi')} thực hiện: {reg['holder']}"
+        f"2. {label(reg['kind'], MODEL_KIND_VI, None, 'vi')} thực hiện: {reg['holder']}"
         + (f" ({reg['agency']}, {reg['unit_name']})." if reg.get("agency") else f" ({reg['unit_name']})."),
-        f"3. Lĩnh vực: {label(reg['field'], MODEL_FIELD_VI, 'vi')}.",
+        f"3. Lĩnh vực: {label(reg['field'], MODEL_FIELD_VI, None, 'vi')}.",
         f"4. Kết quả tự đánh giá: mức «{_level(ev['level'] if ev else None)}» so với chỉ tiêu đăng ký.",
     ]
     for line in lines:

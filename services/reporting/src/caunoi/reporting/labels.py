@@ -187,13 +187,6 @@ MODEL_EVENTS: dict[str, tuple[str, str]] = {
 }
 
 
-def label(value: str | None, vi: Mapping[Any, str], lang: str) -> str:
-    """``value``'s label in ``lang`` (a ``StrEnum`` key matches its string value)."""
-    if value is None:
-        return ""
-    return vi.get(value, value) if lang == "vi" else value.replace("_", " ")
-
-
 def figure_label(key: str, lang: str) -> str:
     vi, en = FIGURES.get(key, (key, key))
     return vi if lang == "vi" else en

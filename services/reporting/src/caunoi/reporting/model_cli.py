@@ -16,7 +16,6 @@ from caunoi.reporting.labels import (
     MODEL_FIELD_VI,
     STAGE_VI,
     TIER_VI,
-    label,
 )
 from caunoi.reporting.model_commands import Stage
 from caunoi.reporting.model_events import (
@@ -28,8 +27,18 @@ from caunoi.reporting.model_events import (
     Sustainability,
     Tier,
 )
-from caunoi.shared.clitools import REPLAYED, call, command_options, day, get_ctx, send_command, table
+from caunoi.shared.clitools import (
+    call,
+    command_options,
+    day,
+    get_ctx,
+    replayed,
+    send_command,
+    table,
+    unit_option,
+)
 from caunoi.shared.clock import today_vn
+from caunoi.shared.labels import label
 
 SERVICE = "reporting"
 _TARGET = re.compile(r"^(?P<text>.+?)\s*:\s*(?P<op><=|>=|≤|≥)?\s*(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>.*)$")
@@ -58,20 +67,16 @@ def _pair(spec: str, option: str, sep: str = ":") -> tuple[str, str]:
     return left.strip(), right.strip()
 
 
-def _lang() -> str:
-    return get_ctx().lang
-
-
 def _echo_model(result: dict[str, Any] | None) -> None:
     if result is None:
         return
-    lang = _lang()
-    parts = [label(result["stage"], STAGE_VI, lang)]
+    lang = get_ctx().lang
+    parts = [label(result["stage"], STAGE_VI, None, lang)]
     if result.get("level"):
-        parts.append(label(result["level"], LEVEL_VI, lang))
+        parts.append(label(result["level"], LEVEL_VI, None, lang))
     if result.get("tier"):
-        parts.append(label(result["tier"], TIER_VI, lang))
-    again = REPLAYED if result.get("replayed") else ""
+        parts.append(label(result["tier"], TIER_VI, None, lang))
+    again = replayed(result)
     click.echo(f"{result['model_id']}: {result['name']} — {', '.join(parts)}{again}")
 
 
@@ -277,7 +282,7 @@ def replicate(
 
 
 @models.command(name="list", help="Mô hình theo đơn vị, lĩnh vực, bước, mức / models by unit, field, stage, level.")
-@click.option("--unit", help="Mã đơn vị (cả cấp dưới) / unit (and below).")
+@unit_option
 @click.option("--field", "field_", type=_choice(ModelField))
 @click.option("--stage", type=_choice(Stage))
 @click.option("--level", type=_choice(Level))
@@ -293,12 +298,12 @@ def list_(
     result = call("query", SERVICE, "models", body)
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
-        r["field_label"] = label(r["field"], MODEL_FIELD_VI, lang)
-        r["stage_label"] = label(r["stage"], STAGE_VI, lang)
-        r["level_label"] = label(r["level"], LEVEL_VI, lang)
-        r["tier_label"] = label(r["tier"], TIER_VI, lang)
+        r["field_label"] = label(r["field"], MODEL_FIELD_VI, None, lang)
+        r["stage_label"] = label(r["stage"], STAGE_VI, None, lang)
+        r["level_label"] = label(r["level"], LEVEL_VI, None, lang)
+        r["tier_label"] = label(r["tier"], TIER_VI, None, lang)
         r["updated"] = str(r["last_step_on"])[:10]
     cols = [("id", "Mã", "Id"), ("name", "Mô hình", "Model"), ("unit_name", "Đơn vị", "Unit"),
             ("field_label", "Lĩnh vực", "Field"), ("stage_label", "Bước", "Stage"), ("level_label", "Mức", "Level"),
@@ -309,7 +314,7 @@ def list_(
 
 
 @models.command(name="targets", help="Chỉ tiêu và kết quả / targets against results.")
-@click.option("--unit", help="Mã đơn vị (cả cấp dưới) / unit (and below).")
+@unit_option
 @click.option("--field", "field_", type=_choice(ModelField))
 @click.option("--level", type=_choice(Level), help="Mức của chỉ tiêu / the target's level.")
 @click.option("--model", "model_id", help="Một mô hình / one model.")
@@ -318,31 +323,33 @@ def targets(unit: str | None, field_: str | None, level: str | None, model_id: s
                                                       "model_id": model_id})  # fmt: skip
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
         sign = "≤" if r["direction"] == "at_most" else "≥"
         r["wanted"] = f"{sign} {r['target']:g} {r['unit']}".rstrip()
         r["got"] = "" if r["result"] is None else f"{r['result']:g} {r['unit']}".rstrip()
-        r["level_label"] = label(r["level"], LEVEL_VI, lang)
+        r["level_label"] = label(r["level"], LEVEL_VI, None, lang)
     cols = [("model_id", "Mô hình", "Model"), ("unit_name", "Đơn vị", "Unit"), ("text", "Chỉ tiêu", "Target"),
             ("wanted", "Đăng ký", "Registered"), ("got", "Kết quả", "Result"),
             ("level_label", "Mức", "Level")]  # fmt: skip
     click.echo(table(result["items"], cols, lang))
-    counts = ", ".join(f"{label(k, LEVEL_VI, lang) if k != '-' else '—'}: {n}" for k, n in result["counts"].items())
+    counts = ", ".join(
+        f"{label(k, LEVEL_VI, None, lang) if k != '-' else '—'}: {n}" for k, n in result["counts"].items()
+    )
     click.echo(f"\n{result['total']} — {counts}")
 
 
 @models.command(name="candidates", help="Đề nghị khen thưởng trong năm / the year's candidates for commendation.")
-@click.option("--unit", help="Mã đơn vị (cả cấp dưới) / unit (and below).")
+@unit_option
 @click.option("--year", type=int, help="Năm (mặc định năm nay) / year (default this one).")
 def candidates(unit: str | None, year: int | None) -> None:
     result = call("query", SERVICE, "model_candidates", {"unit": unit, "year": year})
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
-        r["tier_label"] = label(r["tier"], TIER_VI, lang)
-        r["level_label"] = label(r["level"], LEVEL_VI, lang)
+        r["tier_label"] = label(r["tier"], TIER_VI, None, lang)
+        r["level_label"] = label(r["level"], LEVEL_VI, None, lang)
         r["share"] = f"{r['share_exceeded'] * 100:.0f} %"
     cols = [("id", "Mã", "Id"), ("name", "Mô hình", "Model"), ("unit_name", "Đơn vị", "Unit"),
             ("tier_label", "Công nhận", "Recognised"), ("level_label", "Mức", "Level"),
@@ -361,19 +368,19 @@ def show(model_id: str, pdf_2a: Path | None, pdf_2b: Path | None, tier: str | No
     view = call("query", SERVICE, "model", {"model_id": model_id})
     if view is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     reg = view["registered"]
-    click.echo(f"{view['model_id']}: {reg['name']} ({reg['unit_name']}) — {label(view['stage'], STAGE_VI, lang)}")
-    click.echo(f"{reg['holder']}; {label(reg['field'], MODEL_FIELD_VI, lang)}")
+    click.echo(f"{view['model_id']}: {reg['name']} ({reg['unit_name']}) — {label(view['stage'], STAGE_VI, None, lang)}")
+    click.echo(f"{reg['holder']}; {label(reg['field'], MODEL_FIELD_VI, None, lang)}")
     if view["level"]:
-        click.echo(f"{'Mức' if lang == 'vi' else 'Level'}: {label(view['level'], LEVEL_VI, lang)}")
+        click.echo(f"{'Mức' if lang == 'vi' else 'Level'}: {label(view['level'], LEVEL_VI, None, lang)}")
     for t in view["ladder"]:
         n = view["notices"].get(t)
         if n:
-            click.echo(f"  {label(t, TIER_VI, lang)}: {n['number']} ({n['issued_on']}, {n['by_unit_name']})")
+            click.echo(f"  {label(t, TIER_VI, None, lang)}: {n['number']} ({n['issued_on']}, {n['by_unit_name']})")
     if view["next_tier"]:
         by = f" — {view['next_by']['name']}" if view.get("next_by") else ""
-        click.echo(f"{'Cấp kế tiếp' if lang == 'vi' else 'Next'}: {label(view['next_tier'], TIER_VI, lang)}{by}")
+        click.echo(f"{'Cấp kế tiếp' if lang == 'vi' else 'Next'}: {label(view['next_tier'], TIER_VI, None, lang)}{by}")
     rows = [{"seq": h["seq"], "time": str(h["time"])[:16], "type": h["type"].rsplit(".", 2)[-2], "actor": h["actor"]}
             for h in view["history"]]  # fmt: skip
     click.echo("")

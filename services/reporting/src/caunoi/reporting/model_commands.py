@@ -21,6 +21,7 @@ from caunoi.reporting.model_events import (
 )
 from caunoi.shared.endpoints import Command, Request
 from caunoi.shared.ids import ModelId, UnitCode
+from caunoi.shared.validation import require_order
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -92,8 +93,7 @@ class PlanSpec(Request):
 
     @model_validator(mode="after")
     def _ordered(self) -> PlanSpec:
-        if self.end is not None and self.end < self.start:
-            raise ValueError("the plan ends before it starts")
+        require_order(self.start, self.end, "end")
         return self
 
 

@@ -35,15 +35,14 @@ from caunoi.reporting.model_commands import (
     VoteRecognition,
 )
 from caunoi.reporting.model_events import Level, Tier
-from caunoi.shared.aggregate import AggregateExists, Loaded, Outcome, RecordedEvent, reply
+from caunoi.shared.aggregate import Loaded, Outcome, RecordedEvent, reply
 from caunoi.shared.authz import COMMAND_ROLES, acting_for, query_area, require_acting_for
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
-from caunoi.shared.errors import Conflict, NotFound, ValidationFailed
+from caunoi.shared.errors import NotFound, ValidationFailed
+from caunoi.shared.events import DomainEvent
+from caunoi.shared.ids import MODEL_PREFIX
 from caunoi.shared.units import Unit, require_unit
-
-#: tries at a free reference before giving up (a taken one is astronomically rare)
-MAX_REFERENCE_ATTEMPTS = 4
 
 
 def result(out: Outcome[Model]) -> dict[str, Any]:
@@ -70,14 +69,11 @@ def _next(s: Model) -> str | None:
 async def register(cmd: RegisterModel, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
     """A new model needs no load: its reference comes from the command id, so a retry lands on it."""
     reach(ctx, deps, cmd.unit_code, "unit_code")
-    for attempt in range(MAX_REFERENCE_ATTEMPTS):
-        reference = models.model_reference(ctx.command_id, attempt)
-        events = models.decide_register(Model(), cmd, models.RegisterFacts(ctx.today, deps.units, reference))
-        try:
-            return result(await deps.models.create(reference, ctx, events))
-        except AggregateExists:
-            continue  # another command's model has this reference: take the next one
-    raise Conflict("Không cấp được mã mô hình; hãy gửi lại", message_en="could not allot a reference; retry")
+
+    def decide(reference: str) -> list[DomainEvent]:
+        return models.decide_register(Model(), cmd, models.RegisterFacts(ctx.today, deps.units, reference))
+
+    return result(await deps.models.create_referenced(MODEL_PREFIX, ctx, decide))
 
 
 async def deploy(cmd: DeployModel, ctx: RequestContext, deps: Deps) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from caunoi.reporting.domain.figures import ModelLife
 from caunoi.reporting.model_readmodel import JSON, MODELS
-from caunoi.reporting.readmodel import loads
+from caunoi.shared.jsonb import decoded
 from caunoi.shared.projection import Conn
 
 T = f'"{MODELS}".models'
@@ -21,7 +21,7 @@ COLUMNS = (
 
 
 def _row(r: Any) -> dict[str, Any]:
-    return {k: loads(v) if k in JSON else v for k, v in dict(r).items()}
+    return decoded(r, JSON)
 
 
 async def models_under(

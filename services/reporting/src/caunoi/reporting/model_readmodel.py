@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-import orjson
-
 from caunoi.reporting.domain.models import MODEL, TIERS, Model, evolve, stage_after, step_date
 from caunoi.reporting.model_commands import Stage
 from caunoi.reporting.model_events import (
@@ -20,22 +18,15 @@ from caunoi.reporting.model_events import (
     ModelRegistered,
     RecognitionNoticed,
 )
-from caunoi.reporting.readmodel import qualified_path
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.clock import VN
+from caunoi.shared.jsonb import decoded, encoded
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.units import qualified_path
 
 MODELS = "models"
 #: kept as JSON: the dated steps the figures count, and the targets with their latest results
 JSON = ("targets", "evaluations", "notices", "commendations")
-
-
-def _json(row: Row) -> Row:
-    return {k: orjson.loads(v) if k in JSON and isinstance(v, str) else v for k, v in row.items()}
-
-
-def _text(row: Row) -> Row:
-    return {k: orjson.dumps(v).decode() if k in JSON else v for k, v in row.items()}
 
 
 def targets_of(state: Model) -> list[dict[str, Any]]:
@@ -112,10 +103,10 @@ class ModelsProjection(RowPerAggregate):
                 "replicable_at": None, "tier": None, "recognised_on": None, "targets": targets_of(state),
                 "evaluations": [], "notices": [], "commendations": [], "last_step_on": None, "events": 0,
             }  # fmt: skip
-            return _text(self._touched(new, rec))
+            return encoded(self._touched(new, rec), JSON)
         if row is None:
             raise LookupError(f"model {rec.envelope.subject} is not in the read model (event seq {rec.seq})")
-        r = _json(row)
+        r = decoded(row, JSON)
         r["stage"] = stage_after(Stage(r["stage"]), ev).value
         match ev:
             case ModelEvaluated():
@@ -132,7 +123,7 @@ class ModelsProjection(RowPerAggregate):
             case ModelCommended():
                 r["commendations"] = [*r["commendations"], {"year": ev.year, "on": ev.on.isoformat(),
                                                             "by_unit": ev.by_unit, "form": ev.form.value}]  # fmt: skip
-        return _text(self._touched(r, rec))
+        return encoded(self._touched(r, rec), JSON)
 
     @staticmethod
     def _touched(row: Row, rec: RecordedEvent) -> Row:

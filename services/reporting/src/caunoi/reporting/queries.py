@@ -8,8 +8,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from caunoi.reporting.readmodel import ENROLMENTS, HAMLETS, MEETING_FACTS, PETITION_FACTS, REPORTS, loads
+from caunoi.reporting.readmodel import (
+    ENROLMENTS,
+    HAMLETS,
+    MEETING_FACTS,
+    PETITION_FACTS,
+    REPORTS,
+    PetitionFactsProjection,
+)
 from caunoi.shared.hamlets import HamletRecord, list_hamlets
+from caunoi.shared.jsonb import decoded
 from caunoi.shared.projection import Conn
 
 R = f'"{REPORTS}".reports'
@@ -28,8 +36,7 @@ async def petition_facts(conn: Conn, codes: list[str], first: date, last: date) 
         first,
         last,
     )
-    return [{k: loads(v) if k in ("deadlines", "steps", "alerts", "forwards", "replies") else v
-             for k, v in r.items()} for r in rows]  # fmt: skip
+    return [decoded(r, PetitionFactsProjection.JSON) for r in rows]
 
 
 async def meeting_facts(conn: Conn, codes: list[str], first: date, last: date) -> list[dict[str, Any]]:
@@ -66,10 +73,7 @@ REPORT_COLUMNS = (
 
 
 def _report(row: Any) -> dict[str, Any]:
-    d = dict(row)
-    for k in ("narrative", "corrections", "filed"):
-        d[k] = loads(d[k])
-    return d
+    return decoded(row, ("narrative", "corrections", "filed"))
 
 
 async def get_report(conn: Conn, report_id: str) -> dict[str, Any] | None:

@@ -15,9 +15,7 @@ Never another service's tables: compilation reads only these. Queries are in
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar
-
-import orjson
+from typing import ClassVar
 
 from caunoi.reporting.domain import petition_life
 from caunoi.reporting.events import (
@@ -40,26 +38,15 @@ from caunoi.reporting.scheduling_contract import (
 )
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.clock import VN
+from caunoi.shared.jsonb import decoded, dumps, encoded, loads
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.units import qualified_path
 
 REPORTS = "reporting"
 ENROLMENTS = "enrolments"
 PETITION_FACTS = "petition_facts"
 MEETING_FACTS = "meeting_facts"
 HAMLETS = "hamlets"
-
-
-def dumps(value: Any) -> str:
-    """JSON text for a ``jsonb`` column (asyncpg takes and gives ``jsonb`` as text)."""
-    return orjson.dumps(value).decode()
-
-
-def loads(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str) else value
-
-
-def qualified_path(dataset: str, path: list[str]) -> list[str]:
-    return [petition_life.qualified(dataset, c) for c in path]
 
 
 class EnrolmentsProjection(RowPerAggregate):
@@ -226,12 +213,12 @@ class PetitionFactsProjection(RowPerAggregate):
         return rec.envelope.subject
 
     def fold(self, row: Row | None, rec: RecordedEvent) -> Row | None:
-        current = None if row is None else {k: loads(v) if k in self.JSON else v for k, v in row.items()}
+        current = None if row is None else decoded(row, self.JSON)
         day: date = rec.envelope.time.astimezone(VN).date()
         after = petition_life.fold(current, rec.event, day)
         if after is None or after is current:
             return row
-        return {**{k: dumps(v) if k in self.JSON else v for k, v in after.items()}, "last_seq": rec.seq}
+        return {**encoded(after, self.JSON), "last_seq": rec.seq}
 
 
 MEETING_EVENTS = (MeetingProposed, MeetingPlanned, MeetingMoved, MeetingPostponed, MeetingCancelled, MeetingHeld)

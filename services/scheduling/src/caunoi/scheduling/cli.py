@@ -1,13 +1,12 @@
 """``caunoi scheduling ...``: the clerk's commands, sent to the scheduling service over NATS.
 
-Dates are ``YYYY-MM-DD`` or ``+N`` (N days from today); months ``YYYY-MM`` or ``+N`` (N months
-from this one, ``+0`` this month).
+Dates are ``YYYY-MM-DD`` or ``+N`` / ``-N`` (N days from today: the kernel's ``clitools.day``);
+months ``YYYY-MM`` or ``+N`` (N months from this one, ``+0`` this month).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +24,23 @@ from caunoi.scheduling.labels import (
     STATUS_EN,
     STATUS_VI,
     TARGET_VI,
-    label,
 )
-from caunoi.shared.clitools import REPLAYED, call, command_options, get_ctx, send_command, table
+from caunoi.shared.clitools import (
+    call,
+    command_options,
+    day,
+    echo_fields,
+    get_ctx,
+    replayed,
+    send_command,
+    table,
+    unit_option,
+)
 from caunoi.shared.clock import today_vn
 from caunoi.shared.hamlets import HamletKind
+from caunoi.shared.labels import label
 
 SERVICE = "scheduling"
-
-
-def day(value: str | None) -> str | None:
-    """``YYYY-MM-DD`` as given, ``+N``: N days from today."""
-    if value is None or not value.startswith("+"):
-        return value
-    if not value[1:].isdigit():
-        raise click.BadParameter(f"{value!r}: YYYY-MM-DD hoặc +N (số ngày) / or +N days")
-    return (today_vn() + timedelta(days=int(value[1:]))).isoformat()
 
 
 def month(value: str | None) -> str | None:
@@ -52,10 +52,6 @@ def month(value: str | None) -> str | None:
     t = today_vn()
     n = t.year * 12 + t.month - 1 + int(value[1:])
     return f"{n // 12:04d}-{n % 12 + 1:02d}"
-
-
-def _lang() -> str:
-    return get_ctx().lang
 
 
 # --- group ----------------------------------------------------------------------------------------
@@ -73,8 +69,8 @@ def _send_hamlet(name: str, payload: dict[str, Any]) -> None:
     result = send_command(SERVICE, name, payload)
     if result is None:
         return
-    lang = _lang()
-    again = REPLAYED if result.get("replayed") else ""
+    lang = get_ctx().lang
+    again = replayed(result)
     retired = ""
     if result.get("retired"):
         retired = (
@@ -104,13 +100,13 @@ def add(commune_code: str, name: str, kind: str, command_id: str | None) -> None
 
 
 @hamlets.command(name="list", help="Danh sách thôn, tổ dân phố / list hamlets.")
-@click.option("--unit", help="Mã tỉnh hoặc xã (mặc định: đơn vị của bạn) / province or commune code.")
+@unit_option
 @click.option("--all", "include_retired", is_flag=True, help="Gồm cả thôn đã thôi sử dụng / include retired.")
 def list_(unit: str | None, include_retired: bool) -> None:
     result = call("query", SERVICE, "hamlets", {"include_retired": include_retired, "unit": unit})
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     items = result["items"]
     for r in items:
         r["kind_label"] = label(r["kind"], KIND_VI, KIND_EN, lang)
@@ -132,10 +128,8 @@ def show(hamlet_id: str) -> None:
     row = call("query", SERVICE, "hamlet", {"hamlet_id": hamlet_id})
     if row is None:
         return
-    row["kind"] = label(row["kind"], KIND_VI, KIND_EN, _lang())
-    for k in ("id", "name", "kind", "commune_code", "unit_path", "dataset", "retired", "retired_on"):
-        if row.get(k) is not None:
-            click.echo(f"  {k:<13} {row[k]}")
+    row["kind"] = label(row["kind"], KIND_VI, KIND_EN, get_ctx().lang)
+    echo_fields(row, ("id", "name", "kind", "commune_code", "unit_path", "dataset", "retired", "retired_on"))
 
 
 @hamlets.command(name="rename", help="Đổi tên (mã giữ nguyên) / rename; the id stays.")
@@ -174,7 +168,7 @@ def pilots_choose(unit_code: str, communes: tuple[str, ...], command_id: str | N
     body = {"unit_code": unit_code, "communes": list(communes), "command_id": command_id}
     result = send_command(SERVICE, "pilot_localities", body)
     if result is not None:
-        again = REPLAYED if result.get("replayed") else ""
+        again = replayed(result)
         click.echo(f"{result['id']}: {', '.join(result['communes'])}{again}")
 
 
@@ -186,18 +180,18 @@ def pilots_sites(commune_code: str, sites: tuple[str, ...], command_id: str | No
     body = {"commune_code": commune_code, "sites": list(sites), "command_id": command_id}
     result = send_command(SERVICE, "pilot_sites", body)
     if result is not None:
-        again = REPLAYED if result.get("replayed") else ""
+        again = replayed(result)
         names = ", ".join(s["name"] for s in result["sites"])
         click.echo(f"{result['id']}: {len(result['sites'])}/{result['total']} — {names}{again}")
 
 
 @pilots.command(name="list", help="Đơn vị làm điểm / pilot localities and sites.")
-@click.option("--unit", help="Mã đơn vị (mặc định: đơn vị của bạn) / unit code.")
+@unit_option
 def pilots_list(unit: str | None) -> None:
     result = call("query", SERVICE, "pilots", {"unit": unit})
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     communes_label = "xã làm điểm" if lang == "vi" else "pilot communes"
     sites_label = "điểm" if lang == "vi" else "sites"
     rows = [
@@ -227,7 +221,7 @@ def rotation_show(commune_code: str) -> None:
     result = call("query", SERVICE, "rotation", {"commune_code": commune_code})
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for s in result["sites"]:
         s["state_label"] = SITE_STATE_VI[s["state"]] if lang == "vi" else s["state"]
     head = "Vòng" if lang == "vi" else "Cycle"
@@ -261,10 +255,10 @@ def _send_meeting(name: str, payload: dict[str, Any]) -> None:
     result = send_command(SERVICE, name, payload)
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     status = label(result["status"], STATUS_VI, STATUS_EN, lang)
     where = f" — {result['host_name']}" if result.get("host_name") else ""
-    again = REPLAYED if result.get("replayed") else ""
+    again = replayed(result)
     click.echo(f"{result['meeting_id']}: {status}, {result['date']}, {result['venue']}{where}{again}")
 
 
@@ -274,8 +268,8 @@ def meetings_group() -> None:
 
 
 @meetings_group.command(name="list", help="Hội nghị của đơn vị và cấp dưới / meetings under a unit.")
-@click.option("--unit", help="Mã đơn vị (mặc định: đơn vị của bạn) / unit code.")
-@click.option("--from", "from_date", help="Từ ngày / from (YYYY-MM-DD or +N).")
+@unit_option
+@click.option("--from", "from_date", help="Từ ngày / from (YYYY-MM-DD, +N or -N days).")
 @click.option("--to", "to_date", help="Đến ngày / to.")
 @click.option("--status", type=click.Choice([s.value for s in MeetingStatus]))
 @click.option("--programme", type=click.Choice([p.value for p in Programme]))
@@ -292,7 +286,7 @@ def meetings_list(
     result = call("query", SERVICE, "meetings", body)
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
         r["status_label"] = label(r["status"], STATUS_VI, STATUS_EN, lang)
         r["programme_label"] = label(r["programme"], PROGRAMME_VI, PROGRAMME_EN, lang)
@@ -311,17 +305,15 @@ def meetings_show(meeting_id: str) -> None:
     row = call("query", SERVICE, "meeting", {"meeting_id": meeting_id})
     if row is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     row["status"] = label(row["status"], STATUS_VI, STATUS_EN, lang)
     row["target_group"] = label(row["target_group"], TARGET_VI, None, lang) or None
     if row.get("attendees"):
         row["attendees"] = ", ".join(f"{label(g, ATTENDEE_VI, None, lang)}: {n}" for g, n in row["attendees"].items())
-    for k in ("id", "programme", "status", "commune_code", "host_name", "date", "start_time", "venue", "chair",
-              "plan_unit", "target_group", "cycle", "opinions_due", "broadcast_due", "announced_on", "held_on",
-              "attendees_total", "attendees", "representatives", "minutes_ref", "minutes_closed_on", "missed",
-              "reason"):  # fmt: skip
-        if row.get(k) not in (None, [], ""):
-            click.echo(f"  {k:<18} {row[k]}")
+    echo_fields(row, ("id", "programme", "status", "commune_code", "host_name", "date", "start_time", "venue",
+                      "chair", "plan_unit", "target_group", "cycle", "opinions_due", "broadcast_due", "announced_on",
+                      "held_on", "attendees_total", "attendees", "representatives", "minutes_ref",
+                      "minutes_closed_on", "missed", "reason"))  # fmt: skip
     o = row["opinions"]
     if lang == "vi":
         click.echo(
@@ -420,7 +412,10 @@ def _representative(value: str) -> dict[str, str]:
 @click.option("--attendees", multiple=True, required=True, help="NHÓM=SỐ, ví dụ citizens=30 (lặp lại) / GROUP=N.")
 @click.option("--rep", "reps", multiple=True, help="Đại biểu cấp trên: MÃ|HỌ TÊN|CHỨC VỤ (lặp lại) / UNIT|NAME|OFFICE.")
 @click.option("--minutes", "minutes_ref", required=True, help="Số biên bản / minutes reference.")
-@click.option("--held-on", help="Ngày (mặc định ngày dự kiến) / date (default the planned one).")
+@click.option(
+    "--held-on",
+    help="Ngày họp (YYYY-MM-DD, -N: N ngày trước; mặc định ngày dự kiến) / date (-N: N days ago; default: as planned).",
+)
 @click.option("--venue", help="Địa điểm / venue.")
 @click.option("--host", "host_id", help="Mã thôn, chi bộ tổ chức / host id.")
 @click.option("--agenda", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -450,21 +445,21 @@ def meetings_close(meeting_id: str, minutes_ref: str | None, summary: str | None
 
 
 @meetings_group.command(name="missing", help="Xã chưa có hội nghị trong tháng / communes with no meeting.")
-@click.option("--unit", help="Mã đơn vị / unit code.")
+@unit_option
 @click.option("--month", "month_", help="YYYY-MM hoặc +N (mặc định tháng này) / month (default this one).")
 @click.option("--pilots-only", is_flag=True, help="Chỉ xã làm điểm / pilot communes only.")
 def meetings_missing(unit: str | None, month_: str | None, pilots_only: bool) -> None:
     result = call("query", SERVICE, "missing", {"unit": unit, "month": month(month_), "pilots_only": pilots_only})
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     head = "có hội nghị" if lang == "vi" else "with a meeting"
     click.echo(f"{result['month']}: {result['with_meeting']}/{result['communes']} {head}")
     click.echo(table(result["without"], [("code", "Mã", "Code"), ("name", "Xã chưa có hội nghị", "No meeting")], lang))
 
 
 @meetings_group.command(name="calendar", help="Lịch iCalendar (.ics) / upcoming meetings as iCalendar.")
-@click.option("--unit", help="Mã đơn vị / unit code.")
+@unit_option
 @click.option("--days", type=int, default=366, show_default=True, help="Số ngày tới / days ahead.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Ghi ra tệp / write to a file.")
 def meetings_calendar(unit: str | None, days: int, out: Path | None) -> None:
@@ -516,7 +511,7 @@ def plan_show(plan_unit: str, year: int) -> None:
     result = call("query", SERVICE, "plan", {"plan_unit": plan_unit, "year": year})
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
         r["month"] = str(r["date"])[:7]
         r["target"] = label(r["target_group"], TARGET_VI, None, lang)
@@ -536,7 +531,7 @@ def _send_assignment(name: str, payload: dict[str, Any]) -> None:
     result = send_command(SERVICE, name, payload)
     if result is None:
         return
-    again = REPLAYED if result.get("replayed") else ""
+    again = replayed(result)
     ended = f" — kết thúc {result['ended_on']}" if result.get("ended_on") else ""
     click.echo(
         f"{result['assignment_id']}: {result['cadre']} → {result['area_name']} ({result['from_date']}){ended}{again}"
@@ -593,13 +588,13 @@ def cadres_end(assignment_id: str, reason: str, on: str | None, command_id: str 
 
 
 @cadres_group.command(name="list", help="Ai theo dõi địa bàn nào vào một ngày / who follows what on a date.")
-@click.option("--unit", help="Mã đơn vị / unit code.")
+@unit_option
 @click.option("--on", help="Ngày (mặc định hôm nay) / date (default today).")
 def cadres_list(unit: str | None, on: str | None) -> None:
     result = call("query", SERVICE, "following", {"unit": unit, "on": day(on)})
     if result is None:
         return
-    lang = _lang()
+    lang = get_ctx().lang
     for r in result["items"]:
         r["kind"] = label(r["area_kind"], AREA_VI, None, lang)
     cols = [("id", "Mã", "Id"), ("cadre", "Cán bộ", "Cadre"), ("cadre_unit", "Đơn vị", "Unit"),

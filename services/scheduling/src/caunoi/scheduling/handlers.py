@@ -51,20 +51,19 @@ from caunoi.scheduling.domain.rotation import DONE, RotationMeeting, month_of, r
 from caunoi.scheduling.events import MeetingProposed, MeetingStatus, Programme, RotationScheduled
 from caunoi.scheduling.readmodel import HAMLETS
 from caunoi.scheduling.settings import SchedulingSettings
-from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
+from caunoi.shared.aggregate import MAX_REFERENCE_ATTEMPTS, Outcome, Repository, reply
 from caunoi.shared.authz import COMMAND_ROLES, query_area, require_reach
+from caunoi.shared.clock import VN
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
 from caunoi.shared.errors import Conflict, NotFound
+from caunoi.shared.events import DomainEvent
 from caunoi.shared.eventstore import WrongExpectedSequence
 from caunoi.shared.hamlets import HamletDirectory, get_hamlet, list_hamlets
 from caunoi.shared.ids import ASSIGNMENT_PREFIX, MEETING_PREFIX, commune_of, is_hamlet_id, short_reference
 from caunoi.shared.projection import Pool
 from caunoi.shared.readmodel import NO_DATABASE
 from caunoi.shared.units import LEVEL_COMMUNE, UnitTree, require_unit
-
-#: tries at a free reference before giving up (a taken one is astronomically rare)
-MAX_REFERENCE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -303,17 +302,11 @@ async def plan_dialogue(cmd: PlanDialogue, ctx: RequestContext, deps: Deps) -> d
     reach(ctx, deps, cmd.plan_unit, "plan_unit")
     reach(ctx, deps, cmd.commune_code, "commune_code")
     host = await deps.directory.get(cmd.host_id) if cmd.host_id else None
-    for attempt in range(MAX_REFERENCE_ATTEMPTS):
-        mid = short_reference(MEETING_PREFIX, ctx.command_id, attempt)
-        if done := await deps.meetings.replay_of(mid, ctx):
-            return meeting_result(done)
-        facts = meetings.Facts(ctx.today, deps.units, meeting_id=mid, host=host)
-        events = meetings.decide_plan(meetings.initial(), cmd, facts)
-        try:
-            return meeting_result(await deps.meetings.create(mid, ctx, events))
-        except AggregateExists:
-            continue
-    raise Conflict("Không cấp được mã hội nghị; hãy gửi lại", message_en="could not allot a meeting id; retry")
+
+    def decide(mid: str) -> list[DomainEvent]:
+        return meetings.decide_plan(meetings.initial(), cmd, meetings.Facts(ctx.today, deps.units, mid, host))
+
+    return meeting_result(await deps.meetings.create_referenced(MEETING_PREFIX, ctx, decide))
 
 
 async def accept_meeting(cmd: AcceptMeeting, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
@@ -358,7 +351,10 @@ async def hold_meeting(cmd: HoldMeeting, ctx: RequestContext, deps: Deps) -> dic
     if done := loaded.done_by(ctx):
         return meeting_result(done)
     host = await deps.directory.get(cmd.host_id) if cmd.host_id else None
-    facts = meetings.Facts(ctx.today, deps.units, host=host)
+    first = loaded.history[0].envelope.time.astimezone(VN).date() if loaded.history else None
+    facts = meetings.Facts(
+        ctx.today, deps.units, host=host, planned_on=first, record_days=deps.settings.meeting_record_days
+    )
     return meeting_result(await deps.meetings.save(loaded, ctx, meetings.decide_hold(loaded.state, cmd, facts)))
 
 
@@ -505,17 +501,11 @@ def assignment_result(out: Outcome[Assignment]) -> dict[str, Any]:
 async def assign_cadre(cmd: AssignCadre, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
     reach(ctx, deps, cmd.cadre_unit, "cadre_unit")
     hamlet = await deps.directory.get(cmd.area_id) if cmd.area_id and is_hamlet_id(cmd.area_id) else None
-    for attempt in range(MAX_REFERENCE_ATTEMPTS):
-        aid = short_reference(ASSIGNMENT_PREFIX, ctx.command_id, attempt)
-        if done := await deps.assignments.replay_of(aid, ctx):
-            return assignment_result(done)
-        facts = cadres.Facts(ctx.today, deps.units, aid, hamlet)
-        events = cadres.decide_assign(cadres.initial(), cmd, facts)
-        try:
-            return assignment_result(await deps.assignments.create(aid, ctx, events))
-        except AggregateExists:
-            continue
-    raise Conflict("Không cấp được mã phân công; hãy gửi lại", message_en="could not allot an id; retry")
+
+    def decide(aid: str) -> list[DomainEvent]:
+        return cadres.decide_assign(cadres.initial(), cmd, cadres.Facts(ctx.today, deps.units, aid, hamlet))
+
+    return assignment_result(await deps.assignments.create_referenced(ASSIGNMENT_PREFIX, ctx, decide))
 
 
 async def reassign_cadre(cmd: ReassignCadre, ctx: RequestContext, deps: Deps) -> dict[str, Any]:

@@ -3,9 +3,6 @@ service's kinds and states."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from caunoi.scheduling.events import AreaKind, AttendeeGroup, MeetingStatus, Programme, TargetGroup
 from caunoi.shared.hamlets import HamletKind
 
@@ -71,12 +68,3 @@ ATTENDEE_VI: dict[AttendeeGroup, str] = {
 AREA_VI: dict[AreaKind, str] = {AreaKind.commune: "Xã", AreaKind.hamlet: "Thôn", AreaKind.citizens: "Người dân"}
 
 SITE_STATE_VI = {"hosted": "Đã tổ chức", "pending": "Đã lên lịch", "remaining": "Chưa đến lượt"}
-
-
-def label(value: str | None, vi: Mapping[Any, str], en: Mapping[Any, str] | None, lang: str) -> str:
-    """``value``'s label in ``lang`` (a ``StrEnum`` key matches its string value)."""
-    if value is None:
-        return ""
-    if lang == "vi":
-        return vi.get(value, value)
-    return en.get(value, value) if en is not None else value.replace("_", " ")

@@ -9,7 +9,8 @@ from typing import Any
 
 from caunoi.scheduling.domain.rotation import RotationMeeting
 from caunoi.scheduling.events import MeetingStatus, Programme
-from caunoi.scheduling.readmodel import ASSIGNMENTS, MEETINGS, OPINIONS, PILOTS, loads
+from caunoi.scheduling.readmodel import ASSIGNMENTS, MEETINGS, OPINIONS, PILOTS
+from caunoi.shared.jsonb import decoded, loads
 from caunoi.shared.projection import Conn
 
 M = f'"{MEETINGS}".meetings'
@@ -83,9 +84,7 @@ async def get_meeting(conn: Conn, meeting_id: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(f"SELECT * FROM {M} WHERE id = $1", meeting_id)
     if row is None:
         return None
-    out = dict(row)
-    for k in ("attendees", "representatives", "order_of_business"):
-        out[k] = loads(out[k])
+    out = decoded(row, ("attendees", "representatives", "order_of_business"))
     return _opinions(out, await opinion_counts(conn, [meeting_id]))
 
 

@@ -14,9 +14,7 @@ Queries on them are in :mod:`caunoi.scheduling.queries`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import orjson
+from typing import ClassVar
 
 from caunoi.scheduling.events import (
     AssignmentEnded,
@@ -40,6 +38,7 @@ from caunoi.scheduling.events import (
 )
 from caunoi.scheduling.petitions_contract import PetitionAnsweredOnSpot, PetitionForwarded, PetitionRaised
 from caunoi.shared.aggregate import RecordedEvent
+from caunoi.shared.jsonb import dumps, loads
 from caunoi.shared.readmodel import Row, RowPerAggregate
 
 HAMLETS = "hamlets"
@@ -49,15 +48,6 @@ PILOTS = "pilots"
 MEETINGS = "scheduling"
 ASSIGNMENTS = "assignments"
 OPINIONS = "meeting_opinions"
-
-
-def dumps(value: Any) -> str:
-    """JSON text for a ``jsonb`` column (asyncpg takes and gives ``jsonb`` as text)."""
-    return orjson.dumps(value).decode()
-
-
-def loads(value: str | None) -> Any:
-    return orjson.loads(value) if value else None
 
 
 class PilotsProjection(RowPerAggregate):

@@ -142,8 +142,7 @@ class Refusal:
         for item in details.get("errors", []) if isinstance(details, dict) else []:
             name = item.get("field")
             if isinstance(name, str) and name and name not in fields:
-                prefix = "Dữ liệu không hợp lệ: " if lang == "vi" else ""
-                fields[name] = prefix + str(item.get("message", ""))
+                fields[name] = message(item, lang)
         return cls(text, where if isinstance(where, str) else None, str(err.get("code", "")), fields)
 
     def at(self, name: str) -> str | None:

@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from caunoi.reporting.domain.petition_life import qualified
 from caunoi.reporting.events import NamedUnit
 from caunoi.shared.hamlets import HamletRecord
-from caunoi.shared.units import LEVEL_COMMUNE, Unit, UnitTree
+from caunoi.shared.units import LEVEL_COMMUNE, Unit, UnitTree, area_codes
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,6 @@ class Area:
     successors: Callable[[str], list[str]]
     #: the legacy units a 2025 unit was formed from (``Succession.legacy_area``)
     legacy_area: Callable[[str], list[str]]
-    legacy_dataset: str
     #: the hamlets (and agency party cells) of the communes in the area
     hamlets: Sequence[HamletRecord] = ()
 
@@ -41,10 +39,7 @@ class Area:
 
     def codes(self) -> list[str]:
         """The qualified codes (``vn-2025:08``) whose records are the area's."""
-        own = [qualified(self.tree.dataset, self.unit.code)]
-        if self.tree.dataset == self.legacy_dataset:
-            return own
-        return own + [qualified(self.legacy_dataset, c) for c in self.legacy_area(self.unit.code)]
+        return area_codes(self.tree, self.unit.code, self.legacy_area)
 
     def children(self) -> list[NamedUnit]:
         """The units right below: a commune's hamlets, else the tree's children."""
@@ -64,8 +59,7 @@ class Area:
 
     def below(self, child: NamedUnit) -> Area:
         """The area of a unit right below (a district or commune; not a hamlet)."""
-        return Area(self.tree.get(child.code), self.tree, self.successors, self.legacy_area, self.legacy_dataset,
-                    self.hamlets)  # fmt: skip
+        return Area(self.tree.get(child.code), self.tree, self.successors, self.legacy_area, self.hamlets)
 
     def placed(self, dataset: str, commune: str, hamlet: str | None, among: Iterable[str]) -> list[str]:
         """Which of the codes ``among`` (units right below, or places) a fact recorded under

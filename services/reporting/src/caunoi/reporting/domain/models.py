@@ -46,16 +46,8 @@ from caunoi.reporting.model_events import (
 from caunoi.shared.aggregate import AggregateKind, Scope
 from caunoi.shared.errors import InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
-from caunoi.shared.ids import short_reference
 from caunoi.shared.rules import RuleViolated
 from caunoi.shared.units import UnitTree, require_unit
-
-MODEL_PREFIX = "MH-"
-
-
-def model_reference(command_id: str, attempt: int = 0) -> str:
-    """A new model's reference, from the registering command's id (a retry lands on the same one)."""
-    return short_reference(MODEL_PREFIX, command_id, attempt)
 
 
 @dataclass(frozen=True)

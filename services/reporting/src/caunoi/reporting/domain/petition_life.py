@@ -40,6 +40,7 @@ from caunoi.reporting.petitions_contract import (
     VerdictGiven,
 )
 from caunoi.shared.events import DomainEvent
+from caunoi.shared.units import qualified_path
 
 Row = dict[str, Any]
 
@@ -51,10 +52,6 @@ PENDING = {
     "resolve": frozenset({"accepted", "in_progress", "reopened"}),
     "committed": frozenset({"in_progress"}),
 }
-
-
-def qualified(dataset: str, code: str) -> str:
-    return f"{dataset}:{code}"
 
 
 def watched_due(status: str, deadlines: dict[str, Any]) -> date | None:
@@ -82,7 +79,7 @@ def raised(ev: PetitionRaised) -> Row:
         "petition_id": ev.petition_id,
         "dataset": ev.dataset,
         "unit_path": list(ev.unit_path),
-        "reach": [qualified(ev.dataset, c) for c in ev.unit_path],
+        "reach": qualified_path(ev.dataset, ev.unit_path),
         "commune_code": ev.commune_code,
         "hamlet_id": ev.hamlet_id,
         "hamlet_name": ev.hamlet_name,

@@ -31,7 +31,14 @@ from caunoi.scheduling.commands import (
 )
 from caunoi.scheduling.domain.pilots import Sites
 from caunoi.scheduling.domain.rotation import RotationMeeting, in_month, month_of, rotation
-from caunoi.scheduling.domain.rules import MINUTES_AFTER_HELD, MONTHLY, ORDER_OF_BUSINESS, OWN_SITES, RuleViolated
+from caunoi.scheduling.domain.rules import (
+    HELD_AS_IT_HAPPENED,
+    MINUTES_AFTER_HELD,
+    MONTHLY,
+    ORDER_OF_BUSINESS,
+    OWN_SITES,
+    RuleViolated,
+)
 from caunoi.scheduling.events import (
     DeadlineMissed,
     MeetingAccepted,
@@ -254,6 +261,11 @@ class Facts:
     sites: Sites | None = None
     #: the commune's active hamlets and party cells, by id (proposals)
     listed: dict[str, HamletRecord] = field(default_factory=dict)
+    #: the day the meeting was first recorded (proposed or planned), from its first event (hold)
+    planned_on: dt.date | None = None
+    #: how many days after it took place a meeting may still be recorded as held
+    #: (``CAUNOI_MEETING_RECORD_DAYS``; hold)
+    record_days: int | None = None
 
 
 def available_actions(state: Meeting) -> list[str]:
@@ -627,6 +639,40 @@ def _check_order_of_business(order: OrderOfBusiness) -> None:
         )
 
 
+def _as_it_happened(state: Meeting, held_on: dt.date, facts: Facts) -> None:
+    """A held meeting's day: not to come, not before the meeting was planned or announced, and
+    not longer ago than the window for recording it."""
+    details = {"held_on": str(held_on), "today": str(facts.today)}
+    if held_on > facts.today:
+        raise RuleViolated(
+            HELD_AS_IT_HAPPENED,
+            f"Ngày {held_on:%d/%m/%Y} chưa đến",
+            f"held_on {held_on} is still to come",
+            field="held_on",
+            details=details,
+        )
+    for since, vi, en in (
+        (facts.planned_on, "hội nghị được lên lịch", "the meeting was planned"),
+        (state.announced_on, "hội nghị được thông báo", "the meeting was announced"),
+    ):
+        if since is not None and held_on < since:
+            raise RuleViolated(
+                HELD_AS_IT_HAPPENED,
+                f"Ngày {held_on:%d/%m/%Y} trước ngày {vi} ({since:%d/%m/%Y})",
+                f"held_on {held_on} is before {en} ({since})",
+                field="held_on",
+                details={**details, "not_before": str(since)},
+            )
+    if facts.record_days is not None and held_on < facts.today - timedelta(days=facts.record_days):
+        raise RuleViolated(
+            HELD_AS_IT_HAPPENED,
+            f"Ngày {held_on:%d/%m/%Y} đã quá {facts.record_days} ngày: quá hạn ghi nhận",
+            f"held_on {held_on} is more than {facts.record_days} days ago: too late to record",
+            field="held_on",
+            details={**details, "record_days": facts.record_days},
+        )
+
+
 def decide_hold(state: Meeting, cmd: HoldMeeting, facts: Facts) -> list[DomainEvent]:
     _must_exist(state, cmd.meeting_id)
     if state.status is S.proposed:
@@ -638,7 +684,7 @@ def decide_hold(state: Meeting, cmd: HoldMeeting, facts: Facts) -> list[DomainEv
     _in(state, ACTS["meeting_hold"], "ghi nhận đã tổ chức", "record as held")
     assert state.date is not None and state.programme is not None
     held_on = cmd.held_on or state.date
-    _not_future(held_on, facts.today, "held_on")
+    _as_it_happened(state, held_on, facts)
     host_id, host_name = state.host_id, state.host_name
     if cmd.host_id and cmd.host_id != state.host_id:
         host = require_host(state.commune_code, cmd.host_id, facts.host)

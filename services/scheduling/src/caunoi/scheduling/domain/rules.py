@@ -64,6 +64,13 @@ MINUTES_AFTER_HELD = Rule(
     "minutes are closed only after the meeting was held",
     "a meeting's life",
 )
+HELD_AS_IT_HAPPENED = Rule(
+    "Hội nghị được ghi nhận đã tổ chức theo ngày thực tế diễn ra: ngày đó không ở tương lai, không trước ngày"
+    " hội nghị được lên lịch hoặc thông báo, và việc ghi nhận trong thời hạn quy định sau ngày đó",
+    "a meeting is recorded as held on the day it took place: not a day still to come, not before the meeting"
+    " was planned or announced, and within the set number of days after it",
+    "a meeting's life (caunoi's decision; the number of days: CAUNOI_MEETING_RECORD_DAYS)",
+)
 FOLLOW_AREAS = Rule(
     "Tỉnh nắm đến xã, huyện nắm đến thôn, xã nắm đến người dân, đoàn viên, hội viên",
     "the province follows down to the commune, the district to the village, the commune to each citizen and member",
