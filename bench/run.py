@@ -135,37 +135,53 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
 
         # -- the stream grows to the rebuild's size; one aggregate's load at each size
         nc = await system.connect("bench-fill")
+        vault = await fill.open_vault(system.pg.url, system.installation.vault_key)
         try:
             _, communes = demo_area("vn-2025")
             lives = await fill.template_lives([u.code for u in communes[:6]])
-            filler = fill.Filler(lives, int.from_bytes(os.urandom(2), "big"))
+            filler = fill.Filler(lives, int.from_bytes(os.urandom(2), "big"), vault.wrap)
             sample: list[str] = []
             r["load"] = []
-            r["fill"] = {"events": 0, "seconds": 0.0}
+            r["fill"] = {"events": 0, "messages": 0, "checkpoints": 0, "seconds": 0.0}
             for point in n["load_points"]:
                 have = int((await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]["messages"])
-                want = max(0, point - have)
+                # the checkpoints the service's duty would add: one per CHECKPOINT_EVENTS messages
+                want = max(0, point - have) * (fill.CHECKPOINT_EVENTS - 1) // fill.CHECKPOINT_EVENTS
                 if want:
-                    progress(f"filling {want:,} events (stream at {have:,}, to {point:,})")
+                    progress(f"filling {want:,} events and their checkpoints (stream at {have:,}, to {point:,})")
                     t0 = time.perf_counter()
-                    stored = await fill.publish(
+                    checkpoints = await fill.Checkpoints.resume(nc, system.audit_key)
+                    made = checkpoints.made
+                    stored = await fill.fill(
                         system.nats_url.split(",")[0],
                         system.operator_seed,
                         inbox_prefix("operator"),
-                        filler.blocks(want),
+                        filler,
+                        want,
+                        checkpoints,
+                        vault,
                         lambda k: progress(f"  {k:,} stored"),
                     )
-                    r["fill"]["events"] += stored
+                    r["fill"]["events"] += want
+                    r["fill"]["messages"] += stored
+                    r["fill"]["checkpoints"] += checkpoints.made - made
                     r["fill"]["seconds"] += time.perf_counter() - t0
                     sample += filler.sample()
+                    await fill.check_sample(nc, vault, sample[-5:], lives)
                 have = int((await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]["messages"])
                 await work.quiet(system.nats_pids)  # the server's own work after the fill is not the load's
                 run = await work.load_times(nc, sample, n["loads"], Meter(nats=list(system.nats_pids)))
                 r["load"].append({"stream_messages": have, **run.to_json()})
                 progress(f"load at {have:,} messages: p50 {run.p(50):.2f} ms, p99 {run.p(99):.2f} ms")
+            if args.quick:
+                progress(
+                    f"`caunoi audit verify {SERVICE}` over the {have:,} messages (the fill is what the service stores)"
+                )
+                r["verify"] = await asyncio.to_thread(work.audit_verify, system)
+                progress(f"verified: {r['verify']}")
             events = have
             r["events"] = events
-            r["fill"]["rate"] = r["fill"]["events"] / r["fill"]["seconds"] if r["fill"]["seconds"] else None
+            r["fill"]["rate"] = r["fill"]["messages"] / r["fill"]["seconds"] if r["fill"]["seconds"] else None
             meter = Meter(nats=list(system.nats_pids), postgres=system.pg.pid)
             progress(f"raw read of the {events:,} messages")
             r["raw_read"] = (await work.raw_read(system, meter)).to_json()
@@ -173,6 +189,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
             r["copy"] = (await work.copy_limit(system.pg.url_for("postgres"), events, meter)).to_json()
             progress(f"COPY {r['copy']['per_s']:,.0f} rows/s")
         finally:
+            await vault.close()
             await nc.close()
 
         # -- the service starts 1M events behind (catch-up), then rebuilds its read model
@@ -184,7 +201,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
         try:
             with measured(meter_for(system), usage):
                 await work.settle(client, timeout=1800)
-            behind = r["fill"]["events"]
+            behind = r["fill"]["messages"]
             r["catch_up"] = {
                 "events": behind,
                 "seconds": round(time.perf_counter() - t0, 2),

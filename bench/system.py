@@ -25,6 +25,7 @@ from caunoi.cli.bus import OPERATOR
 from caunoi.cli.cluster import Cluster, start_cluster
 from caunoi.cli.embedded import EmbeddedNats, EmbeddedPostgres, free_port, start_nats, start_postgres
 from caunoi.cli.installation import Installation
+from caunoi.shared.audit import checkpoints
 from caunoi.shared.client import Client, Login, RequestFailed, ServiceUnreachable
 
 DATASET = "vn-2025"
@@ -114,6 +115,11 @@ class System:
     @property
     def operator(self) -> Login:
         return Login.from_file(self.installation.operator_login)
+
+    @property
+    def audit_key(self) -> Path:
+        """The service's checkpoint key (``keys/audit/petitions.pem``)."""
+        return checkpoints.key_paths(self.installation.keys, SERVICE)[0]
 
     @property
     def operator_seed(self) -> str:

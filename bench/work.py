@@ -27,11 +27,12 @@ from system import DATASET, SERVICE, System, free_port, progress
 from caunoi.cli.demo import demo_area
 from caunoi.petitions.bootstrap import STREAM
 from caunoi.petitions.domain import PETITION
-from caunoi.petitions.events import registry
+from caunoi.petitions.events import PetitionRaised, registry
 from caunoi.petitions.readmodel import PetitionsProjection
-from caunoi.shared.aggregate import Repository
+from caunoi.shared.aggregate import Repository, decode_message
 from caunoi.shared.client import Client, Login
-from caunoi.shared.eventstore import StreamSpec
+from caunoi.shared.envelope import CONTENT_TYPE, TYPE_HEADER
+from caunoi.shared.eventstore import StoredMessage, StreamSpec
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.jsapi import parse_error
 from caunoi.shared.settings import inbox_prefix
@@ -114,11 +115,11 @@ async def closed_loop(run: Run, total: int, op: Callable[[int], Awaitable[None]]
 
 
 def raw_headers(msg_id: str) -> dict[str, str]:
-    """What the event store sends with an event of a new aggregate."""
+    """What the event store sends with an event of a new aggregate (``raise``'s event)."""
     return {
         "Nats-Msg-Id": msg_id,
-        "Content-Type": "application/cloudevents+json",
-        "Caunoi-Type": "vn.caunoi.petitions.PetitionRaised.v1",
+        "Content-Type": CONTENT_TYPE,
+        TYPE_HEADER: PetitionRaised.type_name(),
         "Nats-Expected-Last-Subject-Sequence": "0",
     }
 
@@ -215,21 +216,21 @@ class Raiser:
         return await closed_loop(Run("raise", concurrency), total, op, meter, warmup)
 
 
-_SAMPLE_EVENT: list[bytes] = []
+_SAMPLE_MESSAGE: list[StoredMessage] = []
 
 
 async def one_stored_event(nc: NATS, raiser: Raiser) -> bytes:
     """The bytes the service stored for a raise: the payload of the raw publishes."""
     pid = await raiser.raise_one()
     store = JetStreamEventStore(nc, STREAM)
-    data = (await store.load(pid))[0].data
-    _SAMPLE_EVENT[:] = [data]
-    return data
+    msg = (await store.load(pid))[0]
+    _SAMPLE_MESSAGE[:] = [msg]
+    return msg.data
 
 
 def sample_event() -> bytes:
     """The last stored event :func:`one_stored_event` got (the runs without a service use it)."""
-    return _SAMPLE_EVENT[0]
+    return _SAMPLE_MESSAGE[0].data
 
 
 async def settle(client: Client, timeout: float = 300.0) -> None:
@@ -381,54 +382,35 @@ async def raw_read(system: System, meter: Meter) -> Run:
 
 
 async def copy_limit(pg_url: str, rows: int, meter: Meter) -> Run:
-    """PostgreSQL COPY of ``rows`` rows shaped like the petitions read model's (same columns and
-    types, primary key, no secondary index) into a new table, 10,000 per COPY, one transaction."""
+    """PostgreSQL COPY of ``rows`` rows of the petitions read model (its table, primary key, no
+    secondary index: as a rebuild loads it) into a new schema, 10,000 per COPY, one transaction.
+    The row is what the projection folds from the stored event of a ``raise``, with its id
+    changed."""
     projection = PetitionsProjection()
-    cols = projection.columns
+    raised = decode_message(registry, _SAMPLE_MESSAGE[0])
+    row = projection.fold(None, raised)
+    assert row is not None
+    names = list(projection.columns)
+    values = [row[c] for c in names]
     conn = await asyncpg.connect(pg_url)
     run = Run("COPY", 1)
     try:
-        await conn.execute("DROP TABLE IF EXISTS bench_copy")
-        await conn.execute(f"CREATE TABLE bench_copy ({', '.join(f'{c} {t}' for c, t in cols.items())})")
-        now = __import__("datetime").datetime.now(__import__("datetime").UTC)
-        today = now.date()
-        rest = (
-            "received",
-            "hotline",
-            "petition",
-            "roads",
-            "Người dân",
-            False,
-            "00691",
-            None,
-            None,
-            ["08", "00691"],
-            "vn-2025",
-            "00691",
-            ["08", "00691"],
-            None,
-            "Đường liên thôn xuống cấp, đề nghị bê tông hóa.",
-            None,
-            today,
-            None,
-            None,
-            None,
-            None,
-            None,
-            now,
-            now,
-        )
+        await conn.execute("DROP SCHEMA IF EXISTS bench_copy CASCADE")
+        await conn.execute("CREATE SCHEMA bench_copy")
+        await projection.setup_tables(conn, "bench_copy")
 
         def chunk(start: int, n: int) -> list[tuple[Any, ...]]:
-            return [(f"PA-{i:08d}", *rest, i, "c") for i in range(start, start + n)]
+            return [(f"PA-{i:08d}", *values[1:]) for i in range(start, start + n)]
 
         chunks = [chunk(i, 10_000) for i in range(0, rows, 10_000)]
         with measured(meter, run.usage):
             async with conn.transaction():
                 for c in chunks:
-                    await conn.copy_records_to_table("bench_copy", records=c, columns=list(cols))
+                    await conn.copy_records_to_table(
+                        projection.table, schema_name="bench_copy", records=c, columns=names
+                    )
         run.ops = rows
-        await conn.execute("DROP TABLE bench_copy")
+        await conn.execute("DROP SCHEMA bench_copy CASCADE")
     finally:
         await conn.close()
     return run
@@ -452,6 +434,35 @@ async def rebuild(client: Client, events: int, meter: Meter) -> Run:
         run.errors.append(f"rebuilt to {body['result']['position']}, expected {events}")
     run.ops = events
     return run
+
+
+def audit_verify(system: System) -> dict[str, Any]:
+    """``caunoi audit verify petitions`` as the installation's operator: every hash, chain and
+    signed checkpoint of the stream (proves the fill stored what the service would have)."""
+    env = {
+        **os.environ,
+        "CAUNOI_DATA_DIR": str(system.installation.data_dir),
+        "CAUNOI_LOGIN": str(system.installation.operator_login),
+        "NATS_URL": system.nats_url,
+    }
+    caunoi = Path(sys.executable).parent / "caunoi"
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [str(caunoi), "--json", "audit", "verify", SERVICE], env=env, capture_output=True, text=True, timeout=3600
+    )
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"caunoi audit verify failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+    report = json.loads(proc.stdout)[0]
+    return {
+        "ok": report["ok"],
+        "messages": report.get("messages"),
+        "chained": report.get("chained"),
+        "checkpoints": report.get("checkpoints"),
+        "seconds": round(seconds, 1),
+    }
 
 
 # ------------------------------------------------------------------------------ cold start

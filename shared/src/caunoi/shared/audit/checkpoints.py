@@ -158,12 +158,26 @@ def checkpoint_data(
     signed_at: datetime,
 ) -> dict[str, Any]:
     """The signed data of the checkpoint over ``messages`` (the range ``first``-``to`` as stored)."""
+    digests = [(m.seq, m.subject, *digest_of(m)) for m in messages]
+    return signed_range(stream, first, to, digests, previous_root, signer, signed_at)
+
+
+def signed_range(
+    stream: str,
+    first: int,
+    to: int,
+    digests: Sequence[tuple[int, str, str, str]],
+    previous_root: str,
+    signer: Signer,
+    signed_at: datetime,
+) -> dict[str, Any]:
+    """:func:`checkpoint_data` from each message's ``(seq, NATS subject, aggregate id, digest)``,
+    for a writer that has the digests at hand (the chain hash of a chained event is its digest)."""
     leaves: list[bytes] = []
     entries: list[list[str] | None] = [None] * (to - first + 1)
-    for m in messages:
-        aggregate, d = digest_of(m)
-        leaves.append(v.leaf(m.seq, m.subject, d))
-        entries[m.seq - first] = [aggregate, d[: v.SHORT]]
+    for seq, subject, aggregate, d in digests:
+        leaves.append(v.leaf(seq, subject, d))
+        entries[seq - first] = [aggregate, d[: v.SHORT]]
     data: dict[str, Any] = {
         "stream": stream,
         "from_seq": first,
@@ -178,6 +192,29 @@ def checkpoint_data(
     }
     data["signature"] = signer.sign(data)
     return data
+
+
+def checkpoint_event(
+    service: str, stream: str, data: dict[str, Any], ctx: RequestContext, chained_to: str
+) -> CloudEvent:
+    """The stored form of the checkpoint with signed ``data``: its envelope, chained to the
+    previous checkpoint's ``chainhash`` (``GENESIS`` for the first)."""
+    event = CheckpointSigned.model_validate(data)
+    env = CloudEvent.model_construct(
+        id=str(uuid.uuid5(_EVENT_IDS, f"{stream}:{data['from_seq']}-{data['to_seq']}")),
+        source=f"/caunoi/{service}",
+        type=event.type_name(),
+        subject=AGGREGATE,
+        time=ctx.received_at,
+        data=data,  # as signed (the model checked it)
+        datacontenttype="application/json",
+        specversion="1.0",
+        unitcode=SCOPE,
+        correlationid=ctx.correlation_id,
+        causationid=ctx.command_id,
+        actor=ctx.actor.id,
+    )
+    return seal([env], chained_to)[0]
 
 
 class Checkpointer:
@@ -230,22 +267,9 @@ class Checkpointer:
         data = checkpoint_data(
             self.store.stream, first, to, messages, last.root if last else GENESIS, self.signer, ctx.received_at
         )
-        event = CheckpointSigned.model_validate(data)
-        env = CloudEvent.model_construct(
-            id=str(uuid.uuid5(_EVENT_IDS, f"{self.store.stream}:{first}-{to}")),
-            source=self.source,
-            type=event.type_name(),
-            subject=AGGREGATE,
-            time=ctx.received_at,
-            data=data,  # as signed (the model checked it)
-            datacontenttype="application/json",
-            specversion="1.0",
-            unitcode=SCOPE,
-            correlationid=ctx.correlation_id,
-            causationid=ctx.command_id,
-            actor=ctx.actor.id,
-        )
-        sealed = seal([env], last.chainhash if last else GENESIS)
+        sealed = [
+            checkpoint_event(self.store.spec.service, self.store.stream, data, ctx, last.chainhash if last else GENESIS)
+        ]
         try:
             await self.store.append(self.subject, last.seq if last else NEW_AGGREGATE, sealed)
         except WrongExpectedSequence:
