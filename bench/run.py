@@ -117,20 +117,27 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
         info = await system_settings(system)
         results["settings"] = info
         await system.start_services(args.endpoint_processes)
-        r = results["single"] = await command_rows(system, n, (20, 100), n["c1"], n["levels"])
-
-        client = await system.client("bench-lag")
-        try:
-            meter = meter_for(system)
-            progress(f"lag: {n['lag_rate']:.0f} raises/s for {n['lag_seconds']:.0f} s")
-            r["lag"] = await work.lag_at_rate(
-                work.Raiser(client), system.pg.url_for(f"caunoi_{SERVICE}"), n["lag_rate"], n["lag_seconds"], meter
-            )
-            progress(f"lag p99 {r['lag']['lag_p99_ms']} ms at {r['lag']['rate_sent']}/s")
-            await work.settle(client)
-            r["rss_after_commands"] = work.service_rss(system)
-        finally:
-            await client.nc.close()
+        if args.only == "rebuild":
+            r = results["single"] = {}
+            client = await system.client("bench")
+            try:
+                await work.one_stored_event(client.nc, work.Raiser(client))  # the COPY limit's row
+            finally:
+                await client.nc.close()
+        else:
+            r = results["single"] = await command_rows(system, n, (20, 100), n["c1"], n["levels"])
+            client = await system.client("bench-lag")
+            try:
+                meter = meter_for(system)
+                progress(f"lag: {n['lag_rate']:.0f} raises/s for {n['lag_seconds']:.0f} s")
+                r["lag"] = await work.lag_at_rate(
+                    work.Raiser(client), system.pg.url_for(f"caunoi_{SERVICE}"), n["lag_rate"], n["lag_seconds"], meter
+                )
+                progress(f"lag p99 {r['lag']['lag_p99_ms']} ms at {r['lag']['rate_sent']}/s")
+                await work.settle(client)
+                r["rss_after_commands"] = work.service_rss(system)
+            finally:
+                await client.nc.close()
         await system.stop_services()
 
         # -- the stream grows to the rebuild's size; one aggregate's load at each size
@@ -192,34 +199,48 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
             await vault.close()
             await nc.close()
 
-        # -- the service starts 1M events behind (catch-up), then rebuilds its read model
-        progress("service back; its projection catches up with the fill")
-        t0 = time.perf_counter()
-        usage = Usage()
-        await system.start_services(args.endpoint_processes)
-        client = await system.client("bench-rebuild", timeout=60)
-        try:
-            with measured(meter_for(system), usage):
-                await work.settle(client, timeout=1800)
-            behind = r["fill"]["messages"]
-            r["catch_up"] = {
-                "events": behind,
-                "seconds": round(time.perf_counter() - t0, 2),
-                "per_s": round(behind / (time.perf_counter() - t0), 1),
-                **usage.to_json(),
-            }
-            progress(f"caught up: {r['catch_up']['per_s']:,.0f} events/s (from the service's start)")
-            progress(f"rebuild of the petitions read model over {events:,} events")
-            rb = await work.rebuild(client, events, meter_for(system))
-            r["rebuild"] = rb.to_json()
-            progress(f"rebuild {rb.rate:,.0f} events/s ({rb.usage.wall:.1f} s)")
-            r["rss_after_rebuild"] = work.service_rss(system)
-        finally:
-            await client.nc.close()
-        await system.stop_services()
+        # -- the service starts 1M events behind (catch-up), then rebuilds its read model (with
+        # each number of rebuild processes asked for; the first is the report's row)
+        r["rebuilds"] = {}
+        for i, processes in enumerate(args.rebuild_processes or [None]):
+            extra = {} if processes is None else {"CAUNOI_PROJECTION_PROCESSES": str(processes)}
+            t0 = time.perf_counter()
+            usage = Usage()
+            await system.start_services(args.endpoint_processes, ready_within=1800, **extra)
+            client = await system.client("bench-rebuild", timeout=60)
+            try:
+                if i == 0:
+                    progress("service back; its projection catches up with the fill")
+                    with measured(meter_for(system), usage):
+                        await work.settle(client, timeout=1800)
+                    behind = r["fill"]["messages"]
+                    r["catch_up"] = {
+                        "events": behind,
+                        "seconds": round(time.perf_counter() - t0, 2),
+                        "per_s": round(behind / (time.perf_counter() - t0), 1),
+                        **usage.to_json(),
+                    }
+                    progress(f"caught up: {r['catch_up']['per_s']:,.0f} events/s (from the service's start)")
+                label = "the service's setting" if processes is None else f"{processes} process(es)"
+                progress(f"rebuild of the petitions read model over {events:,} events, {label}")
+                load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                rb = await work.rebuild(client, events, meter_for(system))
+                load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                r["rebuilds"][str(processes or "default")] = {
+                    **rb.to_json(),
+                    "load_before": load_before,
+                    "load_after": load_after,
+                }
+                progress(f"rebuild {rb.rate:,.0f} events/s ({rb.usage.wall:.1f} s); load average {load_after}")
+                if i == 0:
+                    r["rebuild"] = rb.to_json()
+                    r["rss_after_rebuild"] = work.service_rss(system)
+            finally:
+                await client.nc.close()
+            await system.stop_services()
 
         # -- the peer, on the same PostgreSQL server, nothing of caunoi running but the servers
-        if not args.no_peer:
+        if not args.no_peer and not args.only:
             results["peer"] = peer(system, root, n, events)
     finally:
         system.stop()
@@ -330,6 +351,8 @@ async def run_all(root: Path, args: argparse.Namespace, results: dict[str, Any])
     n = sizes(args.quick)
     results["sizes"] = n
     await single_node(root, args, n, results)
+    if args.only:
+        return
     if not args.no_up:
         progress("cold `caunoi up --no-demo` in a new data directory")
         results["cold_up"] = await asyncio.to_thread(work.cold_up, root)
@@ -349,6 +372,18 @@ def main() -> int:
     ap.add_argument("--no-cluster", action="store_true", help="skip the 3-node cluster")
     ap.add_argument("--no-up", action="store_true", help="skip the cold `caunoi up`")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
+    ap.add_argument(
+        "--only",
+        choices=["rebuild"],
+        help="only the fill, the raw read limits, the catch-up and the rebuild; prints their JSON, writes no report",
+    )
+    ap.add_argument(
+        "--rebuild-processes",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=None,
+        metavar="N[,N...]",
+        help="rebuild once per value with CAUNOI_PROJECTION_PROCESSES=N (default: once, the service's setting)",
+    )
     args = ap.parse_args()
     # the kernel's and the servers' info logs (every template command, every server start) would
     # drown the progress lines
@@ -379,7 +414,9 @@ def main() -> int:
     finally:
         results["duration_s"] = round(time.monotonic() - t0, 1)
         results["load_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-        if rc == 0:
+        if rc == 0 and args.only:
+            sys.stdout.write(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+        elif rc == 0:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             json_path = args.out.with_name("results.json")
             json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -43,6 +43,8 @@ log = structlog.get_logger(__name__)
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
+    from caunoi.shared.partitions import Partitioning
+
     #: A connection, whether taken from a pool or not.
     Conn: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
     Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
@@ -126,15 +128,107 @@ class NotAnEvent(Exception):
 
 @dataclass
 class Decoded:
-    """A batch's messages decoded: the events this read model applies, and the junk."""
+    """A batch's messages decoded: the events this read model applies, and the junk (sequence,
+    subject, why)."""
 
     records: list[RecordedEvent]
-    junk: list[tuple[str, int, str, str]]
+    junk: list[tuple[int, str, str]]
 
 
 _UNSEEN = object()
 #: decode with the general path (an older version of a known type: envelope, then upcast)
 _GENERAL = object()
+
+
+#: a message already applied by other means (a partitioned rebuild's workers): passed over
+Skip = Callable[[Message], bool]
+
+
+class Decoder:
+    """Turns a stream's stored messages into the events a read model applies: the typed envelope
+    of the current version in one pass (the usual case), the general path (envelope, then upcast)
+    for older versions, None for types the registry does not know, :class:`NotAnEvent` for what
+    is not an event of the stream's owner (another ``source``, a subject that does not match)."""
+
+    def __init__(self, registry: EventRegistry, service: str, subject_prefix: str) -> None:
+        self.registry = registry
+        self.source = f"/caunoi/{service}"
+        self._prefix = f"{subject_prefix}."  # an event's subject: <prefix><its subject>.<unit path>
+        self._prefix_len = len(self._prefix)
+        self._envelopes: dict[str, Any] = {}
+
+    def decode(self, msg: Message) -> RecordedEvent | None:
+        type_name = msg.type_name
+        if type_name is not None:
+            envelope = self._envelopes.get(type_name, _UNSEEN)
+            if envelope is _UNSEEN:
+                envelope = self._envelope_for(type_name)
+            if envelope is None:
+                return None  # a type this read model does not know
+            if envelope is not _GENERAL:  # the usual case: one pass over envelope and data
+                try:
+                    env = envelope.model_validate_json(msg.data)
+                except ValidationError:
+                    env = None  # the checks below say why
+                if (
+                    env is not None
+                    and env.type == type_name
+                    and env.source == self.source
+                    and msg.subject.startswith(self._prefix)
+                    and msg.subject.startswith(env.subject + ".", self._prefix_len)
+                ):
+                    return RecordedEvent(msg.seq, msg.subject, env, cast(DomainEvent, env.data))
+        try:
+            env = CloudEvent.from_json_bytes(msg.data)
+        except (ValidationError, ValueError) as e:
+            raise NotAnEvent(f"not a CloudEvent: {str(e)[:300]}") from e
+        if env.source != self.source:
+            raise NotAnEvent(f"source {env.source!r} is not {self.source!r}")
+        if not msg.subject.startswith(f"{self._prefix}{env.subject}."):
+            raise NotAnEvent(f"subject {env.subject!r} does not match the stored subject")
+        if not self.registry.knows(env.type):
+            return None
+        return RecordedEvent(msg.seq, msg.subject, env, self.registry.decode(env.type, env.data))
+
+    def _envelope_for(self, type_name: str) -> type[CloudEvent] | object | None:
+        """What decodes messages of ``type_name`` (by its header), remembered: the typed envelope of
+        its current version, ``_GENERAL`` (an older version: envelope, then upcast), None (a type
+        this read model does not know: skipped)."""
+        if not self.registry.knows(type_name):
+            found: type[CloudEvent] | object | None = None
+        else:
+            model = self.registry.current(type_name)
+            found = typed_envelope(model) if model is not None else _GENERAL
+        if len(self._envelopes) < 1000:  # types come from headers: bounded, whatever is stored
+            self._envelopes[type_name] = found
+        return found
+
+    def decode_all(self, msgs: Sequence[Message], after: int = 0, skip: Skip | None = None) -> Decoded:
+        """The events of the messages after sequence ``after`` (and not ``skip`` ped) this read
+        model applies, and the junk among them, with the projection's name left to the caller; a
+        known event that does not decode raises."""
+        records: list[RecordedEvent] = []
+        junk: list[tuple[int, str, str]] = []
+        for msg in msgs:
+            if msg.seq <= after or (skip is not None and skip(msg)):
+                continue
+            try:
+                rec = self.decode(msg)
+            except NotAnEvent as e:
+                junk.append((msg.seq, msg.subject, str(e)))
+                continue
+            if rec is not None:
+                records.append(rec)
+        return Decoded(records, junk)
+
+
+async def record_junk(conn: Conn, projection: str, junk: Sequence[tuple[int, str, str]]) -> None:
+    """Record messages passed over because they are not events (:class:`NotAnEvent`)."""
+    await conn.executemany(
+        "INSERT INTO projection_junk (projection, seq, subject, reason) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        [(projection, *j) for j in junk],
+    )
+    log.warning("projection.junk_passed_over", projection=projection, seqs=[j[0] for j in junk])
 
 
 @dataclass
@@ -168,15 +262,14 @@ class ProjectionRunner:
     gather: float = 0.0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: rebuilds a partitionable read model over several processes (:mod:`caunoi.shared.partitions`)
+    partitioning: Partitioning | None = None
     _stopping: bool = False
     status: ProjectionStatus = field(init=False)
-    _envelopes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.status = ProjectionStatus(self.projection.name, 0)
-        self._source = self.source
-        self._prefix = f"{self.store.spec.subject_prefix}."  # an event's subject: <prefix><its subject>.<unit path>
-        self._prefix_len = len(self._prefix)
+        self._decoder = Decoder(self.registry, self.store.spec.service, self.store.spec.subject_prefix)
 
     @property
     def schema(self) -> str:
@@ -299,7 +392,7 @@ class ProjectionRunner:
             total += n
         return total
 
-    async def _bulk(self, schema: str, *, live: bool) -> int:
+    async def _bulk(self, schema: str, *, live: bool, skip: Skip | None = None) -> int:
         """Apply everything stored now, read in bulk and applied ``bulk_batch`` events per
         transaction. Reading and decoding the next group overlap with writing the previous one
         (PostgreSQL works on its own core meanwhile); groups are written one after another, in
@@ -313,10 +406,10 @@ class ProjectionRunner:
 
         async def handover(msgs: list[Message]) -> None:
             nonlocal total, writing
-            decoded = self._decode_all(msgs)  # while the previous group is being written
+            decoded = self._decode_all(msgs, skip)  # while the previous group is being written
             if writing is not None:
                 total += await writing
-            writing = asyncio.create_task(self._apply_group(schema, msgs, decoded, live=live))
+            writing = asyncio.create_task(self._apply_group(schema, msgs, decoded, live=live, skip=skip))
 
         chunks = self.bulk_reader(self.store.stream, start, self.subject_filter, min(self.bulk_batch, 1_000))
         with gc_paused():
@@ -338,19 +431,21 @@ class ProjectionRunner:
                 await chunks.aclose()  # type: ignore[attr-defined]
         return total
 
-    async def _apply_group(self, schema: str, group: Sequence[Message], decoded: Decoded | None, *, live: bool) -> int:
+    async def _apply_group(
+        self, schema: str, group: Sequence[Message], decoded: Decoded | None, *, live: bool, skip: Skip | None = None
+    ) -> int:
         if decoded is None:
-            await self._apply_isolating(schema, group, live=live)
+            await self._apply_isolating(schema, group, live=live, skip=skip)
         else:
             try:
                 await self._apply(schema, group, decoded)
             except Exception:  # noqa: BLE001 - narrowed down by the usual path
-                await self._apply_isolating(schema, group, live=live)
+                await self._apply_isolating(schema, group, live=live, skip=skip)
         if live:
             self.status.position = group[-1].seq
         return len(group)
 
-    async def _step(self, schema: str, *, live: bool, batch: int | None = None) -> int:
+    async def _step(self, schema: str, *, live: bool, batch: int | None = None, skip: Skip | None = None) -> int:
         if live:
             # what this runner applied last (read at setup): a query per step cost more than the
             # step's own work under load. Another runner ahead of it only makes it read events
@@ -362,7 +457,7 @@ class ProjectionRunner:
         msgs = await self.store.read(pos + 1, batch or self.batch, self.subject_filter)
         if not msgs:
             return 0
-        await self._apply_isolating(schema, msgs, live=live)
+        await self._apply_isolating(schema, msgs, live=live, skip=skip)
         if live:
             self.status.position = msgs[-1].seq
             self.status.halted_at = None
@@ -374,106 +469,46 @@ class ProjectionRunner:
     def decode(self, msg: Message) -> RecordedEvent | None:
         """The event in ``msg``; None for a type this read model does not know; ``NotAnEvent``
         for junk. A known type whose data does not decode raises (that halts the projection)."""
-        type_name = msg.type_name
-        if type_name is not None:
-            envelope = self._envelopes.get(type_name, _UNSEEN)
-            if envelope is _UNSEEN:
-                envelope = self._envelope_for(type_name)
-            if envelope is None:
-                return None  # a type this read model does not know
-            if envelope is not _GENERAL:  # the usual case: one pass over envelope and data
-                try:
-                    env = envelope.model_validate_json(msg.data)
-                except ValidationError:
-                    env = None  # the checks below say why
-                if (
-                    env is not None
-                    and env.type == type_name
-                    and env.source == self._source
-                    and msg.subject.startswith(self._prefix)
-                    and msg.subject.startswith(env.subject + ".", self._prefix_len)
-                ):
-                    return RecordedEvent(msg.seq, msg.subject, env, cast(DomainEvent, env.data))
-        try:
-            env = CloudEvent.from_json_bytes(msg.data)
-        except (ValidationError, ValueError) as e:
-            raise NotAnEvent(f"not a CloudEvent: {str(e)[:300]}") from e
-        if env.source != self.source:
-            raise NotAnEvent(f"source {env.source!r} is not {self.source!r}")
-        if not self._ours(env, msg):
-            raise NotAnEvent(f"subject {env.subject!r} does not match the stored subject")
-        if not self.registry.knows(env.type):
-            return None
-        return RecordedEvent(msg.seq, msg.subject, env, self.registry.decode(env.type, env.data))
+        return self._decoder.decode(msg)
 
-    def _envelope_for(self, type_name: str) -> type[CloudEvent] | object | None:
-        """What decodes messages of ``type_name`` (by its header), remembered: the typed envelope of
-        its current version, ``_GENERAL`` (an older version: envelope, then upcast), None (a type
-        this read model does not know: skipped)."""
-        if not self.registry.knows(type_name):
-            found: type[CloudEvent] | object | None = None
-        else:
-            model = self.registry.current(type_name)
-            found = typed_envelope(model) if model is not None else _GENERAL
-        if len(self._envelopes) < 1000:  # types come from headers: bounded, whatever is stored
-            self._envelopes[type_name] = found
-        return found
-
-    def _decode_all(self, msgs: Sequence[Message]) -> Decoded | None:
+    def _decode_all(self, msgs: Sequence[Message], skip: Skip | None = None) -> Decoded | None:
         """Decode a group before its transaction (a bulk read decodes the next group while this
         one is written); None if any message fails, so the usual path finds and isolates it."""
         try:
-            return self._decode(msgs)
+            return self._decoder.decode_all(msgs, skip=skip)
         except Exception:  # noqa: BLE001 - the usual path reports it
             return None
 
-    def _decode(self, msgs: Sequence[Message], after: int = 0) -> Decoded:
-        """The events of the messages after sequence ``after`` this read model applies, and the
-        junk among them; a known event that does not decode raises."""
-        records: list[RecordedEvent] = []
-        junk: list[tuple[str, int, str, str]] = []
-        for msg in msgs:
-            if msg.seq <= after:
-                continue
-            try:
-                rec = self.decode(msg)
-            except NotAnEvent as e:
-                junk.append((self.projection.name, msg.seq, msg.subject, str(e)))
-                continue
-            if rec is not None:
-                records.append(rec)
-        return Decoded(records, junk)
+    def _decode(self, msgs: Sequence[Message], after: int = 0, skip: Skip | None = None) -> Decoded:
+        return self._decoder.decode_all(msgs, after, skip)
 
-    def _ours(self, env: CloudEvent, msg: Message) -> bool:
-        return env.source == self.source and msg.subject.startswith(f"{self.store.spec.subject_prefix}.{env.subject}.")
-
-    async def _apply(self, schema: str, msgs: Sequence[Message], decoded: Decoded | None = None) -> None:
+    async def _apply(
+        self, schema: str, msgs: Sequence[Message], decoded: Decoded | None = None, skip: Skip | None = None
+    ) -> None:
         """One batch in one transaction, with the checkpoint. ``decoded``: the batch's events,
-        decoded before (a bulk read decodes the next group while this one is written)."""
+        decoded before (a bulk read decodes the next group while this one is written); ``skip``:
+        messages applied before by other means, passed over."""
         async with self.pool.acquire() as conn, conn.transaction():
             # Lock the checkpoint row: two runners on one schema would otherwise double-apply.
             pos = await conn.fetchval(f'SELECT position FROM "{schema}".checkpoint WHERE id = 1 FOR UPDATE')
             if msgs[-1].seq <= pos:
                 return
             if decoded is None:
-                decoded = self._decode(msgs, after=pos)  # a failure fails the batch: narrowed down
+                decoded = self._decode(msgs, after=pos, skip=skip)  # a failure fails the batch: narrowed down
             records = decoded.records if msgs[0].seq > pos else [r for r in decoded.records if r.seq > pos]
-            junk = decoded.junk if msgs[0].seq > pos else [j for j in decoded.junk if j[1] > pos]
+            junk = decoded.junk if msgs[0].seq > pos else [j for j in decoded.junk if j[0] > pos]
             if records:
                 await self.projection.apply(conn, schema, records)
             if junk:
-                await conn.executemany(
-                    "INSERT INTO projection_junk (projection, seq, subject, reason) VALUES ($1, $2, $3, $4) "
-                    "ON CONFLICT DO NOTHING",
-                    junk,
-                )
-                log.warning("projection.junk_passed_over", projection=self.projection.name, seqs=[j[1] for j in junk])
+                await record_junk(conn, self.projection.name, junk)
             await conn.execute(f'UPDATE "{schema}".checkpoint SET position = $1 WHERE id = 1', msgs[-1].seq)
 
-    async def _apply_isolating(self, schema: str, msgs: Sequence[Message], *, live: bool) -> None:
+    async def _apply_isolating(
+        self, schema: str, msgs: Sequence[Message], *, live: bool, skip: Skip | None = None
+    ) -> None:
         """Apply ``msgs``; if that fails, halves in turn, down to the one event that fails."""
         try:
-            await self._apply(schema, msgs)
+            await self._apply(schema, msgs, skip=skip)
             return
         except Exception as e:  # noqa: BLE001 - any failure is narrowed down, then retried
             if len(msgs) == 1:
@@ -481,18 +516,18 @@ class ProjectionRunner:
             else:
                 log.warning("projection.batch_failed", projection=self.projection.name, n=len(msgs), error=repr(e))
         if len(msgs) == 1:
-            await self._apply_one_with_retry(schema, msgs[0], live=live)
+            await self._apply_one_with_retry(schema, msgs[0], live=live, skip=skip)
             return
         mid = len(msgs) // 2
-        await self._apply_isolating(schema, msgs[:mid], live=live)
-        await self._apply_isolating(schema, msgs[mid:], live=live)
+        await self._apply_isolating(schema, msgs[:mid], live=live, skip=skip)
+        await self._apply_isolating(schema, msgs[mid:], live=live, skip=skip)
 
-    async def _apply_one_with_retry(self, schema: str, msg: Message, *, live: bool) -> None:
+    async def _apply_one_with_retry(self, schema: str, msg: Message, *, live: bool, skip: Skip | None = None) -> None:
         attempt = 1  # the one that just failed
         while True:
             attempt += 1
             try:
-                await self._apply(schema, [msg])
+                await self._apply(schema, [msg], skip=skip)
                 if attempt > self.max_attempts:
                     await self._resolve_parked(msg.seq, "applied after retry")
                 return
@@ -624,11 +659,17 @@ class ProjectionRunner:
             return await self.position(conn, schema)
 
     async def _replay(self, schema: str, batch: int | None) -> None:
-        """Everything stored so far into a new ``schema``: in bulk when the runner can; the
+        """Everything stored so far into a new ``schema``: over several processes when the read
+        model allows it (:mod:`caunoi.shared.partitions`), else in bulk when the runner can; the
         secondary indexes (deferred when the schema was made) built once, after loading."""
+        skip = None
+        if batch is None and self.partitioning is not None:
+            from caunoi.shared.partitions import replay_partitioned
+
+            skip = await replay_partitioned(self, schema, self.partitioning)
         if self.bulk_reader is not None and batch is None:
-            await self._bulk(schema, live=False)
-        while await self._step(schema, live=False, batch=batch):
+            await self._bulk(schema, live=False, skip=skip)
+        while await self._step(schema, live=False, batch=batch, skip=skip):
             pass
         if isinstance(self.projection, DeferredIndexes):
             async with self.pool.acquire() as conn:

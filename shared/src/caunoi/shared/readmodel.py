@@ -35,6 +35,11 @@ class _Table(abc.ABC):
     indexes: ClassVar[Mapping[str, str]] = {}
     #: the ``ORDER BY`` of :meth:`snapshot`
     order_by: ClassVar[str] = "1"
+    #: the rows are disjoint per aggregate, so a rebuild may run over several processes, each
+    #: applying the events of a share of the aggregates (:mod:`caunoi.shared.partitions`): true
+    #: for a :class:`RowPerEvent` whose ``row`` reads nothing but its event, and for a
+    #: :class:`RowPerAggregate` whose ``key`` is the event's aggregate (``rec.envelope.subject``)
+    partitionable: ClassVar[bool] = False
 
     def qualified(self, schema: str) -> str:
         return f'"{schema}"."{self.table}"'

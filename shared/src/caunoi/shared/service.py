@@ -40,6 +40,7 @@ from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import EventStore, StoreError, StreamSpec
 from caunoi.shared.identity import IDENTITIES_STREAM, RevocationWatcher, Verifier, load_public_key
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
+from caunoi.shared.partitions import Partitioning
 from caunoi.shared.projection import BulkReader, Pool, Projection, ProjectionRunner
 from caunoi.shared.reactor import Reactor
 from caunoi.shared.settings import Settings, database_url_with, inbox_prefix
@@ -194,6 +195,7 @@ class Service(Generic[D]):
                 gather=s.projection_gather,
                 bulk_batch=s.projection_bulk_batch,
                 bulk_reader=self.bulk_reader(nc),
+                partitioning=self.partitioning(),
             )
             await runner.setup()
             self.runners[rm.projection.name] = runner
@@ -233,6 +235,16 @@ class Service(Generic[D]):
             )
 
         return read
+
+    def partitioning(self) -> Partitioning:
+        """How this service's partitionable read models are rebuilt over several processes."""
+        s = self.settings
+        return Partitioning(
+            processes=s.projection_processes or min(os.cpu_count() or 1, 4),
+            database_url=s.database_for(self.name),
+            min_events=s.projection_partition_min,
+            group=s.projection_bulk_batch,
+        )
 
     def serves(self, ep: Endpoint[Any]) -> bool:
         """Whether this process's role answers ``ep``: the projections role answers the admin

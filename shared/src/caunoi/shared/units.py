@@ -104,9 +104,33 @@ _NON_WORD = re.compile(r"[^\w]+")
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 
+#: every byte outside ASCII (what ``bytes.translate`` deletes to drop non-ASCII characters' UTF-8)
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+#: ASCII as :func:`fold` maps it: letters lowercased, digits kept, ``_`` to 0x01 (it becomes a
+#: space of its own), everything else a space
+_FOLD_ASCII = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 1 if c == 95 else 32 for c in range(256)
+)
+
+
 def fold(text: str) -> str:
-    """Lowercase, drop Vietnamese diacritics (đ -> d), turn punctuation into single spaces."""
+    """Lowercase, drop Vietnamese diacritics (đ -> d), turn punctuation into single spaces.
+
+    Read models fold every petition's text, so the usual case is done on bytes: Vietnamese text
+    decomposed is ASCII and combining marks of U+0300-U+033F (UTF-8 ``CC xx``); anything else takes
+    the general path (the same result: tests/kernel/test_units.py compares them)."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    raw = decomposed.encode()
+    if not decomposed.isascii():
+        bare = raw.translate(None, _HIGH_BYTES)
+        # every non-ASCII character a mark of U+0300-U+033F: each has a combining class
+        if b"\xcd" in raw or len(decomposed) - len(bare) != raw.count(b"\xcc"):
+            return _fold_general(decomposed)
+        raw = bare
+    return b" ".join(raw.translate(_FOLD_ASCII).split()).replace(b"\x01", b" ").strip().decode()
+
+
+def _fold_general(decomposed: str) -> str:
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", bare.casefold()).replace("_", " ").strip()
 

@@ -169,6 +169,10 @@ class PetitionsProjection(RowPerAggregate):
         "petitions_committed_due": "(committed_due) WHERE committed_due IS NOT NULL",
     }
 
+    #: one row per petition, keyed by the petition (the events' aggregate): a rebuild may run
+    #: over several processes
+    partitionable = True
+
     def key(self, rec: RecordedEvent) -> str | None:
         return rec.envelope.subject
 
