@@ -33,14 +33,12 @@ from caunoi.petitions.readmodel import PetitionsProjection
 from caunoi.shared.aggregate import Repository
 from caunoi.shared.hamlets import InMemoryHamletDirectory
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
-from caunoi.shared.partitions import Partitioning
+from caunoi.shared.partitions import Partitioning, auto_processes
 from caunoi.shared.projection import Projection, ProjectionRunner
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with, inbox_prefix
 from caunoi.shared.streamread import read_stream
 from caunoi.shared.units import UnitTree
-
-pytestmark = pytest.mark.asyncio
 
 UNITS = UnitTree.load(DATASET)
 COMMUNES = ["00691", "00694", "00700"]
@@ -143,6 +141,7 @@ def partitions_done(logs: list[dict[str, Any]]) -> dict[str, Any]:
     return next(e for e in logs if e["event"] == "projection.partitions_done")
 
 
+@pytest.mark.asyncio
 async def test_a_partitioned_rebuild_equals_the_single_process_rebuild_and_the_live_read_model(world: World) -> None:
     name = schema_name()
     live = await world.live(name)
@@ -167,6 +166,7 @@ async def test_a_partitioned_rebuild_equals_the_single_process_rebuild_and_the_l
         )
 
 
+@pytest.mark.asyncio
 async def test_a_failing_event_is_parked_alone_and_the_rest_applied(world: World) -> None:
     name = schema_name()
     bad = world.last * 3 // 5
@@ -201,6 +201,7 @@ async def test_a_failing_event_is_parked_alone_and_the_rest_applied(world: World
     assert await parted.snapshot(shadow) == without_bad
 
 
+@pytest.mark.asyncio
 async def test_a_killed_worker_leaves_its_share_to_the_runner(world: World) -> None:
     name = schema_name()
     live = await world.live(name)
@@ -236,6 +237,7 @@ def exists(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+@pytest.mark.asyncio
 async def test_an_abandoned_rebuild_kills_its_workers(world: World) -> None:
     parted = world.runner(FaultyPetitions(schema_name(), slow=0.3), processes=2)
     rebuild = asyncio.create_task(parted.rebuild_into(f"{parted.projection.name}_parted"))
@@ -251,3 +253,7 @@ async def test_an_abandoned_rebuild_kills_its_workers(world: World) -> None:
         await rebuild
     assert workers_of(os.getpid()) == []
     assert not any(exists(pid) for pid in workers)  # killed and reaped
+
+
+def test_left_to_the_machine_2_cores_rebuild_in_one_process() -> None:
+    assert [auto_processes(c) for c in (1, 2, 3, 4, 5, 16)] == [1, 1, 2, 3, 4, 4]

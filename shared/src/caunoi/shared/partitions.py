@@ -1,11 +1,11 @@
 """A rebuild over several processes, for read models whose rows are disjoint per aggregate.
 
-One Python process decodes, folds and writes some 30,000 to 40,000 events a second
-(bench/RESULTS.md): a rebuild of millions of events is bound by that one core. A read model that
-declares itself ``partitionable`` (its rows are disjoint per aggregate: a
-:class:`~caunoi.shared.readmodel.RowPerAggregate` keyed by the aggregate's id, or a
-:class:`~caunoi.shared.readmodel.RowPerEvent`) is rebuilt by ``processes`` worker processes
-instead, each owning a share of the aggregates:
+In one process a rebuild is bound by that process's core: decoding an event (pydantic, the whole
+envelope) and folding it cost some 30-40 µs of Python per petitions event (bench, 1,000,000
+events). A read model that declares itself ``partitionable`` (its rows are disjoint per
+aggregate: a :class:`~caunoi.shared.readmodel.RowPerAggregate` keyed by the aggregate's id, or a
+:class:`~caunoi.shared.readmodel.RowPerEvent` whose row reads only its event) is rebuilt by
+``processes`` worker processes instead, each owning a share of the aggregates:
 
 - the runner reads the stream once, with the fast bulk reader, up to the last message stored when
   the rebuild started, and hands each message to the worker of its share (a hash of the aggregate
@@ -18,8 +18,17 @@ instead, each owning a share of the aggregates:
 - when all are done, the runner sets the shadow's checkpoint to the last sequence read and goes on
   as for any rebuild (catch up with what arrived meanwhile, indexes, swap).
 
-(Reading once and handing over costs less than each worker reading the whole stream: reading
-costs the reader and nats-server some 10 µs per message, handing a message over about 1 µs.)
+Why one reader and pipes: a row of a ``RowPerAggregate`` is the fold of all its aggregate's
+events in order, so readers by sequence range cannot each fold a part; a subject filter cannot
+select a hash of the aggregate id; and each worker reading the whole stream itself would pay the
+read (some 5 µs in the reader and 3 µs in nats-server per message, bench "raw read") once per
+worker instead of once, where handing a message over costs the reader a few µs.
+
+It pays only where there are cores to spare: all processes together spend more CPU per event than
+the single process does (measured over 1,000,000 events: 83 µs against 67, the reader's handover
+and nats-server taking the difference), so on 2 cores, shared with nats-server and PostgreSQL, it
+was no faster (bench/README.md), and :func:`auto_processes` leaves such a machine on the
+single-process path.
 
 Nothing is lost if a worker fails (an event that does not decode or apply, a crash): it stops at
 the end of its last committed group; the runner sets the checkpoint to the lowest position and
@@ -80,6 +89,14 @@ def share_of(subject: str, prefix_len: int, shares: int) -> int:
     aggregate's events are on gives the same share; stable across processes and releases."""
     end = subject.find(".", prefix_len)
     return zlib.crc32((subject[prefix_len:end] if end >= 0 else subject[prefix_len:]).encode()) % shares
+
+
+def auto_processes(cores: int) -> int:
+    """Worker processes of a partitioned rebuild when the setting leaves it to the machine: one per
+    core but one (the reader, nats-server and PostgreSQL need it), at most 4; so 1, the
+    single-process path, on 2 cores, where the partitioned rebuild measured no faster and spent
+    more CPU per event (bench/README.md)."""
+    return min(cores - 1, 4) if cores >= 3 else 1
 
 
 @dataclass(frozen=True)
@@ -172,15 +189,17 @@ async def replay_partitioned(runner: ProjectionRunner, schema: str, plan: Partit
         seconds=round(time.monotonic() - started, 2),
         workers=reports,
     )
+    errors = [r["error"] for r in reports if r.get("error")]
+    if errors:
+        log.warning(
+            "projection.partition_failed",
+            projection=runner.projection.name,
+            positions=positions,
+            errors=errors,
+            note="the rest is applied in this process",
+        )
     if min(positions) == max(positions):
         return None  # all stopped at one place (the end read, as a rule): nothing to pass over
-    log.warning(
-        "projection.partition_failed",
-        projection=runner.projection.name,
-        positions=positions,
-        errors=[r["error"] for r in reports if r.get("error")],
-        note="the rest is applied in this process",
-    )
     prefix_len = len(spec.subject_prefix) + 1
 
     def applied(msg: Message) -> bool:
