@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from webapp.helpers import (
     require_chromium,
 )
 
+from caunoi.shared.clock import today_vn
 from caunoi.shared.context import Role
 
 require_chromium()
@@ -92,7 +93,7 @@ async def test_a_petition_from_the_commune_to_the_provinces_reply(
     await expect(prov.get_by_test_id("status-counts")).to_contain_text("Đã chuyển cấp có thẩm quyền")
     await row.locator("a").click()
     await prov.wait_for_url(re.compile(f".*/petitions/{pid}$"))
-    committed = date.today() + timedelta(days=20)
+    committed = today_vn() + timedelta(days=20)
     commit = prov.locator("details[data-action=commit]")
     await commit.locator("summary").click()
     await commit.locator("input[name=committed_date]").fill(committed.isoformat())
@@ -165,7 +166,7 @@ async def test_meetings_and_dashboard(web: Web, servers: Servers, browser: Brows
     c = await servers.client()
     try:
         body = {"plan_unit": PROVINCE, "commune_code": COMMUNE, "target_group": "citizens",
-                "date": date.today().isoformat(), "venue": "Nhà văn hóa thôn Cầu Nối", "chair": "Bí thư Tỉnh ủy",
+                "date": today_vn().isoformat(), "venue": "Nhà văn hóa thôn Cầu Nối", "chair": "Bí thư Tỉnh ủy",
                 "host_id": hamlet_id, "command_id": "web-test-dialogue"}  # fmt: skip
         meeting = (await c.command("scheduling", "dialogue_plan", body))["meeting_id"]
     finally:
