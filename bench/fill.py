@@ -42,7 +42,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ from caunoi.shared.aggregate import Repository
 from caunoi.shared.audit import verifier as v
 from caunoi.shared.audit.chain import GENESIS, fast_canonical
 from caunoi.shared.audit.checkpoints import AGGREGATE, SCOPE, Checkpointer, Signer, checkpoint_event, signed_range
+from caunoi.shared.clock import today_vn
 from caunoi.shared.context import RequestContext, Role
 from caunoi.shared.duties import system_actor
 from caunoi.shared.endpoints import Edge, dispatch
@@ -132,7 +133,7 @@ async def template_lives(communes: list[str]) -> list[Life]:
     edge = Edge("petitions", Verifier(key.public_key()))
     cred = issue(key, subject="clerk.08", name="Cán bộ tỉnh", unit="08", dataset=DATASET, roles=[Role.officer])
     endpoints = {e.name: e for e in ENDPOINTS}
-    today = date.today()
+    today = today_vn()
 
     async def call(name: str, body: dict[str, Any]) -> dict[str, Any]:
         reply = orjson.loads(await dispatch(edge, endpoints[name], deps, orjson.dumps(body), bearer(cred.token)))

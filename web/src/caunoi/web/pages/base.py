@@ -5,25 +5,27 @@ refused command into messages at the fields they concern."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from caunoi.shared.client import RequestFailed
 from caunoi.shared.clock import VN
 from caunoi.shared.units import UnitTree
-from caunoi.web.auth import User, csrf_token, current_user, require_user
+from caunoi.web.auth import User, csrf_token, current_user, flash, require_user
 from caunoi.web.i18n import chooser, labeller, lang_of, message
 
 if TYPE_CHECKING:
     from caunoi.web.app import WebState
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,51 @@ class Refusal:
 
 def refused(request: Request, e: RequestFailed) -> Refusal:
     return Refusal.of(e, lang_of(request))
+
+
+def typed(form: FormData) -> dict[str, str]:
+    """What was typed into a form, to show it again with a refusal."""
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def submit(
+    request: Request,
+    service: str,
+    name: str,
+    body: Mapping[str, Any],
+    form: FormData,
+    *,
+    again: Callable[[Refusal, dict[str, str]], Awaitable[Response]],
+    done: Callable[[Any], tuple[str, str]],
+    then: Callable[[Any], str],
+) -> Response:
+    """A form's command, sent as the logged-in person (post, redirect, get). Refused: the form's
+    page again (``again``) with the message at its field and what was typed. Done: the message
+    ``done(result)`` (Vietnamese, English) shown once on the page ``then(result)`` names. A session
+    expired or revoked since the log-in is no refusal of the form: it leads to the log-in page."""
+    try:
+        result = await send(request, service, name, body)
+    except RequestFailed as e:
+        if e.code == "unauthenticated":
+            raise
+        return await again(refused(request, e), typed(form))
+    flash(request, chooser(lang_of(request))(*done(result)))
+    return redirect(then(result))
+
+
+#: the refusals of a page's query shown at its filters (a unit, dates, a schedule); any other
+#: goes to the error page
+SHOWN_AT_FILTERS = frozenset({"invalid", "forbidden", "unknown_unit", "unknown_schedule", "not_found"})
+
+
+async def asked(request: Request, asking: Awaitable[T]) -> tuple[T | None, Refusal | None]:
+    """What a page asked (``ask``, or several at once), or the refusal its filters caused."""
+    try:
+        return await asking, None
+    except RequestFailed as e:
+        if e.code not in SHOWN_AT_FILTERS:
+            raise
+        return None, refused(request, e)
 
 
 # --- the unit a page is about -------------------------------------------------------------------

@@ -11,11 +11,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from caunoi.petitions.labels import CATEGORY_EN, CATEGORY_VI
-from caunoi.shared.client import RequestFailed
 from caunoi.web import charts
 from caunoi.web.auth import require_user
 from caunoi.web.i18n import chooser, lang_of
-from caunoi.web.pages.base import Module, Refusal, ask, refused, render, state, unit_options
+from caunoi.web.pages.base import Module, ask, asked, render, state, unit_options
 
 
 def figures(groups: list[dict[str, Any]], key: str) -> list[float | None]:
@@ -28,19 +27,16 @@ async def dashboard(request: Request) -> Response:
     base = {"unit": p.get("unit") or None, "received_from": p.get("from") or None, "received_to": p.get("to") or None}
     _ = chooser(lang_of(request))
     lang = lang_of(request)
-    refusal: Refusal | None = None
-    try:
-        by_category, by_unit, by_month = await asyncio.gather(
+    stats, refusal = await asked(
+        request,
+        asyncio.gather(
             ask(request, "petitions", "stats", {**base, "group_by": "category"}),
             ask(request, "petitions", "stats", {**base, "group_by": "unit"}),
             ask(request, "petitions", "stats", {**base, "group_by": "period", "period": "month"}),
-        )
-    except RequestFailed as e:
-        if e.code not in ("invalid", "forbidden", "unknown_unit"):
-            raise
-        refusal = refused(request, e)
-        empty: dict[str, Any] = {"groups": [], "total": None, "unit": base["unit"]}
-        by_category = by_unit = by_month = empty
+        ),
+    )
+    empty: dict[str, Any] = {"groups": [], "total": None, "unit": base["unit"]}
+    by_category, by_unit, by_month = stats or (empty, empty, empty)
     labels = {"received": _("Tiếp nhận", "Received"), "resolved": _("Đã giải quyết", "Resolved"),
               "overdue": _("Quá hạn", "Overdue")}  # fmt: skip
     series = [(labels[k], k) for k in ("received", "resolved", "overdue")]

@@ -16,11 +16,9 @@ from caunoi.petitions.domain import STATUS_EN as PETITION_STATUS_EN
 from caunoi.petitions.domain import STATUS_VI as PETITION_STATUS_VI
 from caunoi.scheduling.events import AttendeeGroup, MeetingStatus
 from caunoi.scheduling.labels import ATTENDEE_VI, PROGRAMME_EN, PROGRAMME_VI, STATUS_EN, STATUS_VI, TARGET_VI
-from caunoi.shared.client import RequestFailed
 from caunoi.shared.clock import VN
-from caunoi.web.auth import flash, posted_form
-from caunoi.web.i18n import lang_of
-from caunoi.web.pages.base import Module, Refusal, ask, new_command_id, payload_from, redirect, refused, render, send
+from caunoi.web.auth import posted_form
+from caunoi.web.pages.base import Module, Refusal, ask, new_command_id, payload_from, render, submit
 
 SERVICE = "scheduling"
 ATTENDEE_EN = {g: g.value.replace("_", " ") for g in AttendeeGroup}
@@ -125,16 +123,12 @@ async def show(request: Request) -> Response:
 async def record(request: Request, name: str, fields: tuple[str, ...], done: tuple[str, str]) -> Response:
     mid = request.path_params["mid"]
     form = await posted_form(request)
-    payload = payload_from(form, (*fields, "command_id"))
-    try:
-        await send(request, SERVICE, name, {**payload, "meeting_id": mid})
-    except RequestFailed as e:
-        if e.code == "unauthenticated":
-            raise
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
-        return await meeting_page(request, name, refused(request, e), values)
-    flash(request, done[0] if lang_of(request) == "vi" else done[1])
-    return redirect(f"/meetings/{mid}")
+    body = {**payload_from(form, (*fields, "command_id")), "meeting_id": mid}
+    return await submit(
+        request, SERVICE, name, body, form,
+        again=lambda refusal, values: meeting_page(request, name, refusal, values),
+        done=lambda _: done, then=lambda _: f"/meetings/{mid}",
+    )  # fmt: skip
 
 
 async def hold(request: Request) -> Response:

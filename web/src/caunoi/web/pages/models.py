@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -54,23 +54,21 @@ from caunoi.reporting.model_events import (
     Tier,
 )
 from caunoi.shared.authz import COMMAND_ROLES
-from caunoi.shared.client import RequestFailed
 from caunoi.shared.clock import today_vn
 from caunoi.web import charts
-from caunoi.web.auth import flash, posted_form, require_user
+from caunoi.web.auth import posted_form, require_user
 from caunoi.web.i18n import chooser, lang_of
 from caunoi.web.pages.base import (
     Module,
     Refusal,
     ask,
+    asked,
     int_arg,
     new_command_id,
     payload_from,
-    redirect,
-    refused,
     render,
-    send,
     state,
+    submit,
     unit_options,
 )
 
@@ -87,8 +85,6 @@ CHOICES: dict[str, Any] = {
     "kinds": list(ModelKind), "monitoring_kinds": list(MonitoringKind), "sustainabilities": list(Sustainability),
     "commendation_forms": list(CommendationForm), "directions": list(Direction),
 }  # fmt: skip
-#: the refusals a listing shows at its fields (others go to the error page)
-SHOWN_AT_FIELDS = ("invalid", "forbidden", "unknown_unit", "not_found")
 #: the rows of targets the registration form offers
 TARGET_ROWS = 5
 
@@ -114,17 +110,12 @@ async def listing(request: Request) -> Response:
     months = int_arg(request, "months", 0, 0, 120) or None
     query = {"unit": f["unit"] or None, **{k: f[k] or None for k in ("field", "stage", "level", "tier")},
              "months": months}  # fmt: skip
-    refusal: Refusal | None = None
-    try:
-        result, stale = await asyncio.gather(
-            ask(request, SERVICE, "models", {**query, "stale": f["stale"] == "1"}),
-            ask(request, SERVICE, "models", {**query, "stale": True}),
-        )
-    except RequestFailed as e:
-        if e.code not in SHOWN_AT_FIELDS:
-            raise
-        refusal = refused(request, e)
-        result = stale = {"total": 0, "counts": {}, "items": [], "stale_months": None}
+    both, refusal = await asked(request, asyncio.gather(
+        ask(request, SERVICE, "models", {**query, "stale": f["stale"] == "1"}),
+        ask(request, SERVICE, "models", {**query, "stale": True}),
+    ))  # fmt: skip
+    empty: dict[str, Any] = {"total": 0, "counts": {}, "items": [], "stale_months": None}
+    result, stale = both or (empty, empty)
     today = today_vn()
     stale_ids = {i["id"] for i in stale["items"]}
     for i in result["items"]:
@@ -151,14 +142,10 @@ async def candidates_page(request: Request) -> Response:
     first, exceeded before met, then the share of targets exceeded)."""
     f = {k: request.query_params.get(k, "") for k in ("unit", "year")}
     year = int_arg(request, "year", today_vn().year, 2000, 2100)
-    refusal: Refusal | None = None
-    try:
-        result = await ask(request, SERVICE, "model_candidates", {"unit": f["unit"] or None, "year": year})
-    except RequestFailed as e:
-        if e.code not in SHOWN_AT_FIELDS:
-            raise
-        refusal = refused(request, e)
-        result = {"year": year, "total": 0, "items": []}
+    listed, refusal = await asked(
+        request, ask(request, SERVICE, "model_candidates", {"unit": f["unit"] or None, "year": year})
+    )
+    result = listed or {"year": year, "total": 0, "items": []}
     return render(request, "models/candidates.html", **LABELS, filters=f, year=year, result=result,
                   units=unit_options(request, f["unit"] or None), refusal=refusal)  # fmt: skip
 
@@ -234,15 +221,12 @@ async def new_page(request: Request, refusal: Refusal | None = None, values: dic
 async def register(request: Request) -> Response:
     form = await posted_form(request)
     body, rows = registration(form)
-    try:
-        out = await send(request, SERVICE, "model_register", body)
-    except RequestFailed as e:
-        if e.code == "unauthenticated":
-            raise
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
-        return await new_page(request, renumbered(refused(request, e), "targets", rows), values)
-    flash(request, chooser(lang_of(request))("Đã đăng ký mô hình", "Model registered") + f" {out['model_id']}")
-    return redirect(f"/models/{out['model_id']}")
+    return await submit(
+        request, SERVICE, "model_register", body, form,
+        again=lambda refusal, values: new_page(request, renumbered(refusal, "targets", rows), values),
+        done=lambda out: (f"Đã đăng ký mô hình {out['model_id']}", f"Model registered {out['model_id']}"),
+        then=lambda out: f"/models/{out['model_id']}",
+    )  # fmt: skip
 
 
 # --- one model --------------------------------------------------------------------------------------
@@ -439,18 +423,17 @@ async def act(request: Request) -> Response:
         (await ask(request, SERVICE, "model", {"model_id": mid}))["registered"]["targets"] if name == "evaluate" else []
     )
     body, rows = step_body(name, form, mid, targets)
-    try:
-        await send(request, SERVICE, f"model_{name}", body)
-    except RequestFailed as e:
-        if e.code == "unauthenticated":
-            raise
-        shown = at_inputs(refused(request, e), STEPS[name])
+
+    def again(refusal: Refusal, values: dict[str, str]) -> Awaitable[Response]:
+        shown = at_inputs(refusal, STEPS[name])
         if name == "evaluate":  # a result refused (``results.1.result``) at its target's input (``results.t2``)
             shown = renumbered(shown, "results", rows, item="result")
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
-        return await model_page(request, name, shown, values)
-    flash(request, chooser(lang_of(request))(*STEPS[name].done))
-    return redirect(f"/models/{mid}")
+        return model_page(request, name, shown, values)
+
+    return await submit(
+        request, SERVICE, f"model_{name}", body, form,
+        again=again, done=lambda _: STEPS[name].done, then=lambda _: f"/models/{mid}",
+    )  # fmt: skip
 
 
 # --- forms 2a and 2b ----------------------------------------------------------------------------------

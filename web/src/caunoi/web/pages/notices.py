@@ -24,20 +24,18 @@ from caunoi.notify.labels import (
     STATE_EN,
     STATE_VI,
 )
-from caunoi.shared.client import RequestFailed
-from caunoi.web.auth import flash, posted_form
-from caunoi.web.i18n import chooser, lang_of
+from caunoi.web.auth import posted_form
+from caunoi.web.i18n import lang_of
 from caunoi.web.pages.base import (
     Module,
     Refusal,
     ask,
+    asked,
     int_arg,
     new_command_id,
     payload_from,
-    redirect,
-    refused,
     render,
-    send,
+    submit,
     unit_options,
 )
 
@@ -62,20 +60,14 @@ async def listing(request: Request) -> Response:
     f = notice_filters(request)
     offset = int_arg(request, "offset", 0)
     base = {"unit": f["unit"] or None, "kind": f["kind"] or None, "event": f["q"] or None}
-    refusal: Refusal | None = None
-    try:
-        # how many in each state (one count each), and the page of the state asked for
-        *totals, result = await asyncio.gather(
-            *(ask(request, SERVICE, "list", {**base, "state": s, "limit": 1}) for s in STATES),
-            ask(request, SERVICE, "list", {**base, "state": None if f["state"] == "all" else f["state"],
-                                           "limit": PAGE, "offset": offset}),
-        )  # fmt: skip
-        counts = {s: t["total"] for s, t in zip(STATES, totals, strict=True)}
-    except RequestFailed as e:
-        if e.code not in ("invalid", "forbidden", "unknown_unit"):
-            raise
-        refusal = refused(request, e)
-        counts, result = dict.fromkeys(STATES, 0), {"total": 0, "items": []}
+    # how many in each state (one count each), and the page of the state asked for
+    pages, refusal = await asked(request, asyncio.gather(
+        *(ask(request, SERVICE, "list", {**base, "state": s, "limit": 1}) for s in STATES),
+        ask(request, SERVICE, "list", {**base, "state": None if f["state"] == "all" else f["state"],
+                                       "limit": PAGE, "offset": offset}),
+    ))  # fmt: skip
+    *totals, result = pages or [*({"total": 0} for _ in STATES), {"total": 0, "items": []}]
+    counts = {s: t["total"] for s, t in zip(STATES, totals, strict=True)}
     return render(
         request,
         "notices/list.html",
@@ -130,16 +122,14 @@ async def show(request: Request) -> Response:
 async def resend(request: Request) -> Response:
     nid = request.path_params["nid"]
     form = await posted_form(request)
-    try:
-        out = await send(request, SERVICE, "resend", {**payload_from(form, ("reason", "command_id")), "notice_id": nid})
-    except RequestFailed as e:
-        if e.code == "unauthenticated":
-            raise
-        return await notice_page(request, refused(request, e), {k: v for k, v in form.items() if isinstance(v, str)})
-    _ = chooser(lang_of(request))
-    done = _("Đã đưa vào hàng gửi lại", "Queued to be sent again")
-    flash(request, f"{done}: {nid} ({_('lượt', 'round')} {out['round']})")
-    return redirect(f"/notices/{nid}")
+    body = {**payload_from(form, ("reason", "command_id")), "notice_id": nid}
+    return await submit(
+        request, SERVICE, "resend", body, form,
+        again=lambda refusal, values: notice_page(request, refusal, values),
+        done=lambda out: (f"Đã đưa vào hàng gửi lại: {nid} (lượt {out['round']})",
+                          f"Queued to be sent again: {nid} (round {out['round']})"),
+        then=lambda _: f"/notices/{nid}",
+    )  # fmt: skip
 
 
 module = Module(

@@ -30,20 +30,19 @@ from caunoi.petitions.labels import (
 )
 from caunoi.shared.client import RequestFailed
 from caunoi.shared.units import LEVEL_COMMUNE
-from caunoi.web.auth import flash, posted_form, require_user
+from caunoi.web.auth import posted_form, require_user
 from caunoi.web.i18n import lang_of
 from caunoi.web.pages.base import (
     Module,
     Refusal,
     ask,
+    asked,
     int_arg,
     new_command_id,
     payload_from,
-    redirect,
-    refused,
     render,
-    send,
     state,
+    submit,
     unit_options,
 )
 from caunoi.web.reads import show_petition
@@ -151,14 +150,8 @@ async def inbox(request: Request) -> Response:
         "offset": offset,
         "counts": True,
     }
-    refusal: Refusal | None = None
-    try:
-        result = await ask(request, SERVICE, "list", query)
-    except RequestFailed as e:
-        if e.code != "invalid" and e.code != "forbidden":
-            raise
-        refusal = refused(request, e)
-        result = {"total": 0, "items": [], "personal_data": False, "counts": None}
+    listed, refusal = await asked(request, ask(request, SERVICE, "list", query))
+    result = listed or {"total": 0, "items": [], "personal_data": False, "counts": None}
     return render(
         request,
         "petitions/inbox.html",
@@ -228,18 +221,22 @@ async def intake_page(request: Request) -> Response:
 async def intake_post(request: Request) -> Response:
     form = await posted_form(request)
     payload = payload_from(form, INTAKE_FIELDS, flags=("petitioner.confidential",))
-    try:
-        result = await send(request, SERVICE, "raise", payload)
-    except RequestFailed as e:
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
+
+    async def again(refusal: Refusal, values: dict[str, str]) -> Response:
         ctx = await intake_context(request, values)
-        return render(request, "petitions/new.html", 422, **common(request), **ctx, refusal=refused(request, e))
-    pid = result["petition_id"]
-    lang = lang_of(request)
-    flash(request, f"{'Đã tiếp nhận' if lang == 'vi' else 'Received'} {pid}", "ok")
-    request.session["last_raised"] = pid
-    sticky = urlencode({k: v for k in STICKY if isinstance(v := form.get(k), str) and v})
-    return redirect(f"/petitions/new?{sticky}" if form.get("again") else f"/petitions/{pid}")
+        return render(request, "petitions/new.html", 422, **common(request), **ctx, refusal=refusal)
+
+    def then(result: dict[str, Any]) -> str:
+        """The new petition, or (``again``) a new intake keeping the meeting's fields."""
+        pid = result["petition_id"]
+        request.session["last_raised"] = pid
+        sticky = urlencode({k: v for k in STICKY if isinstance(v := form.get(k), str) and v})
+        return f"/petitions/new?{sticky}" if form.get("again") else f"/petitions/{pid}"
+
+    return await submit(
+        request, SERVICE, "raise", payload, form, again=again, then=then,
+        done=lambda out: (f"Đã tiếp nhận {out['petition_id']}", f"Received {out['petition_id']}"),
+    )  # fmt: skip
 
 
 # --- one petition -------------------------------------------------------------------------------
@@ -299,17 +296,13 @@ async def act(request: Request) -> Response:
     action = ACTIONS.get(name)
     if action is None:
         return await petition_page(request)
-    payload = payload_from(form, (*action.fields, "command_id"), action.flags, action.lists)
-    try:
-        await send(request, SERVICE, name, {**payload, "petition_id": pid})
-    except RequestFailed as e:
-        if e.code == "unauthenticated":
-            raise
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
-        return await petition_page(request, name, refused(request, e), values)
+    body = {**payload_from(form, (*action.fields, "command_id"), action.flags, action.lists), "petition_id": pid}
     vi, en = action.title
-    flash(request, f"{'Đã ghi' if lang_of(request) == 'vi' else 'Recorded'}: {vi if lang_of(request) == 'vi' else en}")
-    return redirect(f"/petitions/{pid}")
+    return await submit(
+        request, SERVICE, name, body, form,
+        again=lambda refusal, values: petition_page(request, name, refusal, values),
+        done=lambda _: (f"Đã ghi: {vi}", f"Recorded: {en}"), then=lambda _: f"/petitions/{pid}",
+    )  # fmt: skip
 
 
 module = Module(

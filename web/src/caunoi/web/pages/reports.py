@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -23,21 +23,19 @@ from caunoi.reporting import export, printout
 from caunoi.reporting.commands import ReportStatus
 from caunoi.reporting.events import Section
 from caunoi.reporting.labels import SECTION_EN, SECTION_VI, STATUS_EN, STATUS_VI, figure_label, figure_rows
-from caunoi.shared.client import RequestFailed
 from caunoi.shared.clock import today_vn
 from caunoi.web import charts
-from caunoi.web.auth import flash, posted_form, require_user
+from caunoi.web.auth import posted_form, require_user
 from caunoi.web.i18n import chooser, lang_of
 from caunoi.web.pages.base import (
     Module,
     Refusal,
     ask,
+    asked,
     new_command_id,
     payload_from,
-    redirect,
-    refused,
     render,
-    send,
+    submit,
     unit_options,
 )
 
@@ -55,8 +53,6 @@ BY_UNIT = ("meetings_held", "attendees", "opinions", "answered_on_spot", "forwar
            "overdue")  # fmt: skip
 #: what the chart of the units below draws
 UNIT_CHART = ("meetings_held", "opinions", "resolved")
-#: the refusals a listing or a compilation shows at its fields (others go to the error page)
-SHOWN_AT_FIELDS = ("invalid", "forbidden", "unknown_unit", "unknown_schedule", "not_found")
 OPEN_FIELDS = ("title", "from_date", "to_date")
 
 
@@ -74,15 +70,9 @@ async def board(request: Request, refusal: Refusal | None = None, values: dict[s
     user = require_user(request)
     f = board_filters(request)
     query = {"unit": f["unit"] or None, "schedule": f["schedule"] or None, "period": f["period"] or None}
-    listing_refusal: Refusal | None = None
     schedules = await ask(request, SERVICE, "schedules", {})
-    try:
-        result = await ask(request, SERVICE, "reports", query)
-    except RequestFailed as e:
-        if e.code not in SHOWN_AT_FIELDS:
-            raise
-        listing_refusal = refused(request, e)
-        result = {"total": 0, "counts": {s.value: 0 for s in ReportStatus}, "items": []}
+    listed, listing_refusal = await asked(request, ask(request, SERVICE, "reports", query))
+    result = listed or {"total": 0, "counts": {s.value: 0 for s in ReportStatus}, "items": []}
     items = [i for i in result["items"] if not f["status"] or i["status"] == f["status"]]
     titles = {s["id"]: (s["vi"], s["en"]) for s in schedules["items"]}
     today = today_vn()
@@ -129,15 +119,13 @@ async def open_adhoc(request: Request) -> Response:
     """An ad-hoc report of the person's own unit (its title and dates)."""
     form = await posted_form(request)
     user = require_user(request)
-    payload = payload_from(form, (*OPEN_FIELDS, "command_id"))
-    try:
-        result = await send(request, SERVICE, "open", {**payload, "unit_code": user.unit})
-    except RequestFailed as e:
-        if e.code == "unauthenticated":
-            raise
-        return await board(request, refused(request, e), {k: v for k, v in form.items() if isinstance(v, str)})
-    flash(request, chooser(lang_of(request))("Đã mở báo cáo", "Report opened") + f" {result['report_id']}")
-    return redirect(f"/reports/{result['report_id']}")
+    body = {**payload_from(form, (*OPEN_FIELDS, "command_id")), "unit_code": user.unit}
+    return await submit(
+        request, SERVICE, "open", body, form,
+        again=lambda refusal, values: board(request, refusal, values),
+        done=lambda out: (f"Đã mở báo cáo {out['report_id']}", f"Report opened {out['report_id']}"),
+        then=lambda out: f"/reports/{out['report_id']}",
+    )  # fmt: skip
 
 
 # --- one report -------------------------------------------------------------------------------------
@@ -242,16 +230,15 @@ async def file(request: Request) -> Response:
     if name == "narrative":  # an emptied section is removed: its text is sent even when empty
         text = form.get("text")
         payload["text"] = text.strip() if isinstance(text, str) else ""
-    try:
-        await send(request, SERVICE, name, {**payload, "report_id": rid})
-    except RequestFailed as e:
-        if e.code == "unauthenticated":
-            raise
-        values = {k: v for k, v in form.items() if isinstance(v, str)}
+
+    def again(refusal: Refusal, values: dict[str, str]) -> Awaitable[Response]:
         where = f"{name}:{values.get('section', '')}" if name == "narrative" else name
-        return await report_page(request, where, refused(request, e), values)
-    flash(request, chooser(lang_of(request))(*done))
-    return redirect(f"/reports/{rid}")
+        return report_page(request, where, refusal, values)
+
+    return await submit(
+        request, SERVICE, name, {**payload, "report_id": rid}, form,
+        again=again, done=lambda _: done, then=lambda _: f"/reports/{rid}",
+    )  # fmt: skip
 
 
 async def rendered(view: Mapping[str, Any], fmt: str, lang: str) -> bytes:
@@ -301,15 +288,8 @@ async def compile_page(request: Request) -> Response:
     f = compile_filters(request)
     lang = lang_of(request)
     schedules = await ask(request, SERVICE, "schedules", {})
-    refusal: Refusal | None = None
     context: dict[str, Any] = {}
-    result: dict[str, Any] | None = None
-    try:
-        result = await ask(request, SERVICE, "compile", compile_body(f))
-    except RequestFailed as e:
-        if e.code not in SHOWN_AT_FIELDS:
-            raise
-        refusal = refused(request, e)
+    result, refusal = await asked(request, ask(request, SERVICE, "compile", compile_body(f)))
     if result is not None:
         view = printout.view_of_compilation(result)
         context = {**figures_context(view, lang), "result": result, "r": view}
