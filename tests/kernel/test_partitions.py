@@ -33,7 +33,7 @@ from caunoi.petitions.readmodel import PetitionsProjection
 from caunoi.shared.aggregate import Repository
 from caunoi.shared.hamlets import InMemoryHamletDirectory
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
-from caunoi.shared.partitions import Partitioning, auto_processes
+from caunoi.shared.partitions import Partitioning
 from caunoi.shared.projection import Projection, ProjectionRunner
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with, inbox_prefix
@@ -253,7 +253,3 @@ async def test_an_abandoned_rebuild_kills_its_workers(world: World) -> None:
         await rebuild
     assert workers_of(os.getpid()) == []
     assert not any(exists(pid) for pid in workers)  # killed and reaped
-
-
-def test_left_to_the_machine_2_cores_rebuild_in_one_process() -> None:
-    assert [auto_processes(c) for c in (1, 2, 3, 4, 5, 16)] == [1, 1, 2, 3, 4, 4]

@@ -24,11 +24,11 @@ select a hash of the aggregate id; and each worker reading the whole stream itse
 read (some 5 µs in the reader and 3 µs in nats-server per message, bench "raw read") once per
 worker instead of once, where handing a message over costs the reader a few µs.
 
-It pays only where there are cores to spare: all processes together spend more CPU per event than
-the single process does (measured over 1,000,000 events: 83 µs against 67, the reader's handover
-and nats-server taking the difference), so on 2 cores, shared with nats-server and PostgreSQL, it
-was no faster (bench/README.md), and :func:`auto_processes` leaves such a machine on the
-single-process path.
+All processes together spend a little more CPU per event than the single process does (measured
+over 1,000,000 events on 2 cores: 68 µs against 64, the reader's handover), but the Python work
+no longer waits for one core: 26,839 against 21,877 events/s there (bench/README.md). The reader
+may run ahead of a busy worker by :data:`BUFFERED` bytes; without that the workers took turns
+(a worker reads its pipe only between groups) and the rebuild was slower than one process.
 
 Nothing is lost if a worker fails (an event that does not decode or apply, a crash): it stops at
 the end of its last committed group; the runner sets the checkpoint to the lowest position and
@@ -75,6 +75,10 @@ log = structlog.get_logger(__name__)
 TABLE = "partition_checkpoint"
 #: messages handed to a worker at once
 HANDOVER = 500
+#: bytes the reader may hold for a worker that is busy (decoding, folding: it reads its pipe only
+#: between groups) before it waits for it: more than a group's messages, so the reader goes on
+#: feeding the other workers meanwhile instead of the workers taking turns
+BUFFERED = 32 << 20
 _FRAME = struct.Struct("<Q")
 
 
@@ -89,14 +93,6 @@ def share_of(subject: str, prefix_len: int, shares: int) -> int:
     aggregate's events are on gives the same share; stable across processes and releases."""
     end = subject.find(".", prefix_len)
     return zlib.crc32((subject[prefix_len:end] if end >= 0 else subject[prefix_len:]).encode()) % shares
-
-
-def auto_processes(cores: int) -> int:
-    """Worker processes of a partitioned rebuild when the setting leaves it to the machine: one per
-    core but one (the reader, nats-server and PostgreSQL need it), at most 4; so 1, the
-    single-process path, on 2 cores, where the partitioned rebuild measured no faster and spent
-    more CPU per event (bench/README.md)."""
-    return min(cores - 1, 4) if cores >= 3 else 1
 
 
 @dataclass(frozen=True)
@@ -221,6 +217,7 @@ async def _run(runner: ProjectionRunner, jobs: Sequence[Share]) -> tuple[int, li
             )
             procs.append(proc)
             assert proc.stdin is not None
+            proc.stdin.transport.set_write_buffer_limits(high=BUFFERED)
             _send(proc.stdin, sys.path)  # first: the share's classes are imported along it
             _send(proc.stdin, job)
         reports = [asyncio.create_task(_report(p)) for p in procs]

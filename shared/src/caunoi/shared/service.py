@@ -40,7 +40,7 @@ from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import EventStore, StoreError, StreamSpec
 from caunoi.shared.identity import IDENTITIES_STREAM, RevocationWatcher, Verifier, load_public_key
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
-from caunoi.shared.partitions import Partitioning, auto_processes
+from caunoi.shared.partitions import Partitioning
 from caunoi.shared.projection import BulkReader, Pool, Projection, ProjectionRunner
 from caunoi.shared.reactor import Reactor
 from caunoi.shared.settings import Settings, database_url_with, inbox_prefix
@@ -240,7 +240,7 @@ class Service(Generic[D]):
         """How this service's partitionable read models are rebuilt over several processes."""
         s = self.settings
         return Partitioning(
-            processes=s.projection_processes or auto_processes(os.cpu_count() or 1),
+            processes=s.projection_processes or min(os.cpu_count() or 1, 4),
             database_url=s.database_for(self.name),
             min_events=s.projection_partition_min,
             group=s.projection_bulk_batch,

@@ -62,9 +62,8 @@ class Settings(BaseSettings):
     projection_gather: float = Field(0.01, ge=0, le=1)
     #: events a rebuild (or a projection far behind) applies per transaction
     projection_bulk_batch: int = Field(10_000, ge=100, le=1_000_000)
-    #: processes that rebuild a partitionable read model (caunoi.shared.partitions): 0 left to the
-    #: machine (partitions.auto_processes: one per core but one, at most 4; 1 on 2 cores), 1 the
-    #: service's own process alone
+    #: worker processes that rebuild a partitionable read model (caunoi.shared.partitions): 0 one
+    #: per core (at most 4), 1 the service's own process alone
     projection_processes: int = Field(0, ge=0, le=64)
     #: a stream shorter than this is rebuilt in the service's own process
     projection_partition_min: int = Field(100_000, ge=0)

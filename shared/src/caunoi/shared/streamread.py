@@ -630,7 +630,10 @@ class _Connection(asyncio.Protocol):
                 raise self.error
             self.wake.clear()
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                # not asyncio.wait_for: on Python 3.11 it may swallow a cancellation that comes as
+                # the wait ends (an abandoned rebuild then read on)
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
             except TimeoutError:
                 raise TimeoutError(f"no message from the NATS server within {timeout}s") from None
         frames, self.frames = self.frames, []
