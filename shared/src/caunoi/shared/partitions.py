@@ -25,8 +25,8 @@ read (some 5 µs in the reader and 3 µs in nats-server per message, bench "raw 
 worker instead of once, where handing a message over costs the reader a few µs.
 
 All processes together spend a little more CPU per event than the single process does (measured
-over 1,000,000 events on 2 cores: 68 µs against 64, the reader's handover), but the Python work
-no longer waits for one core: 26,839 against 21,877 events/s there (bench/README.md). The reader
+over 1,000,000 events on 2 cores: 61 µs against 58, the reader's handover), but the Python work
+no longer waits for one core: 31,599 against 24,612 events/s there (bench/README.md). The reader
 may run ahead of a busy worker by :data:`BUFFERED` bytes; without that the workers took turns
 (a worker reads its pipe only between groups) and the rebuild was slower than one process.
 
