@@ -119,6 +119,13 @@ class Usage:
         return {"wall_s": round(self.wall, 3), "cpu_s": {k: round(v, 3) for k, v in self.cpu.items()}}
 
 
+def usage_since(before: dict[str, float], t0: float, meter: Meter) -> Usage:
+    """What each group used since the snapshot ``before`` (taken at ``perf_counter`` ``t0``); a
+    group of processes started since (absent from ``before``) counts from zero."""
+    after = meter.snapshot()
+    return Usage(wall=time.perf_counter() - t0, cpu={k: after[k] - before.get(k, 0.0) for k in after})
+
+
 @contextlib.contextmanager
 def measured(meter: Meter, usage: Usage) -> Iterator[None]:
     before = meter.snapshot()

@@ -410,7 +410,7 @@ def sharing(R: dict[str, Any]) -> str:
 
 def _total_cpu(run: dict[str, Any]) -> float:
     per = run.get("cpu_us_per_op", {})
-    return sum(v for k, v in per.items() if k not in ("others", "steal", "machine_busy", "machine_total"))
+    return float(sum(v for k, v in per.items() if k not in ("others", "steal", "machine_busy", "machine_total")))
 
 
 def _why(r: Row, R: dict[str, Any]) -> str:

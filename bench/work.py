@@ -67,7 +67,7 @@ class Run:
         return self.ops or len(self.latencies)
 
     def p(self, q: float) -> float:
-        return percentile(self.latencies, q) * 1000
+        return float(percentile(self.latencies, q) * 1000)
 
     @property
     def rate(self) -> float:
