@@ -52,7 +52,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from caunoi.petitions.bootstrap import STREAM
 from caunoi.petitions.domain import PETITION
-from caunoi.petitions.events import petitioner_key, registry
+from caunoi.petitions.events import registry
 from caunoi.petitions.handlers import ENDPOINTS, Deps
 from caunoi.shared.aggregate import Repository
 from caunoi.shared.audit import verifier as v
@@ -71,7 +71,7 @@ from caunoi.shared.jsapi import direct_get_last
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.streamread import _SID_DATA, _Connection
 from caunoi.shared.units import UnitTree
-from caunoi.shared.vault import InMemoryVault, PgVault, Sealed, encrypt, load_master_key
+from caunoi.shared.vault import InMemoryVault, PgVault, Sealed, encrypt, load_master_key, new_key_id
 
 #: petitions per block (see the module's docstring)
 BLOCK = 2000
@@ -104,8 +104,9 @@ class Life:
     command_ids: tuple[str, ...]
     event_ids: tuple[str, ...]
     messages: tuple[StoredTemplate, ...]
-    #: the sealed box of its PetitionRaised (base64 nonce and ciphertext as stored) and what it seals
-    box: tuple[bytes, bytes]
+    #: the sealed box of its PetitionRaised (key id, base64 nonce and ciphertext as stored) and what
+    #: it seals
+    box: tuple[bytes, bytes, bytes]
     personal: dict[str, Any]
 
 
@@ -208,7 +209,7 @@ async def template_lives(communes: list[str]) -> list[Life]:
         first = orjson.loads(msgs[0].data)
         box = Sealed.model_validate(first["data"]["personal"])
         personal = await vault.open(box, pid)
-        assert personal is not None and box.key_id == petitioner_key(pid)
+        assert personal is not None
         lives.append(
             Life(
                 pid,
@@ -218,7 +219,7 @@ async def template_lives(communes: list[str]) -> list[Life]:
                     StoredTemplate(m.subject.encode(), _headers_block(m.headers), m.data, _chainhash(m.data))
                     for m in msgs
                 ),
-                (box.nonce.encode(), box.ciphertext.encode()),
+                (box.key_id.encode(), box.nonce.encode(), box.ciphertext.encode()),
                 personal,
             )
         )
@@ -297,10 +298,10 @@ class Filler:
         swaps = [(old_ref, ref)]
         swaps += [(c.encode(), _uuid(next(self._ids), self._run)) for c in life.command_ids]
         swaps += [(e.encode(), _uuid(next(self._ids), 0x10000 | self._run)) for e in life.event_ids]
-        key_id, context = petitioner_key(ref.decode()), ref.decode()
+        key_id, context = new_key_id(), ref.decode()
         key = AESGCM.generate_key(bit_length=256)
         box = encrypt(key, key_id, context, life.personal)
-        swaps += [(life.box[0], box.nonce.encode()), (life.box[1], box.ciphertext.encode())]
+        swaps += [(old, new.encode()) for old, new in zip(life.box, (key_id, box.nonce, box.ciphertext), strict=True)]
         self.keys.append((key_id, self.wrap(key_id, key)))
         out = []
         for m in life.messages:

@@ -11,7 +11,7 @@ import pytest_asyncio
 from support import Servers
 
 from caunoi.shared.settings import database_url_with
-from caunoi.shared.vault import DATABASE, InMemoryVault, KeyDestroyed, PgVault, Sealed, Vault
+from caunoi.shared.vault import DATABASE, SPARE_KEYS, InMemoryVault, KeyDestroyed, PgVault, Sealed, Vault
 
 pytestmark = pytest.mark.asyncio
 PERSON = {"name": "Nguyễn Văn An", "phone": "0912345678", "address": None}
@@ -64,6 +64,36 @@ async def test_a_destroyed_key_opens_nothing_and_never_seals_again(vault: Vault)
     erasure = await vault.erasure(k)
     assert erasure is not None and erasure.reason == "yêu cầu của chủ thể dữ liệu"
     assert await vault.erasure(other) is None
+
+
+async def test_a_new_key_per_box_sealed_new_and_erased_alone(vault: Vault) -> None:
+    boxes = [await vault.seal_new(f"PA-{i}", PERSON) for i in range(70)]  # more than one batch of spares
+    assert len({b.key_id for b in boxes}) == 70 and all(b.key_id.startswith("key:") for b in boxes)
+    assert await vault.open_many([(b, f"PA-{i}") for i, b in enumerate(boxes)]) == [PERSON] * 70
+    assert await vault.open(boxes[0], "PA-1") is None  # bound to what it belongs to
+    await vault.destroy(boxes[3].key_id, by="operator", reason="yêu cầu")
+    opened = await vault.open_many([(b, f"PA-{i}") for i, b in enumerate(boxes)])
+    assert opened[3] is None and opened[:3] + opened[4:] == [PERSON] * 69
+    with pytest.raises(KeyDestroyed):
+        await vault.seal(boxes[3].key_id, "PA-3", PERSON)
+
+
+async def test_new_keys_are_stored_before_any_box_uses_them(servers: Servers) -> None:
+    """A box sealed under a spare key opens in another process at once (the key was stored, in a
+    batch, before it was handed out); a process that stopped leaves its unused spares wrapped."""
+    vault = await PgVault.connect(servers.database_url, servers.installation.vault_key)
+    other = await PgVault.connect(servers.database_url, servers.installation.vault_key)
+    conn = await asyncpg.connect(database_url_with(servers.database_url, DATABASE))
+    try:
+        box = await vault.seal_new("PA-1", PERSON)
+        assert await other.open(box, "PA-1") == PERSON
+        spares = await conn.fetch("SELECT wrapped FROM vault_keys WHERE key_id = ANY($1::text[])",
+                                  [k for k, _ in vault._spares])  # fmt: skip
+        assert len(spares) == SPARE_KEYS - 1 and all(len(r["wrapped"]) == 12 + 32 + 16 for r in spares)
+    finally:
+        await conn.close()
+        await vault.close()
+        await other.close()
 
 
 async def test_the_store_keeps_keys_wrapped_and_nothing_of_a_destroyed_one(servers: Servers) -> None:

@@ -120,11 +120,6 @@ class PersonalData(BaseModel):
 MASK = "[…]"
 
 
-def petitioner_key(petition_id: str) -> str:
-    """The id of the key a petition's personal data is sealed under (one per petitioner)."""
-    return f"petitioner:{petition_id}"
-
-
 class Deadline(BaseModel):
     """A deadline as the policy in force computed it: what the petition was judged by."""
 

@@ -30,7 +30,7 @@ from caunoi.petitions.commands import (
     WithdrawPetition,
 )
 from caunoi.petitions.domain import Facts, Petition
-from caunoi.petitions.events import PersonalData, PetitionerDataErased, PetitionRaised, petitioner_key
+from caunoi.petitions.events import PersonalData, PetitionerDataErased, PetitionRaised
 from caunoi.petitions.policy import Policy, default_policy
 from caunoi.petitions.readmodel import (
     EXPORT_COLUMNS,
@@ -43,7 +43,7 @@ from caunoi.petitions.readmodel import (
     petitioner_matches,
     status_counts,
 )
-from caunoi.shared.aggregate import AggregateExists, Outcome, Repository, reply
+from caunoi.shared.aggregate import Outcome, Repository, reply
 from caunoi.shared.authz import COMMAND_ROLES, query_area
 from caunoi.shared.context import Actor, RequestContext, Role
 from caunoi.shared.duties import SYSTEM_ROLE
@@ -55,7 +55,7 @@ from caunoi.shared.ids import PETITION_PREFIX
 from caunoi.shared.projection import Pool
 from caunoi.shared.readmodel import NO_DATABASE
 from caunoi.shared.units import UnitTree, area_codes, require_unit
-from caunoi.shared.vault import InMemoryVault, KeyDestroyed, Vault
+from caunoi.shared.vault import InMemoryVault, Vault
 from caunoi.shared.workdays import WorkingCalendar, calendar_vn
 
 #: who sees personal data (name, phone, address) and internal notes: officials of the units concerned
@@ -99,10 +99,7 @@ async def raise_petition(cmd: RaisePetition, ctx: RequestContext, deps: Deps) ->
     async def decide(reference: str) -> list[DomainEvent]:
         facts = facts_for(ctx, deps, reference=reference, hamlet=hamlet)
         domain.validate_raise(domain.initial(), cmd, facts)
-        try:
-            sealed = await deps.vault.seal(petitioner_key(reference), reference, domain.personal_data(cmd))
-        except KeyDestroyed:
-            raise AggregateExists(reference) from None  # another petition's, whose petitioner was erased
+        sealed = await deps.vault.seal_new(reference, domain.personal_data(cmd))
         return domain.decide_raise(domain.initial(), cmd, replace(facts, personal=sealed))
 
     return result(await deps.petitions.create_referenced(PETITION_PREFIX, ctx, decide))
