@@ -11,7 +11,6 @@ from datetime import date, datetime, time
 from typing import Final
 
 from caunoi.printing.clock import VN
-from caunoi.printing.document import Document
 
 MOTTO_VI: Final = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
 MOTTO_EN: Final = ("SOCIALIST REPUBLIC OF VIETNAM", "Independence - Freedom - Happiness")
@@ -50,6 +49,10 @@ def render_letter(letter: Letter) -> bytes:
     """The letter as a one- or two-page A4 PDF; the same letter gives the same bytes."""
     vi = letter.lang != "en"
     created = datetime.combine(letter.on, time(8), tzinfo=VN)
+    # the PDF writer (fpdf2, Pillow, fonts: some 30 MB) is loaded by the first letter, not by every
+    # process that only composes letters (notify's planner and endpoints)
+    from caunoi.printing.document import Document
+
     doc = Document(title=letter.subject, created=created, margins_mm=(25, 20, 15))
     left = [(line, "", 11.0) for line in ([letter.issuer_parent] if letter.issuer_parent else [])]
     left.append((letter.issuer, "B", 11.0))
