@@ -188,8 +188,9 @@ async def republish(url: str, messages: Sequence[StoredMessage | None]) -> None:
         await api(nc, f"$JS.API.STREAM.CREATE.{STREAM.name}", {**stream_config(STREAM), "deny_delete": False})
         for seq, m in enumerate(messages, start=1):
             if m is None:
-                await nc.publish("caunoi.petitions.placeholder.x", b"removed")
-                await nc.flush()
+                # stored (acknowledged) before it is deleted: a plain publish raced the delete
+                placed = orjson.loads((await nc.request("caunoi.petitions.placeholder.x", b"removed", timeout=5)).data)
+                assert placed.get("seq") == seq, placed
                 await api(nc, f"$JS.API.STREAM.MSG.DELETE.{STREAM.name}", {"seq": seq, "no_erase": True})
                 continue
             headers = {k: x for k, x in m.headers.items() if k in ("Nats-Msg-Id", "Content-Type", "Caunoi-Type")}
