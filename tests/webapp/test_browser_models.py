@@ -199,6 +199,8 @@ async def test_a_commune_builds_a_model_and_its_committee_recognises_it(
     await expect(stale).to_have_attribute("data-stale", "yes")
     await expect(stale.get_by_test_id("stale")).to_contain_text(re.compile(r"^[6-7] tháng không cập nhật$"))
     await prov.click("[data-testid=stage-counts] a[data-stage=recognition]")
+    # the filtered page has loaded (read right after the click, the rows were once the old page's, detached)
+    await expect(prov.locator("[data-testid=models] tr[data-id]")).to_have_count(1)
     assert await prov.locator("[data-testid=models] tr[data-id]").evaluate_all(
         "rows => rows.map(r => r.dataset.id)"
     ) == [mid]  # fmt: skip
