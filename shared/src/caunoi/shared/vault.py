@@ -51,7 +51,7 @@ ALGORITHM: Final = "A256GCM"
 DATABASE: Final = "caunoi_vault"
 _MASTER_AAD: Final = b"caunoi-vault/master/1|"
 _DATA_AAD: Final = "caunoi-vault/1|{key_id}|{context}"
-#: new keys a process stores ahead, in one transaction (``Vault.seal_new``)
+#: new keys a process stores ahead, in one transaction (``Vault.seal``)
 SPARE_KEYS: Final = 64
 
 DDL = """
@@ -79,14 +79,6 @@ class Sealed(BaseModel):
     nonce: str
     #: base64, with the 16-byte tag
     ciphertext: str
-
-
-class KeyDestroyed(Exception):
-    """The key was destroyed (the person's data were erased): it can never seal again."""
-
-    def __init__(self, key_id: str) -> None:
-        super().__init__(f"personal-data key {key_id} was destroyed")
-        self.key_id = key_id
 
 
 @dataclass(frozen=True)
@@ -140,12 +132,8 @@ def decrypt(key: bytes, sealed: Sealed, context: str) -> dict[str, Any] | None:
 
 
 class Vault(abc.ABC):
-    """The key store: one data key per person, created on first use, destroyed on erasure."""
-
-    @abc.abstractmethod
-    async def _key(self, key_id: str, create: bool) -> bytes | None:
-        """The data key; created if ``create`` and absent. Raises ``KeyDestroyed`` if destroyed
-        (only when ``create``); None when absent or destroyed otherwise."""
+    """The key store: one data key per person, new when their data are first sealed, destroyed on
+    erasure. Key ids are random and handed out once, so a destroyed key never seals again."""
 
     @abc.abstractmethod
     async def _new_key(self) -> tuple[str, bytes]:
@@ -163,24 +151,16 @@ class Vault(abc.ABC):
     async def erasure(self, key_id: str) -> Erasure | None:
         """How the key was destroyed, if it was."""
 
-    async def seal(self, key_id: str, context: str, data: Mapping[str, Any]) -> Sealed:
-        """Encrypt ``data`` under the key ``key_id`` (created if new) for ``context`` (what the
-        data belong to: opening needs the same context)."""
-        key = await self._key(key_id, create=True)
-        assert key is not None
-        return encrypt(key, key_id, context, data)
-
-    async def seal_new(self, context: str, data: Mapping[str, Any]) -> Sealed:
-        """Encrypt ``data`` for ``context`` under a key of its own, new (a person's first data):
-        the box names the key. Cheaper than :meth:`seal`: no write to the key store per call."""
+    async def seal(self, context: str, data: Mapping[str, Any]) -> Sealed:
+        """Encrypt ``data`` under a new key of their own, for ``context`` (what the data belong to:
+        opening needs the same context); the box names the key."""
         key_id, key = await self._new_key()
         return encrypt(key, key_id, context, data)
 
     async def open(self, sealed: Sealed, context: str) -> dict[str, Any] | None:
         """The data, or None: the key was destroyed (erased) or is unknown, or the box is not
         this context's."""
-        key = await self._key(sealed.key_id, create=False)
-        return None if key is None else decrypt(key, sealed, context)
+        return (await self.open_many([(sealed, context)]))[0]
 
     async def open_many(self, boxes: Sequence[tuple[Sealed, str]]) -> list[dict[str, Any] | None]:
         """Several at once (one read of the key store): a projection's batch."""
@@ -199,15 +179,6 @@ class InMemoryVault(Vault):
     def __init__(self) -> None:
         self._live: dict[str, bytes] = {}
         self._erased: dict[str, Erasure] = {}
-
-    async def _key(self, key_id: str, create: bool) -> bytes | None:
-        if key_id in self._erased:
-            if create:
-                raise KeyDestroyed(key_id)
-            return None
-        if create and key_id not in self._live:
-            self._live[key_id] = AESGCM.generate_key(bit_length=256)
-        return self._live.get(key_id)
 
     async def _new_key(self) -> tuple[str, bytes]:
         key_id, key = new_key_id(), AESGCM.generate_key(bit_length=256)
@@ -277,23 +248,6 @@ class PgVault(Vault):
 
     def _unwrap(self, key_id: str, wrapped: bytes) -> bytes:
         return self._master.decrypt(wrapped[:12], wrapped[12:], _MASTER_AAD + key_id.encode())
-
-    async def _key(self, key_id: str, create: bool) -> bytes | None:
-        async with self.pool.acquire() as conn:
-            if create:
-                row = await conn.fetchrow(
-                    "WITH new AS (INSERT INTO vault_keys (key_id, wrapped) VALUES ($1, $2) "
-                    "ON CONFLICT (key_id) DO NOTHING RETURNING wrapped) "
-                    "SELECT wrapped FROM new UNION ALL SELECT wrapped FROM vault_keys WHERE key_id = $1 LIMIT 1",
-                    key_id,
-                    self._wrap(key_id, AESGCM.generate_key(bit_length=256)),
-                )
-                assert row is not None
-                if row["wrapped"] is None:
-                    raise KeyDestroyed(key_id)
-                return self._unwrap(key_id, row["wrapped"])
-            wrapped = await conn.fetchval("SELECT wrapped FROM vault_keys WHERE key_id = $1", key_id)
-        return None if wrapped is None else self._unwrap(key_id, wrapped)
 
     async def _new_key(self) -> tuple[str, bytes]:
         async with self._storing:

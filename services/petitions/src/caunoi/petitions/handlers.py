@@ -99,7 +99,7 @@ async def raise_petition(cmd: RaisePetition, ctx: RequestContext, deps: Deps) ->
     async def decide(reference: str) -> list[DomainEvent]:
         facts = facts_for(ctx, deps, reference=reference, hamlet=hamlet)
         domain.validate_raise(domain.initial(), cmd, facts)
-        sealed = await deps.vault.seal_new(reference, domain.personal_data(cmd))
+        sealed = await deps.vault.seal(reference, domain.personal_data(cmd))
         return domain.decide_raise(domain.initial(), cmd, replace(facts, personal=sealed))
 
     return result(await deps.petitions.create_referenced(PETITION_PREFIX, ctx, decide))

@@ -9,9 +9,6 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
 from caunoi.reporting.events import MODEL_FIGURES
 from caunoi.reporting.labels import CHANNELS_VI, FIELDS_VI, figure_label
 
@@ -47,6 +44,9 @@ def to_csv(view: Mapping[str, Any], lang: str = "vi") -> bytes:
 
 
 def to_xlsx(view: Mapping[str, Any], lang: str = "vi") -> bytes:
+    from openpyxl import Workbook  # loaded by the first spreadsheet, not by every importer
+    from openpyxl.utils import get_column_letter
+
     comp, final, corrections = view["compilation"], view["final"], view.get("corrections") or {}
     wb = Workbook()
     sheets: list[tuple[str, Sequence[str], list[list[Any]]]] = []

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from caunoi.printing.document import Document
 from caunoi.printing.letter import MOTTO_VI, date_line
 from caunoi.reporting.labels import (
     DIRECTION_VI,
@@ -39,6 +38,9 @@ GUIDANCE = (
     " bước xây dựng mô hình “Dân vận khéo”;"
 )
 _DISTRICT_COMMITTEE = {"Quận": "Quận ủy", "Thị xã": "Thị ủy", "Thành phố": "Thành ủy"}
+
+if TYPE_CHECKING:
+    from caunoi.printing.document import Document
 
 
 def committee(unit: Unit) -> str:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from caunoi.printing.document import Align, Document
 from caunoi.printing.letter import MOTTO_VI, date_line
-from caunoi.reporting import charts
 from caunoi.reporting.events import Section
 from caunoi.reporting.labels import CHANNELS_VI, FIELDS_VI, figure_rows, percent
 from caunoi.shared.units import UnitTree
+
+if TYPE_CHECKING:
+    from caunoi.printing.document import Align, Document
 
 #: the reporting service's page: a little smaller and wider than a letter's, for its tables
 SIZE = 11.5
@@ -39,6 +40,10 @@ BY_UNIT = (
 
 
 def document(title: str) -> Document:
+    # the PDF writer (fpdf2, Pillow, fonts) and matplotlib are loaded by the first printout, not by
+    # every process that imports this module for its views (the web application, the CLI)
+    from caunoi.printing.document import Document
+
     return Document(title=title, size=SIZE, margins_mm=MARGINS)
 
 
@@ -103,6 +108,8 @@ def view_of_compilation(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def render(view: Mapping[str, Any], today: date) -> bytes:
+    from caunoi.reporting import charts
+
     tree = UnitTree.load(view["dataset"]) if view.get("dataset") else None
     unit = tree.find(view["unit_code"]) if tree else None
     parent = tree.find(view["to_unit"]) if tree and view.get("to_unit") else None

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from caunoi.reporting import forms
 from caunoi.reporting.labels import (
     COMMENDATION_EN,
     COMMENDATION_VI,
@@ -71,14 +71,6 @@ from caunoi.web.pages.base import (
     submit,
     unit_options,
 )
-
-
-def forms() -> ModuleType:
-    """Forms 2a and 2b (the PDF writer: tens of MB), loaded when first printed."""
-    from caunoi.reporting import forms
-
-    return forms
-
 
 SERVICE = "reporting"
 LABELS: dict[str, Any] = {
@@ -457,7 +449,7 @@ async def form_2a(request: Request) -> Response:
     before the report is written)."""
     mid = request.path_params["mid"]
     view = await ask(request, SERVICE, "model", {"model_id": mid})
-    return pdf(await asyncio.to_thread(forms().form_2a, view, today_vn()), f"mau-2a-{mid}")
+    return pdf(await asyncio.to_thread(forms.form_2a, view, today_vn()), f"mau-2a-{mid}")
 
 
 async def form_2b(request: Request) -> Response:
@@ -466,7 +458,7 @@ async def form_2b(request: Request) -> Response:
     view = await ask(request, SERVICE, "model", {"model_id": mid})
     if tier not in view["notices"]:
         raise HTTPException(404, "no recognition notice at that tier")
-    return pdf(await asyncio.to_thread(forms().form_2b, view, tier), f"mau-2b-{mid}-{tier}")
+    return pdf(await asyncio.to_thread(forms.form_2b, view, tier), f"mau-2b-{mid}-{tier}")
 
 
 module = Module(

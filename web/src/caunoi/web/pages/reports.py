@@ -10,7 +10,6 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Mapping
 from datetime import timedelta
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from caunoi.petitions.labels import CATEGORY_EN, CATEGORY_VI
+from caunoi.reporting import export, printout
 from caunoi.reporting.commands import ReportStatus
 from caunoi.reporting.events import Section
 from caunoi.reporting.labels import SECTION_EN, SECTION_VI, STATUS_EN, STATUS_VI, figure_label, figure_rows
@@ -38,22 +38,6 @@ from caunoi.web.pages.base import (
     submit,
     unit_options,
 )
-
-
-def printout() -> ModuleType:
-    """The reporting printout (the PDF writer and matplotlib: some 60 MB), loaded when a page
-    first needs it rather than when the web application starts."""
-    from caunoi.reporting import printout
-
-    return printout
-
-
-def export() -> ModuleType:
-    """The CSV/XLSX writer (openpyxl), loaded on first use."""
-    from caunoi.reporting import export
-
-    return export
-
 
 SERVICE = "reporting"
 LABELS: dict[str, Any] = {"STATUS_VI": STATUS_VI, "STATUS_EN": STATUS_EN, "SECTION_VI": SECTION_VI,
@@ -261,8 +245,8 @@ async def rendered(view: Mapping[str, Any], fmt: str, lang: str) -> bytes:
     """A report (or a compilation) as a file, rendered as ``caunoi reporting show|compile --pdf /
     --export`` renders it (off the event loop: the charts and the layout take a moment)."""
     if fmt == "pdf":
-        return await asyncio.to_thread(printout().render, view, today_vn())
-    return await asyncio.to_thread(export().render, fmt, view, lang)
+        return await asyncio.to_thread(printout.render, view, today_vn())
+    return await asyncio.to_thread(export.render, fmt, view, lang)
 
 
 async def file_response(view: Mapping[str, Any], fmt: str, name: str, lang: str) -> Response:
@@ -307,7 +291,7 @@ async def compile_page(request: Request) -> Response:
     context: dict[str, Any] = {}
     result, refusal = await asked(request, ask(request, SERVICE, "compile", compile_body(f)))
     if result is not None:
-        view = printout().view_of_compilation(result)
+        view = printout.view_of_compilation(result)
         context = {**figures_context(view, lang), "result": result, "r": view}
     query = urlencode({k: v for k, v in f.items() if v})
     return render(
@@ -329,7 +313,7 @@ async def export_compilation(request: Request) -> Response:
     if fmt not in FORMATS:
         raise HTTPException(404, "unknown format")
     result = await ask(request, SERVICE, "compile", compile_body(compile_filters(request)))
-    view = printout().view_of_compilation(result)
+    view = printout.view_of_compilation(result)
     name = f"so-lieu-{view['unit_code']}-{view['period_start']}-{view['period_end']}"
     return await file_response(view, fmt, name, lang_of(request))
 
