@@ -240,10 +240,13 @@ def exists(pid: int) -> bool:
 @pytest.mark.asyncio
 async def test_an_abandoned_rebuild_kills_its_workers(world: World) -> None:
     parted = world.runner(FaultyPetitions(schema_name(), slow=0.3), processes=2)
+    # children of this process not yet reaped from the tests before (on a busy machine) are not
+    # this rebuild's workers: seeing them, the test once cancelled before the workers started
+    before = set(workers_of(os.getpid()))
     rebuild = asyncio.create_task(parted.rebuild_into(f"{parted.projection.name}_parted"))
     workers: list[int] = []
     for _ in range(500):
-        workers = workers_of(os.getpid())
+        workers = [w for w in workers_of(os.getpid()) if w not in before]
         if len(workers) == 2 or rebuild.done():
             break
         await asyncio.sleep(0.02)
@@ -251,5 +254,5 @@ async def test_an_abandoned_rebuild_kills_its_workers(world: World) -> None:
     rebuild.cancel()
     with pytest.raises(asyncio.CancelledError):
         await rebuild
-    assert workers_of(os.getpid()) == []
+    assert not set(workers_of(os.getpid())) & set(workers)
     assert not any(exists(pid) for pid in workers)  # killed and reaped
