@@ -22,6 +22,7 @@ from caunoi.cli import bus
 from caunoi.cli.cluster import NodePorts, cluster_env
 from caunoi.cli.embedded import find_nats_server, nats_config_env
 from caunoi.cli.installation import Installation
+from caunoi.shared.settings import replay_user
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -156,6 +157,8 @@ def test_every_installed_service_has_a_container(variant: str) -> None:
         mounts = dict(v.rsplit(":", 2)[:2] for v in volumes(svc))
         local = "./deploy/local" if variant == "single" else "../local"
         assert mounts[f"{local}/keys/nats/{name}.nk"] == e["CAUNOI_NATS_NKEY_FILE"]
+        # its projections' bulk reads connect as its replay user
+        assert mounts[f"{local}/keys/nats/{replay_user(name)}.nk"] == e["CAUNOI_NATS_REPLAY_NKEY_FILE"]
         assert mounts[f"{local}/keys/identity.pub"] == e["CAUNOI_IDENTITY_PUBLIC_KEY"]
         # it signs its stream's checkpoints with its own key; only the services that decrypt personal
         # data get the key store's master key

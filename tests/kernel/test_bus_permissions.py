@@ -20,6 +20,8 @@ from support import Servers, stream_messages
 
 from caunoi.cli.bus import CLIENTS, installed_services, reload_server
 from caunoi.shared.client import Login
+from caunoi.shared.settings import inbox_prefix, replay_user
+from caunoi.shared.streamread import StreamReadError, read_stream
 
 pytestmark = pytest.mark.asyncio
 
@@ -173,3 +175,42 @@ async def test_an_auditor_reads_every_stream_and_may_write_to_none() -> None:
     assert "$JS.API.DIRECT.GET.IDENTITIES" in allowed
     assert not any(a.startswith("caunoi.cmd") or "CREATE" in a or "DELETE" in a or "PURGE" in a for a in allowed)
     assert perms["subscribe"]["allow"] == ["_INBOX_au-x.>"]
+
+
+async def test_a_services_replay_user_only_reads_the_streams_the_service_reads(
+    servers: Servers, services: Any, conn: Conn
+) -> None:
+    """The user a service's bulk reads connect as (no ``allow_responses``): it reads the
+    service's own stream through a consumer, and nothing else: not another service's stream,
+    not a stream subject, not a requester's inbox."""
+    user = replay_user("petitions")
+    login = user_login(servers, user)
+    operator = await servers.client()
+    try:
+        stored = await stream_messages(operator, "PETITIONS")
+        assert stored > 0  # the services fixture's demo run
+        seed = login.nats_seed
+        read = [
+            m
+            async for chunk in read_stream(
+                servers.nats_url, "PETITIONS", nkey_seed=seed, inbox_prefix=inbox_prefix(user), until_seq=stored
+            )
+            for m in chunk
+        ]
+        assert [m.seq for m in read][:1] == [1] and len(read) >= stored
+        with pytest.raises(StreamReadError, match="(?i)permissions violation"):
+            async for _ in read_stream(servers.nats_url, "REPORTING", nkey_seed=seed, inbox_prefix=inbox_prefix(user)):
+                pass
+        counts = {s: await stream_messages(operator, s) for s in ("PETITIONS", "SCHEDULING")}
+        nc = await conn.open(servers.nats_url, login)
+        await nc.publish("caunoi.petitions.PA-FORGED01.08.00691", event("PA-FORGED01"))
+        # a request's reply subject: a service user may answer it, the replay user may not
+        inbox = "_INBOX_clients.forged"
+        await nc.publish("caunoi.cmd.petitions.raise", b"{}", reply=inbox)
+        await nc.publish(inbox, b"forged reply")
+        await nc.flush()
+        assert await conn.violations("caunoi.petitions.PA-FORGED01"), conn.errors
+        assert await conn.violations(inbox), conn.errors
+        assert {s: await stream_messages(operator, s) for s in counts} == counts
+    finally:
+        await operator.close()

@@ -9,6 +9,9 @@ nats-server configuration that ``deploy/nats/nats-server.conf`` includes:
   - a **service** publishes only its own stream's subjects and the JetStream API of its own
     stream (create, update, info, direct get), reads (direct get) the streams it follows, serves
     its request subjects, answers on the requester's inbox;
+  - a service's **replay** user (``<service>-replay``) reads the streams the service reads
+    through ephemeral consumers, for its projections' bulk reads (a rebuild), and may not answer
+    requests (``caunoi.shared.settings.replay_user`` says why);
   - a **client** (the CLI, the web application, another system's caller) only sends requests
     and receives the replies on its own inbox; each credential issued gets a client user of its
     own, so no login can read another's replies;
@@ -42,7 +45,7 @@ import nkeys
 
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.identity import IDENTITIES_STREAM, write_private
-from caunoi.shared.settings import inbox_prefix
+from caunoi.shared.settings import inbox_prefix, replay_user
 
 OPERATOR: Final = "operator"
 CLIENTS: Final = "clients"
@@ -106,6 +109,14 @@ def service_permissions(svc: ServiceStreams) -> dict[str, Any]:
         # replies go to whatever inbox a request names, and only to it
         "allow_responses": True,
     }
+
+
+def replay_permissions(svc: ServiceStreams) -> dict[str, Any]:
+    """The service's replay user (:func:`caunoi.shared.settings.replay_user`): its projections'
+    bulk reads of its own stream and the streams it follows, through ephemeral consumers, and
+    nothing else; no ``allow_responses`` (what makes it cheaper for nats-server to serve)."""
+    publish = [c for stream in (svc.stream, *svc.follows) for c in _replay_consumer(stream.name)]
+    return {"publish": {"allow": publish}, "subscribe": {"allow": [_inbox(replay_user(svc.name))]}}
 
 
 def _replay_consumer(stream: str) -> list[str]:
@@ -179,6 +190,8 @@ def render_permissions(services: Sequence[ServiceStreams]) -> str:
             f"# the {svc.name} service: appends to {svc.stream.name}, reads {', '.join(s.name for s in svc.follows)}"
         )
         lines.append(f"SERVICE_{_variable(svc.name)} = {json.dumps(service_permissions(svc), indent=2)}")
+        lines.append(f"# the {svc.name} service's replay user: its projections' bulk reads")
+        lines.append(f"REPLAY_{_variable(svc.name)} = {json.dumps(replay_permissions(svc), indent=2)}")
         lines.append("")
     lines.append("# clients (CLI, web application, other systems' callers): requests and their replies only")
     lines.append(f"CLIENTS = {json.dumps(client_permissions(), indent=2)}")
@@ -188,7 +201,7 @@ def render_permissions(services: Sequence[ServiceStreams]) -> str:
 @dataclass
 class BusUser:
     name: str
-    kind: str  # operator | service | client | subscriber | auditor
+    kind: str  # operator | service | replay | client | subscriber | auditor
     nkey: str  # public key
     areas: list[str] = field(default_factory=list)
     requests: bool = False
@@ -242,6 +255,9 @@ class Bus:
                 perms = None
             elif u.kind == "service":
                 perms = f"$SERVICE_{_variable(u.name)}"
+            elif u.kind == "replay":
+                service = u.name.removesuffix(replay_user(""))  # the user is <service>-replay
+                perms = f"$REPLAY_{_variable(service)}"
             elif u.kind == "client":
                 perms = "$CLIENTS" if u.name == CLIENTS else json.dumps(client_permissions(u.name))
             elif u.kind == "auditor":

@@ -44,7 +44,7 @@ from caunoi.shared.identity import (
     write_private,
 )
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
-from caunoi.shared.settings import Settings
+from caunoi.shared.settings import Settings, replay_user
 from caunoi.shared.units import UnitTree
 from caunoi.shared.vault import new_master_key
 
@@ -118,6 +118,7 @@ class Installation:
         bus.ensure(CLIENTS, "client")
         for svc in services:
             bus.ensure(svc.name, "service")
+            bus.ensure(replay_user(svc.name), "replay")
         bus.write(services)
         source = find_nats_config()
         for name in ("nats-server.conf", "permissions.conf"):
@@ -132,6 +133,7 @@ class Installation:
         if with_nats_user:
             env["CAUNOI_NATS_USER"] = service
             env["CAUNOI_NATS_NKEY_FILE"] = str(self.nats_keys / f"{service}.nk")
+            env["CAUNOI_NATS_REPLAY_NKEY_FILE"] = str(self.nats_keys / f"{replay_user(service)}.nk")
         return env
 
     def client_env(self, with_nats_user: bool = True) -> dict[str, str]:

@@ -213,12 +213,19 @@ class Service(Generic[D]):
 
     def bulk_reader(self, nc: NATS) -> BulkReader:
         """How this process's projections read a long backlog (a rebuild, a runner far behind):
-        :func:`caunoi.shared.streamread.read_stream`, as this process's NATS user, from the server
-        the connection is on now (any node of a cluster has the whole stream)."""
+        :func:`caunoi.shared.streamread.read_stream`, as the service's replay user
+        (:func:`caunoi.shared.settings.replay_user`; its own user if that has no seed here), from
+        the server the connection is on now (any node of a cluster has the whole stream)."""
         s = self.settings
-        seed_file = s.nkey_file() if s.nats_user else None
-        seed = seed_file.read_text().strip() if seed_file is not None else None
-        prefix = inbox_prefix(s.nats_user) if s.nats_user else "_INBOX"
+        replay = s.replay_login()
+        if replay is not None:  # the service's replay user: cheaper for nats-server to serve
+            user, seed_file = replay
+        else:
+            user, seed_file = s.nats_user, s.nkey_file()
+            if user:
+                log.warning("service.no_replay_user", note="bulk reads connect as the service's user: slower")
+        seed = seed_file.read_text().strip() if user and seed_file is not None else None
+        prefix = inbox_prefix(user) if user else "_INBOX"
 
         def read(stream: str, start: int, subject_filter: str | None, batch: int) -> Any:
             url = nc.connected_url.geturl() if nc.connected_url else s.nats_servers()[0]

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     nats_user: str = Field("", pattern=r"^[A-Za-z0-9_-]*$")
     #: that user's nkey seed file; default ``<data dir>/keys/nats/<user>.nk``
     nats_nkey_file: Path | None = None
+    #: the nkey seed of the service's *replay* user (:func:`replay_user`), which its projections'
+    #: bulk reads connect as; default ``<data dir>/keys/nats/<user>-replay.nk``; missing: they
+    #: connect as the service's own user (slower: see :func:`replay_user`)
+    nats_replay_nkey_file: Path | None = None
     #: the public key credentials are verified with; default ``<data dir>/keys/identity.pub``
     identity_public_key: Path | None = None
     #: the key a service signs its stream's checkpoints with; default ``<data dir>/keys/audit/<service>.pem``
@@ -100,6 +104,15 @@ class Settings(BaseSettings):
         if self.nats_nkey_file is not None:
             return self.nats_nkey_file
         return self.keys_dir / "nats" / f"{self.nats_user}.nk" if self.nats_user else None
+
+    def replay_login(self) -> tuple[str, Path] | None:
+        """The user and seed file a bulk read (a rebuild, a long catch-up) connects as: the
+        service's replay user when its seed is there, else None (the service's own user)."""
+        if not self.nats_user:
+            return None
+        user = replay_user(self.nats_user)
+        seed = self.nats_replay_nkey_file or self.keys_dir / "nats" / f"{user}.nk"
+        return (user, seed) if seed.is_file() else None
 
     def public_key_file(self) -> Path:
         return self.identity_public_key or self.keys_dir / "identity.pub"
@@ -149,6 +162,16 @@ def nats_servers(url: str) -> list[str]:
 def database_url_with(url: str, dbname: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def replay_user(service_user: str) -> str:
+    """The NATS user a service's bulk reads connect as. It may only read the service's streams
+    through ephemeral consumers, and, unlike the service's own user, has no ``allow_responses``:
+    nats-server keeps the reply subject of every message it delivers to a user that may answer
+    (a consumer's every message has one), and that bookkeeping grows with the read: a rebuild read
+    as the service's user cost nats-server 15 µs per message over 1,000,000 messages, 3.5 µs as a
+    user without it (bench; 11.4 against 4.1 over 600,000 in a bare nats-server)."""
+    return f"{service_user}-replay"
 
 
 def inbox_prefix(nats_user: str) -> str:

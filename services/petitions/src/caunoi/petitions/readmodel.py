@@ -51,6 +51,7 @@ from caunoi.shared.units import UnitTree, fold, qualified, qualified_path
 from caunoi.shared.vault import Sealed, Vault
 
 DEADLINES = tuple(DeadlineKind)
+_RECEIVED = Status.received.value
 #: every date of a petition's life, in order: the columns of an export
 LIFECYCLE = (
     "received_on",
@@ -194,15 +195,23 @@ class PetitionsProjection(RowPerAggregate):
         return new
 
 
+#: a new petition's columns that nothing has set yet (the dates of its life but the first)
+_BLANK_LIFECYCLE: Row = {c: None for c in LIFECYCLE if c != "received_on"}
+#: each deadline's columns
+_DEADLINE_COLUMNS = {k: (f"{k.value}_due", f"{k.value}_warn") for k in DEADLINES}
+
+
 def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
+    # (a rebuild folds a million of these: str() of a StrEnum member is its value, without the
+    # enum's property lookup)
     at = rec.envelope.time
     who = ev.petitioner  # in clear: raised before personal data were sealed
     return {
         "id": ev.petition_id,
-        "status": Status.received.value,
-        "channel": ev.channel.value,
-        "kind": ev.kind.value,
-        "category": ev.category.value,
+        "status": _RECEIVED,
+        "channel": str(ev.channel),
+        "kind": str(ev.kind),
+        "category": str(ev.category),
         "eligible": None,
         "ineligible_reason": None,
         "petitioner_name": who.name if who else None,
@@ -229,7 +238,7 @@ def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
         "remote_area": False,
         "policy_version": None,
         "received_on": ev.received_on,
-        **{c: None for c in LIFECYCLE if c != "received_on"},
+        **_BLANK_LIFECYCLE,
         "answer": None,
         "extensions": 0,
         "handle_warn": None,
@@ -254,6 +263,8 @@ def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
 
 
 def is_overdue(row: Row) -> bool:
+    if not row["alerts"]:
+        return False  # the usual case: the deadline watcher recorded nothing
     status = Status(row["status"])
     return any(
         status in PENDING[k]
@@ -272,7 +283,7 @@ def watched_due(row: Row) -> date | None:
 
 def _change(row: Row, ev: Any) -> Row | None:
     change = _event_change(row, ev)
-    d = getattr(ev, "deadline", None)
+    d = ev.__dict__.get("deadline")  # (getattr of a field an event lacks: pydantic's slow path)
     if change is None or not isinstance(d, Deadline):
         return change
     return change | deadline_columns(d)
@@ -282,7 +293,8 @@ def deadline_columns(d: Deadline | None) -> Row:
     """The columns of the deadline an event carries (the event that starts or moves it)."""
     if d is None:
         return {}
-    change: Row = {f"{d.kind.value}_due": d.due_on, f"{d.kind.value}_warn": d.warn_on}
+    due, warn = _DEADLINE_COLUMNS[d.kind]
+    change: Row = {due: d.due_on, warn: d.warn_on}
     if d.policy_version:
         change["policy_version"] = d.policy_version
     return change
