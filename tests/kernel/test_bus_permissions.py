@@ -198,7 +198,7 @@ async def test_a_services_replay_user_only_reads_the_streams_the_service_reads(
             for m in chunk
         ]
         assert [m.seq for m in read][:1] == [1] and len(read) >= stored
-        with pytest.raises(StreamReadError, match="(?i)permissions violation"):
+        with pytest.raises(StreamReadError, match=r"(?i)permissions violation"):
             async for _ in read_stream(servers.nats_url, "REPORTING", nkey_seed=seed, inbox_prefix=inbox_prefix(user)):
                 pass
         counts = {s: await stream_messages(operator, s) for s in ("PETITIONS", "SCHEDULING")}
