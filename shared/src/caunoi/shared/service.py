@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
@@ -218,6 +219,7 @@ class Service(Generic[D]):
         the server the connection is on now (any node of a cluster has the whole stream)."""
         s = self.settings
         replay = s.replay_login()
+        seed_file: Path | None
         if replay is not None:  # the service's replay user: cheaper for nats-server to serve
             user, seed_file = replay
         else:
