@@ -44,3 +44,34 @@ def test_tet_2027_too_and_bad_counts() -> None:
     with pytest.raises(ValueError):
         CAL.add(date(2027, 2, 3), 1, "fortnights")
     assert WorkingCalendar("VN").is_working_day(date(2027, 2, 11))
+
+
+def test_the_calendar_loads_vietnam_alone_and_gives_what_the_librarys_usual_way_gives() -> None:
+    """The service builds its calendar from the library's Vietnam module loaded alone (all 250
+    countries cost 8 MB of memory): in a fresh interpreter, nothing of the other countries is
+    imported, and every day of 2020-2035 is what ``holidays.country_holidays("VN")`` says."""
+    import json
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    import holidays
+
+    script = (
+        "import json, sys; from datetime import date, timedelta\n"
+        "from caunoi.shared.workdays import calendar_vn\n"
+        "cal = calendar_vn(); d0 = date(2020, 1, 1)\n"
+        "days = [d0 + timedelta(days=i) for i in range((date(2036, 1, 1) - d0).days)]\n"
+        "print(json.dumps({'countries': sorted(m for m in sys.modules if m.startswith('holidays.countries.')),\n"
+        "  'days': [[d.isoformat(), cal.is_working_day(d), cal.holiday(d)] for d in days]}))\n"
+    )
+    out = json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True).stdout)
+    assert out["countries"] == ["holidays.countries.vietnam"]
+    usual = holidays.country_holidays("VN")
+    d0 = date(2020, 1, 1)
+    expected = []
+    for i in range((date(2036, 1, 1) - d0).days):
+        d = d0 + timedelta(days=i)
+        name = usual.get(d)
+        expected.append([d.isoformat(), bool(usual.is_working_day(d)), str(name) if name else None])
+    assert out["days"] == expected

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
-import httpx
 
 from caunoi.notify.addresses import mask_email, mask_phone
 from caunoi.notify.events import DeliveryChannel
@@ -121,10 +120,13 @@ class Webhook:
     """POST ``{"channel", "to", "text", "notice_id", "message_id"}`` as JSON to the gateway, with
     ``Idempotency-Key: <notice id>``: a gateway that keeps the keys sends a repeat once."""
 
-    def __init__(self, channel: DeliveryChannel, settings: NotifySettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, channel: DeliveryChannel, settings: NotifySettings) -> None:
+        import httpx  # only where a gateway is configured: 6 MB of a service's memory otherwise
+
         self.channel = channel
         self.s = settings
-        self.client = client
+        self.client = httpx.AsyncClient()
+        self._http_error = httpx.HTTPError
 
     async def send(self, out: Outgoing) -> Sent:
         headers = {"Idempotency-Key": out.notice_id}
@@ -139,7 +141,7 @@ class Webhook:
         }
         try:
             r = await self.client.post(self.s.webhook_url, json=body, headers=headers, timeout=self.s.webhook_timeout)
-        except httpx.HTTPError as e:
+        except self._http_error as e:
             raise SendFailed(f"webhook: {type(e).__name__}: {e}") from e
         if r.status_code >= 300:
             permanent = 400 <= r.status_code < 500 and r.status_code not in (408, 425, 429)
@@ -147,7 +149,7 @@ class Webhook:
         return Sent(mask_phone(out.address), sha256(out.rendered.short.encode()))
 
     async def close(self) -> None:
-        return None
+        await self.client.aclose()
 
 
 class LetterBox:
@@ -179,7 +181,7 @@ class LetterBox:
         return None
 
 
-def senders(settings: NotifySettings, letters: Path, client: httpx.AsyncClient) -> dict[DeliveryChannel, Sender]:
+def senders(settings: NotifySettings, letters: Path) -> dict[DeliveryChannel, Sender]:
     """A sender for each channel this installation has."""
     out: dict[DeliveryChannel, Sender] = {DeliveryChannel.letter: LetterBox(letters)}
     available = settings.available()
@@ -187,5 +189,5 @@ def senders(settings: NotifySettings, letters: Path, client: httpx.AsyncClient) 
         out[DeliveryChannel.email] = Email(settings)
     for ch in (DeliveryChannel.sms, DeliveryChannel.zalo):
         if ch in available:
-            out[ch] = Webhook(ch, settings, client)
+            out[ch] = Webhook(ch, settings)
     return out

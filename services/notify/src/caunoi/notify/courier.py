@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import httpx
 import structlog
 
 from caunoi.notify import compose, domain
@@ -124,8 +123,7 @@ class Courier:
         if lock is None:
             return
         sub = None
-        client = httpx.AsyncClient()
-        self.senders = senders(self.settings, self.letters, client)
+        self.senders = senders(self.settings, self.letters)
         try:
             async with self.pool.acquire() as conn:
                 await conn.execute(INFLIGHT_DDL)
@@ -164,7 +162,9 @@ class Courier:
             if sub is not None:
                 with contextlib.suppress(Exception):
                     await sub.unsubscribe()
-            await client.aclose()
+            for sender in self.senders.values():
+                with contextlib.suppress(Exception):
+                    await sender.close()
             with contextlib.suppress(Exception):
                 await lock.close()
 
