@@ -22,7 +22,7 @@ import inspect
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from pydantic import ValidationError, create_model
 
@@ -46,9 +46,9 @@ EVENT_ID_NAMESPACE = uuid.UUID("5b0c6a39-4d0f-4c1e-9b7e-6c61756e6f69")
 MAX_REFERENCE_ATTEMPTS = 4
 
 
-@dataclass(frozen=True)
-class RecordedEvent:
-    """An event as read back from the log."""
+class RecordedEvent(NamedTuple):
+    """An event as read back from the log (a named tuple: made once per event of a rebuild,
+    three times cheaper than a frozen dataclass)."""
 
     seq: int
     nats_subject: str

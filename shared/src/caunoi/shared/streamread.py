@@ -57,9 +57,8 @@ import json
 import secrets
 import ssl
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 __all__ = ["Method", "RawMessage", "StreamReadError", "read_stream"]
@@ -79,9 +78,9 @@ _DIRECT_BATCH = 1000
 _DIRECT_MAX_BYTES = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class RawMessage:
-    """One stored message, as read."""
+class RawMessage(NamedTuple):
+    """One stored message, as read (a named tuple: made once per message of a replay, three
+    times cheaper than a frozen dataclass)."""
 
     seq: int  #: stream sequence
     subject: str  #: the subject it was stored on
