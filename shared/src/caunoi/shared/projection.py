@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import functools
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +113,24 @@ def gc_paused() -> Iterator[None]:
         if was:
             gc.enable()
             gc.collect(1)
+        release_memory()
+
+
+def release_memory() -> None:
+    """Give the C heap's free memory back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere): a bulk read's groups of messages and rows are freed at its end, but the pages
+    stayed resident, some 250 MB after a rebuild of 1,000,000 events."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return cast(Callable[[int], int], ctypes.CDLL(None).malloc_trim)
+    except (OSError, AttributeError):
+        return None
 
 
 @runtime_checkable
