@@ -63,6 +63,9 @@ class Endpoint(Generic[D]):
     summary: str
     #: the roles that may call it (see caunoi.shared.authz); by default those of its kind
     roles: frozenset[str] = frozenset()
+    #: a query that reads the service's read models waits until they have applied what was
+    #: stored when it arrived (:attr:`Edge.settle`); one that reads none (a ping) answers at once
+    reads_models: bool = True
 
     def subject(self, service: str) -> str:
         return f"caunoi.{SUBJECT_PREFIX[self.kind]}.{service}.{self.name}"
@@ -79,9 +82,15 @@ def command(
 
 
 def query(
-    name: str, model: type[BaseModel], handler: Handler[D], summary: str, roles: frozenset[str] = frozenset()
+    name: str,
+    model: type[BaseModel],
+    handler: Handler[D],
+    summary: str,
+    roles: frozenset[str] = frozenset(),
+    *,
+    reads_models: bool = True,
 ) -> Endpoint[D]:
-    return Endpoint("query", name, model, handler, summary, roles)
+    return Endpoint("query", name, model, handler, summary, roles, reads_models)
 
 
 def admin(name: str, model: type[BaseModel], handler: Handler[D], summary: str) -> Endpoint[D]:
@@ -174,7 +183,7 @@ async def dispatch(edge: Edge, ep: Endpoint[D], deps: D, raw: bytes, headers: Ma
     if ep.kind == "command":
         clog.bind_command(ep.name, ctx.command_id, ctx.correlation_id)
     try:
-        if ep.kind == "query" and edge.settle is not None:
+        if ep.kind == "query" and ep.reads_models and edge.settle is not None:
             await edge.settle()
         result = await ep.handler(request, ctx, deps)
         if ep.kind == "command":

@@ -561,8 +561,9 @@ ADMIN_ENDPOINTS: list[Endpoint[Any]] = [
 KERNEL_ENDPOINTS: list[Endpoint[Any]] = [
     *ADMIN_ENDPOINTS,
     *AUDIT_ENDPOINTS,
-    query("ping", Request, ping, "Which process answers"),
-    query("whoami", Request, whoami, "Who the request's credential proves (verified, not revoked)"),
+    # (neither reads a read model: they answer at once, also while the read models catch up)
+    query("ping", Request, ping, "Which process answers", reads_models=False),
+    query("whoami", Request, whoami, "Who the request's credential proves (verified, not revoked)", reads_models=False),
 ]
 _KERNEL = frozenset(KERNEL_ENDPOINTS)
 
