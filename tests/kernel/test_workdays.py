@@ -49,29 +49,35 @@ def test_tet_2027_too_and_bad_counts() -> None:
 def test_the_calendar_loads_vietnam_alone_and_gives_what_the_librarys_usual_way_gives() -> None:
     """The service builds its calendar from the library's Vietnam module loaded alone (all 250
     countries cost 8 MB of memory): in a fresh interpreter, nothing of the other countries is
-    imported, and every day of 2020-2035 is what ``holidays.country_holidays("VN")`` says."""
+    imported, and every day of 2020-2035 is what ``holidays.country_holidays("VN")`` says in
+    another fresh interpreter (the usual import, caunoi not loaded)."""
     import json
     import subprocess
     import sys
-    from datetime import timedelta
 
-    import holidays
-
-    script = (
-        "import json, sys; from datetime import date, timedelta\n"
-        "from caunoi.shared.workdays import calendar_vn\n"
-        "cal = calendar_vn(); d0 = date(2020, 1, 1)\n"
+    days = (
+        "from datetime import date, timedelta\n"
+        "d0 = date(2020, 1, 1)\n"
         "days = [d0 + timedelta(days=i) for i in range((date(2036, 1, 1) - d0).days)]\n"
+    )
+    ours = (
+        "import json, sys\n" + days + "from caunoi.shared.workdays import calendar_vn\n"
+        "cal = calendar_vn()\n"
         "print(json.dumps({'countries': sorted(m for m in sys.modules if m.startswith('holidays.countries.')),\n"
         "  'days': [[d.isoformat(), cal.is_working_day(d), cal.holiday(d)] for d in days]}))\n"
     )
-    out = json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True).stdout)
+    usual = (
+        "import json, sys\n" + days + "import holidays\n"
+        "vn = holidays.country_holidays('VN')\n"
+        "assert not any(m.startswith('caunoi') for m in sys.modules)\n"
+        "print(json.dumps([[d.isoformat(), bool(vn.is_working_day(d)), str(vn.get(d)) if vn.get(d) else None]\n"
+        "  for d in days]))\n"
+    )
+
+    def run(script: str) -> object:
+        return json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True).stdout)
+
+    out = run(ours)
+    assert isinstance(out, dict)
     assert out["countries"] == ["holidays.countries.vietnam"]
-    usual = holidays.country_holidays("VN")
-    d0 = date(2020, 1, 1)
-    expected = []
-    for i in range((date(2036, 1, 1) - d0).days):
-        d = d0 + timedelta(days=i)
-        name = usual.get(d)
-        expected.append([d.isoformat(), bool(usual.is_working_day(d)), str(name) if name else None])
-    assert out["days"] == expected
+    assert out["days"] == run(usual)
