@@ -33,7 +33,7 @@ from caunoi.petitions.readmodel import PetitionsProjection
 from caunoi.shared.aggregate import Repository
 from caunoi.shared.hamlets import InMemoryHamletDirectory
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
-from caunoi.shared.partitions import Partitioning
+from caunoi.shared.partitions import Partitioning, _still_wanted
 from caunoi.shared.projection import Projection, ProjectionRunner
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with, inbox_prefix
@@ -256,3 +256,29 @@ async def test_an_abandoned_rebuild_kills_its_workers(world: World) -> None:
         await rebuild
     assert not set(workers_of(os.getpid())) & set(workers)
     assert not any(exists(pid) for pid in workers)  # killed and reaped
+
+
+@pytest.mark.asyncio
+async def test_a_cancellation_swallowed_below_is_raised_again() -> None:
+    """What guards a partitioned rebuild against a library that catches the CancelledError of a
+    cancelled rebuild: the task still counts the cancellation, and the next step raises it."""
+    inside = asyncio.Event()
+    went_on = False
+
+    async def rebuild_like() -> None:
+        nonlocal went_on
+        try:
+            inside.set()
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass  # what a careless library does
+        _still_wanted()
+        went_on = True
+
+    task = asyncio.create_task(rebuild_like())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not went_on
+    _still_wanted()  # a task nobody cancelled goes on
