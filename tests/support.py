@@ -222,7 +222,13 @@ async def wait_projected(c: Client, service: str, timeout: float = 20.0) -> dict
     """Until every projection of ``service`` has applied the whole stream."""
     deadline = time.monotonic() + timeout
     while True:
-        st: dict[str, Any] = await c.admin(service, "status")
+        try:
+            st: dict[str, Any] = await c.admin(service, "status")
+        except RequestFailed as e:  # the event store did not answer in time (a cluster settling)
+            if e.code != "unavailable" or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+            continue
         if all(p["lag"] == 0 for p in st["projections"]):
             return st
         if time.monotonic() > deadline:

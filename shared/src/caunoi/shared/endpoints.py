@@ -120,7 +120,14 @@ def conflict(e: WrongExpectedSequence) -> Conflict:
     )
 
 
-def unavailable() -> Unavailable:
+def unavailable(kind: Kind = "command") -> Unavailable:
+    """The event store did not answer in time: a command may have been stored (retrying with the
+    same command id is safe); a query or an admin request changed nothing."""
+    if kind != "command":
+        return Unavailable(
+            "Kho sự kiện tạm thời không trả lời; hãy thử lại",
+            message_en="the event store did not answer in time; try again",
+        )
     return Unavailable(
         "Không xác nhận được việc ghi; có thể gửi lại lệnh với cùng mã lệnh",
         message_en="the event store did not confirm; retry with the same command id",
@@ -197,8 +204,8 @@ async def dispatch(edge: Edge, ep: Endpoint[D], deps: D, raw: bytes, headers: Ma
         log.info("command.conflict", endpoint=ep.name, subject=e.subject)
         return fail(conflict(e))
     except StoreUnavailable as e:
-        log.warning("command.unavailable", endpoint=ep.name, error=str(e))
-        return fail(unavailable())
+        log.warning("request.unavailable", endpoint=ep.name, error=str(e))
+        return fail(unavailable(ep.kind))
     except Exception:
         log.exception("endpoint.failed", endpoint=ep.subject(edge.service))
         return fail(CommandError("Lỗi hệ thống", code="internal", message_en="internal error; see the service log"))

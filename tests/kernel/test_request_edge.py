@@ -1,6 +1,7 @@
-"""A query that reads the read models waits until they have applied what was stored when it came
-(read your writes); a ping or a whoami reads none and answers at once, also while a long
-catch-up is under way."""
+"""The request edge: a query that reads the read models waits until they have applied what was
+stored when it came (read your writes), while a ping or a whoami reads none and answers at once,
+also during a long catch-up; an event store that does not answer is reported as a command's
+unconfirmed write or as a read to try again."""
 
 from __future__ import annotations
 
@@ -43,3 +44,25 @@ async def test_a_ping_does_not_wait_for_the_read_models_and_a_listing_does() -> 
     assert not waiting.done()
     caught_up.set()
     assert orjson.loads(await asyncio.wait_for(waiting, 30)) == {"ok": True, "result": {"rows": "from the read model"}}
+
+
+async def test_an_event_store_that_does_not_answer_is_told_apart_for_commands_and_reads() -> None:
+    """A command the store did not confirm may have been stored (resend it with the same command
+    id); a query or an admin request that could not reach the store changed nothing."""
+    from caunoi.shared.endpoints import admin, command
+    from caunoi.shared.eventstore import StoreUnavailable
+
+    async def store_down(_req: Request, _ctx: RequestContext, _deps: object) -> dict[str, str]:
+        raise StoreUnavailable("no reply from JetStream")
+
+    edge = Edge("svc", Verifier(TEST_KEY.public_key()))
+    headers = bearer(credential().token)
+    replies = {
+        kind: orjson.loads(await dispatch(edge, make(kind, Request, store_down, kind), None, b"{}", headers))
+        for kind, make in (("command", command), ("query", query), ("admin", admin))
+    }
+    assert {r["error"]["code"] for r in replies.values()} == {"unavailable"}
+    assert "same command id" in replies["command"]["error"]["message_en"]
+    for kind in ("query", "admin"):
+        assert replies[kind]["error"]["message_en"] == "the event store did not answer in time; try again"
+        assert replies[kind]["error"]["message"] == "Kho sự kiện tạm thời không trả lời; hãy thử lại"
