@@ -33,8 +33,8 @@ from caunoi.petitions.readmodel import PetitionsProjection
 from caunoi.shared.aggregate import Repository
 from caunoi.shared.hamlets import InMemoryHamletDirectory
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
-from caunoi.shared.partitions import Partitioning, _still_wanted
-from caunoi.shared.projection import Projection, ProjectionRunner
+from caunoi.shared.partitions import Partitioning
+from caunoi.shared.projection import Projection, ProjectionRunner, still_wanted
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with, inbox_prefix
 from caunoi.shared.streamread import read_stream
@@ -272,7 +272,7 @@ async def test_a_cancellation_swallowed_below_is_raised_again() -> None:
             await asyncio.sleep(3600)
         except asyncio.CancelledError:
             pass  # what a careless library does
-        _still_wanted()
+        still_wanted()
         went_on = True
 
     task = asyncio.create_task(rebuild_like())
@@ -281,4 +281,4 @@ async def test_a_cancellation_swallowed_below_is_raised_again() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert not went_on
-    _still_wanted()  # a task nobody cancelled goes on
+    still_wanted()  # a task nobody cancelled goes on

@@ -64,7 +64,7 @@ import uvloop
 
 from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import Message
-from caunoi.shared.projection import Decoded, Decoder, Projection, Skip, gc_paused, record_junk
+from caunoi.shared.projection import Decoded, Decoder, Projection, Skip, gc_paused, record_junk, still_wanted
 
 if TYPE_CHECKING:
     from caunoi.shared.projection import ProjectionRunner
@@ -216,16 +216,16 @@ async def _run(runner: ProjectionRunner, jobs: Sequence[Share]) -> tuple[int, li
                 sys.executable, "-m", __name__, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
             )
             procs.append(proc)
-            _still_wanted()
+            still_wanted()
             assert proc.stdin is not None
             proc.stdin.transport.set_write_buffer_limits(high=BUFFERED)
             _send(proc.stdin, sys.path)  # first: the share's classes are imported along it
             _send(proc.stdin, job)
         reports = [asyncio.create_task(_report(p)) for p in procs]
         read = await _hand_over(runner, procs, jobs[0])
-        _still_wanted()
+        still_wanted()
         done = list(await asyncio.gather(*reports))
-        _still_wanted()
+        still_wanted()
         return read, done
     finally:
         for p in procs:
@@ -234,15 +234,6 @@ async def _run(runner: ProjectionRunner, jobs: Sequence[Share]) -> tuple[int, li
                     p.kill()
                 with contextlib.suppress(Exception):
                     await p.wait()
-
-
-def _still_wanted() -> None:
-    """Raise the cancellation of this task if something below swallowed it (a rebuild cancelled
-    just as it started its workers once ran to its end: a library caught the CancelledError). A
-    swallowed cancellation still counts in ``Task.cancelling()``."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 async def _hand_over(runner: ProjectionRunner, procs: Sequence[asyncio.subprocess.Process], job: Share) -> int:

@@ -116,6 +116,16 @@ def gc_paused() -> Iterator[None]:
         release_memory()
 
 
+def still_wanted() -> None:
+    """Raise the cancellation of this task if something below swallowed it (a rebuild cancelled
+    just as it started its workers once ran to its end, and one cancelled while its schema was
+    being made once went on: a library caught the CancelledError). A swallowed cancellation still
+    counts in ``Task.cancelling()``."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def release_memory() -> None:
     """Give the C heap's free memory back to the system (glibc's ``malloc_trim``; nothing
     elsewhere): a bulk read's groups of messages and rows are freed at its end, but the pages
@@ -653,8 +663,10 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')
             await self._create_schema(conn, shadow, defer_indexes=True)
+        still_wanted()
         log.info("projection.rebuild_started", projection=self.projection.name)
         await self._replay(shadow, batch)
+        still_wanted()  # (not swapped in if it was abandoned)
         async with self._lock:  # the live loop pauses between two batches
             while await self._step(shadow, live=False, batch=batch):
                 pass
@@ -674,6 +686,7 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             await self._create_schema(conn, schema, defer_indexes=True)
+        still_wanted()
         await self._replay(schema, batch)
         async with self.pool.acquire() as conn:
             return await self.position(conn, schema)
