@@ -466,3 +466,25 @@ async def test_connect_signs_the_nonce_with_the_nkey_and_sends_url_credentials()
         assert (server.connect["user"], server.connect["pass"]) == ("us@er", "p:ss")
         await read_all(url.replace("nats://", "nats://t0ken@"), "S")
         assert server.connect["auth_token"] == "t0ken" and "user" not in server.connect
+
+
+async def test_a_read_stopped_early_removes_its_consumer_every_time(servers: Servers) -> None:
+    """A read that stops with messages still on their way (``until_seq`` well before the end):
+    closing right after the consumer's delete made the kernel reset the connection with unread
+    data, and the server sometimes dropped the delete (5 of 40 such reads left their consumer
+    behind, until its inactive threshold); the reader now waits for the delete's answer."""
+    nc = await connect(servers)
+    try:
+        spec = await new_stream(nc)
+        for i in range(3000):  # ~4 MB: far more than a read of 10 leaves unread on the socket
+            await nc.publish(f"{spec.subject_prefix}.A{i}.08.00691", b"x" * 1400)
+        await nc.flush()
+        while (await api(nc, f"$JS.API.STREAM.INFO.{spec.name}"))["state"]["messages"] < 3000:
+            await asyncio.sleep(0.05)
+        auth = auth_of(servers)
+        for _ in range(40):
+            assert len((await read_all(servers.nats_url, spec.name, until_seq=10, **auth))[0]) == 10
+        left = (await api(nc, f"$JS.API.CONSUMER.NAMES.{spec.name}", {}))["consumers"] or []
+        assert left == []  # no wait: each read ended once the server had deleted its consumer
+    finally:
+        await nc.close()

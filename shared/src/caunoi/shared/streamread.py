@@ -75,6 +75,8 @@ _NS = 1_000_000_000
 # Per direct get request. nats-server answers a batch in one go holding the stream's isolation
 # lock, which appends wait for: ~10 µs per message, so 1000 messages hold writers ~10 ms.
 _DIRECT_BATCH = 1000
+#: how long the end of a read waits for the server to confirm the consumer's deletion
+_FINISH_TIMEOUT = 2.0
 _DIRECT_MAX_BYTES = 4 * 1024 * 1024
 
 
@@ -171,8 +173,8 @@ async def read_stream(
             ready += reader.convert(await conn.take(timeout))
     finally:
         if reader is not None:
-            with contextlib.suppress(StreamReadError, ConnectionError):
-                reader.finish()  # also when the caller stopped early
+            with contextlib.suppress(StreamReadError, ConnectionError, TimeoutError):
+                await reader.finish()  # also when the caller stopped early
         conn.close()
 
 
@@ -209,8 +211,8 @@ class _Reader:
     def convert(self, frames: list[_Frame]) -> list[RawMessage]:
         raise NotImplementedError
 
-    def finish(self) -> None:
-        """Release what the read holds on the server (best effort, no wait)."""
+    async def finish(self) -> None:
+        """Release what the read holds on the server (best effort)."""
 
 
 class _ConsumerReader(_Reader):
@@ -304,8 +306,11 @@ class _ConsumerReader(_Reader):
             return
         raise StreamReadError(f"consumer read failed: {_status_line(hdr)}", code)
 
-    def finish(self) -> None:
-        self.conn.publish(f"$JS.API.CONSUMER.DELETE.{self.stream}.{self.name}", b"", None)
+    async def finish(self) -> None:
+        # Waits for the server's answer: closing right after sending the delete, with messages
+        # still unread on the socket, makes the kernel reset the connection, and the server may
+        # then drop the delete unread (the consumer stayed until its inactive threshold).
+        await self.conn.api(f"$JS.API.CONSUMER.DELETE.{self.stream}.{self.name}", {}, timeout=_FINISH_TIMEOUT)
 
 
 class _DirectReader(_Reader):
@@ -604,15 +609,17 @@ class _Connection(asyncio.Protocol):
         head = f"PUB {subject} {reply} " if reply else f"PUB {subject} "
         self.write(b"%s%d\r\n%s\r\n" % (head.encode(), len(payload), payload))
 
-    async def api(self, subject: str, request: dict[str, Any]) -> dict[str, Any]:
+    async def api(self, subject: str, request: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         """A JetStream API request, answered on the API inbox (the only one in flight)."""
         assert self.api_reply is None or self.api_reply.done()
         self.api_reply = self.loop.create_future()
         self.publish(subject, json.dumps(request).encode(), self.api_inbox)
+        wait = self.timeout if timeout is None else timeout
         try:
-            _, _, hdr, data = await asyncio.wait_for(self.api_reply, self.timeout)
+            async with asyncio.timeout(wait):  # not wait_for: see take()
+                _, _, hdr, data = await self.api_reply
         except TimeoutError:
-            raise TimeoutError(f"no reply to {subject} within {self.timeout}s") from None
+            raise TimeoutError(f"no reply to {subject} within {wait}s") from None
         if hdr and _status_code(hdr) >= 300:
             raise StreamReadError(f"{subject}: {_status_line(hdr)}", _status_code(hdr))
         body: dict[str, Any] = json.loads(data)
