@@ -23,7 +23,6 @@ fell due catches up on its next tick. The clock is a plain function, so tests mo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import structlog
 
 from caunoi.shared.aggregate import Outcome
+from caunoi.shared.aio import wait_at_most
 from caunoi.shared.context import Actor, RequestContext
 from caunoi.shared.errors import CommandError
 from caunoi.shared.eventstore import StoreError, WrongExpectedSequence
@@ -167,8 +167,7 @@ class DutyRunner(Generic[D]):
             except Exception as e:  # a bug in one duty must not stop the next tick
                 self.stats.last_error = repr(e)
                 log.exception("duty.tick_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.every)
+            await wait_at_most(self._stopping, self.every)
 
     def stop(self) -> None:
         self._stopping.set()

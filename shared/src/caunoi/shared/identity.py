@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from nats.aio.client import Client as NATS
 
 from caunoi.shared.aggregate import AggregateKind, Scope, decode_message
+from caunoi.shared.aio import wait_at_most
 from caunoi.shared.context import Actor, Role
 from caunoi.shared.errors import InvalidState, NotFound, Unauthenticated
 from caunoi.shared.events import DomainEvent, EventRegistry
@@ -302,8 +303,7 @@ class RevocationWatcher:
                     await self.catch_up()
                 except StoreError as e:  # the stream does not exist yet, or NATS is down
                     log.debug("identities.read_failed", error=str(e))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll)
+                await wait_at_most(self._wake, self.poll)
         finally:
             if sub is not None:
                 with contextlib.suppress(Exception):

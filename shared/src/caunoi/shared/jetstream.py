@@ -214,7 +214,8 @@ class JetStreamEventStore(EventStore):
                     h["Nats-Batch-Commit"] = "1"
                 await self.nc.publish(subject, ev.to_json_bytes(), reply=inbox if i in (1, n) else "", headers=h)
             while True:
-                msg = await asyncio.wait_for(q.get(), self.timeout)
+                async with asyncio.timeout(self.timeout):  # (not wait_for: caunoi.shared.aio)
+                    msg = await q.get()
                 if not msg.data:
                     continue  # the empty flow ack for the first message
                 body = json.loads(msg.data)

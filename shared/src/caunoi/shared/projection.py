@@ -36,6 +36,7 @@ from nats.aio.client import Client as NATS
 from pydantic import ValidationError
 
 from caunoi.shared.aggregate import RecordedEvent, typed_envelope
+from caunoi.shared.aio import wait_at_most
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import EventStore, Message
@@ -361,8 +362,7 @@ class ProjectionRunner:
                     if applied < self.batch and self.gather > 0:
                         await asyncio.sleep(self.gather)  # let the next events gather: fewer transactions
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_every)
+                await wait_at_most(self._wake, self.poll_every)
                 if self._wake.is_set():
                     await self._settle()
         finally:

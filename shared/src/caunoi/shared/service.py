@@ -302,7 +302,8 @@ class Service(Generic[D]):
             return  # FastStream's broker closes its connection
         # NATS may already be gone (Ctrl-C reached it first): never hang on the way out.
         try:
-            await asyncio.wait_for(self._resources.nc.drain(), 5.0)
+            async with asyncio.timeout(5.0):  # (not wait_for: caunoi.shared.aio)
+                await self._resources.nc.drain()
         except Exception:  # noqa: BLE001
             with contextlib.suppress(Exception):
                 await self._resources.nc.close()

@@ -40,6 +40,7 @@ from caunoi.notify.readmodel import due_notices
 from caunoi.notify.settings import NotifySettings
 from caunoi.notify.templates import TemplateProblem, Templates
 from caunoi.shared.aggregate import Loaded, Repository
+from caunoi.shared.aio import wait_at_most
 from caunoi.shared.clock import VN
 from caunoi.shared.context import RequestContext
 from caunoi.shared.duties import system_actor
@@ -154,8 +155,7 @@ class Courier:
                         return
                 if done:
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.poll)
+                await wait_at_most(self._wake, self.settings.poll)
                 if self._wake.is_set():
                     await asyncio.sleep(0.02)  # let the read model apply what woke us
         finally:
@@ -186,8 +186,7 @@ class Courier:
             if conn is not None:
                 await conn.close()
             self.stats.holds_lock = False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.poll)
+            await wait_at_most(self._wake, self.settings.poll)
             self._wake.clear()
         return None
 
