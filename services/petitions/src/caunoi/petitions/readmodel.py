@@ -166,9 +166,8 @@ class PetitionsProjection(RowPerAggregate):
         "petitions_merged": "(merged_into) WHERE merged_into IS NOT NULL",
         # what the deadline duties look for every half minute: passed (``due < today``) and in
         # the warning window (``warn <= today <= due``: without an index on the warning day that
-        # read every pending petition each time; over 10 s at 1,000 raises/s with ~20,000 rows,
-        # a run with a duty tick cost PostgreSQL 266 µs per command against 109 with the index,
-        # and the read-model lag p99 was 226 ms against 36: bench/README.md)
+        # read every pending petition each time, 25,000 rows every 30 s with ~20,000 petitions;
+        # bench/README.md, "The lag row")
         "petitions_handle_due": "(handle_due) WHERE handle_due IS NOT NULL",
         "petitions_resolve_due": "(resolve_due) WHERE resolve_due IS NOT NULL",
         "petitions_committed_due": "(committed_due) WHERE committed_due IS NOT NULL",
