@@ -259,13 +259,18 @@ async def calm(timeout: float = 20.0) -> None:
     ``timeout``): what a run leaves behind (PostgreSQL's autovacuum after thousands of inserts,
     its checkpoints, nats-server's index writes) otherwise lands in the next run. Two runs of the
     same code once measured PostgreSQL at 102 and 351 µs of CPU per command in the lag run."""
-    meter = Meter()
+    await _until_idle(Meter(), "machine_busy", 0.10, 2, timeout)
+
+
+async def _until_idle(meter: Meter, group: str, share: float, seconds: int, timeout: float) -> None:
+    """Until ``group`` of ``meter`` used less than ``share`` of a core in each of ``seconds``
+    seconds in a row, or ``timeout``."""
     deadline = time.monotonic() + timeout
-    quiet = 0
-    while time.monotonic() < deadline and quiet < 2:
-        before = meter.snapshot()["machine_busy"]
+    idle = 0
+    while time.monotonic() < deadline and idle < seconds:
+        before = meter.snapshot()[group]
         await asyncio.sleep(1.0)
-        quiet = quiet + 1 if meter.snapshot()["machine_busy"] - before < 0.1 else 0
+        idle = idle + 1 if meter.snapshot()[group] - before < share else 0
 
 
 async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, meter: Meter) -> dict[str, Any]:
@@ -378,13 +383,7 @@ async def load_times(nc: NATS, petition_ids: list[str], n: int, meter: Meter) ->
 async def quiet(pids: list[int], timeout: float = 30.0) -> None:
     """Until the processes used less than 5 % of a core in each of three seconds in a row (or
     ``timeout``): after a fill, nats-server goes on writing its indexes for a while."""
-    meter = Meter(nats=pids)
-    deadline = time.monotonic() + timeout
-    calm = 0
-    while time.monotonic() < deadline and calm < 3:
-        before = meter.snapshot()["nats"]
-        await asyncio.sleep(1.0)
-        calm = calm + 1 if meter.snapshot()["nats"] - before < 0.05 else 0
+    await _until_idle(Meter(nats=pids), "nats", 0.05, 3, timeout)
 
 
 async def raw_read(system: System, meter: Meter) -> Run:

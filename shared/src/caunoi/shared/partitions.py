@@ -223,10 +223,8 @@ async def _run(runner: ProjectionRunner, jobs: Sequence[Share]) -> tuple[int, li
             _send(proc.stdin, job)
         reports = [asyncio.create_task(_report(p)) for p in procs]
         read = await _hand_over(runner, procs, jobs[0])
-        still_wanted()
-        done = list(await asyncio.gather(*reports))
-        still_wanted()
-        return read, done
+        still_wanted()  # before waiting for the workers to finish what they were handed
+        return read, list(await asyncio.gather(*reports))
     finally:
         for p in procs:
             if p.returncode is None:

@@ -169,8 +169,8 @@ def replay_user(service_user: str) -> str:
     through ephemeral consumers, and, unlike the service's own user, has no ``allow_responses``:
     nats-server keeps the reply subject of every message it delivers to a user that may answer
     (a consumer's every message has one), and that bookkeeping grows with the read: a rebuild read
-    as the service's user cost nats-server 15 µs per message over 1,000,000 messages, 3.5 µs as a
-    user without it (bench; 11.4 against 4.1 over 600,000 in a bare nats-server)."""
+    as the service's user cost nats-server 15 µs per message over 1,000,000 messages, about 4 µs as
+    this user (bench; 11.4 against 4.1 over 600,000 in a bare nats-server)."""
     return f"{service_user}-replay"
 
 

@@ -75,9 +75,9 @@ _NS = 1_000_000_000
 # Per direct get request. nats-server answers a batch in one go holding the stream's isolation
 # lock, which appends wait for: ~10 µs per message, so 1000 messages hold writers ~10 ms.
 _DIRECT_BATCH = 1000
+_DIRECT_MAX_BYTES = 4 * 1024 * 1024
 #: how long the end of a read waits for the server to confirm the consumer's deletion
 _FINISH_TIMEOUT = 2.0
-_DIRECT_MAX_BYTES = 4 * 1024 * 1024
 
 
 class RawMessage(NamedTuple):
