@@ -454,6 +454,8 @@ def _why(r: Row, R: dict[str, Any]) -> str:
         cmd = lag.get("commands") or {}
         total = _total_cpu(cmd)
         asked, sent = lag.get("rate_asked") or 0, lag.get("rate_sent") or 0
+        gather = _get(R, "settings", "projection", "gather_s")
+        by_second = lag.get("lag_max_ms_by_second") or []
         busy = (cmd.get("load_pct") or {}).get("machine_busy")
         out = (
             f"Each command with its projection cost {_f(total)} µs of CPU here (commands arriving one by one cost more"
@@ -463,8 +465,14 @@ def _why(r: Row, R: dict[str, Any]) -> str:
         if sent < 0.95 * asked:
             out += f" Only {_f(sent)}/s could be sent."
         return (
-            out
-            + " The projection applies a batch per ~10 ms (CAUNOI_PROJECTION_GATHER); when the cores are short, batches wait."
+            out + f" After a partial batch the projection waits {_f(gather * 1000 if gather is not None else None)} ms"
+            " (CAUNOI_PROJECTION_GATHER) for more events; when the cores are short, batches wait."
+            + (
+                f" The largest lag in each second of the run (ms): {', '.join(_f(x) for x in by_second)}; the probe"
+                f" itself was held up at most {_f(lag.get('probe_gap_max_ms'))} ms between two looks."
+                if by_second
+                else ""
+            )
         )
     if "load" in what:
         loads = s.get("load") or []

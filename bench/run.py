@@ -346,7 +346,14 @@ async def system_settings(system: System) -> dict[str, Any]:
             conn_settings[name] = await conn.fetchval(f"SHOW {name}")
     finally:
         await conn.close()
-    return {"nats_jetstream": v.get("jetstream", {}).get("config", {}), "postgres": conn_settings}
+    from caunoi.shared.settings import Settings
+
+    service = Settings.model_validate({})  # what the services run with (the bench sets none of these)
+    return {
+        "nats_jetstream": v.get("jetstream", {}).get("config", {}),
+        "postgres": conn_settings,
+        "projection": {"batch": service.projection_batch, "gather_s": service.projection_gather},
+    }
 
 
 async def run_all(root: Path, args: argparse.Namespace, results: dict[str, Any]) -> None:

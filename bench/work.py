@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import heapq
 import json
 import os
@@ -283,22 +284,29 @@ async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, 
     reply_at: dict[int, float] = {}
     outstanding: list[int] = []  # a heap of sequences not yet seen
     lags: list[float] = []
+    when: list[float] = []  # the reply's time of each lag
     sending = True
     run = Run("lag", 0)
     conn = await asyncpg.connect(pg_url)
     polls = 0
+    gaps: list[float] = []  # between two polls: the probe's own stalls add to what it measures
 
     async def poller() -> int:
         nonlocal polls
         deadline = None
+        last = time.perf_counter()
         while True:
             start = time.perf_counter()
+            gaps.append(start - last)
+            last = start
             if outstanding:
                 position = int(await conn.fetchval("SELECT position FROM petitions.checkpoint WHERE id = 1"))
                 polls += 1
                 while outstanding and outstanding[0] <= position:
                     seq = heapq.heappop(outstanding)
-                    lags.append(start - reply_at.pop(seq))
+                    replied = reply_at.pop(seq)
+                    lags.append(start - replied)
+                    when.append(replied)
             elif not sending:
                 return 0
             if not sending:
@@ -319,25 +327,35 @@ async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, 
         reply_at[seq] = t
         heapq.heappush(outstanding, seq)
 
+    # The probe shares this process's event loop with the sender: nothing here may hold the loop
+    # for long. A gather over the run's 10,000 tasks at the end held it ~50-100 ms, and the
+    # collector's full passes over those tasks as they piled up held it as long, and each such
+    # stall counted as lag (probe_gap_max_ms says how long the probe was held up, at most).
     poll = asyncio.create_task(poller())
-    tasks = []
+    pending: set[asyncio.Task[None]] = set()
     total = int(rate * seconds)
     late = 0
+    gc.collect()
+    gc.disable()
     try:
         with measured(meter, run.usage):
-            start = time.perf_counter()
+            start = began = time.perf_counter()
             for i in range(total):
                 delay = start + i / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 elif delay < -0.05:
                     late += 1
-                tasks.append(asyncio.create_task(one()))
-            await asyncio.gather(*tasks)
+                task = asyncio.create_task(one())
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            while pending:
+                await asyncio.wait(pending)
         sent_wall = run.usage.wall
         sending = False
         missing = await poll
     finally:
+        gc.enable()
         poll.cancel()
         with contextlib.suppress(BaseException):
             await poll
@@ -351,9 +369,22 @@ async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, 
         "lag_p50_ms": round(percentile(lags_ms, 50), 2),
         "lag_p99_ms": round(percentile(lags_ms, 99), 2),
         "lag_max_ms": round(max(lags_ms, default=float("nan")), 2),
+        "lag_max_ms_by_second": by_second(when, lags_ms, began),
+        "probe_gap_max_ms": round(1000 * max(gaps, default=0.0), 1),
+        "probe_gaps_over_20ms": sum(g > 0.02 for g in gaps),
         "not_seen_in_30s": missing,
         "errors": len(run.errors),
     }
+
+
+def by_second(when: list[float], lags_ms: list[float], began: float) -> list[float]:
+    """The largest lag of the commands replied to in each second of the run: whether the tail
+    is spread or comes at one moment."""
+    worst: dict[int, float] = {}
+    for t, lag in zip(when, lags_ms, strict=True):
+        k = int(t - began)
+        worst[k] = max(worst.get(k, 0.0), lag)
+    return [round(worst.get(k, 0.0), 1) for k in range(max(worst, default=-1) + 1)]
 
 
 # ------------------------------------------------------------------------------ reads

@@ -18,7 +18,7 @@ from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import NEW_AGGREGATE, StreamSpec
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
-from caunoi.shared.projection import Conn, ProjectionRunner
+from caunoi.shared.projection import Conn, ProjectionRunner, read_model_pool
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with, inbox_prefix
 from caunoi.shared.streamread import read_stream
@@ -92,7 +92,7 @@ async def env(servers: Servers) -> AsyncIterator[Env]:
     await provision_stream(nc, spec)
     dbname = f"t_{name.lower()}"
     await ensure_database(servers.database_url, dbname)
-    pool = await asyncpg.create_pool(database_url_with(servers.database_url, dbname), min_size=1, max_size=4)
+    pool = await read_model_pool(database_url_with(servers.database_url, dbname), 4)
     CountingProjection.poison = set()
     try:
         yield Env(JetStreamEventStore(nc, spec), pool, nc)

@@ -58,13 +58,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import structlog
 import uvloop
 
 from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import Message
-from caunoi.shared.projection import Decoded, Decoder, Projection, Skip, gc_paused, record_junk, still_wanted
+from caunoi.shared.projection import (
+    Decoded,
+    Decoder,
+    Projection,
+    Skip,
+    gc_paused,
+    read_model_connection,
+    record_junk,
+    still_wanted,
+)
 
 if TYPE_CHECKING:
     from caunoi.shared.projection import ProjectionRunner
@@ -312,7 +320,7 @@ async def apply_share(job: Share, frames: asyncio.StreamReader) -> dict[str, Any
     """Apply the messages handed over in ``frames`` into ``job.schema``, a group per transaction
     with this share's position; a failure stops it after the groups written (raised)."""
     decoder = Decoder(job.registry, job.service, job.subject_prefix)
-    conn = await asyncpg.connect(job.database_url)
+    conn = await read_model_connection(job.database_url)
     events = 0
     writing: asyncio.Task[int] | None = None
 

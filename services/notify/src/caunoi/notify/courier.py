@@ -45,7 +45,7 @@ from caunoi.shared.clock import VN
 from caunoi.shared.context import RequestContext
 from caunoi.shared.duties import system_actor
 from caunoi.shared.eventstore import StoreError, WrongExpectedSequence
-from caunoi.shared.projection import Pool
+from caunoi.shared.projection import Pool, read_model_connection
 
 log = structlog.get_logger(__name__)
 
@@ -176,7 +176,7 @@ class Courier:
         while not self._stopping:
             conn = None
             try:
-                conn = await asyncpg.connect(self.dsn)
+                conn = await read_model_connection(self.dsn)
                 if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", LOCK_KEY):
                     self.stats.holds_lock = True
                     return conn
