@@ -433,8 +433,8 @@ class Service(Generic[D]):
         await self._requests.start(served)
         self.start_background()
         # What start-up made (modules, the unit tree, the models' schemas: ~80,000 objects) lives
-        # as long as the process; frozen, the collector's full passes no longer walk it. Each
-        # such pass held the process 30-40 ms, every few seconds under load (bench/README.md).
+        # as long as the process; frozen, the collector's full passes no longer walk it (a full
+        # pass over it alone took 30-40 ms on the bench machine, holding every request meanwhile).
         gc.collect()
         gc.freeze()
         log.info("service.ready", role=self.settings.role, endpoints=[e.subject(self.name) for e in served])
