@@ -418,15 +418,17 @@ def _why(r: Row, R: dict[str, Any]) -> str:
     s = R.get("cluster" if what.startswith("cluster") else "single") or {}
     cores = int(R["machine"].get("cores") or 2)
     if what.startswith("rebuild"):
-        per = (s.get("rebuild") or {}).get("cpu_us_per_op", {})
-        proj = per.get("svc:projections")
+        rb = s.get("rebuild") or {}
+        per, load = rb.get("cpu_us_per_op", {}), rb.get("load_pct", {})
+        total = _total_cpu(rb)
         return (
-            f"Per event the service's projections process spent {_f(proj, 1)} µs of CPU (reading, pydantic decoding"
-            f" of the whole envelope, folding, COPY encoding), PostgreSQL {_f(per.get('postgres'), 1)} µs, nats-server"
-            f" {_f(per.get('nats'), 1)} µs. Decoding of a group overlaps PostgreSQL's writing of the previous one, so the"
-            f" projections process's one core is the limit: about {_f(1e6 / proj if proj else None)} events/s with the"
-            " machine to itself. Reaching 50,000 needs under 20 µs per event in one process, or the work split over"
-            " processes (not done)."
+            f"Per event the projections process and its rebuild workers (reading; in the workers pydantic decoding"
+            f" of the whole envelope, folding, COPY encoding) spent {_f(per.get('svc:projections'), 1)} µs of CPU"
+            f" ({_f(load.get('svc:projections'))} % of a core), PostgreSQL {_f(per.get('postgres'), 1)} µs, nats-server"
+            f" {_f(per.get('nats'), 1)} µs: {_f(total, 1)} µs in all, with the machine {_f(load.get('machine_busy'))} %"
+            f" busy. On {cores} cores that caps the rebuild near {_f(cores * 1e6 / total if total else None)} events/s;"
+            f' 50,000/s needs under {_f(cores * 1e6 / 50_000)} µs per event in all (bench/README.md, "The partitioned'
+            ' rebuild on 2 cores").'
         )
     if "round trip" in what:
         cmd, raw = s.get("raise_c1") or {}, s.get("raw_c1") or {}
