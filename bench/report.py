@@ -470,8 +470,9 @@ def _why(r: Row, R: dict[str, Any]) -> str:
             out + f" After a partial batch the projection waits {_f(gather * 1000 if gather is not None else None)} ms"
             " (CAUNOI_PROJECTION_GATHER) for more events; when the cores are short, batches wait."
             + (
-                f" The largest lag in each second of the run (ms): {', '.join(_f(x) for x in by_second)}; the probe"
-                f" itself was held up at most {_f(lag.get('probe_gap_max_ms'))} ms between two looks."
+                f" The largest lag in each second of the run (ms): {', '.join(_f(x) for x in by_second)}; the largest"
+                f" command round trip in each (ms): {', '.join(_f(x) for x in lag.get('command_max_ms_by_second') or [])};"
+                f" the probe itself was held up at most {_f(lag.get('probe_gap_max_ms'))} ms between two looks."
                 if by_second
                 else ""
             )

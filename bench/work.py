@@ -285,6 +285,7 @@ async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, 
     outstanding: list[int] = []  # a heap of sequences not yet seen
     lags: list[float] = []
     when: list[float] = []  # the reply's time of each lag
+    replied_at: list[float] = []  # ... and of each command's round trip
     sending = True
     run = Run("lag", 0)
     conn = await asyncpg.connect(pg_url)
@@ -324,6 +325,7 @@ async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, 
             return
         t = time.perf_counter()
         run.latencies.append(t - t0)
+        replied_at.append(t)
         reply_at[seq] = t
         heapq.heappush(outstanding, seq)
 
@@ -370,6 +372,7 @@ async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, 
         "lag_p99_ms": round(percentile(lags_ms, 99), 2),
         "lag_max_ms": round(max(lags_ms, default=float("nan")), 2),
         "lag_max_ms_by_second": by_second(when, lags_ms, began),
+        "command_max_ms_by_second": by_second(replied_at, [x * 1000 for x in run.latencies], began),
         "probe_gap_max_ms": round(1000 * max(gaps, default=0.0), 1),
         "probe_gaps_over_20ms": sum(g > 0.02 for g in gaps),
         "not_seen_in_30s": missing,
@@ -377,13 +380,13 @@ async def lag_at_rate(raiser: Raiser, pg_url: str, rate: float, seconds: float, 
     }
 
 
-def by_second(when: list[float], lags_ms: list[float], began: float) -> list[float]:
-    """The largest lag of the commands replied to in each second of the run: whether the tail
-    is spread or comes at one moment."""
+def by_second(when: list[float], values: list[float], began: float) -> list[float]:
+    """The largest value (a lag, a round trip) of the commands replied to in each second of the
+    run: whether the tail is spread or comes at one moment."""
     worst: dict[int, float] = {}
-    for t, lag in zip(when, lags_ms, strict=True):
+    for t, v in zip(when, values, strict=True):
         k = int(t - began)
-        worst[k] = max(worst.get(k, 0.0), lag)
+        worst[k] = max(worst.get(k, 0.0), v)
     return [round(worst.get(k, 0.0), 1) for k in range(max(worst, default=-1) + 1)]
 
 
