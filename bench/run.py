@@ -41,7 +41,7 @@ from system import SERVICE, System, progress, start_clustered, start_single
 from caunoi.cli.demo import demo_area
 from caunoi.cli.embedded import find_nats_server
 from caunoi.shared.jsapi import api
-from caunoi.shared.settings import database_url_with, inbox_prefix
+from caunoi.shared.settings import Settings, database_url_with, inbox_prefix
 
 HERE = Path(__file__).resolve().parent
 
@@ -346,9 +346,7 @@ async def system_settings(system: System) -> dict[str, Any]:
             conn_settings[name] = await conn.fetchval(f"SHOW {name}")
     finally:
         await conn.close()
-    from caunoi.shared.settings import Settings
-
-    service = Settings.model_validate({})  # what the services run with (the bench sets none of these)
+    service = Settings()  # what the services read: the defaults, and the environment they inherit
     return {
         "nats_jetstream": v.get("jetstream", {}).get("config", {}),
         "postgres": conn_settings,
