@@ -33,6 +33,7 @@ import structlog
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fill
+import floor
 import report
 import work
 from meter import Meter, machine, usage_since
@@ -83,8 +84,9 @@ def meter_for(system: System) -> Meter:
 async def command_rows(
     system: System, n: dict[str, Any], levels: tuple[int, ...], c1: int, total: int
 ) -> dict[str, Any]:
-    """Raw durable publish and ``raise`` at c=1, then pipelined raw publishes and ``raise`` at each
-    level, back to back, so each pair runs under the same conditions."""
+    """At c=1, then at each level, back to back so each group runs under the same conditions: raw
+    durable publishes (one by one, then pipelined), the same round trip through a bare responder
+    (the floor: bench/floor.py), and ``raise``."""
     out: dict[str, Any] = {}
     client = await system.client("bench")
     raiser = work.Raiser(client)
@@ -92,19 +94,34 @@ async def command_rows(
         await work.provision_raw(client.nc, system.replicas)
         payload = await work.one_stored_event(client.nc, raiser)
         out["event_bytes"] = len(payload)
-        meter = meter_for(system)
-        progress(f"c=1: {c1:,} raw durable publishes, then {c1:,} raises")
-        out["raw_c1"] = (await work.raw_publish_one_by_one(client.nc, payload, c1, meter, warmup=50)).to_json()
-        await work.settle(client)
-        out["raise_c1"] = (await raiser.closed_loop(1, c1, meter, warmup=50)).to_json()
-        progress(f"raise c=1: p50 {out['raise_c1']['p50_ms']} ms (raw {out['raw_c1']['p50_ms']} ms)")
-        for c in levels:
+        async with floor.responder(
+            system.nats_url.split(",")[0], system.operator_seed, payload, inbox_prefix("operator"), system.root
+        ) as floor_pid:
+            meter = meter_for(system)
+            meter.services[floor_pid] = "floor"
+            floor_op = floor.round_trip(client.nc, raiser.body, client.login.headers())
+            progress(f"c=1: {c1:,} raw durable publishes, {c1:,} through a bare responder, {c1:,} raises")
+            out["raw_c1"] = (await work.raw_publish_one_by_one(client.nc, payload, c1, meter, warmup=50)).to_json()
+            out["floor_c1"] = (await work.closed_loop(work.Run("floor", 1), c1, floor_op, meter, 50)).to_json()
             await work.settle(client)
-            progress(f"c={c}: {total:,} pipelined raw publishes, then {total:,} raises")
-            out[f"raw_pipelined_{c}"] = (await work.raw_publish_pipelined(system, payload, c, total, meter)).to_json()
-            await work.settle(client)
-            out[f"raise_c{c}"] = (await raiser.closed_loop(c, total, meter, warmup=c)).to_json()
-            progress(f"raise c={c}: {out[f'raise_c{c}']['per_s']:,}/s (raw {out[f'raw_pipelined_{c}']['per_s']:,}/s)")
+            out["raise_c1"] = (await raiser.closed_loop(1, c1, meter, warmup=50)).to_json()
+            progress(
+                f"raise c=1: p50 {out['raise_c1']['p50_ms']} ms (raw {out['raw_c1']['p50_ms']} ms,"
+                f" floor {out['floor_c1']['p50_ms']} ms)"
+            )
+            for c in levels:
+                await work.settle(client)
+                progress(f"c={c}: {total:,} pipelined raw publishes, through a bare responder, then raises")
+                out[f"raw_pipelined_{c}"] = (
+                    await work.raw_publish_pipelined(system, payload, c, total, meter)
+                ).to_json()
+                out[f"floor_c{c}"] = (await work.closed_loop(work.Run("floor", c), total, floor_op, meter, c)).to_json()
+                await work.settle(client)
+                out[f"raise_c{c}"] = (await raiser.closed_loop(c, total, meter, warmup=c)).to_json()
+                progress(
+                    f"raise c={c}: {out[f'raise_c{c}']['per_s']:,}/s (raw {out[f'raw_pipelined_{c}']['per_s']:,}/s,"
+                    f" floor {out[f'floor_c{c}']['per_s']:,}/s)"
+                )
         await work.settle(client)
     finally:
         await client.nc.close()
