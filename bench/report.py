@@ -51,6 +51,12 @@ def _out_of_reach(ok: bool, floor_ok: bool | None) -> str:
     return _verdict(ok)
 
 
+def _flat(smallest: float, largest: float) -> bool:
+    """Whether a time stayed flat: the largest within 1.5 × the smallest or 1 ms of it (sub-ms
+    differences are noise)."""
+    return largest <= max(1.5 * smallest, smallest + 1.0)
+
+
 def _peer_cmd(peer: dict[str, Any] | None, c: int) -> dict[str, Any] | None:
     for r in _get(peer, "commands") or []:
         if r.get("concurrency") == c:
@@ -96,20 +102,27 @@ def rows(R: dict[str, Any]) -> list[Row]:
         )
     loads = s.get("load") or []
     if loads:
-        first, last = loads[0], loads[-1]
-        ok = last["p50_ms"] <= 1.5 * first["p50_ms"]
+        last = loads[-1]
+        colds = [_get(x, "cold", "p50_ms") for x in loads]
+        # cold loads compared where each petition's block is its own (a short stream has fewer blocks
+        # than petitions loaded, and most of its "cold" loads find their block already read)
+        own = [c for x, c in zip(loads, colds, strict=True) if c is not None and x.get("blocks", 0) >= x.get("ops", 1)]
+        warm = [x["p50_ms"] for x in loads]
+        ok = _flat(min(warm), max(warm)) and (len(own) < 2 or _flat(min(own), max(own)))
         out.append(
             {
                 "what": "one aggregate's load as the stream grows",
-                "goal": "flat (to 10M)",
+                "goal": "flat (to 10M): the largest within 1.5 × or 1 ms of the smallest",
                 "raw": "–",
                 "peer": "–",
-                "caunoi": "**"
-                + " → ".join(f"{_f(x['p50_ms'], 2)} ms" for x in loads)
-                + "** p50 at "
+                "caunoi": "**warm "
+                + " → ".join(f"{_f(x['p50_ms'], 2)}" for x in loads)
+                + " ms; cold "
+                + " → ".join(f"{_f(c, 2)}" for c in colds)
+                + " ms** p50 at "
                 + " → ".join(f"{_f(x['stream_messages'] / 1000)}k" for x in loads)
-                + " messages",
-                "met": _verdict(ok) + (" (to 1M)" if last["stream_messages"] >= 900_000 else ""),
+                + " messages (cold: the message block not in nats-server's cache)",
+                "met": _verdict(ok) + (" (to 1M)" if 900_000 <= last["stream_messages"] < 9_000_000 else ""),
             }
         )
     up = R.get("cold_up")
@@ -361,8 +374,21 @@ def markdown(R: dict[str, Any], png: str, json_name: str) -> str:
     ]
     loads = s.get("load") or []
     if loads:
-        out += ["## One aggregate's load", "", "| stream messages | p50 ms | p99 ms |", "| ---: | ---: | ---: |"]
-        out += [f"| {_f(x['stream_messages'])} | {_f(x['p50_ms'], 3)} | {_f(x['p99_ms'], 3)} |" for x in loads]
+        out += [
+            "## One aggregate's load",
+            "",
+            "Petitions about one per 8 MiB message block of the stream, each loaded cold (nats-server had read"
+            " nothing for 12 s: every block it read had left its cache, so each load reads its block whole), then"
+            " warm (the same loads again).",
+            "",
+            "| stream messages | petitions | cold p50 ms | cold p99 ms | warm p50 ms | warm p99 ms |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        out += [
+            f"| {_f(x['stream_messages'])} | {_f(x.get('ops'))} | {_f(_get(x, 'cold', 'p50_ms'), 3)} |"
+            f" {_f(_get(x, 'cold', 'p99_ms'), 3)} | {_f(x['p50_ms'], 3)} | {_f(x['p99_ms'], 3)} |"
+            for x in loads
+        ]
         out.append("")
     cl = R.get("cluster")
     if cl:
@@ -513,9 +539,17 @@ def _why(r: Row, R: dict[str, Any]) -> str:
         loads = s.get("load") or []
         return (
             "A load asks the stream's subject index for the aggregate's subject and count, then reads exactly that"
-            " many (one message: the last by subject). nats-server's CPU per load in this run: "
-            + ", ".join(f"{_f(x['cpu_us_per_op'].get('nats'))} µs at {_f(x['stream_messages'] / 1000)}k" for x in loads)
-            + "; right after a fill the server still writes its indexes, which disturbs the first loads."
+            " many (one message: the last by subject): the same work whatever the stream's size. What differs is"
+            " where the message is: nats-server reads a stream's file in blocks of up to 8 MiB and keeps a block it"
+            " read for about 10 s; a read from a block not in that cache (cold) loads the whole block. nats-server's"
+            " CPU per load in this run, cold / warm: "
+            + ", ".join(
+                f"{_f(_get(x, 'cold', 'cpu_us_per_op', 'nats'))} / {_f(x['cpu_us_per_op'].get('nats'))} µs"
+                f" at {_f(x['stream_messages'] / 1000)}k"
+                for x in loads
+            )
+            + ". The larger the stream, the fewer of its blocks a command finds cached (bench/README.md: a run to"
+            " 10,000,000 messages)."
         )
     if "peak resident" in what:
         return (

@@ -59,7 +59,7 @@ def sizes(quick: bool) -> dict[str, Any]:
             "lag_rate": 1000.0,
             "lag_seconds": 3.0,
             "load_points": [31_000, 100_000],
-            "loads": 100,
+            "loads": 30,
             "peer_commands": 200,
             "cluster_c1": 100,
             "cluster_levels": 300,
@@ -70,7 +70,7 @@ def sizes(quick: bool) -> dict[str, Any]:
         "lag_rate": 1000.0,
         "lag_seconds": 10.0,
         "load_points": [31_000, 331_000, 1_000_000],
-        "loads": 300,
+        "loads": 150,
         "peer_commands": 2000,
         "cluster_c1": 1000,
         "cluster_levels": 2000,
@@ -134,7 +134,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
         info = await system_settings(system)
         results["settings"] = info
         await system.start_services(args.endpoint_processes)
-        if args.only == "rebuild":
+        if args.only:
             r = results["single"] = {}
             client = await system.client("bench")
             try:
@@ -193,16 +193,26 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                     sample += filler.sample()
                     await fill.check_sample(nc, vault, sample[-5:], lives)
                 have = int((await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]["messages"])
-                await work.quiet(system.nats_pids)  # the server's own work after the fill is not the load's
-                run = await work.load_times(nc, sample, n["loads"], Meter(nats=list(system.nats_pids)))
-                r["load"].append({"stream_messages": have, **run.to_json()})
-                progress(f"load at {have:,} messages: p50 {run.p(50):.2f} ms, p99 {run.p(99):.2f} ms")
+                # the fill's writes on disk, and the server's own work after it, are not the load's
+                await asyncio.to_thread(os.sync)
+                await work.quiet(system.nats_pids)
+                info = (await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]
+                picks = work.one_per_block(sample, int(info["bytes"]), n["loads"])
+                cold, warm = await work.load_cold_and_warm(nc, picks, Meter(nats=list(system.nats_pids)))
+                blocks = -(-int(info["bytes"]) // work.BLOCK_BYTES)
+                r["load"].append({"stream_messages": have, "blocks": blocks, **warm.to_json(), "cold": cold.to_json()})
+                progress(
+                    f"load at {have:,} messages, {len(picks)} petitions: cold p50 {cold.p(50):.2f} ms,"
+                    f" p99 {cold.p(99):.2f} ms; warm p50 {warm.p(50):.2f} ms, p99 {warm.p(99):.2f} ms"
+                )
             if args.quick:
                 progress(
                     f"`caunoi audit verify {SERVICE}` over the {have:,} messages (the fill is what the service stores)"
                 )
                 r["verify"] = await asyncio.to_thread(work.audit_verify, system)
                 progress(f"verified: {r['verify']}")
+            if args.only == "load":
+                return
             events = have
             r["events"] = events
             r["fill"]["rate"] = r["fill"]["messages"] / r["fill"]["seconds"] if r["fill"]["seconds"] else None
@@ -373,6 +383,8 @@ async def system_settings(system: System) -> dict[str, Any]:
 
 async def run_all(root: Path, args: argparse.Namespace, results: dict[str, Any]) -> None:
     n = sizes(args.quick)
+    if args.load_points:
+        n["load_points"] = args.load_points
     results["sizes"] = n
     await single_node(root, args, n, results)
     if args.only:
@@ -398,8 +410,17 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
     ap.add_argument(
         "--only",
-        choices=["rebuild"],
-        help="only the fill, the raw read limits, the catch-up and the rebuild; prints their JSON, writes no report",
+        choices=["rebuild", "load"],
+        help="rebuild: only the fill, the raw read limits, the catch-up and the rebuild; load: only the fill and"
+        " one aggregate's load at each size; prints their JSON, writes no report",
+    )
+    ap.add_argument(
+        "--load-points",
+        type=lambda v: [int(float(x)) for x in v.split(",")],
+        default=None,
+        metavar="N[,N...]",
+        help="stream sizes at which one aggregate's load is timed (default 31000,331000,1000000), e.g. with"
+        " --only load: 31e3,331e3,1e6,3.3e6,10e6",
     )
     ap.add_argument(
         "--rebuild-processes",

@@ -393,25 +393,42 @@ def by_second(when: list[float], values: list[float], began: float) -> list[floa
 # ------------------------------------------------------------------------------ reads
 
 
-async def load_times(nc: NATS, petition_ids: list[str], n: int, meter: Meter) -> Run:
-    """One aggregate's load, as a command handler does it (``Repository.load``: the subject and
-    count from the stream's subject index, then the messages, decoded and folded), for petitions
-    picked at random; the second of two passes (other petitions each)."""
+#: nats-server keeps a message block it read for 10 s after the last read of it (filestore's
+#: ``defaultCacheBufferExpiration``); the cold loads wait a little longer than that
+BLOCK_CACHE_S = 12.0
+#: the size of a message block of a stream without limits (nats-server's ``defaultLargeBlockSize``)
+BLOCK_BYTES = 8 << 20
+
+
+def one_per_block(petition_ids: list[str], stream_bytes: int, most: int) -> list[str]:
+    """About one of ``petition_ids`` (a sample of the fill, in the order stored) per message block
+    of the stream (at least 20 in all, so a short stream has several per block), at most
+    ``most``, spread evenly, in random order."""
+    blocks = max(1, -(-stream_bytes // BLOCK_BYTES))
+    step = max(1, len(petition_ids) // min(max(blocks, 20), most))
+    picks = petition_ids[::step][:most]
+    random.Random(7).shuffle(picks)  # no order nats-server could take for a scan
+    return picks
+
+
+async def load_cold_and_warm(nc: NATS, picks: list[str], meter: Meter) -> tuple[Run, Run]:
+    """One aggregate's load as a command handler does it (``Repository.load``: the subject and
+    count from the stream's subject index, then the messages, decoded and folded), for ``picks``
+    (about one per message block): first *cold*, after nats-server has let go of every block it
+    read (no read for :data:`BLOCK_CACHE_S`), so each load reads its block from the file (a read
+    of any message loads its whole block, up to 8 MiB); then *warm*, the same loads again, their
+    blocks in the server's cache."""
     repo = Repository(JetStreamEventStore(nc, STREAM), registry, PETITION, UnitTree.load(DATASET))
-    rnd = random.Random(7)
-    picks = [rnd.choice(petition_ids) for _ in range(2 * n)]
 
-    def op_from(offset: int) -> Callable[[int], Awaitable[None]]:
-        async def op(i: int) -> None:
-            loaded = await repo.load(picks[offset + i])
-            if not loaded.exists:
-                raise RuntimeError(f"{picks[offset + i]} has no events")
+    async def op(i: int) -> None:
+        loaded = await repo.load(picks[i])
+        if not loaded.exists:
+            raise RuntimeError(f"{picks[i]} has no events")
 
-        return op
-
-    # a first pass, not counted: right after a fill nats-server goes on indexing for a while
-    await closed_loop(Run("load warm-up", 1), n, op_from(0), meter)
-    return await closed_loop(Run("load", 1), n, op_from(n), meter)
+    await asyncio.sleep(BLOCK_CACHE_S)
+    cold = await closed_loop(Run("load (cold)", 1), len(picks), op, meter)
+    warm = await closed_loop(Run("load (warm)", 1), len(picks), op, meter)
+    return cold, warm
 
 
 async def quiet(pids: list[int], timeout: float = 30.0) -> None:
