@@ -27,18 +27,13 @@ from typing import Any
 
 import orjson
 import uvloop
+import work
 from nats.aio.client import Client as NATS
 
 from caunoi.shared.streamread import _SID_DATA, _Connection
 
 #: the subject the bare responder answers on (the benchmark's operator may publish to it)
 SUBJECT = "caunoi.benchfloor"
-#: a new subject per publish, in the raw publishes' stream (work.RAW)
-EVENT_SUBJECT = "caunoi.benchraw.{}.08.00691"
-_HEADERS = (
-    "NATS/1.0\r\nNats-Msg-Id: {}\r\nContent-Type: application/cloudevents+json\r\n"
-    "Caunoi-Type: vn.caunoi.petitions.PetitionRaised.v3\r\nNats-Expected-Last-Subject-Sequence: 0\r\n\r\n"
-)
 
 
 async def serve(url: str, seed: str, event: bytes, prefix: str) -> None:
@@ -64,10 +59,10 @@ async def serve(url: str, seed: str, event: bytes, prefix: str) -> None:
         ack_to = f"{inbox}.{counter}".encode()
         ack = waiting[ack_to] = loop.create_future()
         msg_id = str(uuid.uuid4())
-        head = _HEADERS.format(msg_id).encode()
+        head = work.header_block(work.raw_headers(msg_id))  # a raw publish's subject and headers
         store.write(
             b"HPUB %s %s %d %d\r\n%s%s\r\n"
-            % (EVENT_SUBJECT.format(msg_id).encode(), ack_to, len(head), len(head) + len(event), head, event)
+            % (work.raw_subject(msg_id).encode(), ack_to, len(head), len(head) + len(event), head, event)
         )
         body = await ack
         requests.write(b"PUB %s %d\r\n%s\r\n" % (reply, len(body), body))

@@ -116,6 +116,16 @@ async def closed_loop(run: Run, total: int, op: Callable[[int], Awaitable[None]]
 # ------------------------------------------------------------------------------ raw JetStream
 
 
+def raw_subject(msg_id: str) -> str:
+    """A raw publish's subject: a new one each time, in the raw publishes' stream (like a new petition's)."""
+    return f"caunoi.benchraw.{msg_id}.08.00691"
+
+
+def header_block(headers: dict[str, str]) -> bytes:
+    """Headers as HPUB sends them."""
+    return ("NATS/1.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+
+
 def raw_headers(msg_id: str) -> dict[str, str]:
     """What the event store sends with an event of a new aggregate (``raise``'s event)."""
     return {
@@ -132,7 +142,7 @@ async def raw_publish_one_by_one(nc: NATS, payload: bytes, total: int, meter: Me
 
     async def op(_: int) -> None:
         msg_id = str(uuid.uuid4())
-        ack = await nc.request(f"caunoi.benchraw.{msg_id}.08.00691", payload, timeout=10.0, headers=raw_headers(msg_id))
+        ack = await nc.request(raw_subject(msg_id), payload, timeout=10.0, headers=raw_headers(msg_id))
         if (err := parse_error(json.loads(ack.data))) is not None:
             raise err
 
@@ -162,11 +172,10 @@ async def raw_publish_pipelined(system: System, payload: bytes, window: int, tot
             while acked < total:
                 while sent < total and sent - acked < window:
                     msg_id = str(uuid.uuid4())
-                    h = "NATS/1.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in raw_headers(msg_id).items()) + "\r\n"
-                    hb = h.encode()
+                    hb = header_block(raw_headers(msg_id))
                     conn.write(
-                        b"HPUB caunoi.benchraw.%s.08.00691 %s %d %d\r\n%s%s\r\n"
-                        % (msg_id.encode(), reply, len(hb), len(hb) + len(payload), hb, payload)
+                        b"HPUB %s %s %d %d\r\n%s%s\r\n"
+                        % (raw_subject(msg_id).encode(), reply, len(hb), len(hb) + len(payload), hb, payload)
                     )
                     sent += 1
                 for _, _, hdr, data in await conn.take(30.0):

@@ -208,7 +208,7 @@ async def identities(login: Login) -> tuple[Any, Repository[IdentityState]]:
     """A connection as ``login`` and the repository of credentials (the IDENTITIES stream)."""
     settings = Settings()
     nc = await connect(login.nats_url or settings.nats_url, login)
-    await provision_stream(nc, replace(IDENTITIES_STREAM, replicas=settings.stream_replicas))
+    await provision_stream(nc, replace(IDENTITIES_STREAM, replicas=settings.stream_replicas), patience=5.0)
     dataset = settings.units_dataset
     return nc, Repository(JetStreamEventStore(nc, IDENTITIES_STREAM), registry, IDENTITY, UnitTree.load(dataset))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,11 +71,28 @@ def stream_config(spec: StreamSpec) -> dict[str, Any]:
     }
 
 
-async def provision_stream(nc: NATS, spec: StreamSpec) -> dict[str, Any]:
+async def provision_stream(nc: NATS, spec: StreamSpec, patience: float = 60.0) -> dict[str, Any]:
     """Create the stream, or bring an existing one's settable fields to the fixed config.
 
-    Never uses FastStream's declare (it would rewrite the config with its own defaults).
+    JetStream that does not answer yet (a cluster started with the services, still electing its
+    leaders; a server whose JetStream is being enabled) is asked again every second for
+    ``patience`` seconds before the error goes up. Never uses FastStream's declare (it would
+    rewrite the config with its own defaults).
     """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return await _provision(nc, spec)
+        except _TRANSIENT as e:
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(
+                    f"JetStream did not answer about stream {spec.name} within {patience:.0f} s"
+                ) from e
+            log.warning("stream.provision_retry", stream=spec.name, error=type(e).__name__)
+            await asyncio.sleep(1.0)
+
+
+async def _provision(nc: NATS, spec: StreamSpec) -> dict[str, Any]:
     want = stream_config(spec)
     try:
         info = await api(nc, f"$JS.API.STREAM.INFO.{spec.name}")
