@@ -196,10 +196,9 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                 # the fill's writes on disk, and the server's own work after it, are not the load's
                 await asyncio.to_thread(os.sync)
                 await work.quiet(system.nats_pids)
-                info = (await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]
-                picks = work.one_per_block(sample, int(info["bytes"]), n["loads"])
+                blocks = work.blocks_of(int((await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]["bytes"]))
+                picks = work.one_per_block(sample, blocks, n["loads"])
                 cold, warm = await work.load_cold_and_warm(nc, picks, Meter(nats=list(system.nats_pids)))
-                blocks = -(-int(info["bytes"]) // work.BLOCK_BYTES)
                 r["load"].append({"stream_messages": have, "blocks": blocks, **warm.to_json(), "cold": cold.to_json()})
                 progress(
                     f"load at {have:,} messages, {len(picks)} petitions: cold p50 {cold.p(50):.2f} ms,"

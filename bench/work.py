@@ -409,11 +409,15 @@ BLOCK_CACHE_S = 12.0
 BLOCK_BYTES = 8 << 20
 
 
-def one_per_block(petition_ids: list[str], stream_bytes: int, most: int) -> list[str]:
+def blocks_of(stream_bytes: int) -> int:
+    """How many message blocks a stream of ``stream_bytes`` fills (at least one)."""
+    return max(1, -(-stream_bytes // BLOCK_BYTES))
+
+
+def one_per_block(petition_ids: list[str], blocks: int, most: int) -> list[str]:
     """About one of ``petition_ids`` (a sample of the fill, in the order stored) per message block
     of the stream (at least 20 in all, so a short stream has several per block), at most
     ``most``, spread evenly, in random order."""
-    blocks = max(1, -(-stream_bytes // BLOCK_BYTES))
     step = max(1, len(petition_ids) // min(max(blocks, 20), most))
     picks = petition_ids[::step][:most]
     random.Random(7).shuffle(picks)  # no order nats-server could take for a scan
