@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import asyncpg
@@ -13,6 +18,7 @@ import pytest_asyncio
 from support import Servers
 
 from caunoi.cli.bus import OPERATOR
+from caunoi.cli.embedded import free_port, start_postgres
 from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
@@ -319,3 +325,77 @@ async def test_a_long_backlog_read_in_bulk_is_applied_in_order_and_isolates_a_fa
     finally:
         r.stop()
         await asyncio.wait_for(task, 5)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    """The process and all its children have exited."""
+    return not _children(pid) and not Path(f"/proc/{pid}").exists()
+
+
+async def test_a_crash_of_postgresql_takes_unflushed_batches_and_they_are_applied_again(
+    servers: Servers, tmp_path: Path
+) -> None:
+    """A batch's commit does not wait for PostgreSQL's log to reach the disk
+    (``NOT_WAITING_FOR_FLUSH``): a crash of every PostgreSQL process loses the last batches with
+    their checkpoint, never one without the other, and the runner applies them again from the
+    stream: every event once (the projection sums, so a double would show)."""
+    pg = start_postgres(tmp_path / "pg", port=free_port())
+    nc = await servers.connect()
+    try:
+        # the log writer would otherwise flush the batches within 200 ms
+        pg.psql("ALTER SYSTEM SET wal_writer_delay = '10s'")
+        pg.psql("ALTER SYSTEM SET wal_writer_flush_after = '64MB'")
+        pg.psql("SELECT pg_reload_conf()")
+        name = f"P{uuid.uuid4().hex[:8].upper()}"
+        spec = StreamSpec(name=name, service=name.lower())
+        await provision_stream(nc, spec)
+        store = JetStreamEventStore(nc, spec)
+        events = Env(store, None, nc)  # type: ignore[arg-type]
+        for i in range(120):
+            await events.emit(f"k{i % 4}", i)
+        pg.ensure_database("crash")
+        url = pg.url_for("crash")
+
+        pool = await read_model_pool(url, 2)
+        r = ProjectionRunner(pool, nc, store, registry, CountingProjection(), batch=10)
+        await r.setup()
+        assert await r.catch_up() == 120
+        await pool.close()
+        postmaster = pg.pid
+        assert postmaster is not None
+        for pid in [postmaster, *_children(postmaster)]:  # every process at once, like the machine's power
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not _gone(postmaster):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        pg = start_postgres(tmp_path / "pg", port=pg.port)
+
+        pool = await read_model_pool(url, 2)
+        try:
+            again = ProjectionRunner(pool, nc, store, registry, CountingProjection(), batch=10)
+            await again.setup()
+            async with pool.acquire() as conn:
+                kept = await ProjectionRunner.position(conn, again.schema)
+            assert kept < r.status.position == await store.last_seq()  # the crash took batches
+            assert kept % 10 == 0  # whole batches, each with its checkpoint
+            assert await again.catch_up() == r.status.position - kept
+            snap = await again.snapshot()
+            assert sum(row["events"] for row in snap) == 120
+            assert {row["key"]: row["total"] for row in snap} == {f"k{k}": sum(range(k, 120, 4)) for k in range(4)}
+        finally:
+            await pool.close()
+    finally:
+        await nc.close()
+        pg.stop()

@@ -3,6 +3,7 @@ on the real one (its own PostgreSQL database, keys wrapped by the installation's
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -11,7 +12,7 @@ import pytest_asyncio
 from support import Servers
 
 from caunoi.shared.settings import database_url_with
-from caunoi.shared.vault import DATABASE, SPARE_KEYS, InMemoryVault, PgVault, Sealed, Vault
+from caunoi.shared.vault import DATABASE, LOW_SPARES, SPARE_KEYS, InMemoryVault, PgVault, Sealed, Vault
 
 pytestmark = pytest.mark.asyncio
 PERSON = {"name": "Nguyễn Văn An", "phone": "0912345678", "address": None}
@@ -73,6 +74,55 @@ async def test_new_keys_are_stored_before_any_box_uses_them(servers: Servers) ->
         await conn.close()
         await vault.close()
         await other.close()
+
+
+async def test_the_next_batch_is_stored_while_spares_are_left(servers: Servers) -> None:
+    """When the spares run low the next batch is stored in the background (a command does not wait
+    for the key store's commit); many seals at once each get a key of their own, all stored."""
+    vault = await PgVault.connect(servers.database_url, servers.installation.vault_key)
+    conn = await asyncpg.connect(database_url_with(servers.database_url, DATABASE))
+    try:
+        low = int(SPARE_KEYS * LOW_SPARES)
+        for i in range(SPARE_KEYS - low):
+            await vault.seal(f"PA-{i}", PERSON)
+        storing = vault._storing
+        assert storing is not None and len(vault._spares) == low  # none waited for it
+        await storing
+        spare_ids = [k for k, _ in vault._spares]
+        assert len(spare_ids) == low + SPARE_KEYS and vault._storing is None
+        stored = await conn.fetchval("SELECT count(*) FROM vault_keys WHERE key_id = ANY($1::text[])", spare_ids)
+        assert stored == len(spare_ids)
+
+        boxes = await asyncio.gather(*(vault.seal(f"PB-{i}", PERSON) for i in range(3 * SPARE_KEYS)))
+        keys = {b.key_id for b in boxes}
+        assert len(keys) == 3 * SPARE_KEYS
+        assert await conn.fetchval("SELECT count(*) FROM vault_keys WHERE key_id = ANY($1::text[])", list(keys)) == len(
+            keys
+        )
+        assert await vault.open_many([(b, f"PB-{i}") for i, b in enumerate(boxes)]) == [PERSON] * len(boxes)
+    finally:
+        await conn.close()
+        await vault.close()
+
+
+async def test_a_batch_that_could_not_be_stored_fails_the_seal_that_needs_it(servers: Servers) -> None:
+    """No key is handed out unstored: with the key store gone, a seal with no spare left fails
+    (and stores nothing); once it is back, the next seal stores a batch and goes on."""
+    vault = await PgVault.connect(servers.database_url, servers.installation.vault_key)
+    try:
+        vault._batch = 4
+        vault._spares.clear()
+        working = vault.pool
+        vault.pool = await asyncpg.create_pool(database_url_with(servers.database_url, "caunoi_vault_gone"), min_size=0)
+        with pytest.raises(asyncpg.InvalidCatalogNameError):
+            await vault.seal("PA-1", PERSON)
+        assert vault._spares == [] and vault._storing is None
+        await vault.pool.close()
+        vault.pool = working
+        box = await vault.seal("PA-1", PERSON)
+        assert await vault.open(box, "PA-1") == PERSON
+    finally:
+        await vault.close()
 
 
 async def test_the_store_keeps_keys_wrapped_and_nothing_of_a_destroyed_one(servers: Servers) -> None:

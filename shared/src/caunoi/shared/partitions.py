@@ -64,6 +64,7 @@ import uvloop
 from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import Message
 from caunoi.shared.projection import (
+    NOT_WAITING_FOR_FLUSH,
     Decoded,
     Decoder,
     Projection,
@@ -326,6 +327,7 @@ async def apply_share(job: Share, frames: asyncio.StreamReader) -> dict[str, Any
 
     async def write(decoded: Decoded, upto: int) -> int:
         async with conn.transaction():
+            await conn.execute(NOT_WAITING_FOR_FLUSH)  # the swap at the end waits for them all
             if decoded.records:
                 await job.projection.apply(conn, job.schema, decoded.records)
             if decoded.junk:
