@@ -220,6 +220,35 @@ async def test_a_killed_worker_leaves_its_share_to_the_runner(world: World) -> N
     assert await parted.parked() == []
 
 
+@pytest.mark.asyncio
+async def test_a_read_model_far_behind_catches_up_by_a_partitioned_rebuild(world: World) -> None:
+    """A live runner whose backlog is over twice what it applied fills a shadow over the workers
+    and swaps it in; closer to the end it catches up in its own process. Either way the read model
+    is the one kept event by event."""
+    name = schema_name()
+    live = await world.live(name)
+    far = world.runner(FaultyPetitions(f"{name}_far"), processes=2, batch=7, bulk_threshold=10)
+    await far.setup()
+    with structlog.testing.capture_logs() as logs:
+        assert await far.step() == world.last  # a batch, then the rest by a rebuild
+    assert [e["position"] for e in logs if e["event"] == "projection.catch_up_by_rebuild"] == [7]
+    done = partitions_done(logs)
+    assert done["positions"] == [world.last, world.last] and far.status.position == world.last
+    assert await far.snapshot() == live
+    assert await far.step() == 0
+
+    near = world.runner(FaultyPetitions(f"{name}_near"), processes=2, batch=7, bulk_threshold=10)
+    await near.setup()
+    half = world.last // 2
+    while near.status.position < half:
+        await near._step(near.schema, live=True)
+    at = near.status.position
+    with structlog.testing.capture_logs() as logs:
+        assert await near.catch_up() == world.last - at
+    assert not [e for e in logs if e["event"] in ("projection.catch_up_by_rebuild", "projection.partitions_done")]
+    assert await near.snapshot() == live
+
+
 def workers_of(pid: int) -> list[int]:
     """The partitioned rebuild's worker processes started by ``pid``."""
     found = []

@@ -325,6 +325,8 @@ class ProjectionRunner:
     gather: float = 0.0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: held while a shadow schema is filled (a rebuild, or a catch-up by one)
+    _rebuilding: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: rebuilds a partitionable read model over several processes (:mod:`caunoi.shared.partitions`)
     partitioning: Partitioning | None = None
     _stopping: bool = False
@@ -421,15 +423,39 @@ class ProjectionRunner:
         self._wake.set()
 
     async def step(self) -> int:
-        """Apply the next batch to the live schema; return how many messages were read. A full
-        batch with a long backlog behind it (a runner restarted after a while) goes on in bulk."""
+        """Apply the next batch to the live schema; return how many messages it moved on. A full
+        batch with a long backlog behind it (a runner restarted after a while) goes on in bulk,
+        or, far behind, by a rebuild (:meth:`_rebuild_pays`)."""
         async with self._lock:
             n = await self._step(self.schema, live=True)
             if n == self.batch and self.bulk_reader is not None:
                 backlog = await self.store.last_seq() - self.status.position
+                if self._rebuild_pays(backlog) and not self._rebuilding.locked():
+                    return n + await self._catch_up_by_rebuild(backlog)
                 if backlog >= self.bulk_threshold:
                     n += await self._bulk(self.schema, live=True)
             return n
+
+    def _rebuild_pays(self, backlog: int) -> bool:
+        """Whether a read model this far behind is filled again from sequence 1, over several
+        processes, sooner than it catches up in this one: a partitionable one whose backlog is
+        long enough to be partitioned and over twice what it has applied (the workers apply
+        events about 1.5 times as fast as one process: 37,609 against 24,808 events/s over
+        1,000,000 events on 2 cores, 2026-11-30), e.g. a new read model, or a service back after
+        a long stop."""
+        plan = self.partitioning
+        if plan is None or plan.processes < 2:
+            return False
+        from caunoi.shared.partitions import partitionable
+
+        return partitionable(self.projection) and backlog >= max(plan.min_events, 2 * self.status.position)
+
+    async def _catch_up_by_rebuild(self, backlog: int) -> int:
+        """Catch up by a rebuild (the live loop held: its lock is ours); how far it moved on."""
+        before = self.status.position
+        log.info("projection.catch_up_by_rebuild", projection=self.projection.name, position=before, backlog=backlog)
+        async with self._rebuilding:
+            return await self._swap_in(await self._fill_shadow(None), None) - before
 
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[Callable[[], Awaitable[int]]]:
@@ -692,6 +718,13 @@ class ProjectionRunner:
 
     async def rebuild(self, batch: int | None = None) -> int:
         """Replay from sequence 1 into a shadow schema, then swap it in. Returns its position."""
+        async with self._rebuilding:  # one shadow at a time
+            shadow = await self._fill_shadow(batch)
+            async with self._lock:  # the live loop pauses between two batches
+                return await self._swap_in(shadow, batch)
+
+    async def _fill_shadow(self, batch: int | None) -> str:
+        """A new shadow schema with everything stored so far; its name."""
         shadow = f"{self.schema}__shadow"
         async with self.pool.acquire() as conn:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')
@@ -700,17 +733,21 @@ class ProjectionRunner:
         log.info("projection.rebuild_started", projection=self.projection.name)
         await self._replay(shadow, batch)
         still_wanted()  # (not swapped in if it was abandoned)
-        async with self._lock:  # the live loop pauses between two batches
-            while await self._step(shadow, live=False, batch=batch):
-                pass
-            async with self.pool.acquire() as conn, conn.transaction():
-                old = f"{self.schema}__old"
-                await conn.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
-                await conn.execute(f'ALTER SCHEMA "{self.schema}" RENAME TO "{old}"')
-                await conn.execute(f'ALTER SCHEMA "{shadow}" RENAME TO "{self.schema}"')
-                await conn.execute(f'DROP SCHEMA "{old}" CASCADE')
-                pos = await self.position(conn, self.schema)
-            self.status.position = pos
+        return shadow
+
+    async def _swap_in(self, shadow: str, batch: int | None) -> int:
+        """With the live loop held: the shadow catches up, then takes the live schema's place in
+        one transaction. Its position."""
+        while await self._step(shadow, live=False, batch=batch):
+            pass
+        async with self.pool.acquire() as conn, conn.transaction():
+            old = f"{self.schema}__old"
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
+            await conn.execute(f'ALTER SCHEMA "{self.schema}" RENAME TO "{old}"')
+            await conn.execute(f'ALTER SCHEMA "{shadow}" RENAME TO "{self.schema}"')
+            await conn.execute(f'DROP SCHEMA "{old}" CASCADE')
+            pos = await self.position(conn, self.schema)
+        self.status.position = pos
         log.info("projection.rebuilt", projection=self.projection.name, position=pos)
         return pos
 
