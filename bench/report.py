@@ -574,9 +574,11 @@ def _why(r: Row, R: dict[str, Any]) -> str:
         )
     if "peak resident" in what:
         return (
-            "The projections process holds two groups of up to CAUNOI_PROJECTION_BULK_BATCH (10,000) decoded events"
-            " during a rebuild (one being written, the next being decoded); smaller groups use less memory and more CPU"
-            " per event. Between rebuilds the processes stay near their size after start."
+            "In a partitioned rebuild (and a catch-up that far behind) the projections process reads the stream and"
+            " holds what it has read for each worker until the worker takes it (up to 32 MiB each, partitions.BUFFERED);"
+            " the workers, children of it for the rebuild's length, hold two groups of CAUNOI_PROJECTION_BULK_BATCH"
+            " (10,000) decoded events each (one being written, the next being decoded). Between rebuilds the processes"
+            " stay near their size after start."
         )
     return ""
 
