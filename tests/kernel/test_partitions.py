@@ -249,6 +249,33 @@ async def test_a_read_model_far_behind_catches_up_by_a_partitioned_rebuild(world
     assert await near.snapshot() == live
 
 
+@pytest.mark.asyncio
+@pytest.mark.parametrize("processes", [0, 2])
+async def test_a_rebuild_under_way_shows_how_far_it_has_read(world: World, processes: int) -> None:
+    """``status.rebuild`` (what the service's status and ``caunoi projections rebuild`` show)
+    counts up to the stream's end while a rebuild runs, in one process or over workers, and is
+    gone once it is swapped in."""
+    runner = world.runner(FaultyPetitions(schema_name(), slow=0.05), processes=processes, bulk_batch=100)
+    await runner.setup()
+    rebuild = asyncio.create_task(runner.rebuild())
+    seen: list[int] = []
+    for _ in range(2000):
+        if rebuild.done():
+            break
+        if (progress := runner.status.rebuild) is not None:
+            assert progress.to == world.last and progress.to_json()["to"] == world.last
+            if progress.at:
+                seen.append(progress.at)
+        await asyncio.sleep(0.01)
+    assert await rebuild == world.last
+    assert runner.status.rebuild is None
+    assert seen and seen == sorted(seen) and 0 < seen[0] and seen[-1] <= world.last
+    if not processes:  # in one process it counts what was applied, a group at a time
+        assert seen[0] < world.last
+    # (over workers it counts what the runner read and handed over: on a stream this short, all of
+    # it at once, while the workers still apply)
+
+
 def workers_of(pid: int) -> list[int]:
     """The partitioned rebuild's worker processes started by ``pid``."""
     found = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -33,6 +36,13 @@ async def gather_status(c: Client) -> dict[str, Any]:
     return out
 
 
+def rebuilding(progress: dict[str, Any] | None) -> str:
+    """A rebuild under way as the status table shows it (empty when there is none)."""
+    if not progress:
+        return ""
+    return f"REBUILDING {100 * progress['at'] // max(progress['to'], 1)}%"
+
+
 @click.command(help="Máy chủ, dịch vụ, luồng sự kiện, read model / servers, services, streams, projections.")
 def status() -> None:
     ctx = get_ctx()
@@ -57,7 +67,7 @@ def status() -> None:
             continue
         st = s["stream"]
         for p in s["projections"] or [{"name": "-", "position": "-", "lag": "-", "parked": 0}]:
-            state = "HALTED" if p.get("halted_at") else "ok"
+            state = "HALTED" if p.get("halted_at") else rebuilding(p.get("rebuild")) or "ok"
             own = p.get("stream", st["name"]) == st["name"]
             rows.append(
                 {
@@ -102,15 +112,95 @@ def projections() -> None:
     pass
 
 
+#: how long ``caunoi projections rebuild`` waits for the rebuild's reply (it shows progress meanwhile:
+#: ten million events take some five minutes on 2 cores, more than an admin request's 120 s)
+REBUILD_WAIT = 24 * 3600.0
+#: how often it asks the service how far the rebuild has got (seconds)
+PROGRESS_EVERY = 1.0
+
+
+async def rebuild_watched(
+    c: Client,
+    service: str,
+    projection: str | None,
+    show: Callable[[dict[str, Any]], None] | None = None,
+    every: float = PROGRESS_EVERY,
+) -> Any:
+    """Ask ``service`` to rebuild a read model and wait for the reply as long as the rebuild
+    takes, giving ``show`` the read model's status entry (with its ``rebuild`` progress) every
+    ``every`` seconds. Raises ``ServiceUnreachable`` once the service, having shown the rebuild,
+    shows it no longer and has not replied (it restarted meanwhile)."""
+    payload = {"projection": projection} if projection else {}
+    asked = asyncio.get_running_loop().create_task(c.admin(service, "rebuild", payload, timeout=REBUILD_WAIT))
+    seen = gone = 0
+    try:
+        while True:
+            done, _ = await asyncio.wait({asked}, timeout=every)
+            if done:
+                return asked.result()
+            try:
+                status = await c.admin(service, "status")
+            except (ServiceUnreachable, RequestFailed):
+                continue
+            under_way = [p for p in status["projections"] if p.get("rebuild")]
+            named = [p for p in under_way if p["name"] == (projection or service)] or under_way
+            if named:
+                seen, gone = seen + 1, 0
+                if show is not None:
+                    show(named[0])
+            elif seen:
+                gone += 1
+                if gone >= 3:
+                    raise ServiceUnreachable(
+                        f"{service}: the rebuild is no longer under way and did not answer (the service restarted?);"
+                        " see `caunoi status`"
+                    )
+    finally:
+        asked.cancel()
+
+
+class RebuildBar:
+    """The rebuild's progress on stderr: one line redrawn in place on a terminal; elsewhere (a log,
+    a pipe) a line at each tenth of the way."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.tenths = -1
+        self.drawn = False
+
+    def show(self, p: dict[str, Any]) -> None:
+        r = p["rebuild"]
+        to, at = max(r["to"], 1), min(r["at"], r["to"])
+        line = f"Đang dựng lại / rebuilding {p['name']}: {at:,} / {r['to']:,} ({100 * at // to} %)" + (
+            f", {at / r['seconds']:,.0f}/s" if at and r.get("seconds") else ""
+        )
+        if self.tty:
+            click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+            self.drawn = True
+        elif 10 * at // to > self.tenths:
+            self.tenths = 10 * at // to
+            click.echo(line, err=True)
+
+    def end(self) -> None:
+        if self.drawn:
+            click.echo("", err=True)
+
+
 @projections.command(help="Dựng lại read model từ sự kiện số 1 (shadow rồi hoán đổi) / rebuild from sequence 1.")
 @click.argument("service")
 @click.option("--projection", help="Tên read model (mặc định: read model duy nhất của dịch vụ).")
 def rebuild(service: str, projection: str | None) -> None:
-    if not get_ctx().as_json:
-        click.echo(f"Rebuilding {service} … (the live read model keeps serving)")
-    result = call("admin", service, "rebuild", {"projection": projection})
-    if result is not None:
-        click.echo(f"done: {result['projection']} at position {result['position']}")
+    ctx = get_ctx()
+    if ctx.as_json:
+        echo_json(ctx.run(lambda c: rebuild_watched(c, service, projection)))
+        return
+    click.echo(f"Đang dựng lại / rebuilding {service} … (read model hiện tại vẫn phục vụ / the live one keeps serving)")
+    bar = RebuildBar()
+    try:
+        result = ctx.run(lambda c: rebuild_watched(c, service, projection, bar.show))
+    finally:
+        bar.end()
+    click.echo(f"Xong / done: {result['projection']} at position {result['position']}")
 
 
 @projections.command(help="Sự kiện không áp dụng được / events a projection could not apply.")

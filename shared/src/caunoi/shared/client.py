@@ -141,8 +141,12 @@ class Client:
     async def query(self, service: str, name: str, payload: dict[str, Any] | None = None) -> Any:
         return await self._request(subject("q", service, name), payload or {}, self.timeout)
 
-    async def admin(self, service: str, name: str, payload: dict[str, Any] | None = None) -> Any:
-        return await self._request(subject("admin", service, name), payload or {}, max(self.timeout, 120.0))
+    async def admin(
+        self, service: str, name: str, payload: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> Any:
+        """An admin request; it may take a while (at least 120 s are waited for, or ``timeout``)."""
+        wait = max(self.timeout, 120.0) if timeout is None else timeout
+        return await self._request(subject("admin", service, name), payload or {}, wait)
 
     async def _request(self, subj: str, payload: dict[str, Any], timeout: float) -> Any:
         return await request(self.nc, subj, payload, timeout, self.login.headers())

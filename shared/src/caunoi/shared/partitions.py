@@ -277,6 +277,7 @@ async def _hand_over(runner: ProjectionRunner, procs: Sequence[asyncio.subproces
             for m in chunk:
                 pending[share_of(m.subject, prefix_len, shares)].append((m.seq, m.subject, m.type_name, m.data))
             read = chunk[-1].seq
+            runner.read_to(read)
             for k in range(shares):
                 if len(pending[k]) >= size:
                     await flush(k)

@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import functools
 import gc
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast, runtime_checkable
@@ -295,11 +296,28 @@ async def record_junk(conn: Conn, projection: str, junk: Sequence[tuple[int, str
 
 
 @dataclass
+class RebuildProgress:
+    """A rebuild under way: it replays the stream up to ``to`` (its last sequence when the rebuild
+    began), then catches up and swaps; ``at``: how far it has got (in one process, what it applied;
+    over workers, what the runner read and handed over, at most some ``partitions.BUFFERED`` bytes
+    per worker ahead of what they applied)."""
+
+    to: int
+    at: int = 0
+    started_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"to": self.to, "at": self.at, "seconds": round(time.time() - self.started_at, 1)}
+
+
+@dataclass
 class ProjectionStatus:
     name: str
     position: int
     halted_at: int | None = None
     last_error: str | None = None
+    #: a rebuild (or a catch-up by one) under way
+    rebuild: RebuildProgress | None = None
 
 
 @dataclass
@@ -454,7 +472,7 @@ class ProjectionRunner:
         """Catch up by a rebuild (the live loop held: its lock is ours); how far it moved on."""
         before = self.status.position
         log.info("projection.catch_up_by_rebuild", projection=self.projection.name, position=before, backlog=backlog)
-        async with self._rebuilding:
+        async with self._rebuilding, self._shown():
             return await self._swap_in(await self._fill_shadow(None), None) - before
 
     @contextlib.asynccontextmanager
@@ -531,6 +549,8 @@ class ProjectionRunner:
                 await self._apply_isolating(schema, group, live=live, skip=skip)
         if live:
             self.status.position = group[-1].seq
+        else:
+            self.read_to(group[-1].seq)
         return len(group)
 
     async def _step(self, schema: str, *, live: bool, batch: int | None = None, skip: Skip | None = None) -> int:
@@ -550,6 +570,8 @@ class ProjectionRunner:
             self.status.position = msgs[-1].seq
             self.status.halted_at = None
             self.status.last_error = None
+        else:
+            self.read_to(msgs[-1].seq)
         return len(msgs)
 
     # -- applying --------------------------------------------------------------------------------
@@ -718,10 +740,24 @@ class ProjectionRunner:
 
     async def rebuild(self, batch: int | None = None) -> int:
         """Replay from sequence 1 into a shadow schema, then swap it in. Returns its position."""
-        async with self._rebuilding:  # one shadow at a time
+        async with self._rebuilding, self._shown():  # one shadow at a time
             shadow = await self._fill_shadow(batch)
             async with self._lock:  # the live loop pauses between two batches
                 return await self._swap_in(shadow, batch)
+
+    @contextlib.asynccontextmanager
+    async def _shown(self) -> AsyncIterator[None]:
+        """``status.rebuild`` while the block runs (the service's status shows it)."""
+        self.status.rebuild = RebuildProgress(await self.store.last_seq())
+        try:
+            yield
+        finally:
+            self.status.rebuild = None
+
+    def read_to(self, seq: int) -> None:
+        """A rebuild under way has read the stream up to ``seq``."""
+        if self.status.rebuild is not None:
+            self.status.rebuild.at = max(self.status.rebuild.at, seq)
 
     async def _fill_shadow(self, batch: int | None) -> str:
         """A new shadow schema with everything stored so far; its name."""

@@ -323,6 +323,7 @@ class Service(Generic[D]):
                     "lag": max(0, last - r.status.position),
                     "halted_at": r.status.halted_at,
                     "last_error": r.status.last_error,
+                    "rebuild": r.status.rebuild.to_json() if r.status.rebuild is not None else None,
                     "parked": len(parked),
                     "junk": len(await r.junk()),
                 }
