@@ -187,7 +187,20 @@ def machine(tmp: Path, nats_binary: Path) -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "nats_server": nats_version,
         "load_before": " ".join(_read("/proc/loadavg").split()[:3]),
+        "python_loop_ms_before": f"{python_loop_ms():.1f}",
     }
+
+
+def python_loop_ms(rounds: int = 5) -> float:
+    """The best of ``rounds`` timings of a fixed pure-Python loop, in ms: how fast the machine ran
+    the interpreter then, to compare runs by (on the 2-core VM the same work took up to twice as
+    long in one run as in another minutes apart, with no other process and no steal showing)."""
+    best = math.inf
+    for _ in range(rounds):
+        t = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

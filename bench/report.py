@@ -348,6 +348,7 @@ def markdown(R: dict[str, Any], png: str, json_name: str) -> str:
         "| --- | --- |",
         *(f"| {k} | {v} |" for k, v in m.items()),
         f"| load average after the run | {R.get('load_after', '?')} |",
+        f"| python_loop_ms_after | {_f(R.get('python_loop_ms_after'), 1)} |",
         "",
         "## How it ran",
         "",

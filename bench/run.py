@@ -36,7 +36,7 @@ import fill
 import floor
 import report
 import work
-from meter import Meter, machine, usage_since
+from meter import Meter, machine, python_loop_ms, usage_since
 from system import SERVICE, System, progress, start_clustered, start_single
 
 from caunoi.cli.demo import demo_area
@@ -458,6 +458,7 @@ def main() -> int:
     finally:
         results["duration_s"] = round(time.monotonic() - t0, 1)
         results["load_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        results["python_loop_ms_after"] = round(python_loop_ms(), 1)
         if rc == 0 and args.only:
             sys.stdout.write(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
         elif rc == 0:
