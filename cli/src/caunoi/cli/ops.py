@@ -142,12 +142,14 @@ async def rebuild_watched(
                 status = await c.admin(service, "status")
             except (ServiceUnreachable, RequestFailed):
                 continue
-            under_way = [p for p in status["projections"] if p.get("rebuild")]
-            named = [p for p in under_way if p["name"] == (projection or service)] or under_way
-            if named:
+            entries = status["projections"]
+            # the read model the service rebuilds without a name: its only one, or the one named after it
+            name = projection or (entries[0]["name"] if len(entries) == 1 else service)
+            rebuilding_it = [p for p in entries if p["name"] == name and p.get("rebuild")]
+            if rebuilding_it:
                 seen, gone = seen + 1, 0
                 if show is not None:
-                    show(named[0])
+                    show(rebuilding_it[0])
             elif seen:
                 gone += 1
                 if gone >= 3:
