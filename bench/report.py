@@ -481,8 +481,8 @@ def _why(r: Row, R: dict[str, Any]) -> str:
         per, load = rb.get("cpu_us_per_op", {}), rb.get("load_pct", {})
         total = _total_cpu(rb)
         return (
-            f"Per event the projections process and its rebuild workers (reading; in the workers pydantic decoding"
-            f" of the whole envelope, folding, COPY encoding) spent {_f(per.get('svc:projections'), 1)} µs of CPU"
+            f"Per event the projections process and its rebuild workers (reading and handing over; in the workers"
+            f" decoding to lean events, folding, COPY encoding) spent {_f(per.get('svc:projections'), 1)} µs of CPU"
             f" ({_f(load.get('svc:projections'))} % of a core), PostgreSQL {_f(per.get('postgres'), 1)} µs, nats-server"
             f" {_f(per.get('nats'), 1)} µs: {_f(total, 1)} µs in all, with the machine {_f(load.get('machine_busy'))} %"
             f" busy. On {cores} cores that caps the rebuild near {_f(cores * 1e6 / total if total else None)} events/s;"
@@ -576,7 +576,7 @@ def _why(r: Row, R: dict[str, Any]) -> str:
     if "peak resident" in what:
         return (
             "In a partitioned rebuild (and a catch-up that far behind) the projections process reads the stream and"
-            " holds what it has read for each worker until the worker takes it (up to 32 MiB each, partitions.BUFFERED);"
+            " holds what it has read for each worker until the worker takes it (up to 12 MiB each, partitions.BUFFERED);"
             " the workers, children of it for the rebuild's length, hold two groups of CAUNOI_PROJECTION_BULK_BATCH"
             " (10,000) decoded events each (one being written, the next being decoded). Between rebuilds the processes"
             " stay near their size after start."

@@ -41,6 +41,7 @@ from caunoi.shared.aio import wait_at_most
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import EventStore, Message
+from caunoi.shared.lean import LeanEnvelope, lean_envelope
 
 log = structlog.get_logger(__name__)
 
@@ -129,6 +130,13 @@ class Projection(Protocol):
         """Every row of the read model in a stable order (to compare live with a rebuild)."""
 
 
+def lean_events(projection: Projection) -> bool:
+    """Whether the read model folds lean events (``lean_events = True``: :mod:`caunoi.shared.lean`):
+    its ``rec.envelope`` and ``rec.event`` are then structs with the models' attributes where the
+    type can be mirrored, the pydantic models elsewhere."""
+    return bool(getattr(projection, "lean_events", False))
+
+
 #: Reads a stream from a sequence on, in order, in chunks: ``(stream, start_seq, subject_filter,
 #: batch) -> chunks`` (see :func:`caunoi.shared.streamread.read_stream`).
 BulkReader = Callable[[str, int, str | None, int], AsyncIterator[Sequence[Message]]]
@@ -214,8 +222,10 @@ class Decoder:
     for older versions, None for types the registry does not know, :class:`NotAnEvent` for what
     is not an event of the stream's owner (another ``source``, a subject that does not match)."""
 
-    def __init__(self, registry: EventRegistry, service: str, subject_prefix: str) -> None:
+    def __init__(self, registry: EventRegistry, service: str, subject_prefix: str, lean: bool = False) -> None:
         self.registry = registry
+        #: decode to lean structs where the type can be mirrored (:mod:`caunoi.shared.lean`)
+        self.lean = lean
         self.source = f"/caunoi/{service}"
         self._prefix = f"{subject_prefix}."  # an event's subject: <prefix><its subject>.<unit path>
         self._prefix_len = len(self._prefix)
@@ -230,10 +240,15 @@ class Decoder:
             if envelope is None:
                 return None  # a type this read model does not know
             if envelope is not _GENERAL:  # the usual case: one pass over envelope and data
-                try:
-                    env = envelope.model_validate_json(msg.data)
-                except ValidationError:
-                    env = None  # the checks below say why
+                env = None
+                if isinstance(envelope, LeanEnvelope):
+                    env = envelope.decode(msg.data)
+                    envelope = envelope.pydantic  # if the mirror refused it: what pydantic makes of it
+                if env is None:
+                    try:
+                        env = envelope.model_validate_json(msg.data)
+                    except ValidationError:
+                        env = None  # the checks below say why
                 if (
                     env is not None
                     and env.type == type_name
@@ -254,15 +269,18 @@ class Decoder:
             return None
         return RecordedEvent(msg.seq, msg.subject, env, self.registry.decode(env.type, env.data))
 
-    def _envelope_for(self, type_name: str) -> type[CloudEvent] | object | None:
+    def _envelope_for(self, type_name: str) -> type[CloudEvent] | LeanEnvelope | object | None:
         """What decodes messages of ``type_name`` (by its header), remembered: the typed envelope of
-        its current version, ``_GENERAL`` (an older version: envelope, then upcast), None (a type
-        this read model does not know: skipped)."""
+        its current version (its lean decoder for a lean read model), ``_GENERAL`` (an older
+        version: envelope, then upcast), None (a type this read model does not know: skipped)."""
         if not self.registry.knows(type_name):
-            found: type[CloudEvent] | object | None = None
+            found: type[CloudEvent] | LeanEnvelope | object | None = None
         else:
             model = self.registry.current(type_name)
-            found = typed_envelope(model) if model is not None else _GENERAL
+            if model is None:
+                found = _GENERAL
+            else:
+                found = (self.lean and lean_envelope(model, typed_envelope(model))) or typed_envelope(model)
         if len(self._envelopes) < 1000:  # types come from headers: bounded, whatever is stored
             self._envelopes[type_name] = found
         return found
@@ -352,7 +370,9 @@ class ProjectionRunner:
 
     def __post_init__(self) -> None:
         self.status = ProjectionStatus(self.projection.name, 0)
-        self._decoder = Decoder(self.registry, self.store.spec.service, self.store.spec.subject_prefix)
+        self._decoder = Decoder(
+            self.registry, self.store.spec.service, self.store.spec.subject_prefix, lean_events(self.projection)
+        )
 
     @property
     def schema(self) -> str:

@@ -19,32 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
+from caunoi.petitions import events
 from caunoi.petitions.domain import PENDING, alert_key
 from caunoi.petitions.events import (
-    CommitmentSet,
     Deadline,
-    DeadlineApproaching,
     DeadlineKind,
     PersonalData,
-    PetitionAccepted,
-    PetitionAnsweredOnSpot,
-    PetitionClassified,
-    PetitionerDataErased,
-    PetitionExtended,
-    PetitionForwarded,
-    PetitionMerged,
     PetitionOverdue,
     PetitionRaised,
-    PetitionReturned,
-    PetitionWithdrawn,
-    ReplyIssued,
     Status,
     Verdict,
-    VerdictGiven,
 )
 from caunoi.shared.aggregate import RecordedEvent
+from caunoi.shared.lean import model_of, to_json
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
 from caunoi.shared.units import UnitTree, fold, qualified, qualified_path
@@ -179,23 +168,27 @@ class PetitionsProjection(RowPerAggregate):
     #: one row per petition, keyed by the petition (the events' aggregate): a rebuild may run
     #: over several processes
     partitionable = True
+    #: the fold reads events as lean structs (caunoi.shared.lean): attributes, model_of, to_json
+    lean_events = True
 
     def key(self, rec: RecordedEvent) -> str | None:
         return rec.envelope.subject
 
     def fold(self, row: Row | None, rec: RecordedEvent) -> Row | None:
         ev, at = rec.event, rec.envelope.time
-        if isinstance(ev, PetitionRaised):
-            return {**raised_row(ev, rec), **deadline_columns(ev.deadline)}
+        model = model_of(ev)
+        if model is PetitionRaised:
+            raised = cast(PetitionRaised, ev)
+            return {**raised_row(raised, rec), **deadline_columns(raised.deadline)}
         if row is None:
             raise LookupError(f"petition {rec.envelope.subject} is not in the read model (event seq {rec.seq})")
-        change = _change(row, ev)
+        change = _change(row, model, ev)
         if change is None:
             return row
         new = {**row, **change, "updated_at": at, "last_seq": rec.seq}
         new["overdue"] = is_overdue(new)
         if new["overdue"] and not row["overdue"]:
-            new["overdue_since"] = ev.noticed_on if isinstance(ev, PetitionOverdue) else None
+            new["overdue_since"] = cast(PetitionOverdue, ev).noticed_on if model is PetitionOverdue else None
         elif not new["overdue"]:
             new["overdue_since"] = None
         return new
@@ -225,7 +218,7 @@ def raised_row(ev: PetitionRaised, rec: RecordedEvent) -> Row:
         "petitioner_address": who.address if who else None,
         "confidential": ev.confidential,
         "petitioner_search": fold(who.name) if who else "",
-        "personal_sealed": ev.personal.model_dump_json() if ev.personal else None,
+        "personal_sealed": to_json(ev.personal) if ev.personal else None,
         "personal_key": ev.personal.key_id if ev.personal else None,
         "erased": False,
         "commune_code": ev.commune_code,
@@ -287,10 +280,10 @@ def watched_due(row: Row) -> date | None:
     return min(dues) if dues else None
 
 
-def _change(row: Row, ev: Any) -> Row | None:
-    change = _event_change(row, ev)
-    d = ev.__dict__.get("deadline")  # (getattr of a field an event lacks: pydantic's slow path)
-    if change is None or not isinstance(d, Deadline):
+def _change(row: Row, model: type, ev: Any) -> Row | None:
+    change = _event_change(row, model, ev)
+    d = getattr(ev, "deadline", None)
+    if change is None or model_of(d) is not Deadline:  # (DeadlineApproaching's is a DeadlineKind)
         return change
     return change | deadline_columns(d)
 
@@ -306,9 +299,9 @@ def deadline_columns(d: Deadline | None) -> Row:
     return change
 
 
-def _event_change(row: Row, ev: Any) -> Row | None:
-    match ev:
-        case PetitionClassified():
+def _event_change(row: Row, model: type, ev: Any) -> Row | None:
+    match model:  # (a lean event is not an instance of its model: its model is compared)
+        case events.PetitionClassified:
             return {
                 "status": (Status.classified if ev.eligible else Status.ineligible).value,
                 "kind": ev.kind.value,
@@ -317,9 +310,9 @@ def _event_change(row: Row, ev: Any) -> Row | None:
                 "ineligible_reason": None if ev.eligible else ev.reason,
                 "classified_on": ev.classified_on,
             }
-        case PetitionAnsweredOnSpot():
+        case events.PetitionAnsweredOnSpot:
             return {"status": Status.answered.value, "answered_on": ev.answered_on, "answer": ev.answer}
-        case PetitionForwarded():
+        case events.PetitionForwarded:
             tree = UnitTree.load(row["dataset"])
             added = tree.path(ev.to_unit) if ev.to_unit in tree else [ev.to_unit]
             return {
@@ -331,28 +324,28 @@ def _event_change(row: Row, ev: Any) -> Row | None:
                 "first_forwarded_on": row["first_forwarded_on"] or ev.forwarded_on,
                 "last_forwarded_on": ev.forwarded_on,
             }
-        case PetitionReturned():
+        case events.PetitionReturned:
             return {"status": Status.returned.value, "handling_unit": ev.to_unit, "returned_on": ev.returned_on}
-        case PetitionAccepted():
+        case events.PetitionAccepted:
             return {
                 "status": Status.accepted.value,
                 "accepted_on": ev.accepted_on,
                 "complexity": ev.complexity.value,
                 "remote_area": ev.remote_area,
             }
-        case CommitmentSet():
+        case events.CommitmentSet:
             return {
                 "status": Status.in_progress.value,
                 "committed_date": ev.committed_date,
                 "committed_due": ev.committed_date,
                 "committed_warn": None,
             }
-        case PetitionExtended():
+        case events.PetitionExtended:
             extended: Row = {"extensions": ev.number, "extended_on": ev.extended_on, "complexity": ev.complexity.value}
             if ev.which is DeadlineKind.committed:
                 extended["committed_date"] = ev.new_due
             return extended
-        case ReplyIssued():
+        case events.ReplyIssued:
             due = watched_due(row)
             return {
                 "status": Status.replied.value,
@@ -363,7 +356,7 @@ def _event_change(row: Row, ev: Any) -> Row | None:
                 "on_time": None if due is None else ev.issued_on <= due,
                 "days_to_resolve": (ev.issued_on - row["received_on"]).days,
             }
-        case VerdictGiven():
+        case events.VerdictGiven:
             satisfied = ev.verdict is Verdict.satisfied
             given: Row = {
                 "status": (Status.closed if satisfied else Status.reopened).value,
@@ -373,15 +366,15 @@ def _event_change(row: Row, ev: Any) -> Row | None:
             if not satisfied:
                 given |= {"reopened": row["reopened"] + 1, "committed_date": None, "committed_due": None}
             return given
-        case PetitionWithdrawn():
+        case events.PetitionWithdrawn:
             return {"status": Status.withdrawn.value, "withdrawn_on": ev.withdrawn_on}
-        case PetitionMerged():
+        case events.PetitionMerged:
             return {"status": Status.merged.value, "merged_into": ev.case_id, "merged_on": ev.merged_on}
-        case DeadlineApproaching():
+        case events.DeadlineApproaching:
             return {"alerts": [*row["alerts"], alert_key("approaching", ev.deadline, ev.due_on)]}
-        case PetitionOverdue():
+        case events.PetitionOverdue:
             return {"alerts": [*row["alerts"], alert_key("overdue", ev.deadline, ev.due_on)]}
-        case PetitionerDataErased():
+        case events.PetitionerDataErased:
             return {c: None for c in PERSONAL_COLUMNS} | {"petitioner_search": "", "erased": True}
     return None
 
