@@ -280,7 +280,8 @@ class Decoder:
             if model is None:
                 found = _GENERAL
             else:
-                found = (self.lean and lean_envelope(model, typed_envelope(model))) or typed_envelope(model)
+                typed = typed_envelope(model)
+                found = (self.lean and lean_envelope(model, typed)) or typed
         if len(self._envelopes) < 1000:  # types come from headers: bounded, whatever is stored
             self._envelopes[type_name] = found
         return found
