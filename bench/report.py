@@ -71,9 +71,13 @@ def rows(R: dict[str, Any]) -> list[Row]:
     rb, events = s.get("rebuild"), s.get("events")
     peer_cu = _get(peer, "catchup", "no_write", "events_per_s")
     peer_w = _get(peer, "catchup", "write_one_row_per_event", "events_per_s")
+
+    def replay_met(rate: float) -> bool:
+        return rate >= 50_000 and (peer_cu is None or rate > peer_cu)
+
     if rb:
         rate = rb["per_s"]
-        ok = rate >= 50_000 and (peer_cu is None or rate > peer_cu)
+        ok = replay_met(rate)
         out.append(
             {
                 "what": f"rebuild of the petitions read model over {_f(events)} events",
@@ -87,7 +91,7 @@ def rows(R: dict[str, Any]) -> list[Row]:
     cu = s.get("catch_up")
     if cu:
         rate = cu["per_s"]
-        ok = rate >= 50_000 and (peer_cu is None or rate > peer_cu)
+        ok = replay_met(rate)
         out.append(
             {
                 "what": f"catch-up of the petitions read model, {_f(cu['events'])} events behind (the service started after the fill)",

@@ -10,13 +10,13 @@ import enum
 import json
 import types
 from datetime import UTC, date, datetime
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, cast, get_args, get_origin
 
 import msgspec
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from caunoi.notify import consumed
 from caunoi.notify.events import registry as notify_events
@@ -156,7 +156,7 @@ def plain(x: Any) -> Any:
     """A decoded value with its type, lean or pydantic alike: models and structs as their model's
     name and fields."""
     if isinstance(x, BaseModel | msgspec.Struct):
-        model = model_of(x)
+        model = cast(type[BaseModel], model_of(x))
         extra = x.__pydantic_extra__ if isinstance(x, BaseModel) else None
         name = "envelope" if issubclass(model, CloudEvent) else model.__name__  # (typed or not)
         return (name, {n: plain(getattr(x, n)) for n in model.model_fields}, extra or None)
@@ -244,3 +244,31 @@ def test_to_json_writes_what_pydantic_writes(data: dict[str, Any]) -> None:
     assert isinstance(lean.event, msgspec.Struct) and model_of(lean.event) is PetitionRaised  # the lean path
     assert to_json(lean.event) == to_json(strict.event)
     assert to_json(lean.envelope) == strict.envelope.model_dump_json()
+
+
+class _Constrained(BaseModel):
+    name: str = Field(min_length=1)
+
+
+class _Middle(BaseModel):
+    legacy: _Constrained | None = None
+    note: str = ""
+
+
+_nested = EventRegistry()
+
+
+@_nested.register
+class _Outer(DomainEvent):
+    NAME = "test.lean.Outer"
+    middle: _Middle | None = None
+
+
+@pytest.mark.parametrize(
+    "middle",
+    [None, {"note": "x"}, {"legacy": {"name": "A"}}, {"legacy": {"name": ""}}, {"legacy": None, "note": "y"}],
+)
+def test_a_nested_model_holding_one_pydantic_decodes_is_decoded_by_pydantic_whole(middle: Any) -> None:
+    msg = message(_Outer, {"middle": middle})
+    lean, pydantic = Decoder(_nested, SERVICE, PREFIX, lean=True), Decoder(_nested, SERVICE, PREFIX)
+    assert outcome(lean, msg) == outcome(pydantic, msg)

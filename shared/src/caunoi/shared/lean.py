@@ -127,11 +127,14 @@ class _Mirror:
     def _kind(self, name: str, annotation: Any) -> Any:
         if annotation in _PLAIN or annotation is Any:
             return annotation
-        if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        if _is_enum(annotation):
             return annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             try:
-                return _Mirror(annotation).struct
+                nested = _Mirror(annotation)
+                if nested.by_pydantic:  # (its own fields pydantic decodes: it, whole, by pydantic)
+                    raise Unmirrorable(annotation.__name__)
+                return nested.struct
             except Unmirrorable:
                 self.by_pydantic.append((name, annotation))
                 return msgspec.Raw
@@ -168,7 +171,6 @@ class LeanEnvelope:
     mirror refuses."""
 
     def __init__(self, model: type[DomainEvent], pydantic: type[CloudEvent]) -> None:
-        self.model = model
         self.pydantic = pydantic
         self._event = _Mirror(model)
         envelope = _Mirror(CloudEvent, {"data": self._event.struct})
