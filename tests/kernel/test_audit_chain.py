@@ -245,7 +245,7 @@ async def test_a_checkpoint_covers_events_stored_before_the_chain_and_locates_a_
     assert first is not None
     assert (first.seq, first.kind, first.aggregate) == (8, "missing", orjson.loads(legacy[7].data)["subject"])
     # swapped
-    swapped = [*legacy[:3], at(legacy[4], 4), at(legacy[3], 5), *legacy[5:], cp]
+    swapped: list[StoredMessage | None] = [*legacy[:3], at(legacy[4], 4), at(legacy[3], 5), *legacy[5:], cp]
     first = verify(swapped, keys).first_break
     assert first is not None and (first.seq, first.kind) == (4, "reordered")
 
@@ -307,6 +307,12 @@ def test_keys_given_as_pem_base64_or_raw() -> None:
     )
     for given_as in (pem, base64.b64encode(SIGNER.public_raw), SIGNER.public_raw):
         assert v.public_key_raw(given_as) == SIGNER.public_raw
+    for raw in (b" " + bytes(30) + b"\n", b"\n" * 32, b"A" * 32):  # raw keys that look like text at their edges
+        assert v.public_key_raw(raw) == raw
+    assert v.public_key_raw(base64.b64encode(SIGNER.public_raw) + b"\n") == SIGNER.public_raw
+    for junk in (b"not a key at all", base64.b64encode(bytes(31)), b""):
+        with pytest.raises(ValueError):
+            v.public_key_raw(junk)
 
 
 @pytest.mark.asyncio

@@ -107,7 +107,7 @@ def new_master_key(path: Path) -> bool:
 
 def load_master_key(path: Path) -> bytes:
     try:
-        key = base64.b64decode(path.read_bytes().strip())
+        key = base64.b64decode(path.read_bytes().strip(), validate=True)
     except (OSError, ValueError) as e:
         raise RuntimeError(f"no usable vault master key at {path} (CAUNOI_VAULT_KEY): {e}") from e
     if len(key) != 32:

@@ -236,20 +236,29 @@ def verify_signature(public_raw: bytes, signature: bytes, message: bytes) -> boo
     return True
 
 
+RAW_KEY_BYTES = 32
+
+
 def public_key_raw(pem_or_raw: bytes) -> bytes:
     """The raw 32 bytes of an Ed25519 public key given as PEM, base64 or raw."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    if len(pem_or_raw) == RAW_KEY_BYTES:  # before stripping: a raw key may begin or end with a space byte
+        return bytes(pem_or_raw)
     text = pem_or_raw.strip()
     if text.startswith(b"-----BEGIN"):
         key = serialization.load_pem_public_key(text)
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError("not an Ed25519 public key")
         return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    if len(text) == 32:
-        return bytes(text)
-    return base64.b64decode(text)
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError as e:
+        raise ValueError("not an Ed25519 public key in PEM, base64 or raw form") from e
+    if len(raw) != RAW_KEY_BYTES:
+        raise ValueError(f"an Ed25519 public key has {RAW_KEY_BYTES} bytes, this one {len(raw)}")
+    return raw
 
 
 # -- verifying a stream ----------------------------------------------------------------------------
@@ -652,7 +661,10 @@ def main(argv: list[str] | None = None) -> int:
     keys: dict[str, dict[str, bytes]] = {}
     for spec in a.key:
         service, _, path = spec.partition("=")
-        keys.setdefault(service, {}).update(load_keys([path]))
+        try:
+            keys.setdefault(service, {}).update(load_keys([path]))
+        except (OSError, ValueError) as e:
+            p.error(f"--key {spec}: {e}")
     with open(a.export, encoding="utf-8") as f:
         reports = verify_export(f, keys)
     if a.json:
