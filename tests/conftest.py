@@ -6,18 +6,26 @@ run on the in-memory event store (see support.Harness)."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hypothesis import settings
 from sinks import HttpSink, SmtpSink, notify_env
 from support import Servers, ServiceProcess, start_servers
 
 from caunoi.shared.client import Client
 
 SERVICES = ("scheduling", "petitions", "notify", "reporting")
+
+# CI runs the same examples every time (a failure it finds is reproduced by the next run, and does
+# not come and go); elsewhere hypothesis explores, and keeps what failed in its database.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @dataclass
