@@ -174,7 +174,8 @@ def rows(R: dict[str, Any]) -> list[Row]:
         worst = max(v["peak_mb"] for v in peaks.values())
         out.append(
             {
-                "what": "peak resident memory per service process (after the commands and the 1M rebuild)",
+                "what": "peak resident memory per service process (after the commands and the 1M rebuild; its"
+                " workers too)",
                 "goal": "≤ 80 MB",
                 "raw": "–",
                 "peer": "–",
@@ -578,12 +579,15 @@ def _why(r: Row, R: dict[str, Any]) -> str:
             " 10,000,000 messages)."
         )
     if "peak resident" in what:
+        p = _get(R, "settings", "projection") or {}
         return (
-            "In a partitioned rebuild (and a catch-up that far behind) the projections process reads the stream and"
-            " holds what it has read for each worker until the worker takes it (up to 12 MiB each, partitions.BUFFERED);"
+            "In a partitioned rebuild (and a catch-up that far behind) the projections process reads the stream"
+            f" {_f(p.get('bulk_pull'))} messages at a time (projection.BULK_PULL) and holds what it has read for each"
+            f" worker until the worker takes it (up to {_f(p.get('buffered_mib'))} MiB each, partitions.BUFFERED);"
             " the workers, children of it for the rebuild's length, hold two groups of CAUNOI_PROJECTION_BULK_BATCH"
-            " (10,000) decoded events each (one being written, the next being decoded). Between rebuilds the processes"
-            " stay near their size after start."
+            f" ({_f(p.get('bulk_batch'))}) decoded events each (one being written, the next being decoded) and read"
+            f" their pipe up to {_f(2 * p['read_ahead_mib'] if p.get('read_ahead_mib') else None)} MiB ahead"
+            " (partitions.READ_AHEAD). Between rebuilds the processes stay near their size after start."
         )
     return ""
 

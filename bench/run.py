@@ -42,6 +42,8 @@ from system import SERVICE, System, progress, start_clustered, start_single
 from caunoi.cli.demo import demo_area
 from caunoi.cli.embedded import find_nats_server
 from caunoi.shared.jsapi import api
+from caunoi.shared.partitions import BUFFERED, READ_AHEAD
+from caunoi.shared.projection import BULK_PULL
 from caunoi.shared.settings import Settings, database_url_with, inbox_prefix
 
 HERE = Path(__file__).resolve().parent
@@ -262,7 +264,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                 progress(f"rebuild {rb.rate:,.0f} events/s ({rb.usage.wall:.1f} s); load average {load_after}")
                 if i == 0:
                     r["rebuild"] = rb.to_json()
-                    r["rss_after_rebuild"] = work.service_rss(system)
+                    r["rss_after_rebuild"] = work.service_rss(system) | work.rebuild_worker_rss(system)
             finally:
                 await client.nc.close()
             await system.stop_services()
@@ -376,7 +378,14 @@ async def system_settings(system: System) -> dict[str, Any]:
     return {
         "nats_jetstream": v.get("jetstream", {}).get("config", {}),
         "postgres": conn_settings,
-        "projection": {"batch": service.projection_batch, "gather_s": service.projection_gather},
+        "projection": {
+            "batch": service.projection_batch,
+            "gather_s": service.projection_gather,
+            "bulk_batch": service.projection_bulk_batch,
+            "bulk_pull": BULK_PULL,
+            "buffered_mib": BUFFERED >> 20,
+            "read_ahead_mib": READ_AHEAD >> 20,
+        },
     }
 
 

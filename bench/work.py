@@ -626,5 +626,24 @@ def service_rss(system: System) -> dict[str, dict[str, float]]:
     return out
 
 
+def rebuild_worker_rss(system: System) -> dict[str, dict[str, float | None]]:
+    """The peak resident memory of each worker of the last partitioned replay, from the
+    projections process's log (``projection.partitions_done``: the workers report it as they exit,
+    so there is no resident size now)."""
+    done: list[dict[str, Any]] = []
+    for s in system.services:
+        if s.role != "projections":
+            continue
+        with contextlib.suppress(OSError):
+            for line in s.log.read_text(errors="replace").splitlines():
+                if '"projection.partitions_done"' in line:
+                    with contextlib.suppress(ValueError):
+                        done = [w for w in json.loads(line).get("workers") or [] if "max_rss_mb" in w]
+    return {
+        f"{SERVICE} rebuild worker {i} (pid {w.get('pid')})": {"rss_mb": None, "peak_mb": float(w["max_rss_mb"])}
+        for i, w in enumerate(done, 1)
+    }
+
+
 def login_headers(login: Login) -> dict[str, str] | None:
     return login.headers()

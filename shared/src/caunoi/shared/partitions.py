@@ -64,6 +64,7 @@ import uvloop
 from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import Message
 from caunoi.shared.projection import (
+    BULK_PULL,
     NOT_WAITING_FOR_FLUSH,
     Decoded,
     Decoder,
@@ -87,9 +88,10 @@ TABLE = "partition_checkpoint"
 HANDOVER = 500
 #: bytes the reader may hold for a worker that is busy (decoding, folding: it reads its pipe only
 #: between groups) before it waits for it: more than a group's messages, so the reader goes on
-#: feeding the other workers meanwhile instead of the workers taking turns (32 MiB made the
-#: projections process peak at 158 MB in a rebuild of 1,000,000 events, 12 at 117 MB, no slower)
-BUFFERED = 12 << 20
+#: feeding the other workers meanwhile instead of the workers taking turns (in a rebuild of
+#: 1,000,000 events the projections process peaked at 158 MB with 32 MiB, at 117 with 12, no
+#: slower; at 109 with 8, no slower again)
+BUFFERED = 8 << 20
 #: bytes of frames a worker takes in ahead of what it applies (its pipe is read while a group is
 #: written; reading pauses at twice this): with the runner's :data:`BUFFERED`, some five groups of
 #: petitions events in all. (At 64 MiB a worker held up to 350 MB during a rebuild of 1,000,000 events.)
@@ -273,7 +275,7 @@ async def _hand_over(runner: ProjectionRunner, procs: Sequence[asyncio.subproces
         except (ConnectionError, RuntimeError):  # the worker stopped: it reports why
             live[k] = None
 
-    chunks = runner.bulk_reader(runner.store.stream, 1, runner.subject_filter, 1000)
+    chunks = runner.bulk_reader(runner.store.stream, 1, runner.subject_filter, BULK_PULL)
     try:
         async for chunk in chunks:
             for m in chunk:
