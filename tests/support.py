@@ -236,7 +236,7 @@ async def wait_projected(c: Client, service: str, timeout: float = 20.0) -> dict
         await asyncio.sleep(0.02)
 
 
-async def db(servers: Servers, service: str) -> asyncpg.Connection:  # type: ignore[type-arg]
+async def db(servers: Servers, service: str) -> asyncpg.Connection:
     return await asyncpg.connect(database_url_with(servers.database_url, f"caunoi_{service}"))
 
 

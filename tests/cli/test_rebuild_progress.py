@@ -9,6 +9,7 @@ when it gives up."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ class ScriptedService:
     """Answers ``status`` with the next of ``progress`` (None: no rebuild under way) and
     ``rebuild`` after ``replies_after`` seconds (never when None)."""
 
-    def __init__(self, progress: list[dict[str, int] | None], replies_after: float | None) -> None:
+    def __init__(self, progress: Sequence[dict[str, int] | None], replies_after: float | None) -> None:
         self.progress, self.replies_after = list(progress), replies_after
         self.rebuild_timeout: float | None = None
 

@@ -313,8 +313,8 @@ def test_the_web_application_serves_the_demo_and_open311(live: Live) -> None:
         printed = web.get(f"/models/{top.group(1)}/{form}")
         assert printed.status_code == 200 and printed.content.startswith(b"%PDF"), form
     key = (live.data.parent / "open311-key.txt").read_text().strip()
-    form = {"api_key": key, "service_code": "roads", "address_id": "00691", "description": "Ổ gà đầu thôn"}
-    created = httpx.post(f"{live.web_url}/open311/v2/requests.json", data=form)
+    open311_request = {"api_key": key, "service_code": "roads", "address_id": "00691", "description": "Ổ gà đầu thôn"}
+    created = httpx.post(f"{live.web_url}/open311/v2/requests.json", data=open311_request)
     assert created.status_code == 200, created.text
     rid = created.json()[0]["service_request_id"]
     got = httpx.get(f"{live.web_url}/open311/v2/requests/{rid}.json", params={"api_key": key}).json()

@@ -104,7 +104,7 @@ def scheduling() -> Harness[SchedulingDeps]:
     return Harness("scheduling", SCHEDULING_ENDPOINTS, deps, store)
 
 
-HARNESSES = {"petitions": petitions(), "scheduling": scheduling()}
+HARNESSES: dict[str, Harness[Any]] = {"petitions": petitions(), "scheduling": scheduling()}
 COMMANDS = [(s, e.name) for s, h in HARNESSES.items() for e in h.endpoints.values() if e.kind == "command"]
 MODELS = [e.model for h in HARNESSES.values() for e in h.endpoints.values()]
 

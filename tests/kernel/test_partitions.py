@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,7 +137,7 @@ def schema_name() -> str:
     return f"pt_{uuid.uuid4().hex[:8]}"
 
 
-def partitions_done(logs: list[dict[str, Any]]) -> dict[str, Any]:
+def partitions_done(logs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     return next(e for e in logs if e["event"] == "projection.partitions_done")
 
 

@@ -71,7 +71,7 @@ class CountingProjection:
 
 
 class Env:
-    def __init__(self, store: JetStreamEventStore, pool: asyncpg.Pool, nc: Any) -> None:  # type: ignore[type-arg]
+    def __init__(self, store: JetStreamEventStore, pool: asyncpg.Pool, nc: Any) -> None:
         self.store, self.pool, self.nc = store, pool, nc
 
     def runner(self, **kw: Any) -> ProjectionRunner:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -71,6 +71,10 @@ def ordered(i: int) -> RecordedEvent:
     return RecordedEvent(i, f"caunoi.shop.O{i}.08", env, Ordered(item="x"))
 
 
+#: no database: this reactor keeps no facts, so ``apply`` never uses its connection
+NO_CONN = cast(Conn, None)
+
+
 def reactor(store: InMemoryEventStore) -> ShipEachOrder:
     r = ShipEachOrder("shipping", SHIPMENT, registry)
     r.bind(Resources(store, UnitTree.load("vn-2025")))  # type: ignore[arg-type]
@@ -81,11 +85,11 @@ async def test_each_event_creates_its_aggregate_once_whatever_is_replayed() -> N
     store = InMemoryEventStore(StreamSpec("SHIPPING", "shipping"))
     events = [ordered(i) for i in range(1, 21)]
     first = reactor(store)
-    await first.apply(None, "shipping", events)
+    await first.apply(NO_CONN, "shipping", events)
     assert first.created == 20 and (await store.state()).messages == 20
     # applied again (a crash before the checkpoint committed; a rebuild), and by two at once
     again, other = reactor(store), reactor(store)
-    await asyncio.gather(again.apply(None, "shipping", events), other.apply(None, "shipping", events[5:]))
+    await asyncio.gather(again.apply(NO_CONN, "shipping", events), other.apply(NO_CONN, "shipping", events[5:]))
     assert again.created == other.created == 0 and (await store.state()).messages == 20
     # what was created names its cause and carries the correlation on, recorded by the service
     loaded = await first.repository.load("S-O7")

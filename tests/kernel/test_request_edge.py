@@ -31,7 +31,11 @@ async def listing(_req: Request, _ctx: RequestContext, _deps: object) -> dict[st
 
 async def test_a_ping_does_not_wait_for_the_read_models_and_a_listing_does() -> None:
     caught_up = asyncio.Event()
-    edge = Edge("svc", Verifier(TEST_KEY.public_key()), settle=caught_up.wait)
+
+    async def settle() -> None:  # the read models have caught up
+        await caught_up.wait()
+
+    edge = Edge("svc", Verifier(TEST_KEY.public_key()), settle=settle)
     headers = bearer(credential().token)
     kernel = {e.name: e for e in KERNEL_ENDPOINTS}
     assert not kernel["ping"].reads_models and not kernel["whoami"].reads_models

@@ -38,7 +38,7 @@ def vietnamese(text: str) -> bool:
 
 
 async def refused(service: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    err = await HARNESSES[service].error(name, body)  # stores nothing, message and message_en set
+    err: dict[str, Any] = await HARNESSES[service].error(name, body)  # stores nothing, message and message_en set
     assert err["code"] == "invalid", err
     assert vietnamese(err["message"]) and not vietnamese(err["message_en"]), err
     for item in err["details"]["errors"]:

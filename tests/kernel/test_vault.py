@@ -135,6 +135,7 @@ async def test_the_store_keeps_keys_wrapped_and_nothing_of_a_destroyed_one(serve
         assert wrapped is not None and len(wrapped) == 12 + 32 + 16  # nonce, key, tag: never the bare key
         await vault.destroy(k, by="operator", reason="test")
         row = await conn.fetchrow("SELECT wrapped, destroyed_at FROM vault_keys WHERE key_id = $1", k)
+        assert row is not None
         assert row["wrapped"] is None and row["destroyed_at"] is not None
         assert await vault.open(box, "PA-1") is None
         # another process's store (a second service) sees the same

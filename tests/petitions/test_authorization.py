@@ -26,7 +26,8 @@ A, B = COMMUNES[0].code, COMMUNES[1].code
 
 
 def letter(commune: str) -> dict[str, Any]:
-    return raise_payload(commune_code=commune, channel="letter", hamlet_id=None)
+    payload: dict[str, Any] = raise_payload(commune_code=commune, channel="letter", hamlet_id=None)
+    return payload
 
 
 async def connect(servers: Servers, login: Login) -> Client:

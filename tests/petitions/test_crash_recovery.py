@@ -51,7 +51,7 @@ def raised(i: int) -> tuple[str, CloudEvent]:
     )
 
 
-async def checkpoint(conn: asyncpg.Connection) -> int:  # type: ignore[type-arg]
+async def checkpoint(conn: asyncpg.Connection) -> int:
     try:
         return int(await conn.fetchval("SELECT position FROM petitions.checkpoint"))
     except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError, TypeError):

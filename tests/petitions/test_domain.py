@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from functools import reduce
@@ -38,6 +39,7 @@ from caunoi.petitions.events import (
     Status,
 )
 from caunoi.shared.context import Actor, Role
+from caunoi.shared.endpoints import Command
 from caunoi.shared.errors import CommandError, Forbidden, InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletKind, HamletRecord
@@ -53,6 +55,8 @@ HAMLET = HamletRecord("00691-thon-1", "00691", "Thôn 1", HamletKind.thon, ("08"
 #: what the handler sealed (the domain only carries it)
 SEALED = Sealed(key_id=f"petitioner:{REF}", nonce="bm9uY2Vub25jZTE=", ciphertext="c2VhbGVk")
 FACTS = Facts(TODAY, UNITS, reference=REF, hamlet=HAMLET, personal=SEALED)
+#: one of the domain's ``decide_*`` functions (each takes its own command type)
+Decide = Callable[[Petition, Any, Facts], list[DomainEvent]]
 
 
 def reference(command_id: str, attempt: int = 0) -> str:
@@ -261,11 +265,12 @@ def test_classification_eligible_or_not_with_the_reason() -> None:
     no = ClassifyPetition(petition_id=REF, kind="petition", eligible=False, reason="đơn nặc danh")
     out = then(s, domain.decide_classify, no)
     assert out.status is Status.ineligible
-    for decide, cmd in (
+    refused: tuple[tuple[Decide, Command], ...] = (
         (domain.decide_accept, AcceptPetition(petition_id=REF)),
         (domain.decide_forward, ForwardPetition(petition_id=REF, to_unit="08")),
         (domain.decide_withdraw, WithdrawPetition(petition_id=REF)),
-    ):
+    )
+    for decide, cmd in refused:
         with pytest.raises(InvalidState):
             decide(out, cmd, FACTS)
 
@@ -450,7 +455,7 @@ def test_approaching_once_inside_the_window_and_nothing_once_resolved() -> None:
 def test_every_refusal_is_a_command_error() -> None:
     """Commands on a petition that does not exist are refused with not_found, never a crash."""
     empty = domain.initial()
-    for decide, cmd in (
+    refused: tuple[tuple[Decide, Command], ...] = (
         (domain.decide_classify, ClassifyPetition(petition_id=REF, kind="petition")),
         (domain.decide_forward, ForwardPetition(petition_id=REF, to_unit="08")),
         (domain.decide_return, ReturnPetition(petition_id=REF, reason="x")),
@@ -461,7 +466,8 @@ def test_every_refusal_is_a_command_error() -> None:
         (domain.decide_verdict, GiveVerdict(petition_id=REF, verdict="satisfied")),
         (domain.decide_withdraw, WithdrawPetition(petition_id=REF)),
         (domain.decide_merge, MergePetition(petition_id=REF, case_id="PA-TEST0002")),
-    ):
+    )
+    for decide, cmd in refused:
         with pytest.raises(CommandError) as e:
             decide(empty, cmd, FACTS)
         assert e.value.code == "not_found", decide

@@ -19,6 +19,7 @@ from caunoi.petitions.bootstrap import STREAM
 from caunoi.petitions.domain import PETITION, Alert, Facts
 from caunoi.petitions.events import (
     MASK,
+    CommitmentSet,
     DeadlineKind,
     DelayNoticeRequired,
     PersonalData,
@@ -131,8 +132,8 @@ async def test_what_an_erased_petition_shows_and_owes(svc: Petitions) -> None:
     assert redact(data, True, None)["petitioner"] is None
     # a delay notice owed after the erasure carries nothing of the petitioner
     loaded = await svc.deps.petitions.load(pid)
-    state = domain.evolve(loaded.state, domain.CommitmentSet(petition_id=pid, committed_date=date(2026, 11, 5),
-                                                              by_unit=COMMUNE))  # fmt: skip
+    state = domain.evolve(loaded.state, CommitmentSet(petition_id=pid, committed_date=date(2026, 11, 5),
+                                                       by_unit=COMMUNE))  # fmt: skip
     facts = Facts(date(2026, 11, 20), UNITS)
     events = domain.decide_overdue(state, Alert(DeadlineKind.committed, date(2026, 11, 5)), facts)
     notice = next(e for e in events if isinstance(e, DelayNoticeRequired))

@@ -13,10 +13,9 @@ import pytest
 from petitions.payloads import COMMUNE, OTHER, PROVINCE, raise_payload
 from support import Harness
 
-from caunoi.petitions import domain
 from caunoi.petitions.bootstrap import STREAM
 from caunoi.petitions.domain import PETITION
-from caunoi.petitions.events import registry
+from caunoi.petitions.events import DeadlineKind, registry
 from caunoi.petitions.handlers import ENDPOINTS, Deps
 from caunoi.shared.aggregate import Repository
 from caunoi.shared.envelope import CloudEvent
@@ -243,7 +242,7 @@ async def test_the_whole_life_through_the_edge(svc: Petitions) -> None:
     for name, body, status in steps:
         assert (await svc.ok(name, {"petition_id": pid, **body}))["status"] == status, name
     loaded = await svc.deps.petitions.load(pid)
-    resolve = loaded.state.deadline(domain.DeadlineKind.resolve)
+    resolve = loaded.state.deadline(DeadlineKind.resolve)
     assert resolve is not None and resolve.limit == 60  # complex, remote area: 60 days
     assert len(loaded.state.forwards) == 2
 

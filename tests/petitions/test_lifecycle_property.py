@@ -216,6 +216,7 @@ async def session(w: World, actions: list[tuple[Any, ...]]) -> tuple[int, int]:
             known[out["petition_id"]] = Known(payload["commune_code"], out["status"], payload["commune_code"])
             assert out["status"] == "received"
             continue
+        assert pid is not None  # every command but a raise names its petition
         k = known[pid]
         starts, ends = LIFE[name]
         assert k.status in starts, f"{name} accepted from {k.status}"

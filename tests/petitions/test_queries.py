@@ -39,7 +39,8 @@ TAG = uuid.uuid4().hex[:6]
 
 
 def letter(commune: str, **over: Any) -> dict[str, Any]:
-    return raise_payload(commune_code=commune, channel="letter", hamlet_id=None, **over)
+    payload: dict[str, Any] = raise_payload(commune_code=commune, channel="letter", hamlet_id=None, **over)
+    return payload
 
 
 async def legacy_petition(servers: Servers, text: str) -> str:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import cast
 
 import pypdf
+from pypdf.generic import DictionaryObject
 
 from caunoi.notify.compose import context_for, letter_for
 from caunoi.notify.domain import Notice, Reach
@@ -47,7 +49,7 @@ def test_the_delay_notice_letter_has_the_reference_and_both_dates_in_extractable
                   "ỦY BAN NHÂN DÂN PHƯỜNG HÀ GIANG 2", "ngày 02 tháng 12 năm 2026"):  # fmt: skip
         assert words in text, words
     fonts = {str(f["/BaseFont"]) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages
-             for f in p["/Resources"]["/Font"].values()}  # fmt: skip
+             for f in cast(DictionaryObject, cast(DictionaryObject, p["/Resources"])["/Font"]).values()}  # fmt: skip
     assert fonts and all("DejaVuSerif" in f for f in fonts), fonts
     assert pdf == delay_letter(), "the same letter must give the same bytes"
     english = text_of(delay_letter("en"))

@@ -21,6 +21,7 @@ from caunoi.reporting.events import registry
 from caunoi.reporting.handlers import ENDPOINTS
 from caunoi.reporting.settings import ReportingSettings
 from caunoi.shared.duties import DutyRunner
+from caunoi.shared.endpoints import Edge
 from caunoi.shared.eventstore import EventStore
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.projection import Pool, ProjectionRunner
@@ -46,7 +47,7 @@ class Reporting(Harness[Deps]):
         super().__init__("reporting", ENDPOINTS, wire(store, units, pool, settings=settings), store)
         self.pool = pool
         self.now = now
-        self.edge = replace(self.edge, clock=lambda: self.now)
+        self.edge: Edge = replace(self.edge, clock=lambda: self.now)
         followed = {None: store, "PETITIONS": petitions, "SCHEDULING": scheduling}
         self.runners = [
             ProjectionRunner(
@@ -71,7 +72,7 @@ class Reporting(Harness[Deps]):
 
     async def call(self, name: str, payload: dict[str, Any] | bytes, as_: Any = None) -> dict[str, Any]:
         await self.projected()
-        reply = await super().call(name, payload, as_)
+        reply: dict[str, Any] = await super().call(name, payload, as_)
         await self.projected()
         return reply
 

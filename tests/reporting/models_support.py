@@ -3,6 +3,7 @@ a model's steps."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +61,7 @@ def deployment(model_id: str, **extra: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def evaluation(model_id: str, results: tuple[float, float, float] = (55, 3.2, 0), **extra: Any) -> dict[str, Any]:
+def evaluation(model_id: str, results: Sequence[float] = (55, 3.2, 0), **extra: Any) -> dict[str, Any]:
     return {
         "model_id": model_id, "results": [{"target_id": f"t{i}", "result": r} for i, r in enumerate(results, 1)],
         "sustainability": "high", "replicable_at": "province",

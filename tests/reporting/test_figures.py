@@ -21,6 +21,7 @@ from reporting.harness import UNITS, Reporting, fresh_pool
 from reporting.world import COMMUNES, PROVINCE, World, noon
 from support import Servers
 
+from caunoi.petitions.events import PetitionForwarded, PetitionRaised
 from caunoi.petitions.events import registry as petition_events
 from caunoi.petitions.readmodel import PetitionsProjection
 from caunoi.reporting.compilation import compile_report
@@ -94,7 +95,10 @@ def event_day(rec: RecordedEvent) -> date:
 def expected(petitions: list[RecordedEvent], meetings: list[RecordedEvent], communes: set[str],
              start: date, end: date) -> dict[str, Any]:  # fmt: skip
     """Every figure, counted from the raw events, for the 2025 communes ``communes``."""
-    within = lambda d: d is not None and start <= d <= end  # noqa: E731
+
+    def within(d: date | None) -> bool:
+        return d is not None and start <= d <= end
+
     by_meeting: dict[str, list[Any]] = {}
     for rec in meetings:
         by_meeting.setdefault(rec.envelope.subject, []).append(rec.event)
@@ -132,11 +136,13 @@ def expected(petitions: list[RecordedEvent], meetings: list[RecordedEvent], comm
     mine: set[str] = set()
     for rec in petitions:
         pid, ev, name = rec.envelope.subject, rec.event, type(rec.event).__name__
-        if name == "PetitionRaised" and in_2025(ev.commune_code, ev.dataset) in communes:
+        if isinstance(ev, PetitionRaised) and in_2025(ev.commune_code, ev.dataset) in communes:
             mine.add(pid)
         if pid not in mine:
             continue
-        rows[pid] = row = fold.fold(rows.get(pid), rec)  # type: ignore[assignment]
+        row = fold.fold(rows.get(pid), rec)
+        assert row is not None  # the fold gives a petition's row for each of its events
+        rows[pid] = row
         day = event_day(rec)
         if day <= end:
             outstanding_rows[pid] = row
@@ -147,7 +153,7 @@ def expected(petitions: list[RecordedEvent], meetings: list[RecordedEvent], comm
         elif name == "PetitionAnsweredOnSpot":
             answered += 1
             resolved.add(pid)
-        elif name == "PetitionForwarded":
+        elif isinstance(ev, PetitionForwarded):
             forwarded.add(pid)
             to_whom[(ev.to_unit, ev.to_agency)] += 1
         elif name == "ReplyIssued":
@@ -204,8 +210,8 @@ async def test_every_figure_equals_an_independent_count_of_the_raw_events(genera
     kinds = Counter(type(r.event).__name__ for r in petitions)
     assert {"PetitionOverdue", "DelayNoticeRequired", "ReplyIssued", "PetitionAnsweredOnSpot", "PetitionForwarded",
             "PetitionWithdrawn", "VerdictGiven"} <= set(kinds), kinds  # fmt: skip
-    assert {r.event.dataset for r in petitions if type(r.event).__name__ == "PetitionRaised"} == {"vn-2024", "vn-2025"}
-    assert any(getattr(r.event, "programme", None) is not None and r.event.programme.value == "p1" for r in meetings)
+    assert {r.event.dataset for r in petitions if isinstance(r.event, PetitionRaised)} == {"vn-2024", "vn-2025"}
+    assert any((p := getattr(r.event, "programme", None)) is not None and p.value == "p1" for r in meetings)
 
     all_communes = set(COMMUNES)
     for start, end in [YEAR, *MONTHS]:

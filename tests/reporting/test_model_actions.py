@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 from reporting.models_support import at, deployment, evaluation, notice, registration, vote
-from support import Credential, Harness, credential
+from support import Harness, credential
 
 from caunoi.reporting.bootstrap import STREAM, wire
 from caunoi.reporting.domain.models import ACTS
 from caunoi.reporting.handlers import ENDPOINTS
 from caunoi.shared.context import Role
+from caunoi.shared.identity import Credential
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.units import UnitTree
 

@@ -24,6 +24,7 @@ from caunoi.scheduling.handlers import ENDPOINTS, Deps
 from caunoi.shared.clock import VN
 from caunoi.shared.context import RequestContext
 from caunoi.shared.duties import DutyRunner, system_actor
+from caunoi.shared.endpoints import Edge
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.eventstore import NEW_AGGREGATE
@@ -49,7 +50,7 @@ class Scheduling(Harness[Deps]):
         super().__init__("scheduling", ENDPOINTS, wire(store, UNITS, pool), store)
         self.pool = pool
         self.now = noon(today)
-        self.edge = replace(self.edge, clock=lambda: self.now)
+        self.edge: Edge = replace(self.edge, clock=lambda: self.now)
         models = read_models()
         self.petitions = InMemoryEventStore(next(rm.stream for rm in models if rm.stream is not None))
         self.runners = [
@@ -72,7 +73,7 @@ class Scheduling(Harness[Deps]):
             await r.catch_up()
 
     async def call(self, name: str, payload: dict[str, Any] | bytes, as_: Any = None) -> dict[str, Any]:
-        reply = await super().call(name, payload, as_)
+        reply: dict[str, Any] = await super().call(name, payload, as_)
         await self.projected()
         return reply
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import reduce
 
@@ -182,7 +183,7 @@ def test_retire_rejections() -> None:
 
 def test_every_rejection_is_a_structured_error() -> None:
     state = added()
-    attempts = [
+    attempts: list[Callable[[], list[DomainEvent]]] = [
         lambda: decide_rename(state, rename(state.hamlet_id, state.name), FACTS),
         lambda: decide_retire(initial(), retire("00691-x", "r"), FACTS),
         lambda: decide_add(state, add(state.name), FACTS),

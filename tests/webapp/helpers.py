@@ -78,9 +78,8 @@ async def login_file(servers: Servers, folder: Path, name: str, unit: str, role:
 
 async def logged_in(browser: Browser, web: Web, login: Path, **context: Any) -> Page:
     """A browser of its own (cookies apart), logged in with the login file."""
-    ctx = await browser.new_context(
-        **({"viewport": {"width": 1280, "height": 900}, "accept_downloads": True} | context)
-    )
+    options: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}, "accept_downloads": True} | context
+    ctx = await browser.new_context(**options)
     page = await ctx.new_page()
     await page.goto(f"{web.url}/login")
     await page.set_input_files("input[name=login_file]", str(login))

@@ -70,7 +70,8 @@ def api_key(web: Web, servers: Servers) -> str:
 
 @pytest.fixture(scope="module")
 def hamlet_id(servers: Servers, loop: Loop, services: object) -> str:
-    return loop.run(hamlet(servers))
+    hid: str = loop.run(hamlet(servers))
+    return hid
 
 
 def test_services_are_the_petition_fields_in_json_and_xml(web: Web) -> None:
@@ -121,7 +122,8 @@ def test_a_refused_raise_is_the_services_message_and_stores_nothing(
     async def count() -> int:
         c = await servers.client()
         try:
-            return await stream_messages(c, "PETITIONS")
+            n: int = await stream_messages(c, "PETITIONS")
+            return n
         finally:
             await c.close()
 
