@@ -24,7 +24,7 @@ from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import NEW_AGGREGATE, StreamSpec
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
-from caunoi.shared.projection import Conn, ProjectionRunner, read_model_pool
+from caunoi.shared.projection import Conn, ProjectionRunner, applying, read_model_pool
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with, inbox_prefix
 from caunoi.shared.streamread import read_stream
@@ -105,6 +105,59 @@ async def env(servers: Servers) -> AsyncIterator[Env]:
     finally:
         await pool.close()
         await nc.close()
+
+
+async def test_a_batch_transaction_commits_with_its_last_statements_and_rolls_back_whole(env: Env) -> None:
+    """``applying``: BEGIN with the batch's setting in one round trip, the checkpoint's statement
+    with the COMMIT in another; a failure in the body or at the commit leaves nothing, and the
+    session out of any transaction."""
+    async with env.pool.acquire() as conn:
+        await conn.execute("CREATE TABLE applied (n int)")
+        async with applying(conn) as at_commit:
+            assert await conn.fetchval("SHOW synchronous_commit") == "off"  # this transaction only
+            await conn.execute("INSERT INTO applied VALUES (1)")
+            at_commit.append("INSERT INTO applied VALUES (2)")
+        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+        assert not conn.is_in_transaction()
+        with pytest.raises(RuntimeError):
+            async with applying(conn):
+                await conn.execute("INSERT INTO applied VALUES (3)")
+                raise RuntimeError("an event that does not apply")
+        assert not conn.is_in_transaction()
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            async with applying(conn) as at_commit:
+                await conn.execute("INSERT INTO applied VALUES (4)")
+                at_commit.append("SELECT 1 / 0")
+        assert not conn.is_in_transaction()
+        assert [r["n"] for r in await conn.fetch("SELECT n FROM applied ORDER BY n")] == [1, 2]
+
+
+async def test_a_session_comes_back_from_the_pool_as_it_was_left_but_never_in_a_transaction(
+    servers: Servers,
+) -> None:
+    """The read models' pool does not send asyncpg's reset query (a round trip per use): a
+    session's own settings stay; a transaction left open is still rolled back."""
+    dbname = f"t_pool_{uuid.uuid4().hex[:8]}"
+    await ensure_database(servers.database_url, dbname)
+    pool = await read_model_pool(database_url_with(servers.database_url, dbname), 1)
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx["message"]))
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("CREATE TABLE left_open (n int)")
+            await conn.execute("SET application_name = 'kept'")
+            await conn.execute("BEGIN")
+            await conn.execute("INSERT INTO left_open VALUES (1)")
+        async with pool.acquire() as conn:
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SHOW application_name") == "kept"
+            assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+            assert await conn.fetchval("SELECT count(*) FROM left_open") == 0
+        assert any("active transaction" in m for m in reported)  # asyncpg says it rolled one back
+    finally:
+        loop.set_exception_handler(None)
+        await pool.close()
 
 
 async def test_applies_each_event_once_in_order_and_resumes(env: Env) -> None:

@@ -65,11 +65,12 @@ from caunoi.shared.events import EventRegistry
 from caunoi.shared.eventstore import Message
 from caunoi.shared.projection import (
     BULK_PULL,
-    NOT_WAITING_FOR_FLUSH,
     Decoded,
     Decoder,
     Projection,
     Skip,
+    applying,
+    checkpoint_update,
     gc_paused,
     lean_events,
     read_model_connection,
@@ -335,13 +336,12 @@ async def apply_share(job: Share, frames: asyncio.StreamReader) -> dict[str, Any
     writing: asyncio.Task[int] | None = None
 
     async def write(decoded: Decoded, upto: int) -> int:
-        async with conn.transaction():
-            await conn.execute(NOT_WAITING_FOR_FLUSH)  # the swap at the end waits for them all
+        async with applying(conn) as at_commit:  # not waiting for the flush: the swap at the end waits for them all
             if decoded.records:
                 await job.projection.apply(conn, job.schema, decoded.records)
             if decoded.junk:
                 await record_junk(conn, job.projection.name, decoded.junk)
-            await conn.execute(f'UPDATE "{job.schema}".{TABLE} SET position = $1 WHERE share = $2', upto, job.share)
+            at_commit.append(checkpoint_update(job.schema, upto, TABLE, f"share = {int(job.share):d}"))
         return len(decoded.records)
 
     async def handover(group: list[Handed], upto: int) -> None:
