@@ -378,7 +378,10 @@ def markdown(R: dict[str, Any], png: str, json_name: str) -> str:
         f" ({_f(fl.get('rate'))} events/s; `bench/fill.py`): the service's own handlers made four petition lives"
         " (raise; raise, answer, reply; raise, forward, commit, reply; raise, forward, commit) on the kernel's in-memory"
         " store, and each petition of the fill is a copy of one with fresh references and event and command ids,"
-        " published in JetStream atomic batches of 1,000. The rebuild decodes and folds every one of them.",
+        " published in JetStream atomic batches of 1,000, in blocks of"
+        f" {_f(fl.get('block'))} petitions (a block stores every petition's first event, then every second one, and so"
+        " on: a petition's events lie within about 2.75 times that many events of the stream). The rebuild decodes"
+        " and folds every one of them.",
         "- Rebuild: `caunoi.admin.petitions.rebuild` (what `caunoi projections rebuild petitions` sends), timed from"
         " request to reply: replay into a shadow schema, secondary indexes, swap. The catch-up row: the service started"
         " with the whole fill still to apply.",

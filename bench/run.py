@@ -168,7 +168,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
             filler = fill.Filler(lives, int.from_bytes(os.urandom(2), "big"), vault.wrap)
             sample: list[str] = []
             r["load"] = []
-            r["fill"] = {"events": 0, "messages": 0, "checkpoints": 0, "seconds": 0.0}
+            r["fill"] = {"events": 0, "messages": 0, "checkpoints": 0, "seconds": 0.0, "block": fill.BLOCK}
             for point in n["load_points"]:
                 have = int((await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]["messages"])
                 # the checkpoints the service's duty would add: one per CHECKPOINT_EVENTS messages
@@ -437,7 +437,19 @@ def main() -> int:
         metavar="N[,N...]",
         help="rebuild once per value with CAUNOI_PROJECTION_PROCESSES=N (default: once, the service's setting)",
     )
+    ap.add_argument(
+        "--fill-block",
+        type=int,
+        default=fill.BLOCK,
+        metavar="N",
+        help=f"petitions per block of the fill (default {fill.BLOCK:,}): a petition's events are spread over about"
+        " 2.75 × N events of the stream, and the rebuild re-reads the rows of petitions whose events cross its"
+        " groups (bench/README.md, 'How far apart a petition's events are')",
+    )
     args = ap.parse_args()
+    if args.fill_block < 1:
+        ap.error("--fill-block must be at least 1")
+    fill.BLOCK = args.fill_block
     # the kernel's and the servers' info logs (every template command, every server start) would
     # drown the progress lines
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
