@@ -186,9 +186,21 @@ def machine(tmp: Path, nats_binary: Path) -> dict[str, str]:
         "os": f"{platform.system()} {platform.release()}",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "nats_server": nats_version,
+        "flushed_before": flush_pending_writes(),
         "load_before": " ".join(_read("/proc/loadavg").split()[:3]),
         "python_loop_ms_before": f"{python_loop_ms():.1f}",
     }
+
+
+def flush_pending_writes() -> str:
+    """Write out what the page cache still holds for the disks before anything is measured, and
+    say how much it was: a run started right after other work (``make test`` leaves gigabytes of
+    servers' files behind) would otherwise have that writeback land in its first rows, whose
+    every command waits for an fsync."""
+    dirty_kb = next((int(ln.split()[1]) for ln in _read("/proc/meminfo").splitlines() if ln.startswith("Dirty:")), 0)
+    began = time.monotonic()
+    os.sync()
+    return f"{dirty_kb / 1024:,.0f} MB of pending writes, {time.monotonic() - began:.1f} s"
 
 
 def python_loop_ms(rounds: int = 5) -> float:
