@@ -341,7 +341,7 @@ async def apply_share(job: Share, frames: asyncio.StreamReader) -> dict[str, Any
                 await job.projection.apply(conn, job.schema, decoded.records)
             if decoded.junk:
                 await record_junk(conn, job.projection.name, decoded.junk)
-            at_commit.append(checkpoint_update(job.schema, upto, TABLE, f"share = {int(job.share):d}"))
+            at_commit.append(checkpoint_update(job.schema, upto, TABLE, ("share", job.share)))
         return len(decoded.records)
 
     async def handover(group: list[Handed], upto: int) -> None:

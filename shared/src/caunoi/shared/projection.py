@@ -79,9 +79,11 @@ SESSION_SETTINGS: dict[str, str] = {"plan_cache_mode": "force_custom_plan"}
 NOT_WAITING_FOR_FLUSH = "SET LOCAL synchronous_commit TO off"
 
 
-def checkpoint_update(schema: str, seq: int, table: str = "checkpoint", where: str = "id = 1") -> str:
-    """The statement that moves a checkpoint to ``seq`` (inlined: an integer, checked)."""
-    return f'UPDATE "{schema}".{table} SET position = {int(seq):d} WHERE {where}'
+def checkpoint_update(schema: str, seq: int, table: str = "checkpoint", row: tuple[str, int] = ("id", 1)) -> str:
+    """The statement that moves a checkpoint (the row whose ``row[0]`` column is ``row[1]``) to
+    ``seq``; the numbers are inlined, as integers, for :func:`applying`."""
+    column, value = row
+    return f'UPDATE "{schema}".{table} SET position = {int(seq):d} WHERE "{column}" = {int(value):d}'
 
 
 @contextlib.asynccontextmanager
@@ -170,7 +172,9 @@ class Projection(Protocol):
 
     async def apply(self, conn: Conn, schema: str, events: Sequence[RecordedEvent]) -> None:
         """Change the read model for a batch of events, in stream order, inside the runner's
-        transaction; ignore event types it does not use. All or nothing: raise on any failure."""
+        transaction (opened with ``BEGIN``, :func:`applying`: asyncpg's ``conn.transaction()``
+        refuses to nest in it; a savepoint, if one is needed, is ``SAVEPOINT`` by hand); ignore
+        event types it does not use. All or nothing: raise on any failure."""
 
     async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
         """Every row of the read model in a stable order (to compare live with a rebuild)."""
