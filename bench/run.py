@@ -241,16 +241,20 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
             try:
                 if i == 0:
                     progress("service back; its projection catches up with the fill")
-                    await work.settle(client, timeout=1800)
-                    usage = usage_since(before, t0, meter_for(system))
+                    await work.caught_up(client, timeout=1800)
+                    usage = usage_since(before, t0, meter_for(system))  # (not the calm below)
+                    await work.calm()
                     behind = r["fill"]["messages"]
                     r["catch_up"] = {
                         "events": behind,
                         "seconds": round(usage.wall, 2),
                         "per_s": round(behind / usage.wall, 1),
+                        "phases": work.rebuild_phases(system),
                         **usage.to_json(),
                     }
                     progress(f"caught up: {r['catch_up']['per_s']:,.0f} events/s (from the service's start)")
+                else:
+                    await work.settle(client)  # (what the last run left: the replaced schema's drop)
                 label = "the service's setting" if processes is None else f"{processes} process(es)"
                 progress(f"rebuild of the petitions read model over {events:,} events, {label}")
                 load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -263,7 +267,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                 }
                 progress(f"rebuild {rb.rate:,.0f} events/s ({rb.usage.wall:.1f} s); load average {load_after}")
                 if i == 0:
-                    r["rebuild"] = rb.to_json()
+                    r["rebuild"] = rb.to_json() | {"phases": work.rebuild_phases(system)}
                     r["rss_after_rebuild"] = work.service_rss(system) | work.rebuild_worker_rss(system)
             finally:
                 await client.nc.close()

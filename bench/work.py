@@ -254,14 +254,21 @@ def sample_event() -> bytes:
 async def settle(client: Client, timeout: float = 300.0) -> None:
     """Until the read models have applied the whole stream, then until the machine is calm
     (:func:`calm`): the next run starts from an idle machine."""
+    await caught_up(client, timeout)
+    await calm()
+
+
+async def caught_up(client: Client, timeout: float = 300.0) -> bool:
+    """Until the service's read models have applied the whole stream (asked every 50 ms);
+    False if they had not within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         st = await client.admin(SERVICE, "status")
         if all(p["lag"] == 0 for p in st["projections"]):
-            await calm()
-            return
+            return True
         await asyncio.sleep(0.05)
     progress("warning: the read model did not catch up")
+    return False
 
 
 async def calm(timeout: float = 20.0) -> None:
@@ -643,6 +650,24 @@ def rebuild_worker_rss(system: System) -> dict[str, dict[str, float | None]]:
         f"{SERVICE} rebuild worker {i} (pid {w.get('pid')})": {"rss_mb": None, "peak_mb": float(w["max_rss_mb"])}
         for i, w in enumerate(done, 1)
     }
+
+
+def rebuild_phases(system: System) -> dict[str, float]:
+    """How long the last replay into a shadow schema spent loading the events and building the
+    indexes, from the projections process's log (``projection.replayed`` of the petitions read
+    model); empty if it says nothing."""
+    phases: dict[str, float] = {}
+    for s in system.services:
+        if s.role != "projections":
+            continue
+        with contextlib.suppress(OSError):
+            for line in s.log.read_text(errors="replace").splitlines():
+                if '"projection.replayed"' in line:
+                    with contextlib.suppress(ValueError):
+                        entry = json.loads(line)
+                        if entry.get("projection") == "petitions":
+                            phases = {k: float(entry[k]) for k in ("load_s", "indexes_s") if k in entry}
+    return phases
 
 
 def login_headers(login: Login) -> dict[str, str] | None:

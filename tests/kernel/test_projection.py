@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import asyncpg
 import pytest
 import pytest_asyncio
+import structlog.testing
 from support import Servers
 
 from caunoi.cli.bus import OPERATOR
@@ -247,6 +248,86 @@ async def test_rebuild_equals_live_and_live_keeps_serving(env: Env) -> None:
     assert await r.snapshot() == live
     assert await r.rebuild_into("counting_check") == 400
     assert await r.snapshot("counting_check") == live
+
+
+async def test_the_schema_a_swap_replaced_is_dropped_by_the_live_loop_not_by_the_swap(env: Env) -> None:
+    """Dropping a large read model's schema takes a while: the swap leaves it renamed, and the
+    live loop drops it (also one left by a process that stopped first, at its start)."""
+
+    async def schemas() -> set[str]:
+        async with env.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'counting%'")
+        return {r["nspname"] for r in rows}
+
+    for i in range(20):
+        await env.emit(f"k{i % 3}", i)
+    r = env.runner()
+    await r.setup()
+    await r.catch_up()
+    live = await r.snapshot()
+    assert await r.rebuild() == 20
+    assert await schemas() == {"counting", r.replaced}  # left by the swap, no loop running
+    assert await r.snapshot() == live
+    task = asyncio.create_task(r.run())
+    try:
+        for _ in range(200):
+            if await schemas() == {"counting"}:
+                break
+            await asyncio.sleep(0.02)
+        assert await schemas() == {"counting"}
+        assert await r.rebuild() == 20  # the loop is woken to drop what this swap replaced
+        for _ in range(200):
+            if await schemas() == {"counting"}:
+                break
+            await asyncio.sleep(0.02)
+        assert await schemas() == {"counting"}
+        assert await r.snapshot() == live
+    finally:
+        r.stop()
+        await asyncio.wait_for(task, 5)
+    # a process that stopped before dropping it: the next one drops it at its start
+    async with env.pool.acquire() as conn:
+        await conn.execute(f'CREATE SCHEMA "{r.replaced}"')
+    again = env.runner()
+    task = asyncio.create_task(again.run())
+    try:
+        for _ in range(200):
+            if await schemas() == {"counting"}:
+                break
+            await asyncio.sleep(0.02)
+        assert await schemas() == {"counting"}
+    finally:
+        again.stop()
+        await asyncio.wait_for(task, 5)
+
+
+async def test_a_stream_not_there_yet_is_named_once_and_followed_once_it_is(env: Env) -> None:
+    """A service may start before the stream it follows exists (another service creates it): the
+    live loop says so in words, once (not at every poll), and follows it as soon as it exists."""
+    spec = StreamSpec(name=f"L{uuid.uuid4().hex[:8].upper()}", service="later")
+    r = ProjectionRunner(
+        env.pool, env.nc, JetStreamEventStore(env.nc, spec), registry, CountingProjection(), poll_every=0.02
+    )
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(r.run())
+        try:
+            for _ in range(200):
+                if r.status.last_error:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)  # some 15 more tries
+            assert r.status.last_error is not None
+            assert f"stream {spec.name} does not exist (yet)" in r.status.last_error
+            assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["projection.read_failed"]
+            await provision_stream(env.nc, spec)
+            for _ in range(300):
+                if any(e["event"] == "projection.read_recovered" for e in logs):
+                    break
+                await asyncio.sleep(0.01)
+            assert any(e["event"] == "projection.read_recovered" for e in logs)
+        finally:
+            r.stop()
+            await asyncio.wait_for(task, 5)
 
 
 async def test_a_message_that_is_not_an_event_is_recorded_and_passed_over(env: Env) -> None:

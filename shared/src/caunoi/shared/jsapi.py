@@ -121,7 +121,7 @@ async def direct_get_batch(
             if status is not None:
                 if status in ("204", "404"):
                     return out
-                raise JetStreamError(int(status), 0, h.get("Description", "direct get failed"))
+                raise _direct_get_error(stream, h)
             out.append(
                 StoredMessage(
                     seq=int(h["Nats-Sequence"]),
@@ -133,6 +133,17 @@ async def direct_get_batch(
             )
 
 
+def _direct_get_error(stream: str, headers: dict[str, str]) -> JetStreamError:
+    """A direct get's error status as an error that says what it means (a 503 is NATS's "no
+    responders": nothing serves direct gets of that stream)."""
+    status = int(headers["Status"])
+    if status == 503:
+        description = f"stream {stream} does not exist (yet), or does not allow direct gets: no server answered"
+    else:
+        description = headers.get("Description", "direct get failed")
+    return JetStreamError(status, 0, description)
+
+
 async def direct_get_last(nc: NATS, stream: str, subject: str, timeout: float = 5.0) -> StoredMessage | None:
     """The last message stored on exactly ``subject``, or None."""
     msg = await nc.request(
@@ -142,5 +153,5 @@ async def direct_get_last(nc: NATS, stream: str, subject: str, timeout: float = 
     if "Status" in h:
         if h["Status"] == "404":
             return None
-        raise JetStreamError(int(h["Status"]), 0, h.get("Description", "direct get failed"))
+        raise _direct_get_error(stream, h)
     return StoredMessage(int(h["Nats-Sequence"]), h["Nats-Subject"], msg.data, h, h.get("Nats-Time-Stamp", ""))

@@ -112,6 +112,8 @@ async def applying(conn: Conn) -> AsyncIterator[list[str]]:
 #: not enough to show in the rate, and the projections process held 22 MB more (bench/README.md,
 #: "Bulk pulls and buffers")
 BULK_PULL = 1_000
+#: seconds between two warnings of one lasting read error of a live loop
+REPEAT_WARNING = 60.0
 
 
 async def _keep_session(_conn: asyncpg.Connection[asyncpg.Record]) -> None:
@@ -417,6 +419,11 @@ class ProjectionRunner:
     #: rebuilds a partitionable read model over several processes (:mod:`caunoi.shared.partitions`)
     partitioning: Partitioning | None = None
     _stopping: bool = False
+    #: a swap left the schema it replaced (:meth:`drop_replaced`)
+    _replaced_left: bool = True
+    #: the live loop's last read error while it lasts, and when it was last logged
+    _read_error: str | None = None
+    _read_warned: float = 0.0
     status: ProjectionStatus = field(init=False)
 
     def __post_init__(self) -> None:
@@ -475,12 +482,16 @@ class ProjectionRunner:
                 # Clear before reading: a poke that arrives while we read is kept for the wait.
                 self._wake.clear()
                 try:
+                    if self._replaced_left:
+                        await self.drop_replaced()
                     applied = await self.step()
                 except Exception as e:  # noqa: BLE001 - e.g. the stream is not there yet, NATS is down
-                    log.warning("projection.read_failed", projection=self.projection.name, error=repr(e))
-                    self.status.last_error = repr(e)
+                    self._read_failed(repr(e))
                     await asyncio.sleep(self.poll_every)
                     continue
+                if self._read_error is not None:
+                    log.info("projection.read_recovered", projection=self.projection.name, error=self._read_error)
+                    self._read_error = None
                 if applied:
                     if applied < self.batch and self.gather > 0:
                         await asyncio.sleep(self.gather)  # let the next events gather: fewer transactions
@@ -492,6 +503,17 @@ class ProjectionRunner:
             if sub is not None:
                 with contextlib.suppress(Exception):
                     await sub.unsubscribe()
+
+    def _read_failed(self, error: str) -> None:
+        """A step failed (tried again every ``poll_every``): a warning when the error is new, then
+        at most every :data:`REPEAT_WARNING` seconds while it lasts (a service started before the
+        stream it follows exists would otherwise say so every second)."""
+        now = time.monotonic()
+        if error != self._read_error or now - self._read_warned >= REPEAT_WARNING:
+            log.warning("projection.read_failed", projection=self.projection.name, error=error)
+            self._read_warned = now
+        self._read_error = error
+        self.status.last_error = error
 
     async def _poke(self, _msg: Any) -> None:
         self._wake.set()
@@ -843,19 +865,34 @@ class ProjectionRunner:
 
     async def _swap_in(self, shadow: str, batch: int | None) -> int:
         """With the live loop held: the shadow catches up, then takes the live schema's place in
-        one transaction. Its position."""
+        one transaction. Its position. The replaced schema is left under the name
+        :attr:`replaced` for the live loop to drop (:meth:`drop_replaced`): dropping a large read
+        model (its files, its buffers) took over a second, which the swap need not wait for."""
         while await self._step(shadow, live=False, batch=batch):
             pass
         async with self.pool.acquire() as conn, conn.transaction():
-            old = f"{self.schema}__old"
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
-            await conn.execute(f'ALTER SCHEMA "{self.schema}" RENAME TO "{old}"')
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{self.replaced}" CASCADE')  # (one not dropped yet)
+            await conn.execute(f'ALTER SCHEMA "{self.schema}" RENAME TO "{self.replaced}"')
             await conn.execute(f'ALTER SCHEMA "{shadow}" RENAME TO "{self.schema}"')
-            await conn.execute(f'DROP SCHEMA "{old}" CASCADE')
             pos = await self.position(conn, self.schema)
         self.status.position = pos
+        self._replaced_left = True
+        self._wake.set()  # the live loop drops it
         log.info("projection.rebuilt", projection=self.projection.name, position=pos)
         return pos
+
+    @property
+    def replaced(self) -> str:
+        """The schema a rebuild's swap replaced, until it is dropped."""
+        return f"{self.schema}__old"
+
+    async def drop_replaced(self) -> None:
+        """Drop the schema the last swap replaced (if any: also one left by a process that
+        stopped before dropping it). The live loop does it after a swap and at its start."""
+        async with self._lock:  # (not while a swap renames)
+            async with self.pool.acquire() as conn:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{self.replaced}" CASCADE')
+            self._replaced_left = False
 
     async def rebuild_into(self, schema: str, batch: int | None = None) -> int:
         """Replay from sequence 1 into ``schema`` (dropped first) without swapping; for checks."""
@@ -871,6 +908,7 @@ class ProjectionRunner:
         """Everything stored so far into a new ``schema``: over several processes when the read
         model allows it (:mod:`caunoi.shared.partitions`), else in bulk when the runner can; the
         secondary indexes (deferred when the schema was made) built once, after loading."""
+        started = time.monotonic()
         skip = None
         if batch is None and self.partitioning is not None:
             from caunoi.shared.partitions import replay_partitioned
@@ -880,9 +918,16 @@ class ProjectionRunner:
             await self._bulk(schema, live=False, skip=skip)
         while await self._step(schema, live=False, batch=batch, skip=skip):
             pass
+        loaded = time.monotonic()
         if isinstance(self.projection, DeferredIndexes):
             async with self.pool.acquire() as conn:
                 await self.projection.create_indexes(conn, schema)
+        log.info(
+            "projection.replayed",
+            projection=self.projection.name,
+            load_s=round(loaded - started, 2),
+            indexes_s=round(time.monotonic() - loaded, 2),
+        )
 
     async def snapshot(self, schema: str | None = None) -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn:
