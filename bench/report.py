@@ -371,8 +371,8 @@ def markdown(R: dict[str, Any], png: str, json_name: str) -> str:
         " process(es) in a queue group, each with its own NATS user; the benchmark client is one nats-py connection.",
         f"- Commands: `raise` on a new petition each (channels hotline, letter, reception, portal; the event is"
         f" {_f(s.get('event_bytes'))} bytes). Raw publishes send those bytes with the service's headers (`Nats-Msg-Id`,"
-        " `Content-Type`, `Caunoi-Type`, `Nats-Expected-Last-Subject-Sequence: 0`), each to a new subject of a stream"
-        " with the same settings; 1 client waits for each ack (nats-py, like the service), the pipelined ones keep"
+        " `Content-Type`, `Caunoi-Type`, `Nats-Expected-Last-Subject-Sequence: 0` over the new aggregate's subjects,"
+        " named by `Nats-Expected-Last-Subject-Sequence-Subject`), each to a new subject of a stream with the same settings; 1 client waits for each ack (nats-py, like the service), the pipelined ones keep"
         " 20 or 100 in flight on one connection speaking the protocol directly.",
         f"- The stream filled to {_f(s.get('events'))} events: {_f(fl.get('events'))} real petitions events"
         f" ({_f(fl.get('rate'))} events/s; `bench/fill.py`): the service's own handlers made four petition lives"

@@ -133,6 +133,7 @@ def raw_headers(msg_id: str) -> dict[str, str]:
         "Content-Type": CONTENT_TYPE,
         TYPE_HEADER: PetitionRaised.type_name(),
         "Nats-Expected-Last-Subject-Sequence": "0",
+        "Nats-Expected-Last-Subject-Sequence-Subject": f"caunoi.benchraw.{msg_id}.>",
     }
 
 

@@ -65,6 +65,24 @@ async def test_a_new_aggregate_must_be_new(store: EventStore) -> None:
     assert await count(store) == 1
 
 
+async def test_an_id_is_one_aggregate_under_every_unit_path(store: EventStore) -> None:
+    """The expectation is on the aggregate, not on its one subject: an id new under one unit path
+    but taken under another (two communes' petitions drawing the same reference) is refused, and
+    an append to the aggregate checks its last event whatever subject it is on."""
+    here, there = store.subject_for("agg-up", PATH), store.subject_for("agg-up", ["08", "00700"])
+    first = await store.append(here, NEW_AGGREGATE, [ev()])
+    with pytest.raises(WrongExpectedSequence) as info:
+        await store.append(there, NEW_AGGREGATE, [ev()])
+    assert info.value.subject == there
+    with pytest.raises(WrongExpectedSequence):
+        await store.append(there, NEW_AGGREGATE, [ev(1), ev(2)])  # (an atomic batch too)
+    assert [m.subject for m in await store.load("agg-up")] == [here]
+    other = await store.append(store.subject_for("agg-up2", ["08", "00700"]), NEW_AGGREGATE, [ev()])
+    assert other.seqs[0] > first.seqs[0]  # (a different id there is new)
+    second = await store.append(here, first.seqs[-1], [ev()])  # the aggregate's last, not the stream's
+    assert second.seqs[0] > other.seqs[0]
+
+
 async def test_a_stale_expectation_is_refused(store: EventStore) -> None:
     subject = store.subject_for("agg-stale", PATH)
     a = await store.append(subject, NEW_AGGREGATE, [ev()])

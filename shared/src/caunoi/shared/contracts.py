@@ -90,7 +90,8 @@ ENVELOPE_ATTRIBUTES: dict[str, str] = {
 EVENT_HEADERS: dict[str, Any] = {
     "type": "object",
     "description": "NATS headers of a stored event. Appends also carry JetStream control headers "
-    "(Nats-Expected-Last-Subject-Sequence, Nats-Batch-Id, Nats-Batch-Sequence, Nats-Batch-Commit).",
+    "(Nats-Expected-Last-Subject-Sequence, Nats-Expected-Last-Subject-Sequence-Subject, Nats-Batch-Id, "
+    "Nats-Batch-Sequence, Nats-Batch-Commit).",
     "properties": {
         "Nats-Msg-Id": {"type": "string", "description": "The CloudEvent `id` (JetStream de-duplication)."},
         "Content-Type": {"type": "string", "const": CONTENT_TYPE},

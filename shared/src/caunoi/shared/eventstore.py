@@ -75,6 +75,12 @@ class StreamSpec:
     def aggregate_filter(self, aggregate_id: str) -> str:
         return f"{self.subject_prefix}.{aggregate_id}.>"
 
+    def aggregate_filter_of(self, subject: str) -> str:
+        """The filter of every subject of the aggregate ``subject`` (one of this stream's) is on."""
+        start = len(self.subject_prefix) + 1
+        end = subject.find(".", start)
+        return self.aggregate_filter(subject[start:] if end < 0 else subject[start:end])
+
 
 class Message(Protocol):
     """A stored message as readers need it: :class:`StoredMessage` (direct gets) or
@@ -158,8 +164,10 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     async def append(self, subject: str, expected_last_seq: int, events: Sequence[CloudEvent]) -> AppendResult:
-        """Store ``events`` on ``subject``, all or none, if the subject's last sequence is still
-        ``expected_last_seq`` (:data:`NEW_AGGREGATE`: the subject must be empty).
+        """Store ``events`` on ``subject``, all or none, if the last sequence of its aggregate (on
+        any of the aggregate's subjects, :meth:`StreamSpec.aggregate_filter`) is still
+        ``expected_last_seq`` (:data:`NEW_AGGREGATE`: the aggregate has no event yet, under any
+        unit path: an id is one aggregate's).
 
         Safe to retry with the same events: when an earlier try stored them, the result says
         ``duplicate``. Raises :class:`WrongExpectedSequence` when another writer got there first,

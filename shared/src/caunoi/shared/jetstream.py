@@ -214,10 +214,11 @@ class JetStreamEventStore(EventStore):
         """One event: a plain JetStream publish. Several: JetStream's atomic batch (ADR-50),
         which nats-py has no helper for: the same Nats-Batch-Id on every message, a
         Nats-Batch-Sequence from 1, and Nats-Batch-Commit on the last."""
+        aggregate = self.spec.aggregate_filter_of(subject)
         if len(events) == 1:
             ev = events[0]
             reply = await self.nc.request(
-                subject, ev.to_json_bytes(), timeout=self.timeout, headers=_headers(ev, expected)
+                subject, ev.to_json_bytes(), timeout=self.timeout, headers=_headers(ev, expected, aggregate)
             )
             body: dict[str, Any] = json.loads(reply.data)
             return body
@@ -225,7 +226,7 @@ class JetStreamEventStore(EventStore):
         n = len(events)
         async with self._mux.inbox() as (inbox, q):
             for i, ev in enumerate(events, start=1):
-                h = _headers(ev, expected if i == 1 else None)
+                h = _headers(ev, expected if i == 1 else None, aggregate)
                 h["Nats-Batch-Id"] = batch_id
                 h["Nats-Batch-Sequence"] = str(i)
                 if i == n:
@@ -253,8 +254,13 @@ class JetStreamEventStore(EventStore):
         return StreamState(int(s["messages"]), int(s["bytes"]), int(s["last_seq"]), int(s.get("num_subjects") or 0))
 
 
-def _headers(ev: CloudEvent, expected: int | None) -> dict[str, str]:
+def _headers(ev: CloudEvent, expected: int | None, aggregate: str) -> dict[str, str]:
+    """An event's headers; with ``expected``, the check that the last message on any subject of
+    ``aggregate`` (a filter: the aggregate's subjects under every unit path) has that sequence
+    (nats-server 2.11's ``Nats-Expected-Last-Subject-Sequence-Subject``; without it the check is
+    on the one subject, and an id new there could be taken under another unit path already)."""
     h = message_headers(ev)
     if expected is not None:
         h["Nats-Expected-Last-Subject-Sequence"] = str(expected)
+        h["Nats-Expected-Last-Subject-Sequence-Subject"] = aggregate
     return h

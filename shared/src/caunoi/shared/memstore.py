@@ -39,6 +39,7 @@ class InMemoryEventStore(EventStore):
         self.spec = spec
         self._messages: list[StoredMessage] = []
         self._last_on_subject: dict[str, int] = {}
+        self._last_of_aggregate: dict[str, int] = {}  # by aggregate filter
         self._seq_of_id: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
@@ -70,7 +71,10 @@ class InMemoryEventStore(EventStore):
                 return AppendResult(list(range(last - len(events) + 1, last + 1)), duplicate=True)
             if len(events) == 1 and events[0].id in self._seq_of_id:
                 return AppendResult([self._seq_of_id[events[0].id]], duplicate=True)
-            if last != expected_last_seq or any(e.id in self._seq_of_id for e in events):
+            aggregate = self.spec.aggregate_filter_of(subject)  # (its subjects under every unit path)
+            if self._last_of_aggregate.get(aggregate, 0) != expected_last_seq or any(
+                e.id in self._seq_of_id for e in events
+            ):
                 raise WrongExpectedSequence(subject, expected_last_seq)
             now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
             for ev in events:
@@ -78,6 +82,7 @@ class InMemoryEventStore(EventStore):
                 self._messages.append(StoredMessage(seq, subject, ev.to_json_bytes(), message_headers(ev), now))
                 self._seq_of_id[ev.id] = seq
                 self._last_on_subject[subject] = seq
+                self._last_of_aggregate[aggregate] = seq
             first = len(self._messages) - len(events) + 1
             return AppendResult(list(range(first, len(self._messages) + 1)))
 

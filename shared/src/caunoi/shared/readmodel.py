@@ -96,13 +96,23 @@ class RowPerEvent(_Table):
 class RowPerAggregate(_Table):
     """One row per aggregate, keyed by the first column: ``key(event)`` names the row an event
     changes (None: not this read model's), ``fold(row, event)`` returns the row after it (the row
-    is None before the aggregate's first event; returning None deletes it)."""
+    is None before the aggregate's first event; returning None deletes it). ``starts(event)``
+    may say which events begin an aggregate: a batch does not look up the rows they begin."""
 
     @abc.abstractmethod
     def key(self, rec: RecordedEvent) -> str | None: ...
 
     @abc.abstractmethod
     def fold(self, row: Row | None, rec: RecordedEvent) -> Row | None: ...
+
+    def starts(self, rec: RecordedEvent) -> bool:
+        """Whether ``rec`` is the first event of the aggregate whose row it keys, so that row
+        cannot exist yet and is not looked up (a brand-new aggregate's first append expects
+        sequence 0: the log holds one such event per aggregate). Only for a read model keyed by
+        the event's aggregate. False (the default): every row a batch touches is looked up. Were
+        the log to hold a second one anyway, the batch's COPY would fail on the key (the event is
+        parked, as any that does not apply) instead of the row being folded over."""
+        return False
 
     @property
     def key_column(self) -> str:
@@ -112,11 +122,17 @@ class RowPerAggregate(_Table):
         touched = [(k, rec) for rec in events if (k := self.key(rec)) is not None]
         if not touched:
             return
-        keys = list(dict.fromkeys(k for k, _ in touched))
         table, key = self.qualified(schema), self.key_column
-        rows: dict[str, Row | None] = {k: None for k in keys}
-        for r in await conn.fetch(f'SELECT * FROM {table} WHERE "{key}" = ANY($1::text[])', keys):
-            rows[r[key]] = dict(r)
+        rows: dict[str, Row | None] = {}
+        stored: list[str] = []  # the rows that may exist: looked up
+        for k, rec in touched:
+            if k not in rows:
+                rows[k] = None
+                if not self.starts(rec):
+                    stored.append(k)
+        if stored:
+            for r in await conn.fetch(f'SELECT * FROM {table} WHERE "{key}" = ANY($1::text[])', stored):
+                rows[r[key]] = dict(r)
         existed = {k for k, r in rows.items() if r is not None}
         for k, rec in touched:
             rows[k] = self.fold(rows[k], rec)

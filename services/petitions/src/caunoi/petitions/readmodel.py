@@ -174,6 +174,9 @@ class PetitionsProjection(RowPerAggregate):
     def key(self, rec: RecordedEvent) -> str | None:
         return rec.envelope.subject
 
+    def starts(self, rec: RecordedEvent) -> bool:
+        return model_of(rec.event) is PetitionRaised  # (a new petition's row is not looked up)
+
     def fold(self, row: Row | None, rec: RecordedEvent) -> Row | None:
         ev, at = rec.event, rec.envelope.time
         model = model_of(ev)
