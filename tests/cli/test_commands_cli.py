@@ -66,6 +66,7 @@ async def test_operator_projection_commands_as_the_readme_gives_them(
         res = run(servers, "projections", "rebuild", service)
         assert res.returncode == 0, res.stderr
         assert f"done: {projection} at position" in res.stdout
+        assert " s (nạp / loading " in res.stdout and " s, chỉ mục / indexes " in res.stdout
     res = run(servers, "projections", "skip", "scheduling", "999999", "--operator", "test")
     assert res.returncode == 0 and "nothing parked" in res.stdout, res.stderr
     res = run(servers, "--json", "projections", "parked", "petitions")

@@ -381,6 +381,15 @@ class RebuildProgress:
         return {"to": self.to, "at": self.at, "seconds": round(time.time() - self.started_at, 1)}
 
 
+@dataclass(frozen=True)
+class ReplayTimes:
+    """How long a replay into a new schema took (seconds): loading the events, then building the
+    secondary indexes."""
+
+    load: float
+    indexes: float
+
+
 @dataclass
 class ProjectionStatus:
     name: str
@@ -425,6 +434,8 @@ class ProjectionRunner:
     _read_error: str | None = None
     _read_warned: float = 0.0
     status: ProjectionStatus = field(init=False)
+    #: the phases of the last replay into a new schema (a rebuild, a catch-up by one, a check)
+    last_replay: ReplayTimes | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.status = ProjectionStatus(self.projection.name, 0)
@@ -922,11 +933,12 @@ class ProjectionRunner:
         if isinstance(self.projection, DeferredIndexes):
             async with self.pool.acquire() as conn:
                 await self.projection.create_indexes(conn, schema)
+        self.last_replay = ReplayTimes(round(loaded - started, 2), round(time.monotonic() - loaded, 2))
         log.info(
             "projection.replayed",
             projection=self.projection.name,
-            load_s=round(loaded - started, 2),
-            indexes_s=round(time.monotonic() - loaded, 2),
+            load_s=self.last_replay.load,
+            indexes_s=self.last_replay.indexes,
         )
 
     async def snapshot(self, schema: str | None = None) -> list[dict[str, Any]]:

@@ -517,8 +517,19 @@ async def admin_status(_: Request, ctx: RequestContext, service: Service[Any]) -
 
 
 async def admin_rebuild(a: ProjectionArg, ctx: RequestContext, service: Service[Any]) -> Any:
+    """The read model rebuilt and swapped in: its position, and how long it took (in all, and
+    loading the events and building the indexes)."""
     r = service.runner_for(a.projection)
-    return {"projection": r.projection.name, "position": await r.rebuild()}
+    started = time.monotonic()
+    position = await r.rebuild()
+    done: dict[str, Any] = {
+        "projection": r.projection.name,
+        "position": position,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    if r.last_replay is not None:
+        done |= {"load_seconds": r.last_replay.load, "index_seconds": r.last_replay.indexes}
+    return done
 
 
 async def admin_parked(a: ProjectionArg, ctx: RequestContext, service: Service[Any]) -> Any:
