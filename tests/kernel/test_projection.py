@@ -301,6 +301,32 @@ async def test_the_schema_a_swap_replaced_is_dropped_by_the_live_loop_not_by_the
         await asyncio.wait_for(task, 5)
 
 
+async def test_a_replaced_schema_that_cannot_be_dropped_does_not_hold_up_the_events(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused() -> None:
+        raise asyncpg.InsufficientPrivilegeError("must be owner of schema counting__old")
+
+    for i in range(5):
+        await env.emit(f"k{i}", i)
+    r = env.runner(poll_every=0.05)
+    monkeypatch.setattr(r, "drop_replaced", refused)
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(r.run())
+        try:
+            for _ in range(200):
+                if r.status.position == 5:
+                    break
+                await asyncio.sleep(0.02)
+            assert r.status.position == 5
+            await asyncio.sleep(0.2)  # more turns of the loop: it said so once
+        finally:
+            r.stop()
+            await asyncio.wait_for(task, 5)
+    failed = [e for e in logs if e["event"] == "projection.drop_replaced_failed"]
+    assert len(failed) == 1 and "must be owner" in failed[0]["error"]
+
+
 async def test_a_stream_not_there_yet_is_named_once_and_followed_once_it_is(env: Env) -> None:
     """A service may start before the stream it follows exists (another service creates it): the
     live loop says so in words, once (not at every poll), and follows it as soon as it exists."""

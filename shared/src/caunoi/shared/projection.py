@@ -492,9 +492,9 @@ class ProjectionRunner:
             while not self._stopping:
                 # Clear before reading: a poke that arrives while we read is kept for the wait.
                 self._wake.clear()
+                if self._replaced_left:
+                    await self._drop_replaced_or_say()
                 try:
-                    if self._replaced_left:
-                        await self.drop_replaced()
                     applied = await self.step()
                 except Exception as e:  # noqa: BLE001 - e.g. the stream is not there yet, NATS is down
                     self._read_failed(repr(e))
@@ -903,7 +903,16 @@ class ProjectionRunner:
         async with self._lock:  # (not while a swap renames)
             async with self.pool.acquire() as conn:
                 await conn.execute(f'DROP SCHEMA IF EXISTS "{self.replaced}" CASCADE')
-            self._replaced_left = False
+
+    async def _drop_replaced_or_say(self) -> None:
+        """:meth:`drop_replaced` once; a failure is logged and left to the next swap or start (a
+        replaced schema costs only disk space: it must not hold up the events)."""
+        self._replaced_left = False
+        try:
+            await self.drop_replaced()
+        except Exception as e:  # noqa: BLE001 - see above
+            log.warning("projection.drop_replaced_failed", projection=self.projection.name, schema=self.replaced,
+                        error=repr(e))  # fmt: skip
 
     async def rebuild_into(self, schema: str, batch: int | None = None) -> int:
         """Replay from sequence 1 into ``schema`` (dropped first) without swapping; for checks."""
