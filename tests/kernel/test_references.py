@@ -83,6 +83,19 @@ async def test_a_reference_another_command_holds_is_passed_over() -> None:
     assert out.aggregate_id == short_reference("HS-", "c-3", 1)
 
 
+async def test_a_reference_held_under_another_unit_path_is_passed_over() -> None:
+    """Two communes' aggregates may draw the same reference: the append's check covers the id
+    under every unit path, so the second takes the next reference instead of sharing the id."""
+    repo = repository()
+    commune = AggregateKind[Folder]("folder", Folder, evolve, lambda s: Scope("00691", "vn-2025", ["08", "00691"]))
+    elsewhere = Repository(repo.store, registry, commune, UnitTree.load("vn-2025"))
+    taken = short_reference("HS-", "c-9")
+    await elsewhere.create(taken, ctx("someone-else"), opened(taken))
+    out = await repo.create_referenced("HS-", ctx("c-9"), opened)
+    assert out.aggregate_id == short_reference("HS-", "c-9", 1) and not out.replayed
+    assert [m.subject for m in await repo.store.load(taken)] == [repo.store.subject_for(taken, ["08", "00691"])]
+
+
 async def test_a_command_refused_now_but_done_before_is_answered_with_what_it_did() -> None:
     repo = repository()
     done = await repo.create_referenced("HS-", ctx("c-4"), opened)
