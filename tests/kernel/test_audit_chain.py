@@ -144,6 +144,27 @@ async def test_every_event_the_repository_appends_is_chained_to_the_one_before()
 
 
 @pytest.mark.asyncio
+async def test_an_id_stored_under_two_subjects_is_noted_not_named_a_break() -> None:
+    """Two aggregates that took one id (possible before an append checked the id under every unit
+    path): each chain is whole, so nothing is broken, and the report says which id and where."""
+    store, ids = await written_log()
+    msgs = list(await messages(store))
+    ev = orjson.loads(msgs[0].data)  # the first petition's raise, as a second aggregate would store it
+    ev["id"], ev["chainprev"] = "another-raise", GENESIS
+    ev["chainhash"] = v.digest(ev)
+    elsewhere = msgs[0].subject.rsplit(".", 1)[0] + ".00700"
+    msgs.append(StoredMessage(len(msgs) + 1, elsewhere, orjson.dumps(ev), msgs[0].headers, msgs[0].time))
+    report = verify(list(msgs))
+    assert report.ok, report.findings
+    shared = [n for n in report.notes if "more than one subject" in n]
+    assert shared == [
+        f"aggregate {ids[0]} is stored under more than one subject ({msgs[0].subject}; {elsewhere} from 13 on):"
+        " two aggregates took one id"
+    ]
+    assert not [n for n in verify(list(msgs[:-1])).notes if "more than one subject" in n]
+
+
+@pytest.mark.asyncio
 async def test_a_changed_event_is_named_with_its_sequence_and_aggregate() -> None:
     store, _ids = await written_log()
     msgs: list[StoredMessage | None] = list(await messages(store))

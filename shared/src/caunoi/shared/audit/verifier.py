@@ -42,6 +42,11 @@ checkpoint), ``missing`` (a message or an event of the aggregate is absent), ``r
 event stands before its predecessor), ``inserted`` (an event that is not in its aggregate's
 chain or its checkpoint).
 
+**Notes.** Besides the findings, the report notes what is whole but worth an auditor's eye, such
+as an aggregate id stored under more than one NATS subject: two aggregates that took one id (an
+append checked only its own subject before 2026-11-30, so two communes' aggregates could draw the
+same short reference); each keeps its own chain.
+
 Export files are JSON lines: each line one stored CloudEvent with ``streamseq`` (the stream
 sequence) and ``streamsubject`` (the NATS subject) added; a message that is not a JSON object is
 ``{"streamseq": N, "streamsubject": "...", "junk": "<base64 of its bytes>"}``.
@@ -337,6 +342,8 @@ class StreamVerifier:
         self.start = start
         self._expected = start
         self._subjects: dict[str, list[_Event]] = {}
+        self._subject_of: dict[str, str] = {}  # aggregate id -> the first subject it was seen on
+        self._shared: set[tuple[str, str]] = set()  # (aggregate id, another subject) noted
         self._leaves: dict[int, tuple[bytes, str, str]] = {}  # seq -> (leaf, aggregate, digest)
         self._absent: set[int] = set()
         self._checkpoint_seqs: set[int] = set()
@@ -382,6 +389,13 @@ class StreamVerifier:
         self._leaves[seq] = (leaf(seq, subject, d), aggregate, d)
         if event.get("subject") != aggregate:
             self._find(seq, "changed", aggregate, f"its subject {event.get('subject')!r} is not its aggregate's")
+        first = self._subject_of.setdefault(aggregate, subject)
+        if first != subject and (aggregate, subject) not in self._shared:
+            self._shared.add((aggregate, subject))
+            r.notes.append(
+                f"aggregate {aggregate} is stored under more than one subject ({first}; {subject} from {seq} on):"
+                " two aggregates took one id"
+            )
         events = self._subjects.setdefault(subject, [])
         stored_hash, prev = event.get(CHAIN_HASH), event.get(CHAIN_PREV)
         if stored_hash is None and prev is None:
