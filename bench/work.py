@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -639,14 +639,8 @@ def rebuild_worker_rss(system: System) -> dict[str, dict[str, float | None]]:
     projections process's log (``projection.partitions_done``: the workers report it as they exit,
     so there is no resident size now)."""
     done: list[dict[str, Any]] = []
-    for s in system.services:
-        if s.role != "projections":
-            continue
-        with contextlib.suppress(OSError):
-            for line in s.log.read_text(errors="replace").splitlines():
-                if '"projection.partitions_done"' in line:
-                    with contextlib.suppress(ValueError):
-                        done = [w for w in json.loads(line).get("workers") or [] if "max_rss_mb" in w]
+    for entry in projections_log(system, "projection.partitions_done"):
+        done = [w for w in entry.get("workers") or [] if "max_rss_mb" in w]
     return {
         f"{SERVICE} rebuild worker {i} (pid {w.get('pid')})": {"rss_mb": None, "peak_mb": float(w["max_rss_mb"])}
         for i, w in enumerate(done, 1)
@@ -658,17 +652,22 @@ def rebuild_phases(system: System) -> dict[str, float]:
     indexes, from the projections process's log (``projection.replayed`` of the petitions read
     model); empty if it says nothing."""
     phases: dict[str, float] = {}
+    for entry in projections_log(system, "projection.replayed"):
+        if entry.get("projection") == "petitions":
+            phases = {k: float(entry[k]) for k in ("load_s", "indexes_s") if k in entry}
+    return phases
+
+
+def projections_log(system: System, event: str) -> Iterator[dict[str, Any]]:
+    """The entries of the projections process's log (JSON lines) that say ``event``, oldest first."""
     for s in system.services:
         if s.role != "projections":
             continue
         with contextlib.suppress(OSError):
             for line in s.log.read_text(errors="replace").splitlines():
-                if '"projection.replayed"' in line:
+                if f'"{event}"' in line:
                     with contextlib.suppress(ValueError):
-                        entry = json.loads(line)
-                        if entry.get("projection") == "petitions":
-                            phases = {k: float(entry[k]) for k in ("load_s", "indexes_s") if k in entry}
-    return phases
+                        yield json.loads(line)
 
 
 def login_headers(login: Login) -> dict[str, str] | None:

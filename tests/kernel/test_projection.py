@@ -259,6 +259,13 @@ async def test_the_schema_a_swap_replaced_is_dropped_by_the_live_loop_not_by_the
             rows = await conn.fetch("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'counting%'")
         return {r["nspname"] for r in rows}
 
+    async def only_the_live_one_within_4_s() -> None:
+        for _ in range(200):
+            if await schemas() == {"counting"}:
+                break
+            await asyncio.sleep(0.02)
+        assert await schemas() == {"counting"}
+
     for i in range(20):
         await env.emit(f"k{i % 3}", i)
     r = env.runner()
@@ -270,17 +277,9 @@ async def test_the_schema_a_swap_replaced_is_dropped_by_the_live_loop_not_by_the
     assert await r.snapshot() == live
     task = asyncio.create_task(r.run())
     try:
-        for _ in range(200):
-            if await schemas() == {"counting"}:
-                break
-            await asyncio.sleep(0.02)
-        assert await schemas() == {"counting"}
+        await only_the_live_one_within_4_s()
         assert await r.rebuild() == 20  # the loop is woken to drop what this swap replaced
-        for _ in range(200):
-            if await schemas() == {"counting"}:
-                break
-            await asyncio.sleep(0.02)
-        assert await schemas() == {"counting"}
+        await only_the_live_one_within_4_s()
         assert await r.snapshot() == live
     finally:
         r.stop()
@@ -291,11 +290,7 @@ async def test_the_schema_a_swap_replaced_is_dropped_by_the_live_loop_not_by_the
     again = env.runner()
     task = asyncio.create_task(again.run())
     try:
-        for _ in range(200):
-            if await schemas() == {"counting"}:
-                break
-            await asyncio.sleep(0.02)
-        assert await schemas() == {"counting"}
+        await only_the_live_one_within_4_s()
     finally:
         again.stop()
         await asyncio.wait_for(task, 5)
