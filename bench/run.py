@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import asyncpg
 import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,6 +46,7 @@ from caunoi.shared.jsapi import api
 from caunoi.shared.partitions import BUFFERED, READ_AHEAD
 from caunoi.shared.projection import BULK_PULL
 from caunoi.shared.settings import Settings, database_url_with, inbox_prefix
+from caunoi.shared.snapshots import PgSnapshots
 
 HERE = Path(__file__).resolve().parent
 
@@ -162,6 +164,10 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
         # -- the stream grows to the rebuild's size; one aggregate's load at each size
         nc = await system.connect("bench-fill")
         vault = await fill.open_vault(system.pg.url, system.installation.vault_key)
+        # the service's database, where it keeps its petitions' snapshots
+        pool = await asyncpg.create_pool(system.pg.url_for(f"caunoi_{SERVICE}"), min_size=1, max_size=2)
+        await PgSnapshots(pool).ensure()
+        snapped = 0
         try:
             _, communes = demo_area("vn-2025")
             lives = await fill.template_lives([u.code for u in communes[:6]])
@@ -195,16 +201,33 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                     sample += filler.sample()
                     await fill.check_sample(nc, vault, sample[-5:], lives)
                 have = int((await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]["messages"])
+                progress(f"snapshots of the petitions filled after #{snapped:,}")
+                snapped, folded, took = await work.snapshot_filled(system, pool, nc, snapped)
+                progress(f"  {folded:,} events folded into snapshots in {took:.1f} s")
                 # the fill's writes on disk, and the server's own work after it, are not the load's
                 await asyncio.to_thread(os.sync)
                 await work.quiet(system.nats_pids)
                 blocks = work.blocks_of(int((await api(nc, "$JS.API.STREAM.INFO.PETITIONS"))["state"]["bytes"]))
                 picks = work.one_per_block(sample, blocks, n["loads"])
-                cold, warm = await work.load_cold_and_warm(nc, picks, Meter(nats=list(system.nats_pids)))
-                r["load"].append({"stream_messages": have, "blocks": blocks, **warm.to_json(), "cold": cold.to_json()})
+                loads = await work.load_cold_and_warm(
+                    nc, pool, picks, Meter(nats=list(system.nats_pids), postgres=system.pg.pid)
+                )
+                r["load"].append(
+                    {
+                        "stream_messages": have,
+                        "blocks": blocks,
+                        **loads.snapshot_warm.to_json(),
+                        "cold": loads.snapshot_cold.to_json(),
+                        "stream": {"warm": loads.stream_warm.to_json(), "cold": loads.stream_cold.to_json()},
+                        "snapshots": {"events": folded, "seconds": took},
+                    }
+                )
                 progress(
-                    f"load at {have:,} messages, {len(picks)} petitions: cold p50 {cold.p(50):.2f} ms,"
-                    f" p99 {cold.p(99):.2f} ms; warm p50 {warm.p(50):.2f} ms, p99 {warm.p(99):.2f} ms"
+                    f"load at {have:,} messages, {len(picks)} petitions, p50 / p99 ms: from snapshots cold"
+                    f" {loads.snapshot_cold.p(50):.2f} / {loads.snapshot_cold.p(99):.2f}, warm"
+                    f" {loads.snapshot_warm.p(50):.2f} / {loads.snapshot_warm.p(99):.2f}; from the stream cold"
+                    f" {loads.stream_cold.p(50):.2f} / {loads.stream_cold.p(99):.2f}, warm"
+                    f" {loads.stream_warm.p(50):.2f} / {loads.stream_warm.p(99):.2f}"
                 )
             if args.quick:
                 progress(
@@ -224,6 +247,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
             r["copy"] = (await work.copy_limit(system.pg.url_for("postgres"), events, meter)).to_json()
             progress(f"COPY {r['copy']['per_s']:,.0f} rows/s")
         finally:
+            await pool.close()
             await vault.close()
             await nc.close()
 

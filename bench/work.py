@@ -35,9 +35,11 @@ from caunoi.shared.aggregate import Repository, decode_message
 from caunoi.shared.client import Client, Login
 from caunoi.shared.envelope import CONTENT_TYPE, TYPE_HEADER
 from caunoi.shared.eventstore import StoredMessage, StreamSpec
+from caunoi.shared.ids import PETITION_PREFIX
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.jsapi import parse_error
 from caunoi.shared.settings import inbox_prefix
+from caunoi.shared.snapshots import PgSnapshots
 from caunoi.shared.streamread import _SID_DATA, _Connection, read_stream
 from caunoi.shared.units import UnitTree
 
@@ -432,24 +434,84 @@ def one_per_block(petition_ids: list[str], blocks: int, most: int) -> list[str]:
     return picks
 
 
-async def load_cold_and_warm(nc: NATS, picks: list[str], meter: Meter) -> tuple[Run, Run]:
-    """One aggregate's load as a command handler does it (``Repository.load``: the subject and
-    count from the stream's subject index, then the messages, decoded and folded), for ``picks``
-    (about one per message block): first *cold*, after nats-server has let go of every block it
-    read (no read for :data:`BLOCK_CACHE_S`), so each load reads its block from the file (a read
-    of any message loads its whole block, up to 8 MiB); then *warm*, the same loads again, their
-    blocks in the server's cache."""
-    repo = Repository(JetStreamEventStore(nc, STREAM), registry, PETITION, UnitTree.load(DATASET))
+@dataclass
+class Loads:
+    """One aggregate's load at one stream size: as a command does it (its snapshot), cold and
+    warm, and from the stream alone (its messages), cold and warm."""
 
-    async def op(i: int) -> None:
-        loaded = await repo.load(picks[i])
-        if not loaded.exists:
-            raise RuntimeError(f"{picks[i]} has no events")
+    snapshot_cold: Run
+    snapshot_warm: Run
+    stream_cold: Run
+    stream_warm: Run
 
+
+async def snapshot_filled(system: System, pool: asyncpg.Pool, nc: NATS, after: int) -> tuple[int, int, float]:
+    """Fold the messages the fill stored after sequence ``after`` into their petitions' snapshots,
+    as the service writes one with every command it stores (the fill stores without the service):
+    ``Repository.snapshot_stored``, in groups of :data:`SNAPSHOT_GROUP` messages. The last
+    sequence read, the events folded, the seconds it took."""
+    repo = _snapshotting(nc, pool)
+    group: list[Any] = []
+    last, folded, t0 = after, 0, time.perf_counter()
+    async with contextlib.aclosing(
+        read_stream(
+            system.nats_url.split(",")[0],
+            STREAM.name,
+            after + 1,
+            batch=5000,
+            nkey_seed=system.operator_seed,
+            inbox_prefix=inbox_prefix("operator"),
+        )
+    ) as chunks:
+        async for chunk in chunks:
+            group += chunk
+            last = chunk[-1].seq
+            if len(group) >= SNAPSHOT_GROUP:
+                folded += await repo.snapshot_stored(group, _is_petition)
+                group = []
+    folded += await repo.snapshot_stored(group, _is_petition)
+    return last, folded, time.perf_counter() - t0
+
+
+#: messages folded into snapshots at once (one lookup and one write of their petitions' snapshots)
+SNAPSHOT_GROUP = 20_000
+
+
+def _is_petition(aggregate_id: str) -> bool:
+    return aggregate_id.startswith(PETITION_PREFIX)
+
+
+def _snapshotting(nc: NATS, pool: asyncpg.Pool) -> Repository[Any]:
+    return Repository(JetStreamEventStore(nc, STREAM), registry, PETITION, UnitTree.load(DATASET), PgSnapshots(pool))
+
+
+async def load_cold_and_warm(nc: NATS, pool: asyncpg.Pool, picks: list[str], meter: Meter) -> Loads:
+    """One aggregate's load, for ``picks`` (about one per message block): as a command handler
+    does it (``Repository.latest``: its snapshot and the stream's count of its messages, asked at
+    once, then its state read from the snapshot), and from the stream alone (``Repository.load``:
+    the subject and count from the stream's subject index, then the messages, decoded and folded).
+    First *cold*, after nats-server has let go of every block it read (no read for
+    :data:`BLOCK_CACHE_S`): the snapshot loads read no message, so the stream loads after them
+    still find every block cold and read it whole from the file (up to 8 MiB); then *warm*, the
+    same loads again, their blocks in the server's cache."""
+    repo = _snapshotting(nc, pool)
+
+    def op(load: Callable[[str], Awaitable[Any]], from_snapshot: bool) -> Callable[[int], Awaitable[None]]:
+        async def one(i: int) -> None:
+            loaded = await load(picks[i])
+            if not loaded.exists or (loaded.snapshot is not None) != from_snapshot:
+                raise RuntimeError(f"{picks[i]}: not loaded from {'its snapshot' if from_snapshot else 'the stream'}")
+
+        return one
+
+    latest = op(lambda pid: repo.latest(pid, "bench-load"), True)
+    stream = op(repo.load, False)
     await asyncio.sleep(BLOCK_CACHE_S)
-    cold = await closed_loop(Run("load (cold)", 1), len(picks), op, meter)
-    warm = await closed_loop(Run("load (warm)", 1), len(picks), op, meter)
-    return cold, warm
+    snapshot_cold = await closed_loop(Run("load from its snapshot (cold)", 1), len(picks), latest, meter)
+    stream_cold = await closed_loop(Run("load from the stream (cold)", 1), len(picks), stream, meter)
+    snapshot_warm = await closed_loop(Run("load from its snapshot (warm)", 1), len(picks), latest, meter)
+    stream_warm = await closed_loop(Run("load from the stream (warm)", 1), len(picks), stream, meter)
+    return Loads(snapshot_cold, snapshot_warm, stream_cold, stream_warm)
 
 
 async def quiet(pids: list[int], timeout: float = 30.0) -> None:

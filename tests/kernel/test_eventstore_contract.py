@@ -138,6 +138,7 @@ async def test_load_reads_one_aggregate_in_order_across_pages(store: EventStore)
     assert len(msgs) == 300 and [m.seq for m in msgs] == sorted(m.seq for m in msgs)
     assert {m.subject for m in msgs} == {subject}
     assert await store.load("missing") == []
+    assert (await store.count("big"), await store.count("bigger"), await store.count("missing")) == (300, 6, 0)
 
 
 async def test_read_from_a_sequence_with_and_without_a_subject_filter(store: EventStore) -> None:

@@ -471,3 +471,26 @@ def test_every_refusal_is_a_command_error() -> None:
         with pytest.raises(CommandError) as e:
             decide(empty, cmd, FACTS)
         assert e.value.code == "not_found", decide
+
+
+def test_a_petition_reads_back_from_its_snapshot_as_it_was() -> None:
+    """What :mod:`caunoi.shared.snapshots` keeps of a petition (its JSON form) makes the same state:
+    every kind of field a petition's life fills (forwards, deadlines, alerts, the reply, the case,
+    sealed and clear personal data)."""
+    states = [domain.initial(), raised()]
+    s = then(raised(), domain.decide_forward, ForwardPetition(petition_id=REF, to_unit="08", to_agency="Sở Xây dựng"))
+    states += [s, then(s, domain.decide_return, ReturnPetition(petition_id=REF, reason="không thuộc thẩm quyền"))]
+    s = then(raised(), domain.decide_commit, SetCommitment(petition_id=REF, committed_date=date(2026, 11, 20)))
+    after = replace(FACTS, today=date(2026, 11, 21))
+    s = fold(*domain.decide_overdue(s, Alert(DeadlineKind.committed, date(2026, 11, 20)), after), state=s)
+    s = then(s, domain.decide_extend, ExtendDeadline(petition_id=REF, reason="x", until=date(2026, 12, 5)), after)
+    s = then(s, domain.decide_reply, IssueReply(petition_id=REF, document_no="1/UB", summary="Đã xử lý"))
+    states += [s, then(s, domain.decide_verdict, GiveVerdict(petition_id=REF, verdict="not_resolved", comment="c"))]
+    case = then(raised(), domain.decide_accept, AcceptPetition(petition_id=REF))
+    merge = MergePetition(petition_id="PA-TEST0002", case_id=REF)
+    states.append(then(replace(raised(), id="PA-TEST0002"), domain.decide_merge, merge, replace(FACTS, case=case)))
+    states.append(replace(raised(), personal=None, petitioner=raise_cmd().petitioner, in_clear=1, erased=True))
+    assert len({s.status for s in states}) >= 6 and any(s.alerts for s in states)
+    codec = domain.PETITION.state_json
+    for state in states:
+        assert codec.validate_json(codec.dump_json(state)) == state

@@ -16,17 +16,19 @@ or, when the facts are known before the load, in one line with :meth:`Repository
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar, cast
 
-from pydantic import ValidationError, create_model
+import structlog
+from pydantic import TypeAdapter, ValidationError, create_model
 
-from caunoi.shared.audit.chain import GENESIS, last_hash, seal
+from caunoi.shared.audit.chain import last_hash, seal
 from caunoi.shared.authz import require_reach
 from caunoi.shared.context import RequestContext
 from caunoi.shared.envelope import CloudEvent
@@ -34,7 +36,10 @@ from caunoi.shared.errors import CommandError, Conflict
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import NEW_AGGREGATE, EventStore, Message, WrongExpectedSequence
 from caunoi.shared.ids import short_reference
+from caunoi.shared.snapshots import Snapshot, SnapshotStore
 from caunoi.shared.units import UnitTree
+
+log = structlog.get_logger(__name__)
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -99,6 +104,16 @@ class AggregateKind(Generic[S]):
     evolve: Callable[[S, DomainEvent], S]
     #: Where an aggregate in this state belongs (see ``Scope``).
     scope: Callable[[S], Scope]
+    #: Snapshots of this kind are kept (:mod:`caunoi.shared.snapshots`) under this version; 0:
+    #: never. Raise it when ``evolve`` or the state's type changes what the same events make:
+    #: snapshots of another version are not used. The state must read back from its JSON as it
+    #: was (a dataclass or pydantic model of plain fields).
+    snapshot_version: int = 0
+
+    @functools.cached_property
+    def state_json(self) -> TypeAdapter[S]:
+        """The state's JSON form, for its snapshots."""
+        return TypeAdapter(type(self.initial()))
 
 
 @dataclass(frozen=True)
@@ -115,14 +130,38 @@ class Loaded(Generic[S]):
     state: S
     last_seq: int  # stream sequence of the subject's last message; NEW_AGGREGATE if none
     nats_subject: str | None
+    #: its events; empty when it was loaded from ``snapshot``
     history: list[RecordedEvent]
+    #: the snapshot it was loaded from (:meth:`Repository.latest`); None: from its events
+    snapshot: Snapshot | None = None
 
     @property
     def exists(self) -> bool:
         return self.last_seq != NEW_AGGREGATE
 
+    @property
+    def count(self) -> int:
+        """How many events made it."""
+        return self.snapshot.count if self.snapshot else len(self.history)
+
+    @property
+    def chained_to(self) -> str:
+        """What its next event chains to."""
+        return self.snapshot.chain if self.snapshot else last_hash([r.envelope for r in self.history[-1:]])
+
+    @property
+    def commands(self) -> list[str]:
+        """The ids of the commands whose events made it, in order."""
+        if self.snapshot:
+            return list(self.snapshot.commands)
+        return list(dict.fromkeys(r.envelope.causationid for r in self.history if r.envelope.causationid))
+
     def done_by(self, ctx: RequestContext) -> Outcome[S] | None:
         """What this request's command id did to the aggregate before, if it was carried out."""
+        if self.snapshot is not None:
+            if ctx.command_id in self.snapshot.commands:  # Repository.latest loads those from the stream
+                raise RuntimeError(f"{self.aggregate_id} was loaded from its snapshot for another command")
+            return None
         earlier = [r for r in self.history if r.envelope.causationid == ctx.command_id]
         return Outcome(self.aggregate_id, self.state, earlier, replayed=True) if earlier else None
 
@@ -162,12 +201,22 @@ class Repository(Generic[S]):
     """Aggregates of one kind in one event store. It lets an actor reach only the aggregates its
     unit reaches (:mod:`caunoi.shared.authz`): a loaded one as it is, a new one as it would be."""
 
-    def __init__(self, store: EventStore, registry: EventRegistry, kind: AggregateKind[S], units: UnitTree) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        registry: EventRegistry,
+        kind: AggregateKind[S],
+        units: UnitTree,
+        snapshots: SnapshotStore | None = None,
+    ) -> None:
         self.store = store
         self.registry = registry
         self.kind = kind
         self.units = units
         self.source = f"/caunoi/{store.spec.service}"
+        #: where this kind's snapshots are kept (None: the kind keeps none, or no store was given)
+        self.snapshots = snapshots if kind.snapshot_version else None
+        self._writing: set[asyncio.Task[None]] = set()
 
     def authorize(self, ctx: RequestContext, aggregate_id: str, state: S) -> None:
         scope = self.kind.scope(state)
@@ -181,6 +230,139 @@ class Repository(Generic[S]):
         if loaded.exists:
             self.authorize(ctx, aggregate_id, loaded.state)
         return loaded
+
+    async def current(self, aggregate_id: str, ctx: RequestContext) -> Loaded[S]:
+        """The aggregate as a command needs it (:meth:`latest`: from its snapshot when that holds
+        all its events); ``Forbidden`` if it exists and ``ctx``'s actor does not reach it."""
+        loaded = await self.latest(aggregate_id, ctx.command_id)
+        if loaded.exists:
+            self.authorize(ctx, aggregate_id, loaded.state)
+        return loaded
+
+    async def latest(self, aggregate_id: str, command_id: str) -> Loaded[S]:
+        """The aggregate as its events make it, for whoever asks (no authorization), without its
+        history when it can: from its snapshot if that folded as many events as the stream holds
+        for it and ``command_id`` made none of them (a repeated command is answered from the
+        stream, :meth:`Loaded.done_by`). Else from the stream, and its snapshot written again.
+        (:mod:`caunoi.shared.snapshots` says why a snapshot never decides a command wrongly.)"""
+        if self.snapshots is None:
+            return await self.load(aggregate_id)
+        snapshot, count = await asyncio.gather(self._snapshot(aggregate_id), self.store.count(aggregate_id))
+        if count == 0:
+            return Loaded(aggregate_id, self.kind.initial(), NEW_AGGREGATE, None, [])
+        if snapshot is not None and snapshot.count == count and command_id not in snapshot.commands:
+            state = self._state_of(snapshot)
+            if state is not None:
+                return Loaded(aggregate_id, state, snapshot.last_seq, snapshot.subject, [], snapshot)
+        loaded = await self.load(aggregate_id)
+        if loaded.exists:
+            assert loaded.nats_subject is not None
+            self._keep(
+                functools.partial(
+                    self._snapshot_of,
+                    aggregate_id,
+                    loaded.state,
+                    loaded.count,
+                    loaded.last_seq,
+                    loaded.nats_subject,
+                    loaded.chained_to,
+                    loaded.commands,
+                )
+            )
+        return loaded
+
+    async def _snapshot(self, aggregate_id: str) -> Snapshot | None:
+        assert self.snapshots is not None
+        try:
+            return await self.snapshots.get(self.kind.name, aggregate_id)
+        except Exception as e:  # noqa: BLE001 - a cache: without it the stream answers
+            log.warning("snapshot.read_failed", kind=self.kind.name, aggregate=aggregate_id, error=repr(e))
+            return None
+
+    def _state_of(self, snapshot: Snapshot) -> S | None:
+        if snapshot.version != self.kind.snapshot_version:
+            return None
+        try:
+            return self.kind.state_json.validate_json(snapshot.state)
+        except ValidationError:
+            log.warning("snapshot.unreadable", kind=self.kind.name, aggregate=snapshot.aggregate_id)
+            return None
+
+    def _snapshot_of(
+        self, aggregate_id: str, state: S, count: int, last_seq: int, subject: str, chain: str, commands: Iterable[str]
+    ) -> Snapshot:
+        return Snapshot(
+            self.kind.name,
+            aggregate_id,
+            self.kind.snapshot_version,
+            count,
+            last_seq,
+            subject,
+            chain,
+            list(dict.fromkeys(commands)),
+            self.kind.state_json.dump_json(state),
+        )
+
+    def _keep(self, snapshot: Callable[[], Snapshot]) -> None:
+        """Write the snapshot ``snapshot()`` makes, in the background (a write that fails is
+        logged: the next load reads the stream)."""
+        task = asyncio.create_task(self._put(snapshot))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def snapshot_stored(self, messages: Sequence[Message], ids: Callable[[str], bool]) -> int:
+        """Fold messages the stream holds, in its order, into the snapshots of their aggregates
+        (those whose id ``ids`` accepts: the kinds of a stream are told apart by their ids), for
+        events stored without this repository: an installation that kept no snapshots before, a
+        bulk import (the bench's fill). Each aggregate goes on from its snapshot; a message it
+        already folded is passed over. How many messages were folded."""
+        if self.snapshots is None:
+            return 0
+        start = len(self.store.spec.subject_prefix) + 1
+        mine: dict[str, list[Message]] = {}
+        for m in messages:
+            end = m.subject.find(".", start)
+            aggregate_id = m.subject[start:end] if end >= 0 else m.subject[start:]
+            if ids(aggregate_id):
+                mine.setdefault(aggregate_id, []).append(m)
+        kept = await self.snapshots.get_many(self.kind.name, list(mine))
+        out: list[Snapshot] = []
+        folded = 0
+        for aggregate_id, msgs in mine.items():
+            snap = kept.get(aggregate_id)
+            state = self._state_of(snap) if snap is not None else self.kind.initial()
+            if state is None:
+                continue  # of another version: written again when it is next loaded
+            count, last_seq, chain = (snap.count, snap.last_seq, snap.chain) if snap else (0, NEW_AGGREGATE, "")
+            commands = list(snap.commands) if snap else []
+            for m in msgs:
+                if m.seq <= last_seq:
+                    continue
+                rec = decode_message(self.registry, m)
+                state = self.kind.evolve(state, rec.event)
+                count, last_seq, chain = count + 1, m.seq, last_hash([rec.envelope])
+                if rec.envelope.causationid:
+                    commands.append(rec.envelope.causationid)
+                folded += 1
+            if last_seq != NEW_AGGREGATE:
+                out.append(self._snapshot_of(aggregate_id, state, count, last_seq, msgs[-1].subject, chain, commands))
+        await self.snapshots.put_many(out)
+        return folded
+
+    async def _put(self, snapshot: Callable[[], Snapshot]) -> None:
+        assert self.snapshots is not None
+        # made and written after what is ready to run: the command's reply is sent first
+        await asyncio.sleep(0)
+        made = snapshot()
+        try:
+            await self.snapshots.put(made)
+        except Exception as e:  # noqa: BLE001 - a cache: the next load reads the stream
+            log.warning("snapshot.write_failed", kind=self.kind.name, aggregate=made.aggregate_id, error=repr(e))
+
+    async def written(self) -> None:
+        """Until the snapshots being written are (tests, a clean stop)."""
+        while self._writing:
+            await asyncio.gather(*self._writing, return_exceptions=True)
 
     async def load(self, aggregate_id: str) -> Loaded[S]:
         """The aggregate as its events make it, for whoever asks (no authorization)."""
@@ -207,7 +389,7 @@ class Repository(Generic[S]):
     ) -> Outcome[S]:
         """Load, answer a repeated command id with what it did, decide, save: the whole handler
         when the facts were known before the load."""
-        loaded = await self.get(aggregate_id, ctx)
+        loaded = await self.current(aggregate_id, ctx)
         if done := loaded.done_by(ctx):
             return done
         return await self.save(loaded, ctx, decide(loaded.state, command, facts))
@@ -215,17 +397,15 @@ class Repository(Generic[S]):
     async def save(self, loaded: Loaded[S], ctx: RequestContext, events: Sequence[DomainEvent]) -> Outcome[S]:
         """Append ``events`` to a loaded aggregate, if nobody appended since it was loaded
         (``WrongExpectedSequence`` otherwise)."""
-        chained_to = last_hash([r.envelope for r in loaded.history[-1:]])
-        return await self._append(
-            loaded.aggregate_id, loaded.state, loaded.last_seq, loaded.nats_subject, ctx, events, chained_to
-        )
+        return await self._append(loaded, ctx, events)
 
     async def create(self, aggregate_id: str, ctx: RequestContext, events: Sequence[DomainEvent]) -> Outcome[S]:
         """Start a new aggregate with ``events`` without loading it first: the append expects
         :data:`NEW_AGGREGATE`. A retry of the same command is answered with what it did; an id
         taken by another command raises :class:`AggregateExists`."""
         try:
-            return await self._append(aggregate_id, self.kind.initial(), NEW_AGGREGATE, None, ctx, events, GENESIS)
+            new = Loaded(aggregate_id, self.kind.initial(), NEW_AGGREGATE, None, [])
+            return await self._append(new, ctx, events)
         except WrongExpectedSequence:
             if (done := await self.replay_of(aggregate_id, ctx)) is not None:
                 return done
@@ -272,30 +452,33 @@ class Repository(Generic[S]):
             self.authorize(ctx, aggregate_id, loaded.state)
         return done
 
-    async def _append(
-        self,
-        aggregate_id: str,
-        before: S,
-        expected: int,
-        subject: str | None,
-        ctx: RequestContext,
-        events: Sequence[DomainEvent],
-        chained_to: str,
-    ) -> Outcome[S]:
-        after = before
+    async def _append(self, before: Loaded[S], ctx: RequestContext, events: Sequence[DomainEvent]) -> Outcome[S]:
+        aggregate_id = before.aggregate_id
+        after = before.state
         for ev in events:
             after = self.kind.evolve(after, ev)
         if not events:
             return Outcome(aggregate_id, after, [], replayed=False)
-        if expected == NEW_AGGREGATE:  # a new aggregate: the actor must reach it as it will be
+        if not before.exists:  # a new aggregate: the actor must reach it as it will be
             self.authorize(ctx, aggregate_id, after)
         scope = self.kind.scope(after)
-        subject = subject or self.store.subject_for(aggregate_id, scope.unit_path)
-        envelopes = seal([self._envelope(aggregate_id, i, ev, scope, ctx) for i, ev in enumerate(events)], chained_to)
-        result = await self.store.append(subject, expected, envelopes)
+        subject = before.nats_subject or self.store.subject_for(aggregate_id, scope.unit_path)
+        envelopes = seal(
+            [self._envelope(aggregate_id, i, ev, scope, ctx) for i, ev in enumerate(events)], before.chained_to
+        )
+        result = await self.store.append(subject, before.last_seq, envelopes)
         recorded = [
             RecordedEvent(seq, subject, env, ev) for seq, env, ev in zip(result.seqs, envelopes, events, strict=True)
         ]
+        if self.snapshots is not None:
+            commands = [*before.commands, ctx.command_id]
+            count = before.count + len(events)
+            chain = last_hash(envelopes)
+            self._keep(
+                functools.partial(
+                    self._snapshot_of, aggregate_id, after, count, result.seqs[-1], subject, chain, commands
+                )
+            )
         return Outcome(aggregate_id, after, recorded, replayed=result.duplicate)
 
     def _envelope(

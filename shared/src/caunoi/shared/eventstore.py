@@ -158,6 +158,11 @@ class EventStore(abc.ABC):
         """Every message of one aggregate, in order."""
 
     @abc.abstractmethod
+    async def count(self, aggregate_id: str) -> int:
+        """How many messages the aggregate has, on all its subjects, without reading any (the
+        stream's subject index knows)."""
+
+    @abc.abstractmethod
     async def read(self, from_seq: int, batch: int = 256, subject: str | None = None) -> list[StoredMessage]:
         """Up to ``batch`` messages from sequence ``from_seq`` on, only those matching the subject
         filter ``subject`` (NATS wildcards) if given."""

@@ -152,6 +152,9 @@ class JetStreamEventStore(EventStore):
             seq = page[-1].seq + 1
         return out
 
+    async def count(self, aggregate_id: str) -> int:
+        return sum((await self._subjects(self.spec.aggregate_filter(aggregate_id))).values())
+
     async def _subjects(self, subject_filter: str) -> dict[str, int]:
         """The subjects matching ``subject_filter`` that hold messages, and how many each."""
         try:

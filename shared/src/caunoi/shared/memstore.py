@@ -48,6 +48,9 @@ class InMemoryEventStore(EventStore):
         prefix = self.spec.aggregate_filter(aggregate_id)
         return [m for m in self._messages if subject_matches(prefix, m.subject)]
 
+    async def count(self, aggregate_id: str) -> int:
+        return len(await self.load(aggregate_id))
+
     async def read(self, from_seq: int, batch: int = 256, subject: str | None = None) -> list[StoredMessage]:
         await asyncio.sleep(0)
         out: list[StoredMessage] = []

@@ -46,6 +46,7 @@ from caunoi.shared.partitions import Partitioning
 from caunoi.shared.projection import BulkReader, Pool, Projection, ProjectionRunner, read_model_pool
 from caunoi.shared.reactor import Reactor
 from caunoi.shared.settings import Settings, database_url_with, inbox_prefix
+from caunoi.shared.snapshots import PgSnapshots, SnapshotStore
 from caunoi.shared.streamread import read_stream
 from caunoi.shared.units import UnitTree
 from caunoi.shared.vault import PgVault, Vault
@@ -91,6 +92,8 @@ class Resources:
     units: UnitTree
     #: the personal-data key store, for a service that may decrypt personal data (``vault=True``)
     vault: Vault | None = None
+    #: aggregate snapshots, in the service's database (for kinds with a ``snapshot_version``)
+    snapshots: SnapshotStore | None = None
 
 
 class Service(Generic[D]):
@@ -179,7 +182,9 @@ class Service(Generic[D]):
         await ensure_database(s.database_url, f"caunoi_{self.name}")
         pool = await read_model_pool(s.database_for(self.name), s.db_pool_size)
         vault = await PgVault.connect(s.database_url, s.vault_key_file()) if self.uses_vault else None
-        self._resources = Resources(s, nc, store, pool, UnitTree.load(s.units_dataset), vault)
+        snapshots = PgSnapshots(pool)
+        await snapshots.ensure()
+        self._resources = Resources(s, nc, store, pool, UnitTree.load(s.units_dataset), vault, snapshots)
         for rm in self.read_models:
             followed = store if rm.stream is None else JetStreamEventStore(nc, rm.stream, timeout=s.store_timeout)
             runner = ProjectionRunner(

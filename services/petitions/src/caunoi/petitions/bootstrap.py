@@ -30,7 +30,7 @@ HAMLETS = "hamlets"
 def make_deps(r: Resources) -> Deps:
     assert r.vault is not None, "the petitions service seals personal data: it needs the key store"
     return Deps(
-        petitions=Repository(r.store, registry, PETITION, r.units),
+        petitions=Repository(r.store, registry, PETITION, r.units, r.snapshots),
         units=r.units,
         hamlets=PgHamletDirectory(r.pool, HAMLETS),
         pool=r.pool,

@@ -283,7 +283,7 @@ def scope(state: Petition) -> Scope:
     return Scope(state.handling_unit, state.dataset, state.unit_path, state.handled_by)
 
 
-PETITION = AggregateKind[Petition]("petition", initial, evolve, scope)
+PETITION = AggregateKind[Petition]("petition", initial, evolve, scope, snapshot_version=1)
 
 
 @dataclass(frozen=True)
