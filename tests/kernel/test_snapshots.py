@@ -8,9 +8,10 @@ the in-memory one (proven equal to JetStream by the contract suite)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import asyncpg
@@ -264,3 +265,29 @@ async def test_events_stored_without_snapshots_are_folded_into_them(repo: Reposi
         assert store(repo).loads == [] and latest.snapshot is not None and latest.commands == full.commands
         assert (latest.state, latest.last_seq, latest.chained_to) == (full.state, full.last_seq, full.chained_to)
     assert (await repo.latest("X1", "next")).snapshot is None
+
+
+@dataclass
+class CountingWrites(PgSnapshots):
+    writes: list[int] = field(default_factory=list, init=False)
+
+    async def put_many(self, snapshots: Sequence[Snapshot]) -> None:
+        self.writes.append(len(snapshots))
+        await super().put_many(snapshots)
+
+
+async def test_snapshots_put_meanwhile_are_written_together_the_latest_of_each_kept(pool: asyncpg.Pool) -> None:
+    snapshots = CountingWrites(pool)
+    await snapshots.ensure()
+    base = Snapshot("tally", "A", 1, 1, 1, "caunoi.tallies.A.08", "c", ["x"], b"{}")
+    await asyncio.gather(*(snapshots.put(replace(base, aggregate_id=f"A{i % 10}", last_seq=i)) for i in range(100)))
+    got = await snapshots.get_many("tally", [f"A{i}" for i in range(10)])
+    assert {k: v.last_seq for k, v in got.items()} == {f"A{i}": 90 + i for i in range(10)}
+    assert sum(snapshots.writes) == 10 and len(snapshots.writes) <= 2  # not one write per put
+    # a write that fails says so to every put it held, and keeps nothing of them
+    bad = replace(base, aggregate_id="B", subject="nul\x00")
+    results = await asyncio.gather(
+        snapshots.put(bad), snapshots.put(replace(base, aggregate_id="C")), return_exceptions=True
+    )
+    assert all(isinstance(r, Exception) for r in results)
+    assert await snapshots.get_many("tally", ["B", "C"]) == {}

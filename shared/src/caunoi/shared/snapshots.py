@@ -23,13 +23,21 @@ The rules that keep a snapshot from ever deciding a command wrongly
   background: a write that fails or is lost only means the next load reads the stream. An older
   snapshot never replaces a newer one (by last sequence).
 
+What a write costs a command: the state's JSON, made after the command's reply is on its way;
+the snapshots put while a write is under way are written together in the next (one statement,
+one transaction), whose commit does not wait for the disk (``synchronous_commit = off``: a crash
+of PostgreSQL may lose the last moments' snapshots, which the count check then passes over).
+Written one per command, each with its commit waited for, they took the `make bench` run of
+2026-11-30 from 1,388 to 866 raises/s at 20 clients.
+
 It is a cache: dropping the table loses nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from asyncpg import Pool
@@ -95,11 +103,16 @@ class SnapshotStore(Protocol):
 _COLUMNS = "kind, id, version, count, last_seq, subject, chain, commands, state"
 
 
-@dataclass(frozen=True)
+@dataclass
 class PgSnapshots:
     """Snapshots in the service's database (table :data:`TABLE`, made by :meth:`ensure`)."""
 
     pool: Pool
+    #: snapshots put since the write under way began, the latest per aggregate
+    _pending: dict[tuple[str, str], Snapshot] = field(default_factory=dict, init=False)
+    #: done when the pending snapshots are written
+    _next: asyncio.Future[None] | None = field(default=None, init=False)
+    _writer: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def ensure(self) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -121,10 +134,34 @@ class PgSnapshots:
         return {r["id"]: Snapshot(*r.values()) for r in rows}
 
     async def put(self, snapshot: Snapshot) -> None:
-        await self.pool.execute(_PUT, *_values(snapshot))
+        """Written with the others put meanwhile (returns when it is)."""
+        key = (snapshot.kind, snapshot.aggregate_id)
+        kept = self._pending.get(key)
+        if kept is None or kept.last_seq <= snapshot.last_seq:
+            self._pending[key] = snapshot
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        written = self._next
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await asyncio.shield(written)
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, done = list(self._pending.values()), self._next
+            self._pending, self._next = {}, None
+            assert done is not None
+            try:
+                await self.put_many(batch)
+            except Exception as e:  # noqa: BLE001 - each put's caller hears of it
+                done.set_exception(e)
+            else:
+                done.set_result(None)
 
     async def put_many(self, snapshots: Sequence[Snapshot]) -> None:
-        await self.pool.executemany(_PUT, [_values(s) for s in snapshots])
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL synchronous_commit = off")  # a cache: see above
+            await conn.executemany(_PUT, [_values(s) for s in snapshots])
 
 
 _PUT = (
