@@ -8,7 +8,7 @@ the in-memory one (proven equal to JetStream by the contract suite)."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +29,7 @@ from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.projection import read_model_pool
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with
-from caunoi.shared.snapshots import TABLE, PgSnapshots, Snapshot
+from caunoi.shared.snapshots import TABLE, PgSnapshots, Snapshot, SnapshotWriter
 from caunoi.shared.units import UnitTree
 
 pytestmark = pytest.mark.asyncio
@@ -215,15 +215,12 @@ async def test_an_older_snapshot_never_replaces_a_newer_one(repo: Repository[Tal
     snapshots = PgSnapshots(pool)
     newest = await snapshots.get("tally", "T1")
     assert newest is not None
-    await snapshots.put(replace(newest, count=2, last_seq=newest.last_seq - 1, state=b"{}"))
+    await snapshots.put_many([replace(newest, count=2, last_seq=newest.last_seq - 1, state=b"{}")])
     assert await snapshots.get("tally", "T1") == newest
 
 
 class Failing:
     async def get(self, kind: str, aggregate_id: str) -> Snapshot | None:
-        raise ConnectionError("database down")
-
-    async def put(self, snapshot: Snapshot) -> None:
         raise ConnectionError("database down")
 
     async def get_many(self, kind: str, aggregate_ids: Sequence[str]) -> dict[str, Snapshot]:
@@ -267,27 +264,30 @@ async def test_events_stored_without_snapshots_are_folded_into_them(repo: Reposi
     assert (await repo.latest("X1", "next")).snapshot is None
 
 
-@dataclass
+@dataclass(frozen=True)
 class CountingWrites(PgSnapshots):
-    writes: list[int] = field(default_factory=list, init=False)
+    writes: list[int] = field(default_factory=list)
 
     async def put_many(self, snapshots: Sequence[Snapshot]) -> None:
         self.writes.append(len(snapshots))
         await super().put_many(snapshots)
 
 
-async def test_snapshots_put_meanwhile_are_written_together_the_latest_of_each_kept(pool: asyncpg.Pool) -> None:
-    snapshots = CountingWrites(pool)
-    await snapshots.ensure()
+async def test_snapshots_kept_meanwhile_are_written_together_the_latest_of_each(pool: asyncpg.Pool) -> None:
+    store = CountingWrites(pool)
+    await store.ensure()
+    writer = SnapshotWriter(store)
     base = Snapshot("tally", "A", 1, 1, 1, "caunoi.tallies.A.08", "c", ["x"], b"{}")
-    await asyncio.gather(*(snapshots.put(replace(base, aggregate_id=f"A{i % 10}", last_seq=i)) for i in range(100)))
-    got = await snapshots.get_many("tally", [f"A{i}" for i in range(10)])
+    for i in range(100):
+        writer.keep(functools.partial(replace, base, aggregate_id=f"A{i % 10}", last_seq=i))
+    await writer.written()
+    got = await store.get_many("tally", [f"A{i}" for i in range(10)])
     assert {k: v.last_seq for k, v in got.items()} == {f"A{i}": 90 + i for i in range(10)}
-    assert sum(snapshots.writes) == 10 and len(snapshots.writes) <= 2  # not one write per put
-    # a write that fails says so to every put it held, and keeps nothing of them
-    bad = replace(base, aggregate_id="B", subject="nul\x00")
-    results = await asyncio.gather(
-        snapshots.put(bad), snapshots.put(replace(base, aggregate_id="C")), return_exceptions=True
-    )
-    assert all(isinstance(r, Exception) for r in results)
-    assert await snapshots.get_many("tally", ["B", "C"]) == {}
+    assert store.writes == [10]  # one write, not one per snapshot
+    # a write that fails keeps nothing of what it held (logged); the next is written
+    writer.keep(lambda: replace(base, aggregate_id="B", subject="nul\x00"))
+    writer.keep(lambda: replace(base, aggregate_id="C"))
+    await writer.written()
+    writer.keep(lambda: replace(base, aggregate_id="D"))
+    await writer.written()
+    assert list(await store.get_many("tally", ["B", "C", "D"])) == ["D"]

@@ -36,7 +36,7 @@ from caunoi.shared.errors import CommandError, Conflict
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import NEW_AGGREGATE, EventStore, Message, WrongExpectedSequence
 from caunoi.shared.ids import short_reference
-from caunoi.shared.snapshots import Snapshot, SnapshotStore
+from caunoi.shared.snapshots import Snapshot, SnapshotStore, SnapshotWriter
 from caunoi.shared.units import UnitTree
 
 log = structlog.get_logger(__name__)
@@ -216,7 +216,7 @@ class Repository(Generic[S]):
         self.source = f"/caunoi/{store.spec.service}"
         #: where this kind's snapshots are kept (None: the kind keeps none, or no store was given)
         self.snapshots = snapshots if kind.snapshot_version else None
-        self._writing: set[asyncio.Task[None]] = set()
+        self._writer = SnapshotWriter(self.snapshots) if self.snapshots else None
 
     def authorize(self, ctx: RequestContext, aggregate_id: str, state: S) -> None:
         scope = self.kind.scope(state)
@@ -304,11 +304,8 @@ class Repository(Generic[S]):
         )
 
     def _keep(self, snapshot: Callable[[], Snapshot]) -> None:
-        """Write the snapshot ``snapshot()`` makes, in the background (a write that fails is
-        logged: the next load reads the stream)."""
-        task = asyncio.create_task(self._put(snapshot))
-        self._writing.add(task)
-        task.add_done_callback(self._writing.discard)
+        if self._writer is not None:
+            self._writer.keep(snapshot)
 
     async def snapshot_stored(self, messages: Sequence[Message], ids: Callable[[str], bool]) -> int:
         """Fold messages the stream holds, in its order, into the snapshots of their aggregates
@@ -349,20 +346,10 @@ class Repository(Generic[S]):
         await self.snapshots.put_many(out)
         return folded
 
-    async def _put(self, snapshot: Callable[[], Snapshot]) -> None:
-        assert self.snapshots is not None
-        # made and written after what is ready to run: the command's reply is sent first
-        await asyncio.sleep(0)
-        made = snapshot()
-        try:
-            await self.snapshots.put(made)
-        except Exception as e:  # noqa: BLE001 - a cache: the next load reads the stream
-            log.warning("snapshot.write_failed", kind=self.kind.name, aggregate=made.aggregate_id, error=repr(e))
-
     async def written(self) -> None:
         """Until the snapshots being written are (tests, a clean stop)."""
-        while self._writing:
-            await asyncio.gather(*self._writing, return_exceptions=True)
+        if self._writer is not None:
+            await self._writer.written()
 
     async def load(self, aggregate_id: str) -> Loaded[S]:
         """The aggregate as its events make it, for whoever asks (no authorization)."""

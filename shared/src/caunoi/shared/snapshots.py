@@ -23,12 +23,13 @@ The rules that keep a snapshot from ever deciding a command wrongly
   background: a write that fails or is lost only means the next load reads the stream. An older
   snapshot never replaces a newer one (by last sequence).
 
-What a write costs a command: the state's JSON, made after the command's reply is on its way;
-the snapshots put while a write is under way are written together in the next (one statement,
-one transaction), whose commit does not wait for the disk (``synchronous_commit = off``: a crash
-of PostgreSQL may lose the last moments' snapshots, which the count check then passes over).
-Written one per command, each with its commit waited for, they took the `make bench` run of
-2026-11-30 from 1,388 to 866 raises/s at 20 clients.
+What a write costs a command: the state's JSON, made after the command's reply is on its way
+(:class:`SnapshotWriter`); the snapshots kept while a write is under way go together in the next
+one (one statement). The table is ``UNLOGGED``: no write-ahead log, so a commit does not wait for
+the disk, and PostgreSQL empties it after a crash of its own (and a standby has none): loads then
+read the stream until commands write the snapshots again. Written one per command, each in a
+logged table with its commit waited for, they took the `make bench` run of 2026-11-30 from 1,388
+to 866 raises/s at 20 clients.
 
 It is a cache: dropping the table loses nothing.
 """
@@ -36,16 +37,19 @@ It is a cache: dropping the table loses nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
+import structlog
 from asyncpg import Pool
+
+log = structlog.get_logger(__name__)
 
 TABLE = "aggregate_snapshot"
 
 DDL = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
+CREATE UNLOGGED TABLE IF NOT EXISTS {TABLE} (
     kind      text     NOT NULL,
     id        text     NOT NULL,
     version   integer  NOT NULL,
@@ -87,32 +91,60 @@ class SnapshotStore(Protocol):
         """The aggregate's snapshot, if one was written."""
         ...
 
-    async def put(self, snapshot: Snapshot) -> None:
-        """Keep ``snapshot`` unless a snapshot of a later sequence is kept."""
-        ...
-
     async def get_many(self, kind: str, aggregate_ids: Sequence[str]) -> dict[str, Snapshot]:
         """The snapshots of those aggregates that have one."""
         ...
 
     async def put_many(self, snapshots: Sequence[Snapshot]) -> None:
-        """:meth:`put` for each (of distinct aggregates)."""
+        """Keep each (of distinct aggregates) unless a snapshot of a later sequence is kept."""
         ...
+
+
+class SnapshotWriter:
+    """Writes snapshots in the background, for a repository: those kept while a write is under
+    way go together in the next one, the latest of each aggregate. A write that fails is logged:
+    the next load of those aggregates reads the stream."""
+
+    def __init__(self, store: SnapshotStore) -> None:
+        self.store = store
+        self._pending: list[Callable[[], Snapshot]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def keep(self, snapshot: Callable[[], Snapshot]) -> None:
+        """Write ``snapshot()`` soon (it is made then, not now)."""
+        self._pending.append(snapshot)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._write())
+
+    async def written(self) -> None:
+        """Until what was kept so far is written (or its write failed)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _write(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0)  # what is ready to run first: the replies of the commands that kept them
+            made, self._pending = self._pending, []
+            latest: dict[tuple[str, str], Snapshot] = {}
+            for make in made:
+                s = make()
+                kept = latest.get((s.kind, s.aggregate_id))
+                if kept is None or kept.last_seq <= s.last_seq:
+                    latest[(s.kind, s.aggregate_id)] = s
+            try:
+                await self.store.put_many(list(latest.values()))
+            except Exception as e:  # noqa: BLE001 - a cache: the next load reads the stream
+                log.warning("snapshot.write_failed", snapshots=len(latest), error=repr(e))
 
 
 _COLUMNS = "kind, id, version, count, last_seq, subject, chain, commands, state"
 
 
-@dataclass
+@dataclass(frozen=True)
 class PgSnapshots:
     """Snapshots in the service's database (table :data:`TABLE`, made by :meth:`ensure`)."""
 
     pool: Pool
-    #: snapshots put since the write under way began, the latest per aggregate
-    _pending: dict[tuple[str, str], Snapshot] = field(default_factory=dict, init=False)
-    #: done when the pending snapshots are written
-    _next: asyncio.Future[None] | None = field(default=None, init=False)
-    _writer: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def ensure(self) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -133,35 +165,8 @@ class PgSnapshots:
         )
         return {r["id"]: Snapshot(*r.values()) for r in rows}
 
-    async def put(self, snapshot: Snapshot) -> None:
-        """Written with the others put meanwhile (returns when it is)."""
-        key = (snapshot.kind, snapshot.aggregate_id)
-        kept = self._pending.get(key)
-        if kept is None or kept.last_seq <= snapshot.last_seq:
-            self._pending[key] = snapshot
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-        written = self._next
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write())
-        await asyncio.shield(written)
-
-    async def _write(self) -> None:
-        while self._pending:
-            batch, done = list(self._pending.values()), self._next
-            self._pending, self._next = {}, None
-            assert done is not None
-            try:
-                await self.put_many(batch)
-            except Exception as e:  # noqa: BLE001 - each put's caller hears of it
-                done.set_exception(e)
-            else:
-                done.set_result(None)
-
     async def put_many(self, snapshots: Sequence[Snapshot]) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SET LOCAL synchronous_commit = off")  # a cache: see above
-            await conn.executemany(_PUT, [_values(s) for s in snapshots])
+        await self.pool.executemany(_PUT, [_values(s) for s in snapshots])  # one round trip, all or none
 
 
 _PUT = (
