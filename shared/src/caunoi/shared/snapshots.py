@@ -28,8 +28,9 @@ What a write costs a command: the state's JSON, made after the command's reply i
 one (one statement). The table is ``UNLOGGED``: no write-ahead log, so a commit does not wait for
 the disk, and PostgreSQL empties it after a crash of its own (and a standby has none): loads then
 read the stream until commands write the snapshots again. Written one per command, each in a
-logged table with its commit waited for, they took the `make bench` run of 2026-11-30 from 1,388
-to 866 raises/s at 20 clients.
+logged table with its commit waited for, they took 20-client raises from 31 % to 23 % of the raw
+publish rate of the same `make bench` run (2026-11-30); batched and unlogged, to about 7 % below
+the rate without snapshots (docs/architecture.md, "What it costs").
 
 It is a cache: dropping the table loses nothing.
 """
