@@ -169,10 +169,10 @@ async def erase(cmd: ErasePetitioner, ctx: RequestContext, deps: Deps) -> dict[s
 
 async def merge(cmd: MergePetition, ctx: RequestContext, deps: Deps) -> dict[str, Any]:
     """The case is looked up as a fact; the actor must reach it as well as the petition."""
-    loaded = await deps.petitions.get(cmd.petition_id, ctx)
+    loaded = await deps.petitions.current(cmd.petition_id, ctx)
     if done := loaded.done_by(ctx):
         return result(done)
-    case = await deps.petitions.get(cmd.case_id, ctx)
+    case = await deps.petitions.current(cmd.case_id, ctx)
     facts = facts_for(ctx, deps, case=case.state)
     return result(await deps.petitions.save(loaded, ctx, domain.decide_merge(loaded.state, cmd, facts)))
 
