@@ -151,10 +151,10 @@ class Loaded(Generic[S]):
 
     @property
     def commands(self) -> list[str]:
-        """The ids of the commands whose events made it, in order."""
+        """The ids of the commands whose events made it, in order (once per event)."""
         if self.snapshot:
             return list(self.snapshot.commands)
-        return list(dict.fromkeys(r.envelope.causationid for r in self.history if r.envelope.causationid))
+        return [r.envelope.causationid for r in self.history if r.envelope.causationid]
 
     def done_by(self, ctx: RequestContext) -> Outcome[S] | None:
         """What this request's command id did to the aggregate before, if it was carried out."""
@@ -258,16 +258,13 @@ class Repository(Generic[S]):
         if loaded.exists:
             assert loaded.nats_subject is not None
             self._keep(
-                functools.partial(
-                    self._snapshot_of,
-                    aggregate_id,
-                    loaded.state,
-                    loaded.count,
-                    loaded.last_seq,
-                    loaded.nats_subject,
-                    loaded.chained_to,
-                    loaded.commands,
-                )
+                aggregate_id,
+                loaded.state,
+                loaded.count,
+                loaded.last_seq,
+                loaded.nats_subject,
+                loaded.chained_to,
+                loaded.commands,
             )
         return loaded
 
@@ -303,9 +300,14 @@ class Repository(Generic[S]):
             self.kind.state_json.dump_json(state),
         )
 
-    def _keep(self, snapshot: Callable[[], Snapshot]) -> None:
+    def _keep(
+        self, aggregate_id: str, state: S, count: int, last_seq: int, subject: str, chain: str, commands: Iterable[str]
+    ) -> None:
+        """Write the aggregate's snapshot in the background (its JSON made then, not now)."""
         if self._writer is not None:
-            self._writer.keep(snapshot)
+            self._writer.keep(
+                functools.partial(self._snapshot_of, aggregate_id, state, count, last_seq, subject, chain, commands)
+            )
 
     async def snapshot_stored(self, messages: Sequence[Message], ids: Callable[[str], bool]) -> int:
         """Fold messages the stream holds, in its order, into the snapshots of their aggregates
@@ -315,11 +317,9 @@ class Repository(Generic[S]):
         already folded is passed over. How many messages were folded."""
         if self.snapshots is None:
             return 0
-        start = len(self.store.spec.subject_prefix) + 1
         mine: dict[str, list[Message]] = {}
         for m in messages:
-            end = m.subject.find(".", start)
-            aggregate_id = m.subject[start:end] if end >= 0 else m.subject[start:]
+            aggregate_id = self.store.spec.aggregate_id_of(m.subject)
             if ids(aggregate_id):
                 mine.setdefault(aggregate_id, []).append(m)
         kept = await self.snapshots.get_many(self.kind.name, list(mine))
@@ -457,15 +457,9 @@ class Repository(Generic[S]):
         recorded = [
             RecordedEvent(seq, subject, env, ev) for seq, env, ev in zip(result.seqs, envelopes, events, strict=True)
         ]
-        if self.snapshots is not None:
-            commands = [*before.commands, ctx.command_id]
-            count = before.count + len(events)
-            chain = last_hash(envelopes)
-            self._keep(
-                functools.partial(
-                    self._snapshot_of, aggregate_id, after, count, result.seqs[-1], subject, chain, commands
-                )
-            )
+        if self._writer is not None:  # (the commands so far are only worked out for a snapshot)
+            count, commands = before.count + len(events), [*before.commands, ctx.command_id]
+            self._keep(aggregate_id, after, count, result.seqs[-1], subject, last_hash(envelopes), commands)
         return Outcome(aggregate_id, after, recorded, replayed=result.duplicate)
 
     def _envelope(

@@ -75,11 +75,15 @@ class StreamSpec:
     def aggregate_filter(self, aggregate_id: str) -> str:
         return f"{self.subject_prefix}.{aggregate_id}.>"
 
-    def aggregate_filter_of(self, subject: str) -> str:
-        """The filter of every subject of the aggregate ``subject`` (one of this stream's) is on."""
+    def aggregate_id_of(self, subject: str) -> str:
+        """The aggregate whose events ``subject`` (one of this stream's) holds."""
         start = len(self.subject_prefix) + 1
         end = subject.find(".", start)
-        return self.aggregate_filter(subject[start:] if end < 0 else subject[start:end])
+        return subject[start:] if end < 0 else subject[start:end]
+
+    def aggregate_filter_of(self, subject: str) -> str:
+        """The filter of every subject of the aggregate ``subject`` (one of this stream's) is on."""
+        return self.aggregate_filter(self.aggregate_id_of(subject))
 
 
 class Message(Protocol):
