@@ -257,7 +257,11 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
         for i, processes in enumerate(args.rebuild_processes or [None]):
             extra = {} if processes is None else {"CAUNOI_PROJECTION_PROCESSES": str(processes)}
             # the catch-up is measured from before the service starts: it begins as soon as the
-            # projections process is up, so its CPU counts from the processes' start
+            # projections process is up, so its CPU counts from the processes' start; like every
+            # other run it starts on a calm machine (the COPY limit's million rows just before
+            # left PostgreSQL flushing and vacuuming for seconds)
+            if i == 0:
+                await work.calm()
             t0 = time.perf_counter()
             before = Meter(nats=list(system.nats_pids), postgres=system.pg.pid).snapshot()
             await system.start_services(args.endpoint_processes, ready_within=1800, **extra)

@@ -554,3 +554,50 @@ async def test_a_crash_of_postgresql_takes_unflushed_batches_and_they_are_applie
     finally:
         await nc.close()
         pg.stop()
+
+
+async def test_a_rebuild_builds_every_secondary_index_side_by_side_and_a_failing_one_is_raised(env: Env) -> None:
+    """The rebuild loads its shadow table without secondary indexes and builds them all after
+    loading, over two sessions at once: the swapped-in read model has each declared index, and an
+    index that cannot be built fails the build (the other session's work is stopped)."""
+    from caunoi.shared.projection import build_indexes
+    from caunoi.shared.readmodel import Row, RowPerEvent
+
+    class Indexed(RowPerEvent):
+        name = "indexed"
+        table = "counted"
+        columns: ClassVar[dict[str, str]] = {"key": "text", "n": "bigint", "seq": "bigint"}
+        indexes: ClassVar[dict[str, str]] = {
+            "indexed_key": "(key)",
+            "indexed_n": "(n)",
+            "indexed_seq": "(seq)",
+            "indexed_key_n": "(key, n) WHERE n > 1",
+            "indexed_n_desc": "(n DESC)",
+        }
+
+        def row(self, rec: RecordedEvent) -> Row | None:
+            ev = rec.event
+            assert isinstance(ev, Counted)
+            return {"key": ev.key, "n": ev.n, "seq": rec.seq}
+
+    for i in range(6):
+        await env.emit(f"k{i % 2}", i)
+    runner = ProjectionRunner(env.pool, env.nc, env.store, registry, Indexed())
+    await runner.setup()
+    await runner.catch_up()
+    assert await runner.rebuild() == 6
+    async with env.pool.acquire() as conn:
+        names = {
+            r["indexname"]
+            for r in await conn.fetch(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'indexed' AND tablename = 'counted'"
+            )
+        }
+        assert names == set(Indexed.indexes)
+        assert len(await runner.snapshot()) == 6
+
+        await conn.execute('CREATE TABLE "indexed".other (a int)')
+    statements = [*Indexed().index_statements("indexed"), 'CREATE INDEX broken ON "indexed".other (nowhere)']
+    with pytest.raises(ExceptionGroup) as raised:
+        await build_indexes(env.pool, statements)
+    assert raised.group_contains(asyncpg.UndefinedColumnError)

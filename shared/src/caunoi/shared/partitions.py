@@ -187,7 +187,8 @@ async def replay_partitioned(runner: ProjectionRunner, schema: str, plan: Partit
     started = time.monotonic()
     log.info("projection.partitioned_rebuild", projection=runner.projection.name, processes=shares)
     try:
-        read, reports = await _run(runner, jobs)
+        with gc_paused():  # (the hand-over makes a few objects per message, none cyclic)
+            read, reports = await _run(runner, jobs)
     except Exception as e:  # noqa: BLE001 - the workers did what they did: this process does the rest
         read, reports = 0, [{"error": f"{type(e).__name__}: {e}"}]
     async with runner.pool.acquire() as conn, conn.transaction():

@@ -243,7 +243,31 @@ class DeferredIndexes(Protocol):
 
     async def setup_tables(self, conn: Conn, schema: str) -> None: ...
 
+    def index_statements(self, schema: str) -> list[str]: ...
+
     async def create_indexes(self, conn: Conn, schema: str) -> None: ...
+
+
+#: sessions that build a rebuilt read model's secondary indexes side by side
+INDEX_SESSIONS = 2
+
+
+async def build_indexes(pool: Pool, statements: Sequence[str]) -> None:
+    """Run ``statements`` (``CREATE INDEX``) over :data:`INDEX_SESSIONS` sessions of ``pool`` side by
+    side. Each build scans the whole table, and a GIN index's build uses one core however large the
+    table (PostgreSQL 16 parallelises B-tree builds only): two sessions kept both cores busy and
+    took 1.6 s where one took 1.9-2.1 over a rebuilt million events. A failure cancels the other
+    session's work and is raised."""
+    pending = list(statements)
+
+    async def session() -> None:
+        async with pool.acquire() as conn:
+            while pending:
+                await conn.execute(pending.pop(0))
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(INDEX_SESSIONS, len(pending))):
+            group.create_task(session())
 
 
 class NotAnEvent(Exception):
@@ -940,8 +964,7 @@ class ProjectionRunner:
             pass
         loaded = time.monotonic()
         if isinstance(self.projection, DeferredIndexes):
-            async with self.pool.acquire() as conn:
-                await self.projection.create_indexes(conn, schema)
+            await build_indexes(self.pool, self.projection.index_statements(schema))
         self.last_replay = ReplayTimes(round(loaded - started, 2), round(time.monotonic() - loaded, 2))
         log.info(
             "projection.replayed",

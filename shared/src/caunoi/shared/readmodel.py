@@ -67,9 +67,16 @@ class _Table(abc.ABC):
         cols = ", ".join(f'"{c}" {t}' for c, t in self.columns.items())
         await conn.execute(f"CREATE TABLE IF NOT EXISTS {self.qualified(schema)} ({cols})")
 
+    def index_statements(self, schema: str) -> list[str]:
+        """A ``CREATE INDEX`` statement per entry of :attr:`indexes`, in that order."""
+        return [
+            f'CREATE INDEX IF NOT EXISTS "{index}" ON {self.qualified(schema)} {spec}'
+            for index, spec in self.indexes.items()
+        ]
+
     async def create_indexes(self, conn: Conn, schema: str) -> None:
-        for index, spec in self.indexes.items():
-            await conn.execute(f'CREATE INDEX IF NOT EXISTS "{index}" ON {self.qualified(schema)} {spec}')
+        for statement in self.index_statements(schema):
+            await conn.execute(statement)
 
     async def snapshot(self, conn: Conn, schema: str) -> list[dict[str, Any]]:
         rows = await conn.fetch(f"SELECT * FROM {self.qualified(schema)} ORDER BY {self.order_by}")
