@@ -69,9 +69,10 @@ from caunoi.shared.ids import REFERENCE_ALPHABET
 from caunoi.shared.jetstream import JetStreamEventStore
 from caunoi.shared.jsapi import direct_get_last
 from caunoi.shared.memstore import InMemoryEventStore
+from caunoi.shared.sealed import Sealed
 from caunoi.shared.streamread import _SID_DATA, _Connection
 from caunoi.shared.units import UnitTree
-from caunoi.shared.vault import InMemoryVault, PgVault, Sealed, encrypt, load_master_key, new_key_id
+from caunoi.shared.vault import InMemoryVault, PgVault, encrypt, load_master_key, new_key_id
 
 #: petitions per block (see the module's docstring)
 BLOCK = 2000

@@ -31,13 +31,14 @@ from caunoi.petitions.bootstrap import STREAM
 from caunoi.petitions.domain import PETITION
 from caunoi.petitions.events import PetitionRaised, registry
 from caunoi.petitions.readmodel import PetitionsProjection
-from caunoi.shared.aggregate import Repository, decode_message
+from caunoi.shared.aggregate import Repository
 from caunoi.shared.client import Client, Login
 from caunoi.shared.envelope import CONTENT_TYPE, TYPE_HEADER
 from caunoi.shared.eventstore import StoredMessage, StreamSpec
 from caunoi.shared.ids import PETITION_PREFIX
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.jsapi import parse_error
+from caunoi.shared.recorded import decode_message
 from caunoi.shared.settings import inbox_prefix
 from caunoi.shared.snapshots import PgSnapshots
 from caunoi.shared.streamread import _SID_DATA, _Connection, read_stream

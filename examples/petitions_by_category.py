@@ -24,11 +24,11 @@ from caunoi.cli.identities import current_login
 from caunoi.cli.runtime import read_runtime
 from caunoi.petitions.bootstrap import STREAM
 from caunoi.petitions.events import PetitionRaised, registry
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.client import Login
 from caunoi.shared.jetstream import JetStreamEventStore
 from caunoi.shared.projection import ProjectionRunner
 from caunoi.shared.readmodel import Row, RowPerEvent
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with
 

@@ -11,8 +11,8 @@ import signal
 from collections.abc import Iterable, Sequence
 
 from caunoi.petitions.readmodel import PetitionsProjection
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn
+from caunoi.shared.recorded import RecordedEvent
 
 
 class FaultyPetitions(PetitionsProjection):

@@ -24,13 +24,13 @@ from nats.aio.client import Client as NATS
 from caunoi.cli.bus import CLIENTS, OPERATOR
 from caunoi.cli.embedded import free_port, start_nats, start_postgres
 from caunoi.cli.installation import Installation, record_issued
-from caunoi.shared.aggregate import decode_message
 from caunoi.shared.client import Client, Login, RequestFailed, ServiceUnreachable
 from caunoi.shared.context import Role
 from caunoi.shared.endpoints import Edge, Endpoint, dispatch
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import EventStore
 from caunoi.shared.identity import Credential, Verifier, bearer, issue, load_public_key
+from caunoi.shared.recorded import decode_message
 from caunoi.shared.settings import database_url_with
 
 D = TypeVar("D")

@@ -16,8 +16,8 @@ import pytest
 from caunoi.petitions.events import Category, Channel, Kind, PetitionRaised
 from caunoi.shared import contracts
 from caunoi.shared.envelope import CONTENT_TYPE, CloudEvent
+from caunoi.shared.sealed import Sealed
 from caunoi.shared.service import Service
-from caunoi.shared.vault import Sealed
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,6 @@ import asyncpg
 import pytest
 from support import Servers
 
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import (
@@ -22,6 +21,7 @@ from caunoi.shared.hamlets import (
     InMemoryHamletDirectory,
     PgHamletDirectory,
 )
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with
 

@@ -20,12 +20,12 @@ from support import Servers
 
 from caunoi.cli.bus import OPERATOR
 from caunoi.cli.embedded import free_port, start_postgres
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import NEW_AGGREGATE, StreamSpec
 from caunoi.shared.jetstream import JetStreamEventStore, provision_stream
 from caunoi.shared.projection import Conn, ProjectionRunner, applying, read_model_pool
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with, inbox_prefix
 from caunoi.shared.streamread import read_stream

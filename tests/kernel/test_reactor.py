@@ -12,13 +12,14 @@ from typing import Any, cast
 
 import pytest
 
-from caunoi.shared.aggregate import AggregateKind, RecordedEvent, Scope
+from caunoi.shared.aggregate import AggregateKind, Scope
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.projection import Conn
 from caunoi.shared.reactor import Reaction, Reactor
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.units import UnitTree
 
 pytestmark = pytest.mark.asyncio

@@ -13,11 +13,11 @@ import pytest
 import pytest_asyncio
 from support import Servers
 
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.projection import Conn, read_model_connection
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with
 

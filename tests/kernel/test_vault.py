@@ -11,8 +11,9 @@ import pytest
 import pytest_asyncio
 from support import Servers
 
+from caunoi.shared.sealed import Sealed
 from caunoi.shared.settings import database_url_with
-from caunoi.shared.vault import DATABASE, LOW_SPARES, SPARE_KEYS, InMemoryVault, PgVault, Sealed, Vault
+from caunoi.shared.vault import DATABASE, LOW_SPARES, SPARE_KEYS, InMemoryVault, PgVault, Vault
 
 pytestmark = pytest.mark.asyncio
 PERSON = {"name": "Nguyễn Văn An", "phone": "0912345678", "address": None}

@@ -22,11 +22,11 @@ from caunoi.notify.compose import reach_of
 from caunoi.notify.events import NoticeQueued, NoticeRecipient, RecipientKind, registry
 from caunoi.notify.planner import PetitionFacts, Planner
 from caunoi.petitions.events import CommitmentSet, PetitionRaised, ReplyIssued
-from caunoi.shared.aggregate import decode_message
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.eventstore import NEW_AGGREGATE
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.projection import ProjectionRunner
+from caunoi.shared.recorded import decode_message
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with
 from caunoi.shared.units import UnitTree

@@ -45,8 +45,8 @@ from caunoi.shared.errors import CommandError, Forbidden, InvalidState, NotFound
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletKind, HamletRecord
 from caunoi.shared.ids import PETITION_PREFIX, short_reference
+from caunoi.shared.sealed import Sealed
 from caunoi.shared.units import UnitTree
-from caunoi.shared.vault import Sealed
 
 TODAY = date(2026, 11, 22)
 UNITS = UnitTree.load("vn-2025")

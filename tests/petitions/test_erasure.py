@@ -28,11 +28,12 @@ from caunoi.petitions.events import (
     registry,
 )
 from caunoi.petitions.handlers import ENDPOINTS, Deps, redact
-from caunoi.shared.aggregate import Repository, decode_message
+from caunoi.shared.aggregate import Repository
 from caunoi.shared.context import Role
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.hamlets import HamletAdded, HamletKind, InMemoryHamletDirectory
 from caunoi.shared.memstore import InMemoryEventStore
+from caunoi.shared.recorded import decode_message
 from caunoi.shared.units import UnitTree
 from caunoi.shared.vault import InMemoryVault
 

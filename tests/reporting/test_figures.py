@@ -29,10 +29,10 @@ from caunoi.reporting.domain.petition_life import Life
 from caunoi.reporting.events import Compilation
 from caunoi.reporting.queries import P, petition_facts
 from caunoi.scheduling.events import registry as scheduling_events
-from caunoi.shared.aggregate import RecordedEvent, decode_message
 from caunoi.shared.clock import VN
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.projection import Pool
+from caunoi.shared.recorded import RecordedEvent, decode_message
 from caunoi.shared.units import Succession
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]

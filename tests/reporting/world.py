@@ -31,13 +31,14 @@ from caunoi.petitions.readmodel import PetitionsProjection
 from caunoi.scheduling.bootstrap import wire as scheduling_wire
 from caunoi.scheduling.handlers import ENDPOINTS as SCHEDULING_ENDPOINTS
 from caunoi.scheduling.handlers import Deps as SchedulingDeps
-from caunoi.shared.aggregate import Repository, decode_message
+from caunoi.shared.aggregate import Repository
 from caunoi.shared.clock import VN
 from caunoi.shared.duties import DutyRunner
 from caunoi.shared.hamlets import SCHEDULING_STREAM, InMemoryHamletDirectory
 from caunoi.shared.hamlets import registry as hamlet_events
 from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.projection import Pool, ProjectionRunner
+from caunoi.shared.recorded import decode_message
 from caunoi.shared.units import UnitTree
 
 LEGACY, NEW = UnitTree.load("vn-2024"), UnitTree.load("vn-2025")

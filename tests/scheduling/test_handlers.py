@@ -15,7 +15,6 @@ from caunoi.scheduling.bootstrap import wire
 from caunoi.scheduling.domain.hamlets import hamlet_id
 from caunoi.scheduling.events import registry
 from caunoi.scheduling.handlers import ENDPOINTS, Deps
-from caunoi.shared.aggregate import decode_message
 from caunoi.shared.hamlets import (
     SCHEDULING_STREAM,
     HamletAdded,
@@ -24,6 +23,7 @@ from caunoi.shared.hamlets import (
     InMemoryHamletDirectory,
 )
 from caunoi.shared.memstore import InMemoryEventStore
+from caunoi.shared.recorded import decode_message
 from caunoi.shared.units import UnitTree
 
 pytestmark = pytest.mark.asyncio

@@ -14,9 +14,9 @@ from scheduling.harness import PROVINCE, RURAL, WARD, WARD_2, Scheduling, hamlet
 from support import credential
 
 from caunoi.scheduling.events import DeadlineMissed, MeetingHeld, MinutesOverdue, registry
-from caunoi.shared.aggregate import decode_message
 from caunoi.shared.context import Role
 from caunoi.shared.projection import Pool
+from caunoi.shared.recorded import decode_message
 
 pytestmark = pytest.mark.asyncio
 

@@ -22,7 +22,6 @@ import click
 from caunoi.cli.bus import area_filters, installed_services, reload_server
 from caunoi.cli.installation import Installation, identities, record_issued
 from caunoi.cli.runtime import default_nats_url
-from caunoi.shared.aggregate import decode_message
 from caunoi.shared.client import Login, ServiceUnreachable, connect
 from caunoi.shared.clitools import echo_json, get_ctx, table
 from caunoi.shared.context import Actor, RequestContext, Role
@@ -38,6 +37,7 @@ from caunoi.shared.identity import (
     load_public_key,
     registry,
 )
+from caunoi.shared.recorded import decode_message
 from caunoi.shared.settings import Settings
 from caunoi.shared.units import UnitTree, UnknownUnit
 

@@ -23,10 +23,10 @@ import inspect
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 import structlog
-from pydantic import TypeAdapter, ValidationError, create_model
+from pydantic import TypeAdapter, ValidationError
 
 from caunoi.shared.audit.chain import last_hash, seal
 from caunoi.shared.authz import require_reach
@@ -36,6 +36,7 @@ from caunoi.shared.errors import CommandError, Conflict
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import NEW_AGGREGATE, EventStore, Message, WrongExpectedSequence
 from caunoi.shared.ids import short_reference
+from caunoi.shared.recorded import RecordedEvent, decode_message
 from caunoi.shared.snapshots import Snapshot, SnapshotStore, SnapshotWriter
 from caunoi.shared.units import UnitTree
 
@@ -49,37 +50,6 @@ EVENT_ID_NAMESPACE = uuid.UUID("5b0c6a39-4d0f-4c1e-9b7e-6c61756e6f69")
 #: tries at a free short reference (:meth:`Repository.create_referenced`) before giving up: with
 #: 40 bits, a taken one is astronomically rare
 MAX_REFERENCE_ATTEMPTS = 4
-
-
-class RecordedEvent(NamedTuple):
-    """An event as read back from the log (a named tuple: made once per event of a rebuild,
-    three times cheaper than a frozen dataclass)."""
-
-    seq: int
-    nats_subject: str
-    envelope: CloudEvent
-    event: DomainEvent
-
-
-def decode_message(registry: EventRegistry, msg: Message) -> RecordedEvent:
-    """The event in a stored message: envelope and data validated in one pass when the type is
-    its current version (the common case), else the envelope, then the data upcast."""
-    model = registry.current(msg.type_name) if msg.type_name else None
-    if model is not None:
-        try:
-            env = typed_envelope(model).model_validate_json(msg.data)
-        except ValidationError:
-            env = None  # let the general path below say what is wrong
-        if env is not None and env.type == msg.type_name:
-            return RecordedEvent(msg.seq, msg.subject, env, cast(DomainEvent, env.data))
-    env = CloudEvent.from_json_bytes(msg.data)
-    return RecordedEvent(msg.seq, msg.subject, env, registry.decode(env.type, env.data))
-
-
-@functools.cache
-def typed_envelope(model: type[DomainEvent]) -> type[CloudEvent]:
-    """A CloudEvent whose ``data`` is ``model`` (so ``envelope.data`` is the event itself)."""
-    return create_model(f"{model.__name__}Envelope", __base__=CloudEvent, data=(model, ...))
 
 
 @dataclass(frozen=True)

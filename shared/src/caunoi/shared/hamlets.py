@@ -19,11 +19,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.projection import Conn, Pool
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.recorded import RecordedEvent
 
 __all__ = [
     "HAMLET_EVENTS",

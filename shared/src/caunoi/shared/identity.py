@@ -36,12 +36,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from nats.aio.client import Client as NATS
 
-from caunoi.shared.aggregate import AggregateKind, Scope, decode_message
+from caunoi.shared.aggregate import AggregateKind, Scope
 from caunoi.shared.aio import wait_at_most
 from caunoi.shared.context import Actor, Role
 from caunoi.shared.errors import InvalidState, NotFound, Unauthenticated
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import EventStore, StoreError, StreamSpec
+from caunoi.shared.recorded import decode_message
 
 log = structlog.get_logger(__name__)
 

@@ -36,12 +36,12 @@ import structlog
 from nats.aio.client import Client as NATS
 from pydantic import ValidationError
 
-from caunoi.shared.aggregate import RecordedEvent, typed_envelope
 from caunoi.shared.aio import wait_at_most
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import EventStore, Message
 from caunoi.shared.lean import LeanEnvelope, lean_envelope
+from caunoi.shared.recorded import RecordedEvent, typed_envelope
 
 log = structlog.get_logger(__name__)
 

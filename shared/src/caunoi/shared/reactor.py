@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from caunoi.shared.aggregate import AggregateKind, RecordedEvent, Repository
+from caunoi.shared.aggregate import AggregateKind, Repository
 from caunoi.shared.context import RequestContext
 from caunoi.shared.duties import system_actor
 from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.projection import Conn
+from caunoi.shared.recorded import RecordedEvent
 
 if TYPE_CHECKING:
     from caunoi.shared.service import Resources

@@ -18,8 +18,8 @@ import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, cast
 
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn, Pool
+from caunoi.shared.recorded import RecordedEvent
 
 Row = dict[str, Any]
 

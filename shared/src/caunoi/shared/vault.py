@@ -38,20 +38,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import asyncpg
 import orjson
 import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import BaseModel, ConfigDict
 
 from caunoi.shared.identity import write_private
+from caunoi.shared.sealed import Sealed
 
 log = structlog.get_logger(__name__)
 
-ALGORITHM: Final = "A256GCM"
 DATABASE: Final = "caunoi_vault"
 _MASTER_AAD: Final = b"caunoi-vault/master/1|"
 _DATA_AAD: Final = "caunoi-vault/1|{key_id}|{context}"
@@ -71,20 +70,6 @@ CREATE TABLE IF NOT EXISTS vault_keys (
     CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL))
 );
 """
-
-
-class Sealed(BaseModel):
-    """Personal data as events carry it: encrypted under the key ``key_id`` (AES-256-GCM; the
-    associated data binds it to its key and to what it belongs to, e.g. a petition)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    key_id: str
-    alg: Literal["A256GCM"] = ALGORITHM
-    #: base64
-    nonce: str
-    #: base64, with the 16-byte tag
-    ciphertext: str
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from caunoi.notify.events import DeliveryChannel, NoticeRecipient, RecipientKind
 from caunoi.notify.templates import Rendered
 from caunoi.printing.letter import Letter
 from caunoi.shared.projection import Conn, Pool
+from caunoi.shared.sealed import Sealed
 from caunoi.shared.units import UnitTree
-from caunoi.shared.vault import Sealed, Vault
+from caunoi.shared.vault import Vault
 
 #: the schemas of the tables recipients are looked up in
 PETITION_FACTS = "from_petitions"

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from caunoi.shared.events import ConsumedEvent, EventRegistry
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.hamlets import SCHEDULING_STREAM
-from caunoi.shared.vault import Sealed
+from caunoi.shared.sealed import Sealed
 
 __all__ = ["PETITIONS_STREAM", "REPORTING_STREAM", "SCHEDULING_STREAM"]
 

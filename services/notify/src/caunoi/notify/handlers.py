@@ -28,7 +28,7 @@ from caunoi.notify.domain import Contact, ContactFacts, Notice, Reach
 from caunoi.notify.readmodel import get_notice, list_contacts, list_notices, notices_about
 from caunoi.notify.templates import TemplateProblem, Templates
 from caunoi.printing.letter import render_letter
-from caunoi.shared.aggregate import Outcome, Repository, decode_message, reply
+from caunoi.shared.aggregate import Outcome, Repository, reply
 from caunoi.shared.authz import COMMAND_ROLES, query_area
 from caunoi.shared.clock import today_vn
 from caunoi.shared.context import RequestContext
@@ -39,6 +39,7 @@ from caunoi.shared.eventstore import EventStore
 from caunoi.shared.hamlets import HamletDirectory
 from caunoi.shared.projection import Pool
 from caunoi.shared.readmodel import NO_DATABASE
+from caunoi.shared.recorded import decode_message
 from caunoi.shared.units import UnitTree, require_unit
 
 

@@ -25,11 +25,11 @@ from caunoi.notify.addresses import lenient_phone as phone
 from caunoi.notify.domain import NOTICE, notice_id
 from caunoi.notify.events import NoticeQueued, NoticeRecipient, Trigger, registry
 from caunoi.notify.rules import Rule, rules_for
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.events import ConsumedEvent, DomainEvent
 from caunoi.shared.eventstore import StreamSpec
 from caunoi.shared.projection import Conn
 from caunoi.shared.reactor import Reaction, Reactor
+from caunoi.shared.recorded import RecordedEvent
 
 log = structlog.get_logger(__name__)
 

@@ -15,9 +15,9 @@ from caunoi.notify.events import (
     NoticeRequeued,
     NoticeSent,
 )
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.units import UnitTree
 
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import click
 
-from caunoi.petitions.domain import PENDING, STATUS_EN, STATUS_VI
+from caunoi.petitions.domain import STATUS_EN, STATUS_VI
 from caunoi.petitions.events import Category, Channel, Complexity, DeadlineKind, Kind, Status
 from caunoi.petitions.export import FORMATS, render
 from caunoi.petitions.labels import EVENT_LABELS, KIND_VI, detail
+from caunoi.petitions.lifecycle import PENDING
 from caunoi.petitions.readmodel import LIFECYCLE
 from caunoi.shared.client import Client
 from caunoi.shared.clitools import (

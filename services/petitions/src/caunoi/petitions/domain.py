@@ -70,6 +70,7 @@ from caunoi.petitions.events import (
     Verdict,
     VerdictGiven,
 )
+from caunoi.petitions.lifecycle import AWAITING_HANDLING, BEING_RESOLVED, OPEN, PENDING, alert_key
 from caunoi.petitions.policy import Policy, default_policy
 from caunoi.shared.aggregate import AggregateKind, Scope
 from caunoi.shared.authz import may_reach
@@ -77,8 +78,8 @@ from caunoi.shared.context import Actor
 from caunoi.shared.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.hamlets import HamletRecord
+from caunoi.shared.sealed import Sealed
 from caunoi.shared.units import LEVEL_COMMUNE, UnitTree, require_unit
-from caunoi.shared.vault import Sealed
 from caunoi.shared.workdays import WorkingCalendar, calendar_vn
 
 STATUS_VI = {
@@ -100,18 +101,6 @@ STATUS_EN = {s: s.value.replace("_", " ") for s in Status}
 
 #: where an opinion can be answered on the spot
 ON_SPOT_CHANNELS = (Channel.meeting, Channel.reception)
-#: a unit has it and has not yet classified, accepted or forwarded it
-AWAITING_HANDLING = frozenset({Status.received, Status.forwarded, Status.returned})
-#: taken on and not yet resolved
-BEING_RESOLVED = frozenset({Status.accepted, Status.in_progress, Status.reopened})
-#: before resolution: what may still be withdrawn, extended, watched
-OPEN = AWAITING_HANDLING | BEING_RESOLVED | {Status.classified}
-#: each deadline is watched while the petition is in one of these
-PENDING: dict[DeadlineKind, frozenset[Status]] = {
-    DeadlineKind.handle: AWAITING_HANDLING,
-    DeadlineKind.resolve: BEING_RESOLVED,
-    DeadlineKind.committed: frozenset({Status.in_progress}),
-}
 _COMPLEXITY_ORDER = list(Complexity)
 
 
@@ -271,10 +260,6 @@ def _evolve(state: Petition, event: DomainEvent) -> Petition:
         case PetitionerDataErased():
             return replace(state, erased=True, petitioner=None, personal=None)
     return state
-
-
-def alert_key(what: str, deadline: DeadlineKind, due_on: date) -> str:
-    return f"{what}:{deadline.value}:{due_on.isoformat()}"
 
 
 def scope(state: Petition) -> Scope:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from caunoi.shared.events import DomainEvent, EventRegistry
-from caunoi.shared.vault import Sealed
+from caunoi.shared.sealed import Sealed
 
 registry = EventRegistry()
 NS = "vn.caunoi.petitions"

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from caunoi.petitions import events
-from caunoi.petitions.domain import PENDING, alert_key
 from caunoi.petitions.events import (
     Deadline,
     DeadlineKind,
@@ -32,12 +31,16 @@ from caunoi.petitions.events import (
     Status,
     Verdict,
 )
-from caunoi.shared.aggregate import RecordedEvent
+from caunoi.petitions.lifecycle import PENDING, alert_key
 from caunoi.shared.lean import model_of, to_json
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.units import UnitTree, fold, qualified, qualified_path
-from caunoi.shared.vault import Sealed, Vault
+
+if TYPE_CHECKING:  # (queries are given the vault: folding events needs no cryptography)
+    from caunoi.shared.vault import Vault
+from caunoi.shared.sealed import Sealed
 
 DEADLINES = tuple(DeadlineKind)
 _RECEIVED = Status.received.value

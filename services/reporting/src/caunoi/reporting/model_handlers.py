@@ -35,13 +35,14 @@ from caunoi.reporting.model_commands import (
     VoteRecognition,
 )
 from caunoi.reporting.model_events import Level, Tier
-from caunoi.shared.aggregate import Loaded, Outcome, RecordedEvent, reply
+from caunoi.shared.aggregate import Loaded, Outcome, reply
 from caunoi.shared.authz import COMMAND_ROLES, acting_for, query_area, require_acting_for
 from caunoi.shared.context import RequestContext
 from caunoi.shared.endpoints import Endpoint, command, query
 from caunoi.shared.errors import NotFound, ValidationFailed
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.ids import MODEL_PREFIX
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.units import Unit, require_unit
 
 

@@ -18,10 +18,10 @@ from caunoi.reporting.model_events import (
     ModelRegistered,
     RecognitionNoticed,
 )
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.clock import VN
 from caunoi.shared.jsonb import decoded, encoded
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.units import qualified_path
 
 MODELS = "models"

@@ -36,10 +36,10 @@ from caunoi.reporting.scheduling_contract import (
     MeetingPostponed,
     MeetingProposed,
 )
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.clock import VN
 from caunoi.shared.jsonb import decoded, dumps, encoded, loads
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.units import qualified_path
 
 REPORTS = "reporting"

@@ -37,9 +37,9 @@ from caunoi.scheduling.events import (
     PilotSitesChosen,
 )
 from caunoi.scheduling.petitions_contract import PetitionAnsweredOnSpot, PetitionForwarded, PetitionRaised
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.jsonb import dumps, loads
 from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.recorded import RecordedEvent
 
 HAMLETS = "hamlets"
 PILOTS = "pilots"

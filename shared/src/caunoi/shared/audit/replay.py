@@ -36,13 +36,13 @@ import orjson
 import structlog
 from pydantic import Field
 
-from caunoi.shared.aggregate import RecordedEvent
 from caunoi.shared.context import RequestContext, Role
 from caunoi.shared.endpoints import Endpoint, Request
 from caunoi.shared.errors import Conflict, InvalidState, NotFound
 from caunoi.shared.eventstore import Message
 from caunoi.shared.projection import BulkReader, Conn, Pool, Projection, ProjectionRunner
 from caunoi.shared.reactor import Reactor
+from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.settings import Settings, inbox_prefix
 from caunoi.shared.streamread import read_stream
 

@@ -27,9 +27,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from caunoi.petitions.domain import OPEN, STATUS_VI
+from caunoi.petitions.domain import STATUS_VI
 from caunoi.petitions.events import Category, Channel, Kind, Status
 from caunoi.petitions.labels import CATEGORY_EN, CATEGORY_VI, KIND_VI
+from caunoi.petitions.lifecycle import OPEN
 from caunoi.shared.client import RequestFailed, ServiceUnreachable
 from caunoi.shared.clock import VN
 from caunoi.web.open311.formats import FORMATS, error, respond
