@@ -68,6 +68,14 @@ def _peer_cmd(peer: dict[str, Any] | None, c: int) -> dict[str, Any] | None:
     return None
 
 
+def _runs(rb: dict[str, Any]) -> str:
+    """What else a row measured as the median of several runs saw."""
+    runs = rb.get("runs_per_s") or []
+    if len(runs) < 2:
+        return ""
+    return f"; the median of {len(runs)} rebuilds in this run: {', '.join(_f(x) for x in runs)} events/s"
+
+
 def rows(R: dict[str, Any]) -> list[Row]:
     s, peer, cl = R.get("single") or {}, R.get("peer"), R.get("cluster")
     out: list[Row] = []
@@ -94,7 +102,7 @@ def rows(R: dict[str, Any]) -> list[Row]:
                 rb["per_s"],
                 f"JetStream read {_f(_get(s, 'raw_read', 'per_s'))} msg/s; PostgreSQL COPY {_f(_get(s, 'copy', 'per_s'))} rows/s",
                 f"catch-up {_f(peer_cu)} events/s without writing; {_f(peer_w)} events/s writing a row per event",
-                f"{_f(rb['wall_s'], 1)} s{_phases(rb)}",
+                f"{_f(rb['wall_s'], 1)} s{_phases(rb)}{_runs(rb)}",
             )
         )
     cu = s.get("catch_up")
@@ -387,8 +395,10 @@ def markdown(R: dict[str, Any], png: str, json_name: str) -> str:
         " and folds every one of them.",
         "- Rebuild: `caunoi.admin.petitions.rebuild` (what `caunoi projections rebuild petitions` sends), timed from"
         " request to reply: replay into a shadow schema, secondary indexes, swap (renames; the replaced schema is"
-        " dropped by the live loop after the reply). The catch-up row: the service started with the whole fill still"
-        " to apply, timed until its status first showed it caught up.",
+        " dropped by the live loop after the reply), three times in a row on a calm machine: the row is the median"
+        " (the machine's speed moved by tens of % within minutes). The catch-up row: the service started with the"
+        " whole fill still to apply, timed until its status first showed it caught up (once: it is the service's"
+        " start).",
         f"- The peer: `eventsourcing` {pd.get('eventsourcing_version')} with `eventsourcing.postgres` (psycopg"
         f" {pd.get('psycopg_version')}, implementation `{pd.get('psycopg_impl')}`: what `pip install"
         ' "eventsourcing[postgres]"` gives), on the same PostgreSQL server, library defaults. Commands: one new'
