@@ -236,6 +236,47 @@ async def test_a_failing_snapshot_store_only_costs_the_read() -> None:
     assert (await repo.latest("T1", "c")).state.total == 3 and store(repo).loads == ["T1", "T1", "T1"]
 
 
+@dataclass(frozen=True)
+class LosingWrites(PgSnapshots):
+    """Background writes are lost (a crash, the database away for a moment); reads work."""
+
+    lose: list[bool] = field(default_factory=lambda: [True])
+
+    async def put_many(self, snapshots: Sequence[Snapshot]) -> None:
+        if self.lose[0]:
+            raise ConnectionError("database away")
+        await super().put_many(snapshots)
+
+
+async def test_a_snapshot_written_now_replaces_every_older_one_and_a_failure_is_raised(pool: asyncpg.Pool) -> None:
+    """What an erasure needs: the snapshot made from the stream after the command, waited for,
+    whatever older snapshot is in the table (here one from before its last two commands, whose own
+    writes were lost) or is still on its way; if it cannot be written, the command hears of it."""
+    snapshots = LosingWrites(pool)
+    await snapshots.ensure()
+    repo = Repository(CountingStore(), registry, TALLY, UNITS, snapshots)
+    snapshots.lose[0] = False
+    await open_and_add(repo, ("a", 1))
+    await repo.written()
+    old = await snapshots.get("tally", "T1")
+    assert old is not None and old.count == 2
+    snapshots.lose[0] = True
+    for command_id, n in (("b", 2), ("c", 3)):
+        await repo.execute("T1", ctx(command_id), add, n, f"tag-{n}")
+    await repo.written()
+    assert await snapshots.get("tally", "T1") == old  # the later writes were lost
+    with pytest.raises(ConnectionError):
+        await repo.snapshot_now("T1")
+    snapshots.lose[0] = False
+    await repo.snapshot_now("T1")
+    now = await snapshots.get("tally", "T1")
+    full = await repo.load("T1")
+    assert now is not None and (now.count, now.last_seq, list(now.commands)) == (4, full.last_seq, full.commands)
+    assert repo.kind.state_json.validate_json(now.state) == full.state
+    await snapshots.put_many([old])  # the older one, arriving late from another process
+    assert await snapshots.get("tally", "T1") == now
+
+
 async def test_kinds_without_a_snapshot_version_keep_none(pool: asyncpg.Pool) -> None:
     plain = Repository(CountingStore(), registry, replace(TALLY, snapshot_version=0), UNITS, PgSnapshots(pool))
     assert plain.snapshots is None

@@ -226,17 +226,20 @@ class Repository(Generic[S]):
                 return Loaded(aggregate_id, state, snapshot.last_seq, snapshot.subject, [], snapshot)
         loaded = await self.load(aggregate_id)
         if loaded.exists:
-            assert loaded.nats_subject is not None
-            self._keep(
-                aggregate_id,
-                loaded.state,
-                loaded.count,
-                loaded.last_seq,
-                loaded.nats_subject,
-                loaded.chained_to,
-                loaded.commands,
-            )
+            self._keep(functools.partial(self._snapshot_of_loaded, loaded))
         return loaded
+
+    async def snapshot_now(self, aggregate_id: str) -> None:
+        """Write the aggregate's snapshot from its events in the stream and wait for it (a
+        failure is raised), for a command that must leave no older snapshot behind: an erasure.
+        A snapshot written before it holds what it erased; one still on its way from another
+        process cannot replace this one (an older snapshot never replaces a newer)."""
+        if self.snapshots is None:
+            return
+        await self.written()  # (this process's own, kept before)
+        loaded = await self.load(aggregate_id)
+        if loaded.exists:
+            await self.snapshots.put_many([self._snapshot_of_loaded(loaded)])
 
     async def _snapshot(self, aggregate_id: str) -> Snapshot | None:
         assert self.snapshots is not None
@@ -270,14 +273,22 @@ class Repository(Generic[S]):
             self.kind.state_json.dump_json(state),
         )
 
-    def _keep(
-        self, aggregate_id: str, state: S, count: int, last_seq: int, subject: str, chain: str, commands: Iterable[str]
-    ) -> None:
-        """Write the aggregate's snapshot in the background (its JSON made then, not now)."""
+    def _snapshot_of_loaded(self, loaded: Loaded[S]) -> Snapshot:
+        assert loaded.nats_subject is not None
+        return self._snapshot_of(
+            loaded.aggregate_id,
+            loaded.state,
+            loaded.count,
+            loaded.last_seq,
+            loaded.nats_subject,
+            loaded.chained_to,
+            loaded.commands,
+        )
+
+    def _keep(self, snapshot: Callable[[], Snapshot]) -> None:
+        """Write the snapshot ``snapshot()`` makes in the background (its JSON made then, not now)."""
         if self._writer is not None:
-            self._writer.keep(
-                functools.partial(self._snapshot_of, aggregate_id, state, count, last_seq, subject, chain, commands)
-            )
+            self._writer.keep(snapshot)
 
     async def snapshot_stored(self, messages: Sequence[Message], ids: Callable[[str], bool]) -> int:
         """Fold messages the stream holds, in its order, into the snapshots of their aggregates
@@ -429,7 +440,18 @@ class Repository(Generic[S]):
         ]
         if self._writer is not None:  # (the commands so far are only worked out for a snapshot)
             count, commands = before.count + len(events), [*before.commands, ctx.command_id]
-            self._keep(aggregate_id, after, count, result.seqs[-1], subject, last_hash(envelopes), commands)
+            self._keep(
+                functools.partial(
+                    self._snapshot_of,
+                    aggregate_id,
+                    after,
+                    count,
+                    result.seqs[-1],
+                    subject,
+                    last_hash(envelopes),
+                    commands,
+                )
+            )
         return Outcome(aggregate_id, after, recorded, replayed=result.duplicate)
 
     def _envelope(

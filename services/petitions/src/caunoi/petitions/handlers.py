@@ -154,6 +154,8 @@ async def erase(cmd: ErasePetitioner, ctx: RequestContext, deps: Deps) -> dict[s
         loaded, ctx, domain.decide_erase(loaded.state, cmd, facts_for(ctx, deps))
     )
     erased = next(r.event for r in out.events if isinstance(r.event, PetitionerDataErased))
+    # the petition's snapshot made now, before the key goes: none from before, with what was erased, stays
+    await deps.petitions.snapshot_now(out.aggregate_id)
     erasure = None
     if erased.key_id is not None:
         erasure = await deps.vault.destroy(erased.key_id, by=ctx.actor.id, reason=cmd.reason)
