@@ -289,7 +289,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                 # the report's row is the median of REBUILDS rebuilds (the machine's speed moves by
                 # tens of % within minutes: one rebuild is a draw); the others with their rates
                 runs: list[dict[str, Any]] = []
-                workers: dict[str, dict[str, float | None]] = {}
+                workers: dict[str, tuple[str, dict[str, float | None]]] = {}
                 for k in range(REBUILDS if i == 0 and not args.quick else 1):
                     if k:
                         await work.settle(client)
@@ -298,7 +298,10 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                     rb = await work.rebuild(client, events, meter_for(system))
                     load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
                     runs.append(rb.to_json() | {"phases": work.rebuild_phases(system)})
-                    workers |= work.rebuild_worker_rss(system)
+                    for name, peak in work.rebuild_worker_rss(system).items():  # each worker's highest peak
+                        worker = name.split(" (pid")[0]
+                        if worker not in workers or (peak["peak_mb"] or 0) > (workers[worker][1]["peak_mb"] or 0):
+                            workers[worker] = (name, peak)
                     progress(f"rebuild {rb.rate:,.0f} events/s ({rb.usage.wall:.1f} s); load average {load_after}")
                 median = sorted(runs, key=lambda run: run["per_s"])[len(runs) // 2]
                 r["rebuilds"][str(processes or "default")] = {
@@ -309,7 +312,7 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                 }
                 if i == 0:
                     r["rebuild"] = median | {"runs_per_s": [run["per_s"] for run in runs]}
-                    r["rss_after_rebuild"] = work.service_rss(system) | workers
+                    r["rss_after_rebuild"] = work.service_rss(system) | dict(workers.values())
             finally:
                 await client.nc.close()
             await system.stop_services()
