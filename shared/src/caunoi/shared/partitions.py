@@ -38,7 +38,8 @@ always (:mod:`caunoi.shared.projection`).
 
 Workers are ``python -m caunoi.shared.partitions`` processes of the service's interpreter; they
 are told their share on stdin (pickled: the projection and the registry travel by reference to
-their classes, which must be importable), connect to the read model's database, log to the
+their classes, which must be importable) and then get their messages there as MessagePack frames
+(:class:`Handed`), connect to the read model's database, log to the
 service's stderr, and are killed if the rebuild is abandoned.
 """
 
@@ -58,6 +59,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import structlog
 import uvloop
 
@@ -97,7 +99,7 @@ BUFFERED = 8 << 20
 #: written; reading pauses at twice this): with the runner's :data:`BUFFERED`, some five groups of
 #: petitions events in all. (At 64 MiB a worker held up to 350 MB during a rebuild of 1,000,000 events.)
 READ_AHEAD = 16 << 20
-_FRAME = struct.Struct("<Q")
+_SIZE = struct.Struct("<Q")
 
 
 def partitionable(projection: Projection) -> bool:
@@ -143,16 +145,22 @@ class Share:
     database_url: str
 
 
-class Handed:
-    """A message as a worker gets it (what :class:`~caunoi.shared.projection.Decoder` reads)."""
+class Handed(msgspec.Struct, array_like=True):
+    """A message as a worker gets it (what :class:`~caunoi.shared.projection.Decoder` reads): the
+    reader sends ``(seq, subject, type, body)`` tuples as MessagePack arrays, which the worker
+    decodes straight into these (pickled tuples, then an object made of each in Python, cost
+    both processes about half a µs more per message)."""
 
-    __slots__ = ("data", "seq", "subject", "type_name")
+    seq: int
+    subject: str
+    type_name: str | None
+    data: bytes
 
-    def __init__(self, seq: int, subject: str, type_name: str | None, data: bytes) -> None:
-        self.seq = seq
-        self.subject = subject
-        self.type_name = type_name
-        self.data = data
+
+#: a frame of messages: how far the stream was read, and the messages (None: the end)
+_Frame = tuple[int, list[Handed]] | None
+_encode_frame = msgspec.msgpack.Encoder().encode
+_decode_frame = msgspec.msgpack.Decoder(_Frame).decode
 
 
 async def replay_partitioned(runner: ProjectionRunner, schema: str, plan: Partitioning) -> Skip | None:
@@ -272,7 +280,7 @@ async def _hand_over(runner: ProjectionRunner, procs: Sequence[asyncio.subproces
         try:
             for at in range(0, len(messages) or 1, size):
                 frame = messages[at : at + size]
-                _send(pipe, (read if at + size >= len(messages) else frame[-1][0], frame))
+                _send_frame(pipe, (read if at + size >= len(messages) else frame[-1][0], frame))
                 await pipe.drain()
         except (ConnectionError, RuntimeError):  # the worker stopped: it reports why
             live[k] = None
@@ -294,20 +302,36 @@ async def _hand_over(runner: ProjectionRunner, procs: Sequence[asyncio.subproces
         pipe = live[k]
         if pipe is not None:
             with contextlib.suppress(ConnectionError, RuntimeError):
-                _send(pipe, None)  # the end
+                _send_frame(pipe, None)  # the end
                 await pipe.drain()
                 pipe.close()
     return read
 
 
 def _send(pipe: asyncio.StreamWriter, what: object) -> None:
-    blob = pickle.dumps(what, protocol=pickle.HIGHEST_PROTOCOL)
-    pipe.write(_FRAME.pack(len(blob)) + blob)
+    """What a worker is told before its messages (its share, where its classes are): pickled."""
+    _write(pipe, pickle.dumps(what, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _send_frame(pipe: asyncio.StreamWriter, frame: tuple[int, list[tuple[int, str, str | None, bytes]]] | None) -> None:
+    _write(pipe, _encode_frame(frame))
+
+
+def _write(pipe: asyncio.StreamWriter, blob: bytes) -> None:
+    pipe.write(_SIZE.pack(len(blob)) + blob)
+
+
+async def _read(pipe: asyncio.StreamReader) -> bytes:
+    (size,) = _SIZE.unpack(await pipe.readexactly(_SIZE.size))
+    return await pipe.readexactly(size)
 
 
 async def _receive(pipe: asyncio.StreamReader) -> Any:
-    (size,) = _FRAME.unpack(await pipe.readexactly(_FRAME.size))
-    return pickle.loads(await pipe.readexactly(size))
+    return pickle.loads(await _read(pipe))
+
+
+async def _receive_frame(pipe: asyncio.StreamReader) -> _Frame:
+    return _decode_frame(await _read(pipe))
 
 
 async def _report(proc: asyncio.subprocess.Process) -> dict[str, Any]:
@@ -359,9 +383,9 @@ async def apply_share(job: Share, frames: asyncio.StreamReader) -> dict[str, Any
         with gc_paused():
             group: list[Handed] = []
             read = 0
-            while (frame := await _receive(frames)) is not None:
+            while (frame := await _receive_frame(frames)) is not None:
                 read, messages = frame
-                group.extend(Handed(*m) for m in messages)
+                group.extend(messages)
                 if len(group) >= job.group:
                     await handover(group, read)
                     group = []

@@ -185,7 +185,9 @@ class PetitionsProjection(RowPerAggregate):
         model = model_of(ev)
         if model is PetitionRaised:
             raised = cast(PetitionRaised, ev)
-            return {**raised_row(raised, rec), **deadline_columns(raised.deadline)}
+            new_row = raised_row(raised, rec)  # (a new dict: completed in place, not copied again)
+            new_row.update(deadline_columns(raised.deadline))
+            return new_row
         if row is None:
             raise LookupError(f"petition {rec.envelope.subject} is not in the read model (event seq {rec.seq})")
         change = _change(row, model, ev)
