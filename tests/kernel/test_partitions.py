@@ -338,3 +338,34 @@ async def test_a_cancellation_swallowed_below_is_raised_again() -> None:
         await task
     assert not went_on
     still_wanted()  # a task nobody cancelled goes on
+
+
+@pytest.mark.asyncio
+async def test_a_frame_of_messages_reaches_the_worker_as_it_was_read() -> None:
+    """The reader's frames (how far it read, the messages as tuples) through a pipe-like stream
+    come out as the worker's messages, field for field: a message without a type (no header), an
+    empty body, a sequence past 2**32, bytes that are not UTF-8; and the end as None."""
+    from caunoi.shared.partitions import _receive_frame, _send_frame
+
+    sent = [
+        (1, "caunoi.petitions.PA-1.08", "petitions.PetitionRaised.v3", b'{"a": 1}'),
+        (2, "caunoi.petitions.PA-2.08.001", None, b""),
+        (2**40 + 3, "caunoi.petitions.PA-1.08", "x", bytes(range(256))),
+    ]
+
+    class Pipe:
+        def __init__(self) -> None:
+            self.reader = asyncio.StreamReader()
+
+        def write(self, data: bytes) -> None:
+            self.reader.feed_data(data)
+
+    pipe = Pipe()
+    _send_frame(pipe, (2**40 + 3, sent))  # type: ignore[arg-type]
+    _send_frame(pipe, None)  # type: ignore[arg-type]
+    frame = await _receive_frame(pipe.reader)
+    assert frame is not None
+    read, messages = frame
+    assert read == 2**40 + 3
+    assert [(m.seq, m.subject, m.type_name, m.data) for m in messages] == sent
+    assert await _receive_frame(pipe.reader) is None
