@@ -598,6 +598,5 @@ async def test_a_rebuild_builds_every_secondary_index_side_by_side_and_a_failing
 
         await conn.execute('CREATE TABLE "indexed".other (a int)')
     statements = [*Indexed().index_statements("indexed"), 'CREATE INDEX broken ON "indexed".other (nowhere)']
-    with pytest.raises(ExceptionGroup) as raised:
+    with pytest.raises(asyncpg.UndefinedColumnError):
         await build_indexes(env.pool, statements)
-    assert raised.group_contains(asyncpg.UndefinedColumnError)

@@ -48,6 +48,13 @@ class StoreUnavailable(StoreError):
     stored, so retry it with the same event ids."""
 
 
+def aggregate_token(subject: str, start: int) -> str:
+    """The aggregate id in an event's subject (``caunoi.<service>.<aggregate id>.<unit path>``),
+    ``start`` being where it begins (just past the stream's prefix and its dot)."""
+    end = subject.find(".", start)
+    return subject[start:] if end < 0 else subject[start:end]
+
+
 @dataclass(frozen=True)
 class StreamSpec:
     """A service's event stream: its name and subject space."""
@@ -77,9 +84,7 @@ class StreamSpec:
 
     def aggregate_id_of(self, subject: str) -> str:
         """The aggregate whose events ``subject`` (one of this stream's) holds."""
-        start = len(self.subject_prefix) + 1
-        end = subject.find(".", start)
-        return subject[start:] if end < 0 else subject[start:end]
+        return aggregate_token(subject, len(self.subject_prefix) + 1)
 
     def aggregate_filter_of(self, subject: str) -> str:
         """The filter of every subject of the aggregate ``subject`` (one of this stream's) is on."""

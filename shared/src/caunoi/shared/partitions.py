@@ -64,7 +64,7 @@ import structlog
 import uvloop
 
 from caunoi.shared.events import EventRegistry
-from caunoi.shared.eventstore import Message
+from caunoi.shared.eventstore import Message, aggregate_token
 from caunoi.shared.projection import (
     BULK_PULL,
     Decoded,
@@ -111,8 +111,7 @@ def share_of(subject: str, prefix_len: int, shares: int) -> int:
     """Which share an event belongs to: a CRC-32 of its aggregate id, the token of its subject
     after the stream's prefix (``caunoi.<service>.<aggregate id>.<unit path>``). Every subject an
     aggregate's events are on gives the same share; stable across processes and releases."""
-    end = subject.find(".", prefix_len)
-    return zlib.crc32((subject[prefix_len:end] if end >= 0 else subject[prefix_len:]).encode()) % shares
+    return zlib.crc32(aggregate_token(subject, prefix_len).encode()) % shares
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ class Handed(msgspec.Struct, array_like=True):
     """A message as a worker gets it (what :class:`~caunoi.shared.projection.Decoder` reads): the
     reader sends ``(seq, subject, type, body)`` tuples as MessagePack arrays, which the worker
     decodes straight into these (pickled tuples, then an object made of each in Python, cost
-    both processes about half a µs more per message)."""
+    both processes about half a µs more per message: bench/README.md, "Worker start, index builds")."""
 
     seq: int
     subject: str

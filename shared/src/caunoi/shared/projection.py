@@ -256,8 +256,9 @@ async def build_indexes(pool: Pool, statements: Sequence[str]) -> None:
     """Run ``statements`` (``CREATE INDEX``) over :data:`INDEX_SESSIONS` sessions of ``pool`` side by
     side. Each build scans the whole table, and a GIN index's build uses one core however large the
     table (PostgreSQL 16 parallelises B-tree builds only): two sessions kept both cores busy and
-    took 1.6 s where one took 1.9-2.1 over a rebuilt million events. A failure cancels the other
-    session's work and is raised."""
+    took 1.6 s where one took 1.9-2.1 over a rebuilt million events (bench/README.md, "Worker
+    start, index builds"). A failure stops the other
+    session's work and is raised as it was (not in an exception group)."""
     pending = list(statements)
 
     async def session() -> None:
@@ -265,9 +266,12 @@ async def build_indexes(pool: Pool, statements: Sequence[str]) -> None:
             while pending:
                 await conn.execute(pending.pop(0))
 
-    async with asyncio.TaskGroup() as group:
-        for _ in range(min(INDEX_SESSIONS, len(pending))):
-            group.create_task(session())
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(INDEX_SESSIONS, len(pending))):
+                group.create_task(session())
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 class NotAnEvent(Exception):

@@ -36,11 +36,11 @@ from caunoi.shared.lean import model_of, to_json
 from caunoi.shared.projection import Conn
 from caunoi.shared.readmodel import Row, RowPerAggregate
 from caunoi.shared.recorded import RecordedEvent
+from caunoi.shared.sealed import Sealed
 from caunoi.shared.units import UnitTree, fold, qualified, qualified_path
 
 if TYPE_CHECKING:  # (queries are given the vault: folding events needs no cryptography)
     from caunoi.shared.vault import Vault
-from caunoi.shared.sealed import Sealed
 
 DEADLINES = tuple(DeadlineKind)
 _RECEIVED = Status.received.value
