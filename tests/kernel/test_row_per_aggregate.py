@@ -16,7 +16,7 @@ from support import Servers
 from caunoi.shared.envelope import CloudEvent
 from caunoi.shared.events import DomainEvent
 from caunoi.shared.projection import Conn, read_model_connection
-from caunoi.shared.readmodel import Row, RowPerAggregate
+from caunoi.shared.readmodel import Row, RowPerAggregate, SecondStart
 from caunoi.shared.recorded import RecordedEvent
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with
@@ -130,3 +130,11 @@ async def test_a_second_first_event_fails_its_batch_instead_of_folding_over_the_
     with pytest.raises(asyncpg.UniqueViolationError):
         await apply(model, conn, batch(("b", Opened(2)), ("a", Opened(100))))
     assert await rows(conn) == {"a": 1}
+
+
+async def test_a_second_first_event_within_a_batch_fails_it_too(conn: Conn) -> None:
+    model = StartingTallies()
+    await model.setup(conn, "public")
+    with pytest.raises(SecondStart, match="second first event of b"):
+        await apply(model, conn, batch(("a", Opened(1)), ("b", Opened(2)), ("b", Opened(3))))
+    assert await rows(conn) == {}

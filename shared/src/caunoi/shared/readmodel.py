@@ -117,8 +117,9 @@ class RowPerAggregate(_Table):
         cannot exist yet and is not looked up (a brand-new aggregate's first append expects
         sequence 0: the log holds one such event per aggregate). Only for a read model keyed by
         the event's aggregate. False (the default): every row a batch touches is looked up. Were
-        the log to hold a second one anyway, the batch's COPY would fail on the key (the event is
-        parked, as any that does not apply) instead of the row being folded over."""
+        the log to hold a second one anyway, its batch fails (on the key when the row was written
+        by an earlier batch, else as :class:`SecondStart`; the event is parked, as any that does
+        not apply) instead of the row being folded over."""
         return False
 
     @property
@@ -137,6 +138,8 @@ class RowPerAggregate(_Table):
                 rows[k] = None
                 if not self.starts(rec):
                     stored.append(k)
+            elif self.starts(rec):
+                raise SecondStart(k, rec.seq)
         if stored:
             for r in await conn.fetch(f'SELECT * FROM {table} WHERE "{key}" = ANY($1::text[])', stored):
                 rows[r[key]] = dict(r)
@@ -146,6 +149,13 @@ class RowPerAggregate(_Table):
         if existed:
             await conn.execute(f'DELETE FROM {table} WHERE "{key}" = ANY($1::text[])', list(existed))
         await self._copy(conn, schema, [r for r in rows.values() if r is not None])
+
+
+class SecondStart(ValueError):
+    """An aggregate's first event (:meth:`RowPerAggregate.starts`) after its row was begun."""
+
+    def __init__(self, key: str, seq: int) -> None:
+        super().__init__(f"a second first event of {key} (seq {seq}): its row exists")
 
 
 class _NoDatabase:
