@@ -8,8 +8,9 @@ snapshots) so a process that only reads events does not import what only command
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple, cast
+from typing import cast
 
+import msgspec
 from pydantic import ValidationError, create_model
 
 from caunoi.shared.envelope import CloudEvent
@@ -17,9 +18,11 @@ from caunoi.shared.events import DomainEvent, EventRegistry
 from caunoi.shared.eventstore import Message
 
 
-class RecordedEvent(NamedTuple):
-    """An event as read back from the log (a named tuple: made once per event of a rebuild,
-    three times cheaper than a frozen dataclass)."""
+class RecordedEvent(msgspec.Struct, frozen=True, gc=False):
+    """An event as read back from the log (a ``msgspec`` struct, made once per event of a
+    rebuild: ~115 ns where a named tuple took 430-460 and a frozen dataclass three times that, and
+    its attributes read faster. Not tracked by the garbage collector: what it refers to never
+    refers back to it, so it is never part of a cycle)."""
 
     seq: int
     nats_subject: str
