@@ -149,7 +149,7 @@ def message(model: type[DomainEvent], data: dict[str, Any], envelope_change: Any
     if envelope_change is not None:
         envelope_change(env)
     body = json.dumps(env, ensure_ascii=False, separators=(",", ":")).encode()  # (ints past 64 bits too)
-    return RawMessage(7, f"{PREFIX}.AGG-1.08", 0, model.type_name(), None, body)
+    return RawMessage(7, f"{PREFIX}.AGG-1.08", 0, model.type_name(), b"", body)
 
 
 def plain(x: Any) -> Any:

@@ -91,13 +91,18 @@ class RawMessage(msgspec.Struct, frozen=True, gc=False):
     subject: str  #: the subject it was stored on
     time_ns: int  #: when the server stored it, nanoseconds since the Unix epoch (UTC)
     type: str | None  #: the ``Caunoi-Type`` header, else the legacy ``ce-type`` header
-    msg_id: str | None  #: the ``Nats-Msg-Id`` header
+    headers: bytes  #: the message's headers as the server sent them (``b""``: none)
     data: bytes  #: the body
 
     @property
     def type_name(self) -> str | None:
         """The event type (as :class:`caunoi.shared.eventstore.Message` names it)."""
         return self.type
+
+    @property
+    def msg_id(self) -> str | None:
+        """The ``Nats-Msg-Id`` header (found when asked: a replay does not need it)."""
+        return _header(self.headers, _MSG_ID) if self.headers else None
 
 
 class StreamReadError(Exception):
@@ -276,7 +281,7 @@ class _ConsumerReader(_Reader):
             if seq > until:
                 remaining = 0
                 break
-            msg_type = msg_id = None
+            msg_type = None
             if hdr:  # _header() inlined for the usual case: this loop is the reader's hot path
                 i = hdr.find(_TYPE)
                 if i >= 0:
@@ -284,11 +289,7 @@ class _ConsumerReader(_Reader):
                     msg_type = hdr[i : hdr.index(b"\r\n", i)].strip().decode()
                 else:
                     msg_type = _header(hdr, _LEGACY_TYPE)
-                i = hdr.find(_MSG_ID)
-                if i >= 0:
-                    i += 14
-                    msg_id = hdr[i : hdr.index(b"\r\n", i)].strip().decode()
-            append(RawMessage(seq, subject.decode(), int(t[7]), msg_type, msg_id, data))
+            append(RawMessage(seq, subject.decode(), int(t[7]), msg_type, hdr, data))
             # (the pending count, t[8], is a running estimate on the server: not trusted to end the read)
             if remaining <= 0:
                 break
@@ -362,9 +363,10 @@ class _DirectReader(_Reader):
             if seq > until:
                 self.finished = True
                 break
-            msg_type = _header(hdr, _TYPE) or _header(hdr, _LEGACY_TYPE)
-            msg_id = _header(hdr, _MSG_ID)
-            append(RawMessage(seq, subject, _parse_time(stamp), msg_type, msg_id, data))
+            stored = hdr[: i + 2]  # the message's own headers, as a consumer delivers them
+            stored = b"" if stored == b"NATS/1.0\r\n" else stored + b"\r\n"
+            msg_type = _header(stored, _TYPE) or _header(stored, _LEGACY_TYPE)
+            append(RawMessage(seq, subject, _parse_time(stamp), msg_type, stored, data))
             self.next_seq = seq + 1
             self.remaining -= 1
             if self.remaining == 0 or seq == until:
