@@ -91,7 +91,7 @@ class RawMessage(msgspec.Struct, frozen=True, gc=False):
     subject: str  #: the subject it was stored on
     time_ns: int  #: when the server stored it, nanoseconds since the Unix epoch (UTC)
     type: str | None  #: the ``Caunoi-Type`` header, else the legacy ``ce-type`` header
-    headers: bytes  #: the message's headers as the server sent them (``b""``: none)
+    headers: bytes  #: the headers it was stored with (``b""``: none), as a consumer delivers them
     data: bytes  #: the body
 
     @property
