@@ -297,19 +297,17 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
                     rb = await work.rebuild(client, events, meter_for(system))
                     load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
-                    runs.append(rb.to_json() | {"phases": work.rebuild_phases(system)})
+                    runs.append(
+                        rb.to_json()
+                        | {"phases": work.rebuild_phases(system), "load_before": load_before, "load_after": load_after}
+                    )
                     for name, peak in work.rebuild_worker_rss(system).items():  # each worker's highest peak
                         worker = name.split(" (pid")[0]
                         if worker not in workers or (peak["peak_mb"] or 0) > (workers[worker][1]["peak_mb"] or 0):
                             workers[worker] = (name, peak)
                     progress(f"rebuild {rb.rate:,.0f} events/s ({rb.usage.wall:.1f} s); load average {load_after}")
                 median = sorted(runs, key=lambda run: run["per_s"])[len(runs) // 2]
-                r["rebuilds"][str(processes or "default")] = {
-                    **median,
-                    "load_before": load_before,
-                    "load_after": load_after,
-                    "runs_per_s": [run["per_s"] for run in runs],
-                }
+                r["rebuilds"][str(processes or "default")] = median | {"runs_per_s": [run["per_s"] for run in runs]}
                 if i == 0:
                     r["rebuild"] = median | {"runs_per_s": [run["per_s"] for run in runs]}
                     r["rss_after_rebuild"] = work.service_rss(system) | dict(workers.values())
