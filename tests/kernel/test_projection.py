@@ -600,3 +600,54 @@ async def test_a_rebuild_builds_every_secondary_index_side_by_side_and_a_failing
     statements = [*Indexed().index_statements("indexed"), 'CREATE INDEX broken ON "indexed".other (nowhere)']
     with pytest.raises(asyncpg.UndefinedColumnError):
         await build_indexes(env.pool, statements)
+
+
+async def test_a_rebuild_keeps_autovacuum_off_its_shadow_while_loading_and_lets_it_back(env: Env) -> None:
+    """While a rebuild loads its shadow, PostgreSQL's autovacuum is off its tables (a vacuum of a
+    half-loaded table is wasted, and the index build waits a second for its cancellation); the
+    swapped-in read model has it back, and so does a schema filled for a check."""
+    from caunoi.shared.readmodel import Row, RowPerEvent
+
+    seen: list[list[str] | None] = []
+
+    class Watching(RowPerEvent):
+        name = "watching"
+        table = "counted"
+        columns: ClassVar[dict[str, str]] = {"key": "text", "n": "bigint", "note": "text"}
+
+        def row(self, rec: RecordedEvent) -> Row | None:
+            ev = rec.event
+            assert isinstance(ev, Counted)
+            return {"key": ev.key, "n": ev.n, "note": "x" * 3000}  # (a TOAST table too)
+
+        async def apply(self, conn: Conn, schema: str, events: Sequence[RecordedEvent]) -> None:
+            seen.append(
+                await conn.fetchval(f"SELECT reloptions FROM pg_class WHERE oid = '{schema}.counted'::regclass")
+            )
+            await super().apply(conn, schema, events)
+
+    async def options(schema: str) -> dict[str, list[str] | None]:
+        async with env.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT c.relname, c.reloptions, t.reloptions AS toast FROM pg_class c"
+                " LEFT JOIN pg_class t ON t.oid = c.reltoastrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+                schema,
+            )
+        return {r["relname"]: r["reloptions"] for r in rows} | {
+            f"{r['relname']} (toast)": r["toast"] for r in rows if r["relname"] == "counted"
+        }
+
+    for i in range(4):
+        await env.emit(f"k{i}", i)
+    runner = ProjectionRunner(env.pool, env.nc, env.store, registry, Watching())
+    await runner.setup()
+    await runner.catch_up()
+    assert seen == [None]  # the live schema: autovacuum as the server says
+    seen.clear()
+    assert await runner.rebuild() == 4
+    assert seen and all(s == ["autovacuum_enabled=false"] for s in seen)
+    assert await options("watching") == {"checkpoint": None, "counted": None, "counted (toast)": None}
+    assert await runner.rebuild_into("watching_check") == 4
+    assert await options("watching_check") == {"checkpoint": None, "counted": None, "counted (toast)": None}
+    assert len(await runner.snapshot()) == 4
