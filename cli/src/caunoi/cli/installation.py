@@ -1,17 +1,7 @@
 """An installation's secrets and bus configuration, created on first start (``caunoi up``) or by
 ``caunoi bus init`` for a deployment.
 
-Layout under the data directory (files holding secrets are readable only by their owner)::
-
-    keys/identity.pem          the Ed25519 key credentials are signed with (operators only)
-    keys/identity.pub          its public half, which services verify credentials with
-    keys/nats/<user>.nk        nkey seeds: operator, one per service, clients, subscribers
-    keys/web-session.key       the key the web application signs its session cookies with
-    keys/audit/<service>.pem   the key each service signs its stream's checkpoints with (.pub: published)
-    keys/vault.key             the master key of the personal-data key store (petitions, notify only)
-    nats/conf/                 nats-server.conf, permissions.conf (copies of deploy/nats/) and
-                               auth.conf, users.json (this installation's users)
-    credentials/operator.json  the local operator's login (credential + NATS user)
+Where it keeps them: :mod:`caunoi.cli.layout`.
 """
 
 from __future__ import annotations
@@ -23,10 +13,11 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 from caunoi.cli.bus import CLIENTS, OPERATOR, Bus, installed_services
 from caunoi.cli.embedded import find_nats_config
+from caunoi.cli.layout import Layout
 from caunoi.shared.aggregate import Repository
 from caunoi.shared.audit import checkpoints
 from caunoi.shared.client import Login, connect
@@ -48,52 +39,15 @@ from caunoi.shared.settings import Settings, replay_user
 from caunoi.shared.units import UnitTree
 from caunoi.shared.vault import new_master_key
 
-OPERATOR_LOGIN: Final = "operator.json"
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Installation:
-    data_dir: Path
-
-    @property
-    def keys(self) -> Path:
-        return self.data_dir / "keys"
-
-    @property
-    def signing_key(self) -> Path:
-        return self.keys / "identity.pem"
-
-    @property
-    def public_key(self) -> Path:
-        return self.keys / "identity.pub"
-
-    @property
-    def web_session_key(self) -> Path:
-        return self.keys / "web-session.key"
-
-    @property
-    def vault_key(self) -> Path:
-        return self.keys / "vault.key"
+class Installation(Layout):
+    """An installation's files (:class:`Layout`) and what makes them."""
 
     def audit_public_key(self, service: str) -> Path:
         return checkpoints.key_paths(self.keys, service)[1]
-
-    @property
-    def nats_keys(self) -> Path:
-        return self.keys / "nats"
-
-    @property
-    def conf_dir(self) -> Path:
-        return self.data_dir / "nats" / "conf"
-
-    @property
-    def nats_config(self) -> Path:
-        return self.conf_dir / "nats-server.conf"
-
-    @property
-    def operator_login(self) -> Path:
-        return self.data_dir / "credentials" / OPERATOR_LOGIN
 
     def bus(self) -> Bus:
         return Bus.open(self.conf_dir, self.nats_keys)

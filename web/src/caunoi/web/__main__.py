@@ -4,12 +4,16 @@ gives it the installation's ``clients`` user)."""
 
 from __future__ import annotations
 
-import uvicorn
+from caunoi.shared import footprint
 
-from caunoi.shared import logging as clog
-from caunoi.shared.settings import Settings
-from caunoi.web.app import create_app
-from caunoi.web.settings import WebSettings
+footprint.leave_out(footprint.WEB)
+
+import uvicorn  # noqa: E402
+
+from caunoi.shared import logging as clog  # noqa: E402
+from caunoi.shared.settings import Settings  # noqa: E402
+from caunoi.web.app import create_app  # noqa: E402
+from caunoi.web.settings import WebSettings  # noqa: E402
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from caunoi.cli.installation import Installation
+from caunoi.cli.layout import Layout
 
 #: where an installation keeps the Open311 API keys of other systems, under its data directory
 OPEN311_KEYS = Path("web") / "open311-keys.json"
@@ -31,7 +31,7 @@ class WebSettings(BaseSettings):
     request_timeout: float = Field(10.0, gt=0)
 
     def session_key_path(self, data_dir: Path) -> Path:
-        return self.session_key_file or Installation(data_dir).web_session_key
+        return self.session_key_file or Layout(data_dir).web_session_key
 
     def open311_keys_path(self, data_dir: Path) -> Path:
         return self.open311_keys_file or data_dir / OPEN311_KEYS
