@@ -289,12 +289,11 @@ async def set_autovacuum(conn: Conn, schema: str, *, enabled: bool) -> None:
     )
     for t in tables:
         options = ["autovacuum_enabled", *(["toast.autovacuum_enabled"] if t["toast"] else [])]
-        change = ", ".join(f"{o} = false" for o in options) if not enabled else None
-        await conn.execute(
-            f"ALTER TABLE {t['name']} SET ({change})"
-            if change
-            else f"ALTER TABLE {t['name']} RESET ({', '.join(options)})"
-        )
+        if enabled:
+            clause = f"RESET ({', '.join(options)})"
+        else:
+            clause = f"SET ({', '.join(f'{o} = false' for o in options)})"
+        await conn.execute(f"ALTER TABLE {t['name']} {clause}")
 
 
 class NotAnEvent(Exception):
