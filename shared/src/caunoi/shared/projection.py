@@ -257,8 +257,8 @@ async def build_indexes(pool: Pool, statements: Sequence[str]) -> None:
     side. Each build scans the whole table, and a GIN index's build uses one core however large the
     table (PostgreSQL 16 parallelises B-tree builds only): two sessions kept both cores busy and
     took 1.6 s where one took 1.9-2.1 over a rebuilt million events (bench/README.md, "Worker
-    start, index builds"). A failure stops the other
-    session's work and is raised as it was (not in an exception group)."""
+    start, index builds"). A failure stops the other session's work and is raised as it was (not
+    in an exception group)."""
     pending = list(statements)
 
     async def session() -> None:
@@ -981,7 +981,8 @@ class ProjectionRunner:
     async def _replay(self, schema: str, batch: int | None) -> None:
         """Everything stored so far into a new ``schema``: over several processes when the read
         model allows it (:mod:`caunoi.shared.partitions`), else in bulk when the runner can; the
-        secondary indexes (deferred when the schema was made) built once, after loading."""
+        secondary indexes (deferred when the schema was made) built once, after loading, and
+        autovacuum let back at its tables (:meth:`_new_shadow` kept it off)."""
         started = time.monotonic()
         skip = None
         if batch is None and self.partitioning is not None:
