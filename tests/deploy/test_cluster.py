@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import re
+import socket
 import time
 import urllib.request
 import uuid
@@ -33,6 +34,8 @@ from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from support import DATASET, ServiceProcess, wait_projected
 
+from caunoi.cli import cluster as cluster_module
+from caunoi.cli import embedded
 from caunoi.cli.bus import installed_services
 from caunoi.cli.cluster import COMMON_CONF, NODES, Cluster, server_name, start_cluster
 from caunoi.cli.embedded import EmbeddedPostgres, free_port, start_postgres
@@ -145,6 +148,36 @@ async def test_the_helper_runs_the_committed_configs_and_reloads_users(tmp_path:
             await nc.close()
     cluster.configure(sync_always=False)
     assert SYNC.findall((cluster.conf_dir / COMMON_CONF).read_text()) == []
+
+
+async def test_a_node_that_finds_its_port_taken_makes_the_cluster_start_again_on_new_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port picked free can be taken before the node listens on it (tests run side by side):
+    the node exits at its start, and start_cluster starts all three again on new ports at once,
+    instead of the other two waiting for it until the timeout."""
+    inst = Installation(tmp_path / "data")
+    inst.prepare()
+    taken = socket.create_server(("127.0.0.1", 0))  # another process's listener
+    taken_port = taken.getsockname()[1]
+    picked: list[int] = []
+
+    def pick(host: str = "127.0.0.1") -> int:
+        # the third node's monitor port, on the first try only, is the taken one
+        picked.append(taken_port if len(picked) == 8 else free_port(host))
+        return picked[-1]
+
+    monkeypatch.setattr(cluster_module, "free_port", pick)
+    # let the node itself find the port taken (as after a race), not the check before it starts
+    monkeypatch.setattr(embedded, "_port_in_use", lambda host, port: False)
+    started = time.monotonic()
+    with taken, start_cluster(tmp_path / "cluster", inst, timeout=60.0) as cluster:
+        assert time.monotonic() - started < 30, "the first try waited for the node that had exited"
+        assert len(picked) == 2 * 3 * NODES  # a second set of ports
+        assert taken_port not in [p for node in cluster.ports for p in (node.client, node.cluster, node.monitor)]
+        assert cluster.meta_leader() in {server_name(i) for i in range(NODES)}
+    log = (tmp_path / "cluster" / "nats-3" / "nats" / "nats.log").read_text()
+    assert f"{taken_port}: bind: address already in use" in log
 
 
 # ---------------------------------------------------------------------------- the load

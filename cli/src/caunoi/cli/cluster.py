@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from caunoi.cli.bus import AUTH_FILE, OPERATOR, PERMISSIONS_FILE
 from caunoi.cli.embedded import (
     EmbeddedNats,
     EmbeddedServerError,
+    PortTaken,
     free_port,
     spawn_nats,
     wait_nats_ready,
@@ -54,6 +56,10 @@ NODES: Final = 3
 COMMON_CONF: Final = "nats-cluster-common.conf"
 _CLUSTER_RELPATH: Final = Path("deploy") / "cluster"
 _SYNC_ALWAYS: Final = re.compile(r"^\s*sync_interval:\s*always\s*\n", re.M)
+#: times :func:`start_cluster` starts the nodes, on new ports each time, while one of them exits
+#: because a port it was given was taken between :func:`free_port` and its start (another
+#: process, a test running beside it, bound it meanwhile)
+PORT_ATTEMPTS: Final = 3
 
 
 def find_cluster_configs() -> Path:
@@ -96,6 +102,7 @@ class Cluster:
         self.ports = [NodePorts.free(host) for _ in range(NODES)]
         self.routes = [f"nats-route://{host}:{p.cluster}" for p in self.ports]
         self.nodes: list[EmbeddedNats | None] = [None] * NODES
+        self._starting: set[int] = set()  # nodes started and not yet seen ready
         self._seed = installation.bus().seed(OPERATOR)  # the readiness check connects as the operator
         self._timeout = timeout
 
@@ -156,12 +163,16 @@ class Cluster:
             extra_env=cluster_env(ports, self.routes),
         )
         self.nodes[index] = node
+        self._starting.add(index)
         return node
 
     def wait_ready(self, timeout: float | None = None) -> None:
-        """Until every running node is healthy (joined, JetStream current) and a meta leader is known."""
+        """Until every running node is healthy (joined, JetStream current) and a meta leader is known.
+        A node started since that exits meanwhile raises at once (:class:`PortTaken` when a port
+        it was given was taken): the others would wait for it in vain."""
         timeout = self._timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        self._until_listening(deadline)
         for node in self.nodes:
             if node is not None and node.running:
                 wait_nats_ready(node, timeout=max(0.1, deadline - time.monotonic()), seed=self._seed)
@@ -169,6 +180,23 @@ class Cluster:
             if time.monotonic() > deadline:
                 raise EmbeddedServerError(f"no JetStream meta leader after {timeout:g}s")
             time.sleep(0.05)
+        self._starting.clear()
+
+    def _until_listening(self, deadline: float) -> None:
+        """Until every node started since the last wait takes client connections (a node that
+        cannot bind a port exits before); past ``deadline`` the health checks say what is wrong."""
+        waiting = sorted(self._starting)
+        while waiting:
+            for i in waiting:
+                node = self.nodes[i]
+                if node is not None and not node.running:
+                    tail = node.log_tail()
+                    error = PortTaken if "address already in use" in tail else EmbeddedServerError
+                    raise error(f"node {server_name(i)} exited at its start; {node.log_path}:\n{tail}")
+            waiting = [i for i in waiting if not _listens(self.host, self.ports[i].client)]
+            if waiting and time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
 
     def kill(self, index: int) -> None:
         """SIGKILL node ``index``: no shutdown, no flush (a crash or a power cut of that node)."""
@@ -176,6 +204,7 @@ class Cluster:
         if node is None or not node.running:
             raise EmbeddedServerError(f"node {server_name(index)} is not running")
         log.info("cluster.kill", node=server_name(index), pid=node.pid)
+        self._starting.discard(index)
         os.kill(node.pid, signal.SIGKILL)
         node.stop()  # reaps it, removes its pid file, closes its log
 
@@ -183,6 +212,7 @@ class Cluster:
         """Start node ``index`` again and wait until it is healthy: its replicas have caught up."""
         node = self.start(index)
         wait_nats_ready(node, timeout=self._timeout if timeout is None else timeout, seed=self._seed)
+        self._starting.discard(index)
         log.info("cluster.restarted", node=server_name(index))
 
     def reload(self) -> None:
@@ -250,7 +280,18 @@ def start_cluster(
     ``sync_always=False`` removes ``sync_interval: always`` from this run's copy of the common
     config (JetStream's default, fsync every 2 minutes): only to measure what durability costs.
     """
-    cluster = Cluster(Path(data_dir).expanduser().resolve(), installation, host, timeout)
+    data_dir = Path(data_dir).expanduser().resolve()
+    for attempt in range(1, PORT_ATTEMPTS):
+        try:
+            return _start(data_dir, installation, sync_always, host, timeout)
+        except PortTaken as e:
+            log.warning("cluster.port_taken", attempt=attempt, error=str(e).splitlines()[0], note="new ports")
+    return _start(data_dir, installation, sync_always, host, timeout)
+
+
+def _start(data_dir: Path, installation: Installation, sync_always: bool, host: str, timeout: float) -> Cluster:
+    """One try of :func:`start_cluster`, on new free ports."""
+    cluster = Cluster(data_dir, installation, host, timeout)
     cluster.configure(sync_always)
     log.info("cluster.start", urls=cluster.urls, sync_always=sync_always)
     try:
@@ -262,3 +303,12 @@ def start_cluster(
         raise
     log.info("cluster.ready", urls=cluster.urls, meta_leader=cluster.meta_leader())
     return cluster
+
+
+def _listens(host: str, port: int) -> bool:
+    """Whether something takes TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False

@@ -66,6 +66,7 @@ __all__ = [
     "EmbeddedNats",
     "EmbeddedPostgres",
     "EmbeddedServerError",
+    "PortTaken",
     "find_nats_config",
     "find_nats_server",
     "free_port",
@@ -96,6 +97,10 @@ _MAX_SOCKET_PATH = 107 - len(".lock")
 
 class EmbeddedServerError(RuntimeError):
     """An embedded server could not be found, started or stopped."""
+
+
+class PortTaken(EmbeddedServerError):
+    """A port a server was given is taken (by the time it was to listen on it)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -570,7 +575,7 @@ def spawn_nats(
         raise EmbeddedServerError(f"a nats-server (pid {other}) is already running on {nats_dir}")
     for p in (port, monitor_port):
         if _port_in_use(host, p):
-            raise EmbeddedServerError(f"cannot start nats-server: port {host}:{p} is already in use")
+            raise PortTaken(f"cannot start nats-server: port {host}:{p} is already in use")
     env = {**os.environ, **nats_config_env(host, port, monitor_port, nats_dir), **extra_env}
     log_file = log_path.open("ab")
     log_offset = log_file.tell()
