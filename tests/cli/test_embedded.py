@@ -56,6 +56,23 @@ def _wait_gone(pid: int, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+def test_free_port_picks_below_the_range_outgoing_connections_take_their_ports_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ranges = tmp_path / "ip_local_port_range"
+    ranges.write_text("40000\t60999\n")
+    monkeypatch.setattr(embedded, "_EPHEMERAL_RANGE", ranges)
+    ports = {free_port() for _ in range(20)}
+    assert all(embedded._LOW_PORT <= p < 40000 for p in ports)
+    assert len(ports) > 1  # at random: two tests picking at once seldom meet
+    for p in ports:
+        with socket.create_server(("127.0.0.1", p)):  # free indeed
+            pass
+    monkeypatch.setattr(embedded, "_EPHEMERAL_RANGE", tmp_path / "absent")  # not Linux: the kernel picks
+    with socket.create_server(("127.0.0.1", free_port())):
+        pass
+
+
 # ----------------------------------------------------------------------------- config
 
 

@@ -37,6 +37,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -106,13 +107,33 @@ class PortTaken(EmbeddedServerError):
 # --------------------------------------------------------------------------- helpers
 
 
+#: where :func:`free_port` looks first: from here up to the kernel's ephemeral range
+_LOW_PORT = 10_000
+#: Linux's range of ports it gives outgoing connections (absent elsewhere)
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is currently free on ``host`` (racy by nature; for tests)."""
+    """Return a TCP port that is currently free on ``host`` (racy by nature; for tests).
+
+    Picked at random below the kernel's ephemeral range where there is one: a port the kernel
+    hands out (``bind`` to port 0) comes from the range it also takes every outgoing
+    connection's local port from, so any connection on the machine may take it before the server
+    that was given it listens (tests running side by side lost cluster starts that way)."""
+    try:
+        first_ephemeral = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = 0
+    rng = random.SystemRandom()
+    for _ in range(50 if first_ephemeral > _LOW_PORT else 0):
+        port = rng.randrange(_LOW_PORT, first_ephemeral)
+        if not _port_in_use(host, port):
+            return port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        kernel_port: int = sock.getsockname()[1]
+        return kernel_port
 
 
 def _port_in_use(host: str, port: int) -> bool:
