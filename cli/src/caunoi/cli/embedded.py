@@ -124,16 +124,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         first_ephemeral = int(_EPHEMERAL_RANGE.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         first_ephemeral = 0
-    rng = random.SystemRandom()
-    for _ in range(50 if first_ephemeral > _LOW_PORT else 0):
-        port = rng.randrange(_LOW_PORT, first_ephemeral)
-        if not _port_in_use(host, port):
-            return port
+    if first_ephemeral > _LOW_PORT:
+        rng = random.SystemRandom()
+        for _ in range(50):
+            port = rng.randrange(_LOW_PORT, first_ephemeral)
+            if not _port_in_use(host, port):
+                return port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        kernel_port: int = sock.getsockname()[1]
-        return kernel_port
+        sock.bind((host, 0))  # the kernel's pick
+        return int(sock.getsockname()[1])
 
 
 def _port_in_use(host: str, port: int) -> bool:
