@@ -10,7 +10,17 @@ protocol directly (the kernel's stream-reading connection, no client library in 
 is as little Python as a responder can be. The client is the benchmark's nats-py connection
 sending what a ``raise`` sends (body and credential header), as for the raise rows.
 
-    python bench/floor.py <nats url> <event file> <inbox prefix>   (the nkey seed on stdin)
+The raw floor stores its event on a new subject of the raw publishes' stream, which no one reads.
+A command's event goes to the service's stream, which its projection follows: it is woken by
+each event, reads it back and writes its row, on the same cores and the same disk. The *floor
+with the read model* (:func:`copies`) answers each request by storing a copy of a stored
+``raise`` as a new petition in the service's own stream (a new reference and event id, its hash
+chain computed again; its sealed personal data stay bound to the original and do not open), so
+the service's projection applies it as it applies a ``raise``: what a command costs under the
+design (a request to a service, a durable append, a read model following the stream) with no
+caunoi command code at all.
+
+    python bench/floor.py <nats url> <event file> <inbox prefix> [<copies file>]   (the nkey seed on stdin)
 
 prints ``ready`` once it answers, and serves until killed. :func:`responder` starts it.
 """
@@ -19,9 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +41,58 @@ import uvloop
 import work
 from nats.aio.client import Client as NATS
 
+from caunoi.shared.audit import verifier
+from caunoi.shared.audit.chain import fast_canonical
+from caunoi.shared.envelope import CONTENT_TYPE, TYPE_HEADER
+from caunoi.shared.eventstore import StoredMessage, StreamSpec
 from caunoi.shared.streamread import _SID_DATA, _Connection
 
-#: the subject the bare responder answers on (the benchmark's operator may publish to it)
+#: the subjects the bare responders answer on (the benchmark's operator may publish to them)
 SUBJECT = "caunoi.benchfloor"
+STREAM_SUBJECT = "caunoi.benchfloor.stream"
+
+#: one message to store: subject, header block (as HPUB sends it), body
+Copy = tuple[bytes, bytes, bytes]
 
 
-async def serve(url: str, seed: str, event: bytes, prefix: str) -> None:
-    """Answer every request on :data:`SUBJECT` with the ack of a durable publish of ``event``."""
+def copies(stored: StoredMessage, stream: StreamSpec, n: int) -> list[Copy]:
+    """``n`` copies of ``stored`` (the ``PetitionRaised`` of a ``raise``), each a new petition:
+    a new reference (from 2^39 on: the fill's references and the commands' never reach there but
+    by a chance of ~10^-8) and a new event id, the hash chain computed again, sent with the headers
+    the event store sends for a new aggregate."""
+    from fill import _reference  # (the fill's imports stay out of the responder's process)
+
+    old_ref = stream.aggregate_id_of(stored.subject).encode()
+    old_id = str(stored.msg_id).encode()
+    data = orjson.loads(stored.data)
+    old_hash = str(data["chainhash"]).encode()
+    start = (1 << 39) | random.getrandbits(24) << 12
+    out: list[Copy] = []
+    for i in range(n):
+        ref, msg_id = _reference(start + i), str(uuid.uuid4())
+        body = stored.data.replace(old_ref, ref).replace(old_id, msg_id.encode())
+        body = body.replace(old_hash, verifier.digest(orjson.loads(body), fast_canonical).encode())
+        headers = {
+            "Nats-Msg-Id": msg_id,
+            "Content-Type": CONTENT_TYPE,
+            TYPE_HEADER: stored.headers[TYPE_HEADER],
+            "Nats-Expected-Last-Subject-Sequence": "0",
+            "Nats-Expected-Last-Subject-Sequence-Subject": stream.aggregate_filter(ref.decode()),
+        }
+        out.append((stored.subject.encode().replace(old_ref, ref), work.header_block(headers), body))
+    return out
+
+
+def _raw(event: bytes) -> Iterator[Copy]:
+    """What the raw floor stores: ``event`` on a new subject of the raw stream each time."""
+    while True:
+        msg_id = str(uuid.uuid4())
+        yield work.raw_subject(msg_id).encode(), work.header_block(work.raw_headers(msg_id)), event
+
+
+async def serve(url: str, seed: str, event: bytes, prefix: str, stored: list[Copy] | None = None) -> None:
+    """Answer every request on :data:`SUBJECT` with the ack of a durable publish of ``event`` (or,
+    given ``stored``, on :data:`STREAM_SUBJECT` with the ack of the next of them)."""
 
     async def connect(name: str) -> _Connection:
         return await _Connection.open(
@@ -46,7 +101,8 @@ async def serve(url: str, seed: str, event: bytes, prefix: str) -> None:
 
     requests, store = await connect("caunoi-bench-floor"), await connect("caunoi-bench-floor-store")
     inbox = f"{prefix}.{uuid.uuid4().hex}"
-    requests.subscribe(SUBJECT, _SID_DATA)
+    requests.subscribe(SUBJECT if stored is None else STREAM_SUBJECT, _SID_DATA)
+    messages = _raw(event) if stored is None else iter(stored)
     store.subscribe(f"{inbox}.*", _SID_DATA)
     loop = asyncio.get_running_loop()
     waiting: dict[bytes, asyncio.Future[bytes]] = {}
@@ -58,14 +114,10 @@ async def serve(url: str, seed: str, event: bytes, prefix: str) -> None:
         counter += 1
         ack_to = f"{inbox}.{counter}".encode()
         ack = waiting[ack_to] = loop.create_future()
-        msg_id = str(uuid.uuid4())
-        head = work.header_block(work.raw_headers(msg_id))  # a raw publish's subject and headers
-        store.write(
-            b"HPUB %s %s %d %d\r\n%s%s\r\n"
-            % (work.raw_subject(msg_id).encode(), ack_to, len(head), len(head) + len(event), head, event)
-        )
-        body = await ack
-        requests.write(b"PUB %s %d\r\n%s\r\n" % (reply, len(body), body))
+        subject, head, body = next(messages)
+        store.write(b"HPUB %s %s %d %d\r\n%s%s\r\n" % (subject, ack_to, len(head), len(head) + len(body), head, body))
+        acked = await ack
+        requests.write(b"PUB %s %d\r\n%s\r\n" % (reply, len(acked), acked))
 
     async def acks() -> None:
         while True:
@@ -92,16 +144,25 @@ async def serve(url: str, seed: str, event: bytes, prefix: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def responder(url: str, seed: str, event: bytes, prefix: str, workdir: Path) -> AsyncIterator[int]:
-    """The bare responder in a process of its own, for the block's length; gives its pid."""
+async def responder(
+    url: str, seed: str, event: bytes, prefix: str, workdir: Path, stored: list[Copy] | None = None
+) -> AsyncIterator[int]:
+    """The bare responder in a process of its own, for the block's length; gives its pid. Given
+    ``stored`` (:func:`copies`), the floor with the read model."""
     path = workdir / "floor-event.json"
     path.write_bytes(event)
+    extra: list[str] = []
+    if stored is not None:
+        listed = workdir / "floor-copies.json"
+        listed.write_bytes(orjson.dumps([[m.decode() for m in c] for c in stored]))
+        extra.append(str(listed))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,
         url,
         str(path),
         prefix,
+        *extra,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -123,18 +184,23 @@ async def responder(url: str, seed: str, event: bytes, prefix: str, workdir: Pat
 
 
 def round_trip(
-    nc: NATS, body: Callable[[], dict[str, Any]], headers: dict[str, str] | None
+    nc: NATS, body: Callable[[], dict[str, Any]], headers: dict[str, str] | None, subject: str = SUBJECT
 ) -> Callable[[int], Awaitable[None]]:
-    """One request to the bare responder, as ``raise`` sends it; fails unless JetStream stored the event."""
+    """One request to a bare responder, as ``raise`` sends it; fails unless JetStream stored the event."""
 
     async def op(_: int) -> None:
-        reply = await nc.request(SUBJECT, orjson.dumps(body()), timeout=10.0, headers=headers)
+        reply = await nc.request(subject, orjson.dumps(body()), timeout=10.0, headers=headers)
         if b'"seq"' not in reply.data:
             raise RuntimeError(f"not stored: {reply.data[:300]!r}")
 
     return op
 
 
+def _listed(path: str) -> list[Copy]:
+    return [(s.encode(), h.encode(), b.encode()) for s, h, b in orjson.loads(Path(path).read_bytes())]
+
+
 if __name__ == "__main__":
     _url, _event, _prefix = sys.argv[1:4]
-    uvloop.run(serve(_url, sys.stdin.readline().strip(), Path(_event).read_bytes(), _prefix))
+    _stored = _listed(sys.argv[4]) if sys.argv[4:] else None
+    uvloop.run(serve(_url, sys.stdin.readline().strip(), Path(_event).read_bytes(), _prefix, _stored))

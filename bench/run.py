@@ -42,6 +42,7 @@ from system import SERVICE, System, progress, start_clustered, start_single
 
 from caunoi.cli.demo import demo_area
 from caunoi.cli.embedded import find_nats_server
+from caunoi.petitions.bootstrap import STREAM
 from caunoi.shared.client import Client
 from caunoi.shared.jsapi import api
 from caunoi.shared.partitions import BUFFERED, READ_AHEAD
@@ -95,41 +96,58 @@ async def command_rows(
 ) -> dict[str, Any]:
     """At c=1, then at each level, back to back so each group runs under the same conditions: raw
     durable publishes (one by one, then pipelined), the same round trip through a bare responder
-    (the floor: bench/floor.py), and ``raise``."""
+    (the floor: bench/floor.py), then through one storing new petitions in the service's stream,
+    which its projection follows (the floor with the read model), and ``raise``."""
     out: dict[str, Any] = {}
     client = await system.client("bench")
     raiser = work.Raiser(client)
     try:
         await work.provision_raw(client.nc, system.replicas)
-        payload = await work.one_stored_event(client.nc, raiser)
+        stored = await work.one_stored_event(client.nc, raiser)
+        payload = stored.data
         out["event_bytes"] = len(payload)
-        async with floor.responder(
-            system.nats_url.split(",")[0], system.operator_seed, payload, inbox_prefix("operator"), system.root
-        ) as floor_pid:
+        url, seed, prefix = system.nats_url.split(",")[0], system.operator_seed, inbox_prefix("operator")
+        copies = floor.copies(stored, STREAM, c1 + 50 + sum(total + c for c in levels))
+        async with (
+            floor.responder(url, seed, payload, prefix, system.root) as floor_pid,
+            floor.responder(url, seed, payload, prefix, system.root, copies) as stream_floor_pid,
+        ):
             meter = meter_for(system)
             meter.services[floor_pid] = "floor"
-            floor_op = floor.round_trip(client.nc, raiser.body, client.login.headers())
-            progress(f"c=1: {c1:,} raw durable publishes, {c1:,} through a bare responder, {c1:,} raises")
+            meter.services[stream_floor_pid] = "floor"
+            headers = client.login.headers()
+            floor_op = floor.round_trip(client.nc, raiser.body, headers)
+            stream_floor_op = floor.round_trip(client.nc, raiser.body, headers, floor.STREAM_SUBJECT)
+            progress(f"c=1: {c1:,} raw durable publishes, {c1:,} through each bare responder, {c1:,} raises")
             out["raw_c1"] = (await work.raw_publish_one_by_one(client.nc, payload, c1, meter, warmup=50)).to_json()
             out["floor_c1"] = (await work.closed_loop(work.Run("floor", 1), c1, floor_op, meter, 50)).to_json()
+            await work.settle(client)
+            out["stream_floor_c1"] = (
+                await work.closed_loop(work.Run("floor", 1), c1, stream_floor_op, meter, 50)
+            ).to_json()
             await work.settle(client)
             out["raise_c1"] = (await raiser.closed_loop(1, c1, meter, warmup=50)).to_json()
             progress(
                 f"raise c=1: p50 {out['raise_c1']['p50_ms']} ms (raw {out['raw_c1']['p50_ms']} ms,"
-                f" floor {out['floor_c1']['p50_ms']} ms)"
+                f" floor {out['floor_c1']['p50_ms']} ms, with the read model {out['stream_floor_c1']['p50_ms']} ms)"
             )
             for c in levels:
                 await work.settle(client)
-                progress(f"c={c}: {total:,} pipelined raw publishes, through a bare responder, then raises")
+                progress(f"c={c}: {total:,} pipelined raw publishes, through each bare responder, then raises")
                 out[f"raw_pipelined_{c}"] = (
                     await work.raw_publish_pipelined(system, payload, c, total, meter)
                 ).to_json()
                 out[f"floor_c{c}"] = (await work.closed_loop(work.Run("floor", c), total, floor_op, meter, c)).to_json()
                 await work.settle(client)
+                out[f"stream_floor_c{c}"] = (
+                    await work.closed_loop(work.Run("floor", c), total, stream_floor_op, meter, c)
+                ).to_json()
+                await work.settle(client)
                 out[f"raise_c{c}"] = (await raiser.closed_loop(c, total, meter, warmup=c)).to_json()
                 progress(
                     f"raise c={c}: {out[f'raise_c{c}']['per_s']:,}/s (raw {out[f'raw_pipelined_{c}']['per_s']:,}/s,"
-                    f" floor {out[f'floor_c{c}']['per_s']:,}/s)"
+                    f" floor {out[f'floor_c{c}']['per_s']:,}/s, with the read model"
+                    f" {out[f'stream_floor_c{c}']['per_s']:,}/s)"
                 )
         await work.settle(client)
     finally:

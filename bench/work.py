@@ -241,13 +241,13 @@ class Raiser:
 _SAMPLE_MESSAGE: list[StoredMessage] = []
 
 
-async def one_stored_event(nc: NATS, raiser: Raiser) -> bytes:
-    """The bytes the service stored for a raise: the payload of the raw publishes."""
+async def one_stored_event(nc: NATS, raiser: Raiser) -> StoredMessage:
+    """What the service stored for a raise: its bytes are the payload of the raw publishes."""
     pid = await raiser.raise_one()
     store = JetStreamEventStore(nc, STREAM)
     msg = (await store.load(pid))[0]
     _SAMPLE_MESSAGE[:] = [msg]
-    return msg.data
+    return msg
 
 
 def sample_event() -> bytes:
