@@ -106,6 +106,27 @@ async def test_the_next_batch_is_stored_while_spares_are_left(servers: Servers) 
         await vault.close()
 
 
+@pytest.mark.timeout(30)
+async def test_seals_that_take_the_last_spares_as_a_batch_lands_wait_for_the_next_one(servers: Servers) -> None:
+    """Seals that run just after a batch was stored, before anything else has, take its keys and
+    go on to the next batch. (They once found the finished batch still named as the one being
+    stored and awaited it again and again, which never gives the event loop a turn: the process
+    spun at 100 % of a core and answered nothing more. Seen with 100 clients raising at once.)"""
+    vault = await PgVault.connect(servers.database_url, servers.installation.vault_key)
+    try:
+        vault._batch = 4
+        vault._spares.clear()
+        storing = vault._store_ahead()
+        # turn by turn, so that the seals below run in the same turn of the loop as the batch ends
+        while not storing.done():  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        boxes = [await vault.seal(f"PA-{i}", PERSON) for i in range(2 * vault._batch + 1)]
+        assert len({b.key_id for b in boxes}) == len(boxes)
+        assert await vault.open_many([(b, f"PA-{i}") for i, b in enumerate(boxes)]) == [PERSON] * len(boxes)
+    finally:
+        await vault.close()
+
+
 async def test_a_batch_that_could_not_be_stored_fails_the_seal_that_needs_it(servers: Servers) -> None:
     """No key is handed out unstored: with the key store gone, a seal with no spare left fails
     (and stores nothing); once it is back, the next seal stores a batch and goes on."""

@@ -261,17 +261,25 @@ class PgVault(Vault):
         return self._storing
 
     async def _store_batch(self) -> None:
-        fresh = [(new_key_id(), AESGCM.generate_key(bit_length=256)) for _ in range(self._batch)]
-        async with self.pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO vault_keys (key_id, wrapped) SELECT * FROM unnest($1::text[], $2::bytea[])",
-                [k for k, _ in fresh],
-                [self._wrap(k, key) for k, key in fresh],
-            )
-        self._spares[:0] = fresh  # under the spares left: those are handed out first
+        try:
+            fresh = [(new_key_id(), AESGCM.generate_key(bit_length=256)) for _ in range(self._batch)]
+            async with self.pool.acquire() as conn:
+                await conn.execute(
+                    "INSERT INTO vault_keys (key_id, wrapped) SELECT * FROM unnest($1::text[], $2::bytea[])",
+                    [k for k, _ in fresh],
+                    [self._wrap(k, key) for k, key in fresh],
+                )
+            self._spares[:0] = fresh  # under the spares left: those are handed out first
+        finally:
+            # Let go of this batch as it ends, not in a done callback: the callbacks run a turn
+            # of the loop later, and a seal that ran before them and found no spare awaited the
+            # finished task again and again (awaiting a done task does not yield): the process
+            # spun and answered nothing more.
+            self._storing = None
 
     def _stored(self, task: asyncio.Task[None]) -> None:
-        self._storing = None
+        if self._storing is task:  # a batch cancelled before it began: its ``finally`` never ran
+            self._storing = None
         if not task.cancelled() and (e := task.exception()) is not None:
             log.warning("vault.keys_not_stored", error=repr(e))
 
