@@ -49,6 +49,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from work import header_block
 
 from caunoi.petitions.bootstrap import STREAM
 from caunoi.petitions.domain import PETITION
@@ -111,13 +112,17 @@ class Life:
     personal: dict[str, Any]
 
 
-def _headers_block(h: dict[str, str]) -> bytes:
-    return ("NATS/1.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n").encode()
-
-
-def _chainhash(data: bytes) -> bytes:
+def chainhash_of(data: bytes) -> bytes:
+    """The ``chainhash`` of a stored event, as its bytes hold it."""
     i = data.index(_CHAIN_HASH) + len(_CHAIN_HASH)
     return data[i : i + 64]
+
+
+def rechained(data: bytes, old_hash: bytes) -> tuple[bytes, str]:
+    """A stored event whose content was changed (its ids), its ``chainhash`` (``old_hash``)
+    computed again; and the new digest."""
+    digest = v.digest(orjson.loads(data), fast_canonical)  # without chainhash: what it must be
+    return data.replace(old_hash, digest.encode()), digest
 
 
 async def template_lives(communes: list[str]) -> list[Life]:
@@ -217,7 +222,7 @@ async def template_lives(communes: list[str]) -> list[Life]:
                 tuple(cids[:used]),
                 tuple(m.msg_id or "" for m in msgs),
                 tuple(
-                    StoredTemplate(m.subject.encode(), _headers_block(m.headers), m.data, _chainhash(m.data))
+                    StoredTemplate(m.subject.encode(), header_block(m.headers), m.data, chainhash_of(m.data))
                     for m in msgs
                 ),
                 (box.key_id.encode(), box.nonce.encode(), box.ciphertext.encode()),
@@ -227,7 +232,7 @@ async def template_lives(communes: list[str]) -> list[Life]:
     return lives
 
 
-def _reference(n: int) -> bytes:
+def reference(n: int) -> bytes:
     chars = [REFERENCE_ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(8))]
     return ("PA-" + "".join(chars)).encode()
 
@@ -292,7 +297,7 @@ class Filler:
         """One petition's messages: its ids replaced, its personal data sealed under a key of its
         own, its chain computed again."""
         self.next_petition += 1
-        ref = _reference(self.next_petition)
+        ref = reference(self.next_petition)
         if self.next_petition % 100 == 0:
             self._sample.append(ref.decode())
         old_ref = life.petition_id.encode()
@@ -310,10 +315,8 @@ class Filler:
             for a, b in swaps:
                 data = data.replace(a, b)
                 headers = headers.replace(a, b)
-            digest = v.digest(orjson.loads(data), fast_canonical)  # without chainhash: what it must be
-            new_hash = digest.encode()
-            data = data.replace(m.chainhash, new_hash)
-            swaps.append((m.chainhash, new_hash))  # the next event's chainprev
+            data, digest = rechained(data, m.chainhash)
+            swaps.append((m.chainhash, digest.encode()))  # the next event's chainprev
             out.append(Made(subject.replace(old_ref, ref), headers, data, digest))
         return out
 
@@ -404,7 +407,7 @@ class Checkpoints:
         self.previous_root, self.chained_to = data["root"], env.chainhash
         self.first, self.digests = seq, [(seq, self.subject, AGGREGATE, env.chainhash)]
         self.made += 1
-        return self.subject.encode(), _headers_block(message_headers(env)), env.to_json_bytes()
+        return self.subject.encode(), header_block(message_headers(env)), env.to_json_bytes()
 
 
 async def fill(

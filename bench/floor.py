@@ -41,9 +41,6 @@ import uvloop
 import work
 from nats.aio.client import Client as NATS
 
-from caunoi.shared.audit import verifier
-from caunoi.shared.audit.chain import fast_canonical
-from caunoi.shared.envelope import CONTENT_TYPE, TYPE_HEADER
 from caunoi.shared.eventstore import StoredMessage, StreamSpec
 from caunoi.shared.streamread import _SID_DATA, _Connection
 
@@ -51,6 +48,8 @@ from caunoi.shared.streamread import _SID_DATA, _Connection
 SUBJECT = "caunoi.benchfloor"
 STREAM_SUBJECT = "caunoi.benchfloor.stream"
 
+#: what a direct get adds to the headers a message was stored with
+_ADDED_BY_THE_READ = frozenset({"Nats-Stream", "Nats-Subject", "Nats-Sequence", "Nats-Time-Stamp"})
 #: one message to store: subject, header block (as HPUB sends it), body
 Copy = tuple[bytes, bytes, bytes]
 
@@ -58,28 +57,20 @@ Copy = tuple[bytes, bytes, bytes]
 def copies(stored: StoredMessage, stream: StreamSpec, n: int) -> list[Copy]:
     """``n`` copies of ``stored`` (the ``PetitionRaised`` of a ``raise``), each a new petition:
     a new reference (from 2^39 on: the fill's references and the commands' never reach there but
-    by a chance of ~10^-8) and a new event id, the hash chain computed again, sent with the headers
-    the event store sends for a new aggregate."""
-    from fill import _reference  # (the fill's imports stay out of the responder's process)
+    by a chance of ~10^-8) and a new event id, the hash chain computed again, sent with the
+    headers the service sent (the read adds the stream's own)."""
+    from fill import chainhash_of, rechained, reference  # (the fill's imports stay out of the responder)
 
     old_ref = stream.aggregate_id_of(stored.subject).encode()
-    old_id = str(stored.msg_id).encode()
-    data = orjson.loads(stored.data)
-    old_hash = str(data["chainhash"]).encode()
+    old_id, old_hash = str(stored.msg_id).encode(), chainhash_of(stored.data)
+    head = work.header_block({k: v for k, v in stored.headers.items() if k not in _ADDED_BY_THE_READ})
     start = (1 << 39) | random.getrandbits(24) << 12
     out: list[Copy] = []
     for i in range(n):
-        ref, msg_id = _reference(start + i), str(uuid.uuid4())
-        body = stored.data.replace(old_ref, ref).replace(old_id, msg_id.encode())
-        body = body.replace(old_hash, verifier.digest(orjson.loads(body), fast_canonical).encode())
-        headers = {
-            "Nats-Msg-Id": msg_id,
-            "Content-Type": CONTENT_TYPE,
-            TYPE_HEADER: stored.headers[TYPE_HEADER],
-            "Nats-Expected-Last-Subject-Sequence": "0",
-            "Nats-Expected-Last-Subject-Sequence-Subject": stream.aggregate_filter(ref.decode()),
-        }
-        out.append((stored.subject.encode().replace(old_ref, ref), work.header_block(headers), body))
+        ref, msg_id = reference(start + i), str(uuid.uuid4()).encode()
+        body, _ = rechained(stored.data.replace(old_ref, ref).replace(old_id, msg_id), old_hash)
+        subject = stored.subject.encode().replace(old_ref, ref)
+        out.append((subject, head.replace(old_ref, ref).replace(old_id, msg_id), body))
     return out
 
 
