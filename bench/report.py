@@ -555,6 +555,33 @@ def _phases(run: dict[str, Any]) -> str:
     return f": loading {_f(ph['load_s'], 1)} s, indexes {_f(ph.get('indexes_s'), 1)} s, then the swap"
 
 
+def _code_budget(R: dict[str, Any], cmd: dict[str, Any], goal: float | None, cores: int) -> str:
+    """What the endpoint process may spend per `raise` at the goal's rate, beside what the command
+    code alone costs (bench/incode.py)."""
+    code = _get(R, "single", "incode", "cpu_us_per_raise")
+    per, busy = cmd.get("cpu_us_per_op", {}), (cmd.get("load_pct") or {}).get("machine_busy")
+    endpoint = per.get("svc:endpoints")
+    if not (code and goal and endpoint and busy):
+        return ""
+    others, whole, as_run = _total_cpu(cmd) - endpoint, cores * 1e6 / goal, busy * 1e4 / goal
+    out = (
+        f" caunoi's command code alone (bench/incode.py: the request edge and the handler in one process, on"
+        f" in-memory stores) cost {_f(code)} µs of CPU per raise; the endpoint process spent {_f(endpoint)}."
+        f" At the goal's {_f(goal)}/s, {cores} cores give {_f(whole)} µs per raise"
+    )
+    if whole <= others:
+        return out + (
+            f", and the other processes took {_f(others)} µs per raise here: with no endpoint code at all,"
+            " the goal would still be out of reach on these cores."
+        )
+    return out + (
+        f"; with the other processes' {_f(others)} µs as here, the endpoint could spend at most"
+        f" {_f(whole - others)} µs with every core busy all the time"
+        + (f", {_f(as_run - others)} µs" if as_run > others else ", none")
+        + f" with the machine {_f(busy)} % busy as in this run."
+    )
+
+
 def _why(r: Row, R: dict[str, Any]) -> str:
     what = r["what"]
     s = R.get("cluster" if what.startswith("cluster") else "single") or {}
@@ -593,6 +620,12 @@ def _why(r: Row, R: dict[str, Any]) -> str:
                 f" more than the raw publish at the median: the floor is {_f(fl['p50_ms'] / raw['p50_ms'], 2)} × raw"
                 f" where the goal allows 1.5 ×; caunoi's own work is the other {_f(cmd.get('p50_ms', 0) - fl['p50_ms'], 2)} ms."
             )
+        code = _get(R, "single", "incode", "cpu_us_per_raise")
+        if code:
+            out += (
+                f" Of that work, the command code alone (bench/incode.py: the request edge and the handler in one"
+                f" process, on in-memory stores) cost {_f(code)} µs of CPU per raise, all of it on the round trip's path."
+            )
         return out
     if "throughput" in what:
         c = 20 if "20 clients" in what else 100
@@ -623,7 +656,7 @@ def _why(r: Row, R: dict[str, Any]) -> str:
                 f" {_f(sper.get('postgres'))}) reads the stream as it is written and shares the cores and the disk with"
                 f" it. What separates `raise` from that floor is caunoi's command path."
             )
-        return out
+        return out + _code_budget(R, cmd, 0.7 * raw["per_s"] if raw.get("per_s") else None, cores)
     if "lag" in what:
         lag = s.get("lag") or {}
         cmd = lag.get("commands") or {}

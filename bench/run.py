@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fill
 import floor
+import incode
 import report
 import work
 from meter import Meter, machine, python_loop_ms, usage_since
@@ -73,6 +74,7 @@ def sizes(quick: bool) -> dict[str, Any]:
             "peer_commands": 200,
             "cluster_c1": 100,
             "cluster_levels": 300,
+            "incode": 2000,
         }
     return {
         "c1": 2000,
@@ -84,6 +86,7 @@ def sizes(quick: bool) -> dict[str, Any]:
         "peer_commands": 2000,
         "cluster_c1": 1000,
         "cluster_levels": 2000,
+        "incode": 10_000,
     }
 
 
@@ -170,6 +173,9 @@ async def single_node(root: Path, args: argparse.Namespace, n: dict[str, Any], r
                 await client.nc.close()
         else:
             r = results["single"] = await command_rows(system, n, (20, 100), n["c1"], n["levels"])
+            progress(f"the command code alone: {n['incode']:,} raises in one process, in memory (bench/incode.py)")
+            r["incode"] = await asyncio.to_thread(incode.run, n["incode"])
+            progress(f"{r['incode']['cpu_us_per_raise']} µs of CPU per raise")
             client = await system.client("bench-lag")
             try:
                 meter = meter_for(system)

@@ -8,6 +8,7 @@ the in-memory one (proven equal to JetStream by the contract suite)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -332,3 +333,19 @@ async def test_snapshots_kept_meanwhile_are_written_together_the_latest_of_each(
     writer.keep(lambda: replace(base, aggregate_id="D"))
     await writer.written()
     assert list(await store.get_many("tally", ["B", "C", "D"])) == ["D"]
+
+
+async def test_snapshots_kept_in_separate_turns_within_the_linger_are_written_together(pool: asyncpg.Pool) -> None:
+    """One client's commands keep their snapshots a turn or more apart: they wait for each
+    other (the writer's linger) instead of making a statement each."""
+    store = CountingWrites(pool)
+    await store.ensure()
+    writer = SnapshotWriter(store, linger=2.0)
+    base = Snapshot("tally", "L", 1, 1, 1, "caunoi.tallies.L.08", "c", ["x"], b"{}")
+    for i in range(5):
+        writer.keep(functools.partial(replace, base, aggregate_id=f"L{i}"))
+        for _ in range(3):  # the rest of a command's turns
+            await asyncio.sleep(0)
+    await writer.written()
+    assert store.writes == [5]
+    assert len(await store.get_many("tally", [f"L{i}" for i in range(5)])) == 5

@@ -24,13 +24,13 @@ The rules that keep a snapshot from ever deciding a command wrongly
   snapshot never replaces a newer one (by last sequence).
 
 What a write costs a command: the state's JSON, made after the command's reply is on its way
-(:class:`SnapshotWriter`); the snapshots kept while a write is under way go together in the next
-one (one statement). The table is ``UNLOGGED``: no write-ahead log, so a commit does not wait for
-the disk, and PostgreSQL empties it after a crash of its own (and a standby has none): loads then
-read the stream until commands write the snapshots again. Written one per command, each in a
-logged table with its commit waited for, they took 20-client raises from 31 % to 23 % of the raw
-publish rate of the same `make bench` run (2026-11-30); batched and unlogged, to about 7 % below
-the rate without snapshots (docs/architecture.md, "What it costs").
+(:class:`SnapshotWriter`); the snapshots kept within :data:`LINGER` of each other or while a
+write is under way go together in one statement. The table is ``UNLOGGED``: no write-ahead log,
+so a commit does not wait for the disk, and PostgreSQL empties it after a crash of its own (and a
+standby has none): loads then read the stream until commands write the snapshots again. Written
+one per command, each in a logged table with its commit waited for, they took 20-client raises
+from 31 % to 23 % of the raw publish rate of the same `make bench` run (2026-11-30); batched and
+unlogged, to about 7 % below the rate without snapshots (docs/architecture.md, "What it costs").
 
 It is a cache: dropping the table loses nothing.
 """
@@ -101,13 +101,23 @@ class SnapshotStore(Protocol):
         ...
 
 
-class SnapshotWriter:
-    """Writes snapshots in the background, for a repository: those kept while a write is under
-    way go together in the next one, the latest of each aggregate. A write that fails is logged:
-    the next load of those aggregates reads the stream."""
+#: How long the writer waits after a snapshot is kept before writing it, for others to go along.
+#: Without it, one client's commands each made a statement of their own (at 20 clients and more
+#: they already went together): 50 ms cut the endpoint's CPU per `raise` at one client by ~15 %
+#: and PostgreSQL's by more (bench/README.md, "Snapshots written together"). A command on the
+#: same aggregate within those 50 ms reads the stream, where its events are still warm.
+LINGER = 0.05
 
-    def __init__(self, store: SnapshotStore) -> None:
+
+class SnapshotWriter:
+    """Writes snapshots in the background, for a repository: those kept while a write waits or
+    is under way go together in the next one, the latest of each aggregate. A write that fails is
+    logged: the next load of those aggregates reads the stream."""
+
+    def __init__(self, store: SnapshotStore, linger: float = LINGER) -> None:
         self.store = store
+        #: how long a write waits for more snapshots to take along (seconds)
+        self.linger = linger
         self._pending: list[Callable[[], Snapshot]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -124,7 +134,9 @@ class SnapshotWriter:
 
     async def _write(self) -> None:
         while self._pending:
-            await asyncio.sleep(0)  # what is ready to run first: the replies of the commands that kept them
+            # what is ready to run first (the replies of the commands that kept them), and the
+            # snapshots the commands of the next ``linger`` seconds keep
+            await asyncio.sleep(self.linger)
             made, self._pending = self._pending, []
             latest: dict[tuple[str, str], Snapshot] = {}
             for make in made:

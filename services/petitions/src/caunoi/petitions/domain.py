@@ -158,8 +158,12 @@ class Petition:
         return [d for d in self.deadlines if self.status in PENDING[d.kind]]
 
 
+#: the petition before its first event (immutable: one serves every new aggregate)
+_INITIAL = Petition()
+
+
 def initial() -> Petition:
-    return Petition()
+    return _INITIAL
 
 
 def _with_deadline(state: Petition, d: Deadline) -> tuple[Deadline, ...]:
@@ -168,9 +172,11 @@ def _with_deadline(state: Petition, d: Deadline) -> tuple[Deadline, ...]:
 
 def evolve(state: Petition, event: DomainEvent) -> Petition:
     after = _evolve(state, event)
-    # the event that starts or moves a deadline carries it
+    # the event that starts or moves a deadline carries it (a raise: in its new state already)
     d = getattr(event, "deadline", None)
-    return replace(after, deadlines=_with_deadline(after, d)) if isinstance(d, Deadline) else after
+    if not isinstance(d, Deadline) or after.deadlines == (d,):
+        return after
+    return replace(after, deadlines=_with_deadline(after, d))
 
 
 def _evolve(state: Petition, event: DomainEvent) -> Petition:
@@ -193,6 +199,7 @@ def _evolve(state: Petition, event: DomainEvent) -> Petition:
                 unit_path=tuple(event.unit_path),
                 handling_unit=event.commune_code,
                 received_on=event.received_on,
+                deadlines=(event.deadline,) if event.deadline else (),
             )
         case PetitionClassified():
             status = Status.classified if event.eligible else Status.ineligible
