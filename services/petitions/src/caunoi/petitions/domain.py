@@ -199,7 +199,7 @@ def _evolve(state: Petition, event: DomainEvent) -> Petition:
                 unit_path=tuple(event.unit_path),
                 handling_unit=event.commune_code,
                 received_on=event.received_on,
-                deadlines=(event.deadline,) if event.deadline else (),
+                deadlines=() if event.deadline is None else (event.deadline,),
             )
         case PetitionClassified():
             status = Status.classified if event.eligible else Status.ineligible
