@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from caunoi.cli.embedded import (
     EmbeddedNats,
     EmbeddedServerError,
     PortTaken,
+    accepts_connections,
     free_port,
     spawn_nats,
     wait_nats_ready,
@@ -193,7 +193,7 @@ class Cluster:
                     tail = node.log_tail()
                     error = PortTaken if "address already in use" in tail else EmbeddedServerError
                     raise error(f"node {server_name(i)} exited at its start; {node.log_path}:\n{tail}")
-            waiting = [i for i in waiting if not _listens(self.host, self.ports[i].client)]
+            waiting = [i for i in waiting if not accepts_connections(self.host, self.ports[i].client)]
             if waiting and time.monotonic() > deadline:
                 return
             time.sleep(0.02)
@@ -303,12 +303,3 @@ def _start(data_dir: Path, installation: Installation, sync_always: bool, host: 
         raise
     log.info("cluster.ready", urls=cluster.urls, meta_leader=cluster.meta_leader())
     return cluster
-
-
-def _listens(host: str, port: int) -> bool:
-    """Whether something takes TCP connections on ``host:port``."""
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False

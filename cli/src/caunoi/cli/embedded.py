@@ -68,6 +68,7 @@ __all__ = [
     "EmbeddedPostgres",
     "EmbeddedServerError",
     "PortTaken",
+    "accepts_connections",
     "find_nats_config",
     "find_nats_server",
     "free_port",
@@ -701,7 +702,8 @@ def _is_postmaster(pid: int) -> bool:
     return _is_process(pid, b"postgres")
 
 
-def _accepts_connections(host: str, port: int) -> bool:
+def accepts_connections(host: str, port: int) -> bool:
+    """Whether something takes TCP connections on ``host:port``."""
     try:
         with socket.create_connection((_connect_host(host), port), timeout=2.0):
             return True
@@ -1065,7 +1067,7 @@ def start_postgres(
                 existing.port == port
                 and existing.listen in (host, "*")
                 and existing.status == "ready"
-                and _accepts_connections(host, port)
+                and accepts_connections(host, port)
             ):
                 log.warning("postgres.reuse", pid=existing.pid, pgdata=str(pgdata), port=port)
                 return server(reused=True, socket_dir=Path(existing.socket_dir or socket_dir))
