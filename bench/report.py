@@ -555,6 +555,13 @@ def _phases(run: dict[str, Any]) -> str:
     return f": loading {_f(ph['load_s'], 1)} s, indexes {_f(ph.get('indexes_s'), 1)} s, then the swap"
 
 
+def _code_alone(code: float) -> str:
+    return (
+        "command code alone (bench/incode.py: the request edge and the handler in one process, on in-memory"
+        f" stores) cost {_f(code)} µs of CPU per raise"
+    )
+
+
 def _code_budget(R: dict[str, Any], cmd: dict[str, Any], goal: float | None, cores: int) -> str:
     """What the endpoint process may spend per `raise` at the goal's rate, beside what the command
     code alone costs (bench/incode.py)."""
@@ -565,8 +572,7 @@ def _code_budget(R: dict[str, Any], cmd: dict[str, Any], goal: float | None, cor
         return ""
     others, whole, as_run = _total_cpu(cmd) - endpoint, cores * 1e6 / goal, busy * 1e4 / goal
     out = (
-        f" caunoi's command code alone (bench/incode.py: the request edge and the handler in one process, on"
-        f" in-memory stores) cost {_f(code)} µs of CPU per raise; the endpoint process spent {_f(endpoint)}."
+        f" caunoi's {_code_alone(code)}; the endpoint process spent {_f(endpoint)}."
         f" At the goal's {_f(goal)}/s, {cores} cores give {_f(whole)} µs per raise"
     )
     if whole <= others:
@@ -622,10 +628,7 @@ def _why(r: Row, R: dict[str, Any]) -> str:
             )
         code = _get(R, "single", "incode", "cpu_us_per_raise")
         if code:
-            out += (
-                f" Of that work, the command code alone (bench/incode.py: the request edge and the handler in one"
-                f" process, on in-memory stores) cost {_f(code)} µs of CPU per raise, all of it on the round trip's path."
-            )
+            out += f" Of that work, the {_code_alone(code)}, all of it on the round trip's path."
         return out
     if "throughput" in what:
         c = 20 if "20 clients" in what else 100

@@ -30,7 +30,7 @@ from caunoi.shared.memstore import InMemoryEventStore
 from caunoi.shared.projection import read_model_pool
 from caunoi.shared.service import ensure_database
 from caunoi.shared.settings import database_url_with
-from caunoi.shared.snapshots import TABLE, PgSnapshots, Snapshot, SnapshotWriter
+from caunoi.shared.snapshots import TABLE, PgSnapshots, Snapshot, SnapshotWriter, all_written
 from caunoi.shared.units import UnitTree
 
 pytestmark = pytest.mark.asyncio
@@ -349,3 +349,17 @@ async def test_snapshots_kept_in_separate_turns_within_the_linger_are_written_to
     await writer.written()
     assert store.writes == [5]
     assert len(await store.get_many("tally", [f"L{i}" for i in range(5)])) == 5
+
+
+async def test_a_clean_stop_waits_for_what_every_writer_kept(pool: asyncpg.Pool) -> None:
+    """What the service's stop awaits before it closes the pool: the snapshots its last commands
+    kept, still lingering, are written (not lost with the pool)."""
+    stores = [CountingWrites(pool), CountingWrites(pool)]
+    await stores[0].ensure()
+    writers = [SnapshotWriter(store, linger=1.0) for store in stores]
+    base = Snapshot("tally", "S", 1, 1, 1, "caunoi.tallies.S.08", "c", ["x"], b"{}")
+    for i, writer in enumerate(writers):
+        writer.keep(functools.partial(replace, base, aggregate_id=f"S{i}"))
+    await all_written()
+    assert [store.writes for store in stores] == [[1], [1]]
+    assert len(await stores[0].get_many("tally", ["S0", "S1"])) == 2

@@ -46,7 +46,7 @@ from caunoi.shared.partitions import Partitioning
 from caunoi.shared.projection import BulkReader, Pool, Projection, ProjectionRunner, read_model_pool
 from caunoi.shared.reactor import Reactor
 from caunoi.shared.settings import Settings, database_url_with, inbox_prefix
-from caunoi.shared.snapshots import PgSnapshots, SnapshotStore
+from caunoi.shared.snapshots import PgSnapshots, SnapshotStore, all_written
 from caunoi.shared.streamread import read_stream
 from caunoi.shared.units import UnitTree
 from caunoi.shared.vault import PgVault, Vault
@@ -299,6 +299,9 @@ class Service(Generic[D]):
                 await t
         if self._resources is None:
             return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5.0):  # the snapshots the last commands kept
+                await all_written()
         with contextlib.suppress(Exception):
             await self._resources.pool.close()
         if self._resources.vault is not None:

@@ -25,7 +25,8 @@ The rules that keep a snapshot from ever deciding a command wrongly
 
 What a write costs a command: the state's JSON, made after the command's reply is on its way
 (:class:`SnapshotWriter`); the snapshots kept within :data:`LINGER` of each other or while a
-write is under way go together in one statement. The table is ``UNLOGGED``: no write-ahead log,
+write is under way go together in one statement (a service's clean stop waits for them:
+:func:`all_written`). The table is ``UNLOGGED``: no write-ahead log,
 so a commit does not wait for the disk, and PostgreSQL empties it after a crash of its own (and a
 standby has none): loads then read the stream until commands write the snapshots again. Written
 one per command, each in a logged table with its commit waited for, they took 20-client raises
@@ -38,6 +39,7 @@ It is a cache: dropping the table loses nothing.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -120,6 +122,7 @@ class SnapshotWriter:
         self.linger = linger
         self._pending: list[Callable[[], Snapshot]] = []
         self._task: asyncio.Task[None] | None = None
+        _WRITERS.add(self)
 
     def keep(self, snapshot: Callable[[], Snapshot]) -> None:
         """Write ``snapshot()`` soon (it is made then, not now)."""
@@ -148,6 +151,18 @@ class SnapshotWriter:
                 await self.store.put_many(list(latest.values()))
             except Exception as e:  # noqa: BLE001 - a cache: the next load reads the stream
                 log.warning("snapshot.write_failed", snapshots=len(latest), error=repr(e))
+
+
+#: this process's writers (:func:`all_written`)
+_WRITERS: weakref.WeakSet[SnapshotWriter] = weakref.WeakSet()
+
+
+async def all_written() -> None:
+    """Until every writer of this process has written what was kept so far: a clean stop waits
+    for it before it closes the database pool, so the last commands' snapshots (kept up to
+    :data:`LINGER` before) are not lost."""
+    for writer in list(_WRITERS):
+        await writer.written()
 
 
 _COLUMNS = "kind, id, version, count, last_seq, subject, chain, commands, state"
